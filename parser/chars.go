@@ -1,0 +1,143 @@
+package parser
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// Byte classes, looked up once per byte on the hot path instead of chains of
+// comparisons.
+const (
+	cAlnum   = 1 << iota // letters and digits: the contract's "word" characters
+	cIdent               // letters, digits and '_': labels and ID runs
+	cHex                 // hex digits
+	cLogin               // an agent login: letters, digits and ._%+-@
+	cSpace               // ASCII whitespace
+	cService             // a compose service name: letters, digits and ._-
+	cUpper               // A-Z
+	cSep                 // what may stand between a context word and its UUID
+)
+
+var class [256]uint8
+
+// alnum duplicates the cAlnum class as bools: the word loop tests it once per
+// byte, and a plain load beats a load-and-mask there.
+var alnum [256]bool
+
+func init() {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		var k uint8
+		isUpper := b >= 'A' && b <= 'Z'
+		isLetter := isUpper || b >= 'a' && b <= 'z'
+		isDigit := b >= '0' && b <= '9'
+		if isLetter || isDigit {
+			k |= cAlnum | cIdent | cLogin | cService
+		}
+		if isUpper {
+			k |= cUpper
+		}
+		if b == '_' {
+			k |= cIdent | cService
+		}
+		if isDigit || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' {
+			k |= cHex
+		}
+		switch b {
+		case '.', '%', '+', '-', '@':
+			k |= cLogin
+		}
+		switch b {
+		case '.', '-':
+			k |= cService
+		}
+		switch b {
+		case ' ', '\t', '\n', '\r', '\v', '\f':
+			k |= cSpace
+		}
+		switch b {
+		case ' ', '\t', '[', '"', '\'', ':', '=':
+			k |= cSep
+		}
+		class[c] = k
+		alnum[c] = k&cAlnum != 0
+	}
+}
+
+func is(b byte, k uint8) bool { return class[b]&k != 0 }
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// wordEnd returns the end of the run of letters and digits that continues at
+// b[j]. It tests eight bytes at a time: words are the bulk of every line.
+func wordEnd(b []byte, j int) int {
+	for j+8 <= len(b) {
+		if m := nonAlnum(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			return j + bits.TrailingZeros64(m)/8
+		}
+		j += 8
+	}
+	for j < len(b) && alnum[b[j]] {
+		j++
+	}
+	return j
+}
+
+// nonAlnum sets the high bit of each byte of x that is not an ASCII letter
+// or digit. Every addition stays below 0x100 per byte, so no carry crosses
+// into the next byte.
+func nonAlnum(x uint64) uint64 {
+	high := x & highs
+	y := x &^ highs
+	digit := (y + (0x80-'0')*ones) &^ (y + (0x7f-'9')*ones)
+	l := y | 0x20*ones
+	letter := (l + (0x80-'a')*ones) &^ (l + (0x7f-'z')*ones)
+	alnum := (digit | letter) & highs &^ high
+	return highs &^ alnum
+}
+
+// eqFold reports whether w equals the lower-case ASCII keyword kw, ignoring
+// case. Keywords are letters only, so OR-ing 0x20 folds case without
+// confusing any other byte for a letter.
+func eqFold(w []byte, kw string) bool {
+	if len(w) != len(kw) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if w[i]|0x20 != kw[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func hasSuffixFold(w []byte, kw string) bool {
+	return len(w) >= len(kw) && eqFold(w[len(w)-len(kw):], kw)
+}
+
+func hasPrefixFold(w []byte, kw string) bool {
+	return len(w) >= len(kw) && eqFold(w[:len(kw)], kw)
+}
+
+func trimSpace(b []byte) []byte {
+	i, j := 0, len(b)
+	for i < j && is(b[i], cSpace) {
+		i++
+	}
+	for j > i && is(b[j-1], cSpace) {
+		j--
+	}
+	return b[i:j]
+}
+
+// nonEmpty turns an empty slice into nil: the contract never emits an empty
+// field, and nil is how a Result says "not found".
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,163 @@
+package parser
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParse: no input panics, and what the parser reports is always
+// consistent with the line it came from.
+func FuzzParse(f *testing.F) {
+	for _, tc := range documentLines {
+		f.Add([]byte(tc.line))
+	}
+	for _, tc := range rules {
+		f.Add([]byte(tc.line))
+	}
+	f.Add([]byte("\x00\xff[\x1b[31m"))
+	f.Add(bytes.Repeat([]byte("[a] "), 40))
+	p := New(Options{Components: []string{"KAFKA"}})
+	var r Result
+	f.Fuzz(func(t *testing.T, line []byte) {
+		p.Parse(line, &r)
+		checkInvariants(t, line, &r)
+	})
+}
+
+func checkInvariants(t *testing.T, line []byte, r *Result) {
+	t.Helper()
+	clean := stripANSI(nil, line)
+	first := clean
+	if i := bytes.IndexByte(clean, '\n'); i >= 0 {
+		first = clean[:i]
+	}
+	fields := map[string][]byte{
+		"service": r.Service, "time": r.TimeText, "function": r.Function, "tenant": r.Tenant,
+		"contactID": r.ContactID, "channel": r.Channel, "userID": r.UserID, "sessionID": r.SessionID,
+		"messageID": r.MessageID, "message": r.Message, "url": r.URL, "error": r.Error, "errorType": r.ErrorType,
+	}
+	for i, s := range r.Scopes {
+		fields["scope"+string(rune('0'+i%10))] = s
+	}
+	for name, v := range fields {
+		if v == nil {
+			continue
+		}
+		if len(v) == 0 {
+			t.Fatalf("%s is an empty string", name)
+		}
+		if bytes.IndexByte(v, 0x1b) >= 0 && bytes.Contains(v, []byte("\x1b[")) && ansiTerminated(v) {
+			t.Fatalf("%s holds an ANSI escape: %q", name, v)
+		}
+		if !bytes.Contains(first, v) {
+			t.Fatalf("%s = %q is not in the first line %q", name, v, first)
+		}
+	}
+	for _, s := range r.Stack {
+		if len(s) < 4 || !bytes.HasPrefix(s, []byte("at ")) || bytes.IndexByte(s, '\n') >= 0 {
+			t.Fatalf("bad stack frame %q", s)
+		}
+	}
+	if !r.Shaped() {
+		if r.Level != LevelNone || r.Message != nil || r.Payloads != nil || r.URL != nil || r.Scopes != nil || r.Tenant != nil || r.Stack != nil {
+			t.Fatalf("a line that is not CTLive-shaped got fields: %+v", got(r))
+		}
+		return
+	}
+	if r.Level == LevelNone {
+		t.Fatal("a CTLive-shaped line has no level")
+	}
+	if r.Event == EventException && r.Level != LevelError {
+		t.Fatal("an exception must be at level error")
+	}
+	if (r.Error != nil || r.ErrorType != nil) && r.Event != EventException {
+		t.Fatal("error fields outside an exception")
+	}
+	if r.ContactID != nil {
+		cid := string(r.ContactID)
+		if r.Channel == nil || !strings.HasPrefix(cid, string(r.Channel)+"_") || string(r.Channel) == "USER" {
+			t.Fatalf("channel %q does not start contactID %q", r.Channel, cid)
+		}
+		if len(cid) < len(r.Channel)+39 || cid[len(cid)-37] != '_' || uuidAt(r.ContactID, len(cid)-36) == 0 {
+			t.Fatalf("contactID %q does not end in _UUID", cid)
+		}
+		tenant := cid[len(r.Channel)+1 : len(cid)-37]
+		if r.Scopes == nil || len(r.Scopes) < 2 {
+			if string(r.Tenant) != tenant {
+				t.Fatalf("without tenant tokens, tenant %q must come from contactID %q", r.Tenant, cid)
+			}
+		}
+	} else if r.Channel != nil {
+		t.Fatal("channel without contactID")
+	}
+	if r.UserID != nil && !bytes.HasPrefix(r.UserID, []byte("USER_")) {
+		t.Fatalf("userID %q", r.UserID)
+	}
+	for _, id := range [][]byte{r.SessionID, r.MessageID} {
+		if id != nil && (len(id) != 36 || uuidAt(id, 0) != 36) {
+			t.Fatalf("session/message ID %q is not a UUID", id)
+		}
+	}
+	if r.SessionID != nil && bytes.Equal(r.SessionID, r.MessageID) {
+		t.Fatal("messageID equals sessionID")
+	}
+	for _, p := range r.Payloads {
+		if _, err := p.Value(); err != nil {
+			t.Fatalf("payload %s=%q does not decode: %v", p.Label, p.JSON, err)
+		}
+		if !bytes.Contains(first, p.JSON) {
+			t.Fatalf("payload %q is not in the first line", p.JSON)
+		}
+	}
+	if r.TimeText != nil {
+		s := string(r.TimeText)
+		if strings.ContainsAny(s, "tz") || strings.Contains(s, ":60") {
+			return // forms Go's own parser refuses but RFC 3339 allows
+		}
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil || !want.Equal(r.Time) {
+			t.Fatalf("time %q parsed as %v, Go says %v (%v)", s, r.Time, want, err)
+		}
+	}
+}
+
+// ansiTerminated reports whether v holds a complete ESC [ ... letter
+// sequence, the only form the contract strips.
+func ansiTerminated(v []byte) bool {
+	for i := bytes.Index(v, []byte("\x1b[")); i >= 0 && i < len(v); {
+		j := i + 2
+		for j < len(v) && v[j] >= 0x20 && v[j] <= 0x3f {
+			j++
+		}
+		if j < len(v) && (v[j]|0x20) >= 'a' && (v[j]|0x20) <= 'z' {
+			return true
+		}
+		k := bytes.Index(v[i+1:], []byte("\x1b["))
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
+}
+
+// FuzzWordEnd: the eight-bytes-at-a-time word scanner agrees with the plain
+// byte loop on every input.
+func FuzzWordEnd(f *testing.F) {
+	f.Add([]byte("newContact. Generate"), 0)
+	f.Add([]byte("ab\xc3\xa9cd0123456789xyz"), 1)
+	f.Fuzz(func(t *testing.T, b []byte, j int) {
+		if j < 0 || j > len(b) {
+			return
+		}
+		want := j
+		for want < len(b) && alnum[b[want]] {
+			want++
+		}
+		if got := wordEnd(b, j); got != want {
+			t.Fatalf("wordEnd(%q, %d) = %d, want %d", b, j, got, want)
+		}
+	})
+}

@@ -1,0 +1,206 @@
+package parser
+
+import (
+	"bytes"
+	"strings"
+)
+
+// DefaultComponents are CTLive's component names: they appear in leading
+// tokens in capitals but are never tenants.
+var DefaultComponents = []string{
+	"REDIS", "MONGODB", "MONGO", "DOMAIN", "CT7PROTOCOL", "HTTP", "CTI", "JWT", "API", "SOCKETIO",
+}
+
+// Options tune tenant recognition; both lists come from plugin configuration.
+type Options struct {
+	// Components are extra names that are never tenants, added to
+	// DefaultComponents (case-insensitive).
+	Components []string
+	// KnownTenants, when not empty, is an allow-list: only these leading
+	// tokens (case-insensitive) are taken as tenants. Tenants read from a
+	// contactID or userID are structural and are kept regardless.
+	KnownTenants []string
+}
+
+// Parser turns CTLive lines into Results. It is immutable after New and safe
+// for concurrent use.
+type Parser struct {
+	components   []string // upper case
+	knownTenants []string // upper case
+}
+
+// New returns a Parser for the given options.
+func New(o Options) *Parser {
+	p := &Parser{}
+	for _, c := range append(append([]string(nil), DefaultComponents...), o.Components...) {
+		if c = strings.ToUpper(strings.TrimSpace(c)); c != "" {
+			p.components = append(p.components, c)
+		}
+	}
+	for _, t := range o.KnownTenants {
+		if t = strings.ToUpper(strings.TrimSpace(t)); t != "" {
+			p.knownTenants = append(p.knownTenants, t)
+		}
+	}
+	return p
+}
+
+// Parse parses one record's line into r. A line that holds several physical
+// lines (a stack trace joined by Fluent Bit's multiline filter) is one event:
+// the first line gives the fields, the following `at ...` lines the stack.
+// Parse never fails: a line that is not CTLive-shaped leaves r with no
+// fields (see Result.Shaped).
+func (p *Parser) Parse(line []byte, r *Result) {
+	r.reset()
+	if bytes.IndexByte(line, 0x1b) >= 0 {
+		r.clean = stripANSI(r.clean[:0], line)
+		line = r.clean
+	}
+	first, rest := line, []byte(nil)
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		first, rest = line[:i], line[i+1:]
+	}
+	body := p.header(first, r)
+	p.body(body, r)
+	if rest != nil {
+		r.Stack = stackFrames(rest, r.stackBuf[:0])
+	}
+	p.resolve(r)
+}
+
+// header consumes the compose prefix and the timestamp and returns the body.
+func (p *Parser) header(first []byte, r *Result) []byte {
+	if svc, n := composePrefix(first); n > 0 {
+		r.Service = svc
+		first = first[n:]
+	}
+	if text, t, n := timestamp(first); n > 0 {
+		r.TimeText, r.Time = text, t
+		first = first[n:]
+	}
+	return trimSpace(first)
+}
+
+// leadingTokens reads the run of `[token]`s, separated by single spaces, at
+// the start of the body and returns the rest of the body.
+func (p *Parser) leadingTokens(body []byte, r *Result) []byte {
+	scopes := r.scopeBuf[:0]
+	i := 0
+	for i < len(body) && body[i] == '[' {
+		j := i + 1
+		for j < len(body) && !tokenStop[body[j]] {
+			j++
+		}
+		if j == i+1 || j >= len(body) || body[j] != ']' {
+			break
+		}
+		scopes = append(scopes, body[i+1:j])
+		i = j + 1
+		if i+1 < len(body) && body[i] == ' ' && body[i+1] == '[' {
+			i++
+			continue
+		}
+		break
+	}
+	if len(scopes) == 0 {
+		return body
+	}
+	r.Scopes = scopes
+	r.Function = scopes[0]
+	for _, tok := range scopes[1:] {
+		if p.isTenantToken(tok) {
+			r.Tenant = tok
+			break
+		}
+	}
+	return body[i:]
+}
+
+// tokenStop marks the bytes that end a token's text: brackets and whitespace.
+var tokenStop = func() (t [256]bool) {
+	for _, c := range []byte("[] \t\n\r\v\f") {
+		t[c] = true
+	}
+	return t
+}()
+
+// isTenantToken: capitals, digits and '_' with at least one capital, not a
+// component, and on the allow-list when there is one.
+func (p *Parser) isTenantToken(tok []byte) bool {
+	upper := false
+	for _, c := range tok {
+		switch {
+		case is(c, cUpper):
+			upper = true
+		case c >= '0' && c <= '9', c == '_':
+		default:
+			return false
+		}
+	}
+	if !upper {
+		return false
+	}
+	for _, c := range p.components {
+		if string(tok) == c {
+			return false
+		}
+	}
+	if len(p.knownTenants) == 0 {
+		return true
+	}
+	for _, t := range p.knownTenants {
+		if string(tok) == t {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Parser) body(body []byte, r *Result) {
+	r.Message = nonEmpty(trimSpace(p.leadingTokens(body, r)))
+	var s scan
+	s.words(body, r)
+	s.ids(body, r)
+	s.finish(r)
+}
+
+// resolve fills what depends on several parts of the line.
+func (p *Parser) resolve(r *Result) {
+	if r.Stack != nil {
+		r.Event = EventException
+	}
+	if r.Event == EventException {
+		r.Level = LevelError
+	}
+	if !r.Shaped() {
+		r.reset() // not a CTLive line: nothing may be added to the record
+	}
+}
+
+// stackFrames collects the `at ...` lines that follow the first line.
+// Continuation lines may carry their own compose prefix and timestamp when
+// the multiline filter joined `docker compose logs` output; both are skipped.
+func stackFrames(rest []byte, frames [][]byte) [][]byte {
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if _, n := composePrefix(line); n > 0 {
+			line = line[n:]
+		}
+		if _, _, n := timestamp(line); n > 0 {
+			line = line[n:]
+		}
+		line = trimSpace(line)
+		if len(line) > 3 && line[0] == 'a' && line[1] == 't' && line[2] == ' ' {
+			frames = append(frames, line)
+		}
+	}
+	if len(frames) == 0 {
+		return nil
+	}
+	return frames
+}

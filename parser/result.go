@@ -1,0 +1,122 @@
+package parser
+
+import "time"
+
+// Event is the CTLive use case a line belongs to.
+type Event uint8
+
+const (
+	EventNone Event = iota
+	EventNewContact
+	EventEndContact
+	EventJoinContact
+	EventAgentLogin
+	EventSaveTranscript
+	EventException
+)
+
+var eventNames = [...]string{
+	EventNone:           "",
+	EventNewContact:     "newContact",
+	EventEndContact:     "endContact",
+	EventJoinContact:    "joinContact",
+	EventAgentLogin:     "agentLogin",
+	EventSaveTranscript: "saveTranscript",
+	EventException:      "exception",
+}
+
+// String returns the contract's name for the event ("" for EventNone).
+func (e Event) String() string {
+	if int(e) < len(eventNames) {
+		return eventNames[e]
+	}
+	return ""
+}
+
+// Level is the severity the contract derives from a line's words.
+type Level uint8
+
+const (
+	LevelNone Level = iota // not CTLive-shaped: no level is added
+	LevelInfo
+	LevelWarn
+	LevelError
+)
+
+var levelNames = [...]string{LevelNone: "", LevelInfo: "info", LevelWarn: "warn", LevelError: "error"}
+
+func (l Level) String() string {
+	if int(l) < len(levelNames) {
+		return levelNames[l]
+	}
+	return ""
+}
+
+// Payload is one `label:{json}` or `label:[json]` found in a line. JSON is
+// the raw value, already validated by the JSON seam; encoders transcode it
+// without building Go maps.
+type Payload struct {
+	Label []byte
+	JSON  []byte
+}
+
+// Value decodes the payload into Go values (maps, slices, float64, string,
+// bool, nil). It allocates; the plugin's encoders never call it.
+func (p Payload) Value() (interface{}, error) { return decodeJSON(p.JSON) }
+
+// Result holds the fields of one parsed line. Byte-slice fields point into
+// the parsed line (or into the Result's own buffer when the line held ANSI
+// escapes), so they are valid as long as that line is. A field that is nil
+// was not found; the parser never reports an empty value.
+//
+// A Result is reused across calls to avoid allocation; it must not be copied
+// after Parse, because Scopes, Stack and Payloads may point into its own
+// fixed-size arrays.
+type Result struct {
+	Service   []byte
+	TimeText  []byte    // the line's timestamp, as written
+	Time      time.Time // the same instant, UTC, nanoseconds kept; zero if TimeText is nil
+	Function  []byte
+	Scopes    [][]byte
+	Tenant    []byte
+	ContactID []byte
+	Channel   []byte
+	UserID    []byte
+	SessionID []byte
+	MessageID []byte
+	Event     Event
+	Message   []byte
+	URL       []byte
+	Payloads  []Payload
+	Level     Level
+	Error     []byte
+	ErrorType []byte
+	Stack     [][]byte
+
+	// Fixed backing arrays keep the common case allocation-free.
+	scopeBuf   [8][]byte
+	stackBuf   [16][]byte
+	payloadBuf [4]Payload
+	clean      []byte // ANSI-free copy of the line, reused across calls
+	jsonBuf    []byte // scratch for the JSON seam, reused across calls
+}
+
+// Shaped reports whether the line is CTLive-shaped: it yielded a prefix, a
+// timestamp, a leading token, an ID or an event. Records whose line is not
+// shaped pass through the plugin unchanged.
+func (r *Result) Shaped() bool {
+	return r.Service != nil || r.TimeText != nil || r.Function != nil ||
+		r.ContactID != nil || r.UserID != nil || r.SessionID != nil ||
+		r.MessageID != nil || r.Event != EventNone
+}
+
+// reset clears the fields but not the backing arrays and buffers, which are
+// overwritten before use: zeroing the whole struct costs as much as parsing
+// a short line.
+func (r *Result) reset() {
+	r.Service, r.TimeText, r.Time = nil, nil, time.Time{}
+	r.Function, r.Scopes, r.Tenant = nil, nil, nil
+	r.ContactID, r.Channel, r.UserID, r.SessionID, r.MessageID = nil, nil, nil, nil, nil
+	r.Event, r.Message, r.URL, r.Payloads, r.Level = EventNone, nil, nil, nil, LevelNone
+	r.Error, r.ErrorType, r.Stack = nil, nil, nil
+}
