@@ -1,0 +1,317 @@
+package record
+
+import (
+	"time"
+
+	"github.com/ctlive/ctlive-fluent-bit/parser"
+	"github.com/tinylib/msgp/msgp"
+)
+
+// The contract's fields, in the order they are added to a record.
+const (
+	FieldService = iota
+	FieldTime
+	FieldFunction
+	FieldScopes
+	FieldTenant
+	FieldContactID
+	FieldChannel
+	FieldUserID
+	FieldSessionID
+	FieldMessageID
+	FieldEvent
+	FieldMessage
+	FieldURL
+	FieldPayload
+	FieldLevel
+	FieldError
+	FieldErrorType
+	FieldStack
+	numFields
+)
+
+// FieldNames are the contract's record keys, indexed by the Field constants.
+var FieldNames = [numFields]string{
+	"service", "time", "function", "scopes", "tenant", "contactID", "channel", "userID",
+	"sessionID", "messageID", "event", "message", "url", "payload", "level", "error", "errorType", "stack",
+}
+
+// fieldIndex maps a record key to its Field constant, or -1.
+func fieldIndex(key []byte) int {
+	switch string(key) { // no allocation: the compiler compares in place
+	case "service":
+		return FieldService
+	case "time":
+		return FieldTime
+	case "function":
+		return FieldFunction
+	case "scopes":
+		return FieldScopes
+	case "tenant":
+		return FieldTenant
+	case "contactID":
+		return FieldContactID
+	case "channel":
+		return FieldChannel
+	case "userID":
+		return FieldUserID
+	case "sessionID":
+		return FieldSessionID
+	case "messageID":
+		return FieldMessageID
+	case "event":
+		return FieldEvent
+	case "message":
+		return FieldMessage
+	case "url":
+		return FieldURL
+	case "payload":
+		return FieldPayload
+	case "level":
+		return FieldLevel
+	case "error":
+		return FieldError
+	case "errorType":
+		return FieldErrorType
+	case "stack":
+		return FieldStack
+	}
+	return -1
+}
+
+// Options say how records are enriched. They are fixed at plugin start and
+// shared by every flush.
+type Options struct {
+	LogKey       string // the key holding the CTLive line
+	NestUnder    string // when set, the fields go in a map under this key
+	TimeFromLine bool   // the record's time becomes the line's own timestamp
+	Mask         Masker // optional masking of chosen fields; nil emits values verbatim
+
+	suppress uint32 // fields never added: the one named like LogKey
+}
+
+// Masker rewrites the values of chosen fields (IDs, personal data) before
+// they leave the plugin. It is an option the user turns on, never a default.
+type Masker interface {
+	// Fields is the set of Field constants (bit i for field i) to mask.
+	Fields() uint32
+	// Append appends the masked form of v.
+	Append(dst, v []byte) []byte
+}
+
+// Prepare validates and completes the options; call it once at start.
+func (o *Options) Prepare() {
+	if o.LogKey == "" {
+		o.LogKey = "log"
+	}
+	o.suppress = 0
+	if i := fieldIndex([]byte(o.LogKey)); i >= 0 && o.NestUnder == "" {
+		o.suppress = 1 << i // the line itself must stay exactly as received
+	}
+}
+
+// Event is one entry with what the plugin knows about it.
+type Event struct {
+	Entry
+	tag    string
+	Line   []byte        // the value of LogKey when it is a string or binary
+	Fields parser.Result // valid when Shaped
+	Shaped bool          // the line is CTLive-shaped: fields are added
+	Tenant []byte        // the tenant used for routing and templates (may be a default)
+
+	opts       *Options
+	isMap      bool   // Body is a map: only then can fields be added
+	bodyLen    uint32 // entries in Body when isMap
+	bodyFields []byte // Body without its map header
+	present    uint32 // bit i: field i has a value
+}
+
+// Fill decodes what the event needs from its entry and parses its line. The
+// event must not be copied afterwards (the parser's Result points into
+// itself).
+func (ev *Event) Fill(e *Entry, tag string, p *parser.Parser, o *Options) {
+	ev.Entry = *e
+	ev.tag = tag
+	ev.opts = o
+	ev.Line, ev.Shaped, ev.Tenant, ev.present = nil, false, nil, 0
+	ev.isMap = false
+	if e.Group != NotGroup {
+		return
+	}
+	n, fields, err := msgp.ReadMapHeaderBytes(e.Body)
+	if err != nil {
+		return // not a map: passed on unchanged
+	}
+	ev.isMap, ev.bodyLen, ev.bodyFields = true, n, fields
+	ev.Line = lookupString(fields, n, o.LogKey)
+	if ev.Line == nil {
+		return
+	}
+	p.Parse(ev.Line, &ev.Fields)
+	if !ev.Fields.Shaped() {
+		return
+	}
+	ev.Shaped = true
+	ev.Tenant = ev.Fields.Tenant
+	if o.TimeFromLine && ev.Fields.TimeText != nil {
+		ev.Timestamp = ev.Fields.Time
+	}
+	ev.present = ev.fieldMask() &^ o.suppress
+}
+
+// SetDefaultTenant attributes an event that has no tenant. A CTLive-shaped
+// record also gets the `tenant` field; any other record is only routed.
+func (ev *Event) SetDefaultTenant(t []byte) {
+	if ev.Tenant != nil || len(t) == 0 {
+		return
+	}
+	ev.Tenant = t
+	if ev.Shaped {
+		ev.Fields.Tenant = t
+		ev.present |= 1 << FieldTenant
+	}
+}
+
+// IsRecord reports whether the event is a log record (not a group marker).
+func (ev *Event) IsRecord() bool { return ev.Group == NotGroup }
+
+func (ev *Event) fieldMask() uint32 {
+	r := &ev.Fields
+	var m uint32
+	set := func(i int, ok bool) {
+		if ok {
+			m |= 1 << i
+		}
+	}
+	set(FieldService, r.Service != nil)
+	set(FieldTime, r.TimeText != nil)
+	set(FieldFunction, r.Function != nil)
+	set(FieldScopes, r.Scopes != nil)
+	set(FieldTenant, r.Tenant != nil)
+	set(FieldContactID, r.ContactID != nil)
+	set(FieldChannel, r.Channel != nil)
+	set(FieldUserID, r.UserID != nil)
+	set(FieldSessionID, r.SessionID != nil)
+	set(FieldMessageID, r.MessageID != nil)
+	set(FieldEvent, r.Event != parser.EventNone)
+	set(FieldMessage, r.Message != nil)
+	set(FieldURL, r.URL != nil)
+	set(FieldPayload, r.Payloads != nil)
+	set(FieldLevel, r.Level != parser.LevelNone)
+	set(FieldError, r.Error != nil)
+	set(FieldErrorType, r.ErrorType != nil)
+	set(FieldStack, r.Stack != nil)
+	return m
+}
+
+// Has reports whether the event carries field i (a Field constant).
+func (ev *Event) Has(i int) bool { return ev.present&(1<<i) != 0 }
+
+// FieldCount is how many contract fields the event adds.
+func (ev *Event) FieldCount() int {
+	n := 0
+	for m := ev.present; m != 0; m &= m - 1 {
+		n++
+	}
+	return n
+}
+
+// Value returns the single-valued field i as bytes (nil when absent or when
+// the field is a list or map: scopes, payload, stack).
+func (ev *Event) Value(i int) []byte {
+	if !ev.Has(i) {
+		return nil
+	}
+	r := &ev.Fields
+	switch i {
+	case FieldService:
+		return r.Service
+	case FieldTime:
+		return r.TimeText
+	case FieldFunction:
+		return r.Function
+	case FieldTenant:
+		return r.Tenant
+	case FieldContactID:
+		return r.ContactID
+	case FieldChannel:
+		return r.Channel
+	case FieldUserID:
+		return r.UserID
+	case FieldSessionID:
+		return r.SessionID
+	case FieldMessageID:
+		return r.MessageID
+	case FieldEvent:
+		return eventBytes[r.Event]
+	case FieldMessage:
+		return r.Message
+	case FieldURL:
+		return r.URL
+	case FieldLevel:
+		return levelBytes[r.Level]
+	case FieldError:
+		return r.Error
+	case FieldErrorType:
+		return r.ErrorType
+	}
+	return nil
+}
+
+// Byte forms of the enums, built once so Value never allocates.
+var eventBytes, levelBytes = func() (e [8][]byte, l [4][]byte) {
+	for i := range e {
+		if s := parser.Event(i).String(); s != "" {
+			e[i] = []byte(s)
+		}
+	}
+	for i := range l {
+		if s := parser.Level(i).String(); s != "" {
+			l[i] = []byte(s)
+		}
+	}
+	return
+}()
+
+// lookupString returns the string (or binary) value of key in the map body
+// fields (n entries, header already read), or nil.
+func lookupString(fields []byte, n uint32, key string) []byte {
+	v := lookup(fields, n, key)
+	if v == nil {
+		return nil
+	}
+	switch msgp.NextType(v) {
+	case msgp.StrType:
+		s, _, err := msgp.ReadStringZC(v)
+		if err == nil {
+			return s
+		}
+	case msgp.BinType:
+		s, _, err := msgp.ReadBytesZC(v)
+		if err == nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// lookup returns the raw value of key in a map's entries, or nil.
+func lookup(fields []byte, n uint32, key string) []byte {
+	b := fields
+	for i := uint32(0); i < n; i++ {
+		k, rest, err := msgp.ReadMapKeyZC(b)
+		if err != nil {
+			return nil
+		}
+		if string(k) == key {
+			return rest
+		}
+		if b, err = msgp.Skip(rest); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Time is the event's time: the line's own when TimeFromLine applied.
+func (ev *Event) Time() time.Time { return ev.Timestamp }

@@ -1,0 +1,136 @@
+package record
+
+import (
+	"math/bits"
+
+	"github.com/ctlive/ctlive-fluent-bit/parser"
+	"github.com/tinylib/msgp/msgp"
+)
+
+// AppendMsgpack appends the event as a chunk entry in the form it arrived
+// in (`[time, record]` or `[[time, metadata], record]`, metadata kept). An
+// event with nothing to add, a group marker included, is copied byte for
+// byte.
+func AppendMsgpack(dst []byte, ev *Event, o *Options) []byte {
+	if !ev.Shaped {
+		return append(dst, ev.Raw...)
+	}
+	if ev.Meta != nil {
+		dst = append(dst, 0x92, 0x92) // [[time, metadata], record]
+	} else {
+		dst = append(dst, 0x92)
+	}
+	dst = AppendMsgpackTime(dst, ev)
+	dst = append(dst, ev.Meta...)
+	return AppendMsgpackBody(dst, ev, o)
+}
+
+// AppendMsgpackTime appends the event's timestamp: the line's own as an
+// EventTime when it replaced the record's, else the original encoding.
+func AppendMsgpackTime(dst []byte, ev *Event) []byte {
+	if ev.Shaped && ev.Timestamp.Equal(ev.Fields.Time) && ev.Fields.TimeText != nil {
+		if out, ok := appendEventTime(dst, ev.Timestamp); ok {
+			return out
+		}
+	}
+	return append(dst, ev.TimeRaw...)
+}
+
+// AppendMsgpackBody appends the record map with the contract's fields.
+// Input keys that an added field replaces are dropped, the line itself
+// excepted, so the map never holds a key twice.
+func AppendMsgpackBody(dst []byte, ev *Event, o *Options) []byte {
+	if !ev.Shaped {
+		return append(dst, ev.Body...)
+	}
+	kept := uint32(0)
+	forEachEntry(ev, o, func(raw []byte) { kept++ })
+	added := uint32(ev.FieldCount())
+	if o.NestUnder != "" {
+		dst = msgp.AppendMapHeader(dst, kept+1)
+	} else {
+		dst = msgp.AppendMapHeader(dst, kept+added)
+	}
+	forEachEntry(ev, o, func(raw []byte) { dst = append(dst, raw...) })
+	if o.NestUnder != "" {
+		dst = msgp.AppendString(dst, o.NestUnder)
+		dst = msgp.AppendMapHeader(dst, added)
+	}
+	return appendFieldsMsgpack(dst, ev, o)
+}
+
+// forEachEntry calls fn with the raw bytes (key and value) of every input
+// entry that stays in the enriched record.
+func forEachEntry(ev *Event, o *Options, fn func(raw []byte)) {
+	b := ev.bodyFields
+	for i := uint32(0); i < ev.bodyLen; i++ {
+		k, rest, err := msgp.ReadMapKeyZC(b)
+		if err != nil {
+			return
+		}
+		next, err := msgp.Skip(rest)
+		if err != nil {
+			return
+		}
+		if !replaced(ev, o, k) {
+			fn(b[:len(b)-len(next)])
+		}
+		b = next
+	}
+}
+
+// replaced reports whether an added field takes the place of input key k.
+func replaced(ev *Event, o *Options, k []byte) bool {
+	if o.NestUnder != "" {
+		return string(k) == o.NestUnder
+	}
+	if string(k) == o.LogKey {
+		return false
+	}
+	i := fieldIndex(k)
+	return i >= 0 && ev.Has(i)
+}
+
+func appendFieldsMsgpack(dst []byte, ev *Event, o *Options) []byte {
+	r := &ev.Fields
+	for m := ev.present; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros32(m)
+		dst = msgp.AppendString(dst, FieldNames[i])
+		switch i {
+		case FieldScopes:
+			dst = appendStringsMsgpack(dst, r.Scopes)
+		case FieldStack:
+			dst = appendStringsMsgpack(dst, r.Stack)
+		case FieldPayload:
+			dst = appendPayloadsMsgpack(dst, r.Payloads)
+		default:
+			dst = msgp.AppendStringFromBytes(dst, maskValue(o, i, ev.Value(i)))
+		}
+	}
+	return dst
+}
+
+func appendStringsMsgpack(dst []byte, ss [][]byte) []byte {
+	dst = msgp.AppendArrayHeader(dst, uint32(len(ss)))
+	for _, s := range ss {
+		dst = msgp.AppendStringFromBytes(dst, s)
+	}
+	return dst
+}
+
+func appendPayloadsMsgpack(dst []byte, ps []parser.Payload) []byte {
+	dst = msgp.AppendMapHeader(dst, uint32(len(ps)))
+	for _, p := range ps {
+		dst = msgp.AppendStringFromBytes(dst, p.Label)
+		dst = transcode(dst, p.JSON, msgpackOut{})
+	}
+	return dst
+}
+
+// maskValue applies the user's masking to field i, when turned on for it.
+func maskValue(o *Options, i int, v []byte) []byte {
+	if o.Mask == nil || o.Mask.Fields()&(1<<i) == 0 {
+		return v
+	}
+	return o.Mask.Append(nil, v)
+}

@@ -1,0 +1,440 @@
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctlive/ctlive-fluent-bit/parser"
+	"github.com/ctlive/ctlive-fluent-bit/template"
+	"github.com/tinylib/msgp/msgp"
+)
+
+const (
+	docLine = "ctlive | 2025-02-27T17:19:22.156214484Z [CT7PROTOCOL] [AGM] newContact response:" +
+		`{"chat":true,"cbn":true,"video":true,"cbl":true,"call":true}`
+	cid = "CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"
+)
+
+var recordTime = time.Date(2026, 11, 25, 10, 0, 0, 123, time.UTC)
+
+func eventTime(t time.Time) []byte {
+	b, _ := appendEventTime(nil, t)
+	return b
+}
+
+// kv is an ordered record, so tests control key order.
+type kv []any
+
+func appendMap(b []byte, m kv) []byte {
+	b = msgp.AppendMapHeader(b, uint32(len(m)/2))
+	for i := 0; i < len(m); i += 2 {
+		b = msgp.AppendString(b, m[i].(string))
+		b, _ = msgp.AppendIntf(b, m[i+1])
+	}
+	return b
+}
+
+// v2 builds `[[time, metadata], record]`, Fluent Bit's own chunk form.
+func v2(ts []byte, meta, body kv) []byte {
+	b := []byte{0x92, 0x92}
+	b = append(b, ts...)
+	b = appendMap(b, meta)
+	return appendMap(b, body)
+}
+
+// v1 builds `[time, record]`.
+func v1(ts []byte, body kv) []byte {
+	b := append([]byte{0x92}, ts...)
+	return appendMap(b, body)
+}
+
+func decodeOne(t *testing.T, raw []byte) Entry {
+	t.Helper()
+	var e Entry
+	rest, err := e.Decode(raw)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if len(rest) != 0 {
+		t.Fatalf("%d bytes left after one entry", len(rest))
+	}
+	return e
+}
+
+func TestDecodeTimestampForms(t *testing.T) {
+	tests := []struct {
+		name  string
+		ts    []byte
+		want  time.Time
+		group GroupMarker
+	}{
+		{"EventTime keeps nanoseconds", eventTime(recordTime), recordTime, NotGroup},
+		{"ext8 holding an EventTime", append([]byte{0xc7, 8, 0}, eventTime(recordTime)[2:]...), recordTime, NotGroup},
+		{"unsigned seconds", msgp.AppendUint64(nil, 1740676760), time.Unix(1740676760, 0).UTC(), NotGroup},
+		{"signed seconds, which fluent-bit-go rejects", msgp.AppendInt64(nil, -5), time.Unix(-5, 0).UTC(), NotGroup},
+		{"float seconds", msgp.AppendFloat64(nil, 1740676760.5), time.Unix(1740676760, 5e8).UTC(), NotGroup},
+		{"float32 seconds", msgp.AppendFloat32(nil, 2), time.Unix(2, 0).UTC(), NotGroup},
+		{"group start marker", []byte{0xd7, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, time.Time{}, GroupStart},
+		{"group end marker", []byte{0xd7, 0, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 0}, time.Time{}, GroupEnd},
+		{"group start as an integer", msgp.AppendInt64(nil, -1), time.Time{}, GroupStart},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, raw := range [][]byte{v2(tc.ts, kv{"otel", "x"}, kv{"log", "a"}), v1(tc.ts, kv{"log", "a"})} {
+				e := decodeOne(t, raw)
+				if !e.Timestamp.Equal(tc.want) || e.Group != tc.group {
+					t.Errorf("time %v group %v, want %v group %v", e.Timestamp, e.Group, tc.want, tc.group)
+				}
+				if !bytes.Equal(e.TimeRaw, tc.ts) || !bytes.Equal(e.Raw, raw) {
+					t.Errorf("raw parts not kept: time %x, entry %x", e.TimeRaw, e.Raw)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeKeepsMetadataAndNonMapBodies(t *testing.T) {
+	e := decodeOne(t, v2(eventTime(recordTime), kv{"k", "v"}, kv{"log", "x"}))
+	if m, _, _ := msgp.ReadIntfBytes(e.Meta); !reflect.DeepEqual(m, map[string]any{"k": "v"}) {
+		t.Errorf("metadata %v", m)
+	}
+	if e1 := decodeOne(t, v1(eventTime(recordTime), kv{"log", "x"})); e1.Meta != nil {
+		t.Error("v1 entry has metadata")
+	}
+	raw := append([]byte{0x92}, eventTime(recordTime)...)
+	raw = msgp.AppendString(raw, "a string record")
+	if e := decodeOne(t, raw); string(e.Body) != string(msgp.AppendString(nil, "a string record")) {
+		t.Errorf("non-map body %x", e.Body)
+	}
+}
+
+func TestDecodeRejectsCorruptEntries(t *testing.T) {
+	good := v2(eventTime(recordTime), kv{}, kv{"log", "x"})
+	tests := map[string][]byte{
+		"truncated":                 good[:len(good)-3],
+		"not an array":              msgp.AppendString(nil, "x"),
+		"three elements":            append([]byte{0x93}, good[1:]...),
+		"header of one":             append([]byte{0x92, 0x91}, good[2:]...),
+		"metadata is not a map":     append(append([]byte{0x92, 0x92}, eventTime(recordTime)...), 0xa1, 'x', 0x80),
+		"string timestamp":          append(msgp.AppendString([]byte{0x92}, "now"), 0x80),
+		"EventTime of another type": append([]byte{0x92, 0xd7, 0x05, 0, 0, 0, 0, 0, 0, 0, 0}, 0x80),
+		"empty":                     {},
+	}
+	for name, raw := range tests {
+		t.Run(name, func(t *testing.T) {
+			var e Entry
+			if _, err := e.Decode(raw); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("err = %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+func opts(mod ...func(*Options)) *Options {
+	o := &Options{LogKey: "log", TimeFromLine: true}
+	for _, m := range mod {
+		m(o)
+	}
+	o.Prepare()
+	return o
+}
+
+var defaultParser = parser.New(parser.Options{})
+
+func fill(t *testing.T, raw []byte, o *Options) *Event {
+	t.Helper()
+	e := decodeOne(t, raw)
+	ev := new(Event)
+	ev.Fill(&e, "tail.0", defaultParser, o)
+	return ev
+}
+
+func decodeMap(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	v, rest, err := msgp.ReadIntfBytes(b)
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("enriched record does not decode: %v (%d left)", err, len(rest))
+	}
+	return v.(map[string]any)
+}
+
+func TestEnrichedMsgpackRecord(t *testing.T) {
+	raw := v2(eventTime(recordTime), kv{"m", 1}, kv{"log", docLine, "stream", "stdout", "level", "old"})
+	ev := fill(t, raw, opts())
+	out := AppendMsgpack(nil, ev, opts())
+
+	var e Entry
+	if _, err := e.Decode(out); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Timestamp.Equal(time.Date(2025, 2, 27, 17, 19, 22, 156214484, time.UTC)) {
+		t.Errorf("record time %v is not the line's", e.Timestamp)
+	}
+	if m := decodeMap(t, e.Meta); m["m"] != int64(1) {
+		t.Errorf("metadata lost: %v", m)
+	}
+	got := decodeMap(t, e.Body)
+	want := map[string]any{
+		"log": docLine, "stream": "stdout",
+		"service": "ctlive", "time": "2025-02-27T17:19:22.156214484Z", "function": "CT7PROTOCOL",
+		"scopes": []any{"CT7PROTOCOL", "AGM"}, "tenant": "AGM", "event": "newContact",
+		"message": `newContact response:{"chat":true,"cbn":true,"video":true,"cbl":true,"call":true}`,
+		"payload": map[string]any{"response": map[string]any{"chat": true, "cbn": true, "video": true, "cbl": true, "call": true}},
+		"level":   "info",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("record\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestEnrichmentOptions(t *testing.T) {
+	raw := v1(eventTime(recordTime), kv{"log", docLine, "message", "mine"})
+	t.Run("nest_under puts the fields in one map", func(t *testing.T) {
+		o := opts(func(o *Options) { o.NestUnder = "ctlive" })
+		got := decodeMap(t, AppendMsgpackBody(nil, fill(t, raw, o), o))
+		nested, ok := got["ctlive"].(map[string]any)
+		if !ok || nested["tenant"] != "AGM" || got["message"] != "mine" || got["tenant"] != nil || len(got) != 3 {
+			t.Errorf("got %v", got)
+		}
+	})
+	t.Run("time_from_line off keeps the record's time", func(t *testing.T) {
+		o := opts(func(o *Options) { o.TimeFromLine = false })
+		var e Entry
+		if _, err := e.Decode(AppendMsgpack(nil, fill(t, raw, o), o)); err != nil || !e.Timestamp.Equal(recordTime) {
+			t.Errorf("time %v, err %v", e.Timestamp, err)
+		}
+	})
+	t.Run("an added field never replaces the line", func(t *testing.T) {
+		o := opts(func(o *Options) { o.LogKey = "message" })
+		line := "[socketIO] [AGM] newContact"
+		got := decodeMap(t, AppendMsgpackBody(nil, fill(t, v1(eventTime(recordTime), kv{"message", line}), o), o))
+		if got["message"] != line || got["function"] != "socketIO" {
+			t.Errorf("got %v", got)
+		}
+	})
+	t.Run("a masker rewrites the chosen fields", func(t *testing.T) {
+		o := opts(func(o *Options) { o.Mask = upperMasker(1 << FieldTenant) })
+		got := decodeMap(t, AppendMsgpackBody(nil, fill(t, raw, o), o))
+		if got["tenant"] != "<AGM>" || got["function"] != "CT7PROTOCOL" {
+			t.Errorf("got %v", got)
+		}
+	})
+}
+
+type upperMasker uint32
+
+func (m upperMasker) Fields() uint32 { return uint32(m) }
+func (upperMasker) Append(dst, v []byte) []byte {
+	return append(append(append(dst, '<'), v...), '>')
+}
+
+func TestUnshapedRecordsPassUnchanged(t *testing.T) {
+	tests := map[string][]byte{
+		"not a CTLive line":   v2(eventTime(recordTime), kv{}, kv{"log", "GET / 200"}),
+		"no log key":          v2(eventTime(recordTime), kv{}, kv{"msg", docLine}),
+		"log is not a string": v1(eventTime(recordTime), kv{"log", 42}),
+		"group marker":        v2([]byte{0xd7, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, kv{"resource", "x"}, kv{}),
+	}
+	for name, raw := range tests {
+		t.Run(name, func(t *testing.T) {
+			ev := fill(t, raw, opts())
+			if ev.Shaped {
+				t.Fatal("shaped")
+			}
+			if out := AppendMsgpack(nil, ev, opts()); !bytes.Equal(out, raw) {
+				t.Errorf("changed:\n%x\n%x", out, raw)
+			}
+		})
+	}
+}
+
+func TestBinaryLineIsParsed(t *testing.T) {
+	raw := append([]byte{0x92}, eventTime(recordTime)...)
+	raw = msgp.AppendMapHeader(raw, 1)
+	raw = msgp.AppendString(raw, "log")
+	raw = msgp.AppendBytes(raw, []byte(docLine))
+	if ev := fill(t, raw, opts()); !ev.Shaped || string(ev.Fields.Tenant) != "AGM" {
+		t.Fatal("a raw-bytes line was not parsed")
+	}
+}
+
+func jsonObject(t *testing.T, ev *Event, o *Options) map[string]any {
+	t.Helper()
+	b, _ := AppendJSONMembers([]byte{'{'}, ev, o)
+	b = append(b, '}')
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("invalid JSON %s: %v", b, err)
+	}
+	return m
+}
+
+func TestJSONRecord(t *testing.T) {
+	raw := v1(eventTime(recordTime), kv{"log", docLine + " \x01\xff", "n", 1.5, "nested", map[string]any{"a": []any{1, "x", nil, true}}})
+	got := jsonObject(t, fill(t, raw, opts()), opts())
+	if got["log"] != docLine+" \x01\ufffd" {
+		t.Errorf("log %q: control characters and invalid UTF-8 must survive as valid JSON", got["log"])
+	}
+	if got["n"] != 1.5 || !reflect.DeepEqual(got["nested"], map[string]any{"a": []any{1.0, "x", nil, true}}) {
+		t.Errorf("values: %v", got)
+	}
+	if got["tenant"] != "AGM" || got["payload"].(map[string]any)["response"].(map[string]any)["call"] != true {
+		t.Errorf("fields: %v", got)
+	}
+
+	plain := jsonObject(t, fill(t, v1(eventTime(recordTime), kv{"log", "plain", "k", []byte("bin")}), opts()), opts())
+	if !reflect.DeepEqual(plain, map[string]any{"log": "plain", "k": "bin"}) {
+		t.Errorf("unshaped record as JSON: %v", plain)
+	}
+}
+
+func TestJSONRecordThatIsNotAMap(t *testing.T) {
+	raw := msgp.AppendString(append([]byte{0x92}, eventTime(recordTime)...), "just text")
+	if got := jsonObject(t, fill(t, raw, opts()), opts()); got["log"] != "just text" {
+		t.Errorf("got %v", got)
+	}
+}
+
+func TestPayloadTranscoding(t *testing.T) {
+	tests := []string{
+		`{"chat":true,"cbn":false,"x":null}`,
+		`[1,-2,3.5,1e3,18446744073709551615,-9223372036854775808]`,
+		`{"s":"a\"b\\c\/d\n\u00e9\ud83d\ude00","e":{},"a":[],"deep":{"x":[{"y":"z"}]}}`,
+		` { "spaced" : [ 1 , 2 ] } `,
+		`{"k":"\u00ff\u0000"}`,
+	}
+	for _, in := range tests {
+		t.Run(in, func(t *testing.T) {
+			var want any
+			if err := json.Unmarshal([]byte(in), &want); err != nil {
+				t.Fatal(err)
+			}
+			mp := transcode(nil, []byte(in), msgpackOut{})
+			v, rest, err := msgp.ReadIntfBytes(mp)
+			if err != nil || len(rest) != 0 {
+				t.Fatalf("msgpack: %v, %d left", err, len(rest))
+			}
+			if !reflect.DeepEqual(normalize(v), want) {
+				t.Errorf("msgpack decodes to %#v, want %#v", v, want)
+			}
+			js := transcode(nil, []byte(in), jsonOut{})
+			var back any
+			if err := json.Unmarshal(js, &back); err != nil || !reflect.DeepEqual(back, want) {
+				t.Errorf("json %s decodes to %#v (%v)", js, back, err)
+			}
+		})
+	}
+}
+
+// normalize turns msgpack-decoded numbers into float64, as encoding/json does.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalize(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = normalize(e)
+		}
+	case int64:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	}
+	return v
+}
+
+func FuzzTranscode(f *testing.F) {
+	f.Add([]byte(`{"a":[1,2,{"b":"c\u00e9"}],"d":-1.5e-3}`))
+	f.Add([]byte(`{"a":1,null:2}`))
+	f.Add([]byte(`[[[[[[`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		mp := transcode(nil, in, msgpackOut{})
+		if _, err := msgp.Skip(mp); err != nil {
+			t.Fatalf("invalid msgpack from %q: %v", in, err)
+		}
+		js := transcode(nil, in, jsonOut{})
+		if !json.Valid(js) {
+			t.Fatalf("invalid JSON %q from %q", js, in)
+		}
+		if !json.Valid(in) {
+			return
+		}
+		var want, got any
+		json.Unmarshal(in, &want)
+		json.Unmarshal(js, &got)
+		if !reflect.DeepEqual(want, got) && !strings.Contains(string(in), `\u`) && !hasDeep(in) {
+			t.Fatalf("json round trip of %q gave %q", in, js)
+		}
+	})
+}
+
+func hasDeep(in []byte) bool {
+	return bytes.Count(in, []byte("["))+bytes.Count(in, []byte("{")) > maxDepth
+}
+
+type src struct{ *Event }
+
+func TestTemplateSource(t *testing.T) {
+	raw := v1(eventTime(recordTime), kv{"log", docLine, "kubernetes", map[string]any{"labels": map[string]any{"app": "ctlive"}}, "n", 7})
+	ev := fill(t, raw, opts())
+	tests := []struct{ tmpl, want string }{
+		{"ctlive.$tenant.$event", "ctlive.AGM.newContact"},
+		{"$payload['response']['chat']", "true"},
+		{"$payload['response']", `{"chat":true,"cbn":true,"video":true,"cbl":true,"call":true}`},
+		{"$payload['nope']", "unknown"},
+		{"$scopes[1]", "AGM"},
+		{"$kubernetes['labels']['app']", "ctlive"},
+		{"$n", "7"},
+		{"$contactID", "unknown"},
+		{"$TAG[1]", "0"},
+		{"ctlive-$tenant-%Y.%m.%d", "ctlive-AGM-2025.02.27"},
+	}
+	for _, tc := range tests {
+		got := template.MustParse(tc.tmpl, template.Options{Strftime: true}).Append(nil, ev)
+		if string(got) != tc.want {
+			t.Errorf("%s = %q, want %q", tc.tmpl, got, tc.want)
+		}
+	}
+}
+
+func TestDefaultTenant(t *testing.T) {
+	shaped := fill(t, v1(eventTime(recordTime), kv{"log", "[socketIO] newContact"}), opts())
+	shaped.SetDefaultTenant([]byte("DEFAULT"))
+	if got := decodeMap(t, AppendMsgpackBody(nil, shaped, opts())); got["tenant"] != "DEFAULT" {
+		t.Errorf("shaped record without tenant: %v", got)
+	}
+	plain := fill(t, v1(eventTime(recordTime), kv{"log", "GET /"}), opts())
+	plain.SetDefaultTenant([]byte("DEFAULT"))
+	if string(plain.Tenant) != "DEFAULT" || plain.Shaped {
+		t.Error("an unshaped record is routed by the default tenant but left unchanged")
+	}
+	own := fill(t, v1(eventTime(recordTime), kv{"log", docLine}), opts())
+	own.SetDefaultTenant([]byte("DEFAULT"))
+	if string(own.Tenant) != "AGM" {
+		t.Error("the default replaced a real tenant")
+	}
+}
+
+func TestEventTimeRange(t *testing.T) {
+	for _, tc := range []struct {
+		t  time.Time
+		ok bool
+	}{
+		{time.Unix(0, 0), true},
+		{time.Unix(-1, 0), false},
+		{time.Unix(math.MaxUint32-2, 0), true},
+		{time.Unix(math.MaxUint32-1, 0), false},
+	} {
+		if _, ok := appendEventTime(nil, tc.t); ok != tc.ok {
+			t.Errorf("%v: ok = %v", tc.t, ok)
+		}
+	}
+}
