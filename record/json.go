@@ -13,9 +13,11 @@ import (
 
 // AppendJSONMembers appends the enriched record as JSON object members,
 // without the braces, so a sink can put its own members first (`date`,
-// `@timestamp`). It returns false when it wrote nothing. JSON is written by
-// hand: it runs once per record and must not allocate.
-func AppendJSONMembers(dst []byte, ev *Event, o *Options) ([]byte, bool) {
+// `@timestamp`). An input key named reserved is left out, since the sink
+// writes that member itself and JSON objects must not repeat a key. It
+// returns false when it wrote nothing. JSON is written by hand: it runs once
+// per record and must not allocate.
+func AppendJSONMembers(dst []byte, ev *Event, o *Options, reserved string) ([]byte, bool) {
 	if !ev.isMap {
 		// Not a map: keep it searchable under the line's key.
 		dst = appendJSONString(dst, o.LogKey)
@@ -25,7 +27,7 @@ func AppendJSONMembers(dst []byte, ev *Event, o *Options) ([]byte, bool) {
 	}
 	start := len(dst)
 	if ev.Shaped {
-		forEachEntry(ev, o, func(raw []byte) { dst = appendJSONEntry(dst, raw, start) })
+		forEachEntry(ev, o, func(raw []byte) { dst = appendJSONEntry(dst, raw, start, reserved) })
 	} else {
 		b := ev.bodyFields
 		for i := uint32(0); i < ev.bodyLen; i++ {
@@ -36,7 +38,7 @@ func AppendJSONMembers(dst []byte, ev *Event, o *Options) ([]byte, bool) {
 			if err != nil {
 				break
 			}
-			dst = appendJSONEntry(dst, b[:len(b)-len(next)], start)
+			dst = appendJSONEntry(dst, b[:len(b)-len(next)], start, reserved)
 			b = next
 		}
 	}
@@ -57,7 +59,12 @@ func AppendJSONMembers(dst []byte, ev *Event, o *Options) ([]byte, bool) {
 }
 
 // appendJSONEntry writes one msgpack key/value pair as a JSON member.
-func appendJSONEntry(dst, raw []byte, start int) []byte {
+func appendJSONEntry(dst, raw []byte, start int, reserved string) []byte {
+	if reserved != "" {
+		if k, _, err := msgp.ReadMapKeyZC(raw); err == nil && string(k) == reserved {
+			return dst
+		}
+	}
 	if len(dst) > start {
 		dst = append(dst, ',')
 	}

@@ -266,7 +266,7 @@ func TestBinaryLineIsParsed(t *testing.T) {
 
 func jsonObject(t *testing.T, ev *Event, o *Options) map[string]any {
 	t.Helper()
-	b, _ := AppendJSONMembers([]byte{'{'}, ev, o)
+	b, _ := AppendJSONMembers([]byte{'{'}, ev, o, "")
 	b = append(b, '}')
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -291,6 +291,15 @@ func TestJSONRecord(t *testing.T) {
 	plain := jsonObject(t, fill(t, v1(eventTime(recordTime), kv{"log", "plain", "k", []byte("bin")}), opts()), opts())
 	if !reflect.DeepEqual(plain, map[string]any{"log": "plain", "k": "bin"}) {
 		t.Errorf("unshaped record as JSON: %v", plain)
+	}
+}
+
+func TestJSONLeavesOutTheSinksOwnKey(t *testing.T) {
+	ev := fill(t, v1(eventTime(recordTime), kv{"@timestamp", "x", "log", docLine}), opts())
+	b, _ := AppendJSONMembers([]byte(`{"@timestamp":"mine",`), ev, opts(), "@timestamp")
+	var m map[string]any
+	if err := json.Unmarshal(append(b, '}'), &m); err != nil || m["@timestamp"] != "mine" || bytes.Count(b, []byte("@timestamp")) != 1 {
+		t.Fatalf("%s: %v", b, err)
 	}
 }
 

@@ -1,0 +1,278 @@
+// Package httpc is the HTTP client shared by the Elasticsearch and Loki
+// sinks: base URL with a path prefix, authentication, TLS, gzip, bounded
+// timeouts, keep-alive connections shared by Fluent Bit's workers, and the
+// classification of failures into "retry later" and "rejected for good".
+package httpc
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ctlive/ctlive-fluent-bit/internal/config"
+	"github.com/klauspost/compress/gzip"
+)
+
+// Config is what an instance's properties say about the HTTP side.
+type Config struct {
+	URL         *url.URL // scheme, host, an optional path prefix and query (kept on every request)
+	User        string   // basic auth (http_user)
+	Password    string   // basic auth (http_passwd)
+	APIKey      string   // Elasticsearch API key, sent as "ApiKey <key>"
+	BearerToken string   // sent as "Bearer <token>"
+
+	CAFile             string // PEM bundle to verify the server with
+	ClientCertFile     string // PEM client certificate (mutual TLS)
+	ClientKeyFile      string
+	InsecureSkipVerify bool // explicit opt-out of certificate verification
+
+	Gzip    bool          // compress request bodies
+	Timeout time.Duration // whole request, connect to last response byte
+}
+
+// Keys are the property names httpc reads; the sinks document them.
+var Keys = []string{"url", "http_user", "http_passwd", "api_key", "bearer_token",
+	"ca_file", "client_cert_file", "client_key_file", "verify_certificate", "compress", "timeout"}
+
+// ReadConfig reads the shared HTTP keys. defaultURL is used when `url` is
+// unset. Secrets come from the properties, where Fluent Bit has already
+// replaced ${ENV_VAR} references, so users keep them out of config files.
+func ReadConfig(r *config.Reader, defaultURL string) Config {
+	c := Config{
+		User:               r.Raw("http_user"),
+		Password:           r.Secret("http_passwd"),
+		APIKey:             strings.TrimSpace(r.Secret("api_key")),
+		BearerToken:        strings.TrimSpace(r.Secret("bearer_token")),
+		CAFile:             r.Raw("ca_file"),
+		ClientCertFile:     r.Raw("client_cert_file"),
+		ClientKeyFile:      r.Raw("client_key_file"),
+		InsecureSkipVerify: !r.Bool("verify_certificate", true),
+		Gzip:               r.Enum("compress", "gzip", "gzip", "none", "off") == "gzip",
+		Timeout:            r.Duration("timeout", 30*time.Second),
+	}
+	raw := r.String("url", defaultURL)
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		r.Errorf("url", fmt.Errorf("%q is not a URL: %v", redactURL(raw), err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		r.Errorf("url", fmt.Errorf("%q: the scheme must be http or https", u.Redacted()))
+	case u.Host == "":
+		r.Errorf("url", fmt.Errorf("%q has no host", u.Redacted()))
+	case u.Fragment != "":
+		r.Errorf("url", fmt.Errorf("%q: a fragment is not allowed", u.Redacted()))
+	default:
+		if u.User != nil { // credentials in the URL count as basic auth
+			if c.User == "" {
+				c.User = u.User.Username()
+				c.Password, _ = u.User.Password()
+			}
+			u.User = nil
+		}
+		u.Path = strings.TrimRight(u.Path, "/")
+		c.URL = u
+	}
+	auth := 0
+	for _, set := range []bool{c.User != "", c.APIKey != "", c.BearerToken != ""} {
+		if set {
+			auth++
+		}
+	}
+	if auth > 1 {
+		r.Errorf("http_user", errors.New("set only one of http_user, api_key and bearer_token"))
+	}
+	if (c.ClientCertFile == "") != (c.ClientKeyFile == "") {
+		r.Errorf("client_cert_file", errors.New("client_cert_file and client_key_file go together"))
+	}
+	return c
+}
+
+func redactURL(s string) string {
+	if i := strings.Index(s, "@"); i >= 0 {
+		if j := strings.Index(s, "://"); j >= 0 && j < i {
+			return s[:j+3] + "xxxxx" + s[i:]
+		}
+	}
+	return s
+}
+
+// Client posts request bodies to the downstream.
+type Client struct {
+	http     *http.Client
+	base     *url.URL
+	auth     string // Authorization header value, "" for none
+	gzip     bool
+	gzipPool sync.Pool
+}
+
+// New builds a client whose connections are reused across flushes and
+// workers; a bad CA or key file fails here, at plugin start.
+func New(c Config) (*Client, error) {
+	if c.URL == nil {
+		return nil, errors.New("no url")
+	}
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", c.CAFile)
+		}
+		tlsConf.RootCAs = pool
+	}
+	if c.ClientCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.ClientCertFile, c.ClientKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client_cert_file/client_key_file: %w", err)
+		}
+		tlsConf.Certificates = []tls.Certificate{cert}
+	}
+	dialer := &net.Dialer{Timeout: min(c.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   min(c.Timeout, 10*time.Second),
+		ResponseHeaderTimeout: c.Timeout,
+		MaxIdleConnsPerHost:   16, // Fluent Bit's workers share these
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	cl := &Client{
+		http: &http.Client{Transport: transport, Timeout: c.Timeout},
+		base: c.URL,
+		gzip: c.Gzip,
+	}
+	switch {
+	case c.User != "":
+		req := &http.Request{Header: http.Header{}}
+		req.SetBasicAuth(c.User, c.Password)
+		cl.auth = req.Header.Get("Authorization")
+	case c.APIKey != "":
+		cl.auth = "ApiKey " + c.APIKey
+	case c.BearerToken != "":
+		cl.auth = "Bearer " + c.BearerToken
+	}
+	return cl, nil
+}
+
+// URL is the base URL, without credentials, for log lines.
+func (c *Client) URL() string { return c.base.Redacted() }
+
+// Response is a downstream's answer.
+type Response struct {
+	Status int
+	Body   []byte
+}
+
+// Post sends body to the base URL's path prefix + path. A transport failure
+// (refused, reset, timeout) comes back as a *RetryableError; any HTTP answer
+// comes back as a Response for the sink to judge (see Retryable).
+func (c *Client) Post(ctx context.Context, path, contentType string, body []byte, header http.Header) (*Response, error) {
+	var payload []byte
+	encoding := ""
+	if c.gzip {
+		buf := c.compress(body)
+		defer c.gzipPool.Put(buf)
+		payload, encoding = buf.Bytes(), "gzip"
+	} else {
+		payload = body
+	}
+	u := *c.base
+	u.Path += path
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("User-Agent", "ctlive-fluent-bit")
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, &RetryableError{Err: fmt.Errorf("POST %s: %w", redactErr(err, c), errTransport)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, &RetryableError{Err: fmt.Errorf("POST %s: reading the answer: %w", u.Redacted(), err)}
+	}
+	return &Response{Status: resp.StatusCode, Body: data}, nil
+}
+
+// maxResponse bounds what is read of an answer; a bulk answer for a large
+// batch is a few megabytes.
+const maxResponse = 256 << 20
+
+var errTransport = errors.New("downstream unreachable")
+
+// redactErr keeps credentials out of error text (url.Error prints the URL).
+func redactErr(err error, c *Client) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return c.base.Redacted() + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}
+
+func (c *Client) compress(body []byte) *bytes.Buffer {
+	buf, _ := c.gzipPool.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	zw, _ := gzip.NewWriterLevel(buf, gzip.BestSpeed) // CPU matters more than bytes on the agent
+	zw.Write(body)
+	zw.Close()
+	return buf
+}
+
+// RetryableError is a failure that may pass: the flush returns FLB_RETRY.
+type RetryableError struct{ Err error }
+
+func (e *RetryableError) Error() string { return e.Err.Error() }
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// Retryable reports whether an HTTP status may succeed later: 408, 429 and
+// 5xx except 501/505 (which never will). Every other 4xx is final.
+func Retryable(status int) bool {
+	switch {
+	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests:
+		return true
+	case status == http.StatusNotImplemented, status == http.StatusHTTPVersionNotSupported:
+		return false
+	default:
+		return status >= 500
+	}
+}
+
+// Snippet is the start of an answer body, for log lines.
+func Snippet(b []byte) string {
+	const max = 300
+	s := strings.TrimSpace(string(b))
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}
