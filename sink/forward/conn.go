@@ -1,0 +1,347 @@
+package forward
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tinylib/msgp/msgp"
+)
+
+// chunkIDLen is the base64 length of 16 bytes, padded: out_forward's token
+// (plugins/out_forward/forward.h: FLB_FORWARD_CHUNK_TOKEN_SIZE is 25 with
+// the NUL).
+const chunkIDLen = 24
+
+// maxAckBytes bounds how much we read while waiting for an ack. An ack for a
+// 24-byte id is 30 bytes; out_forward reads into 512 bytes
+// (forward.c:forward_read_ack), and so do we.
+const maxAckBytes = 512
+
+// aLongTimeAgo is a deadline that has passed: setting it interrupts
+// blocked I/O at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// errUnexpectedData: an idle connection had bytes waiting that we did not
+// ask for, so its stream position can no longer be trusted.
+var errUnexpectedData = errors.New("unexpected data on idle connection")
+
+// gzip writers hold ~1 MB of state each; share them between connections
+// rather than keeping one per connection.
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return w
+}}
+
+// conn is one pooled connection and the buffers reused by every message sent
+// on it. It is used by one Send at a time.
+type conn struct {
+	nc       net.Conn
+	lastUsed time.Time
+	broken   bool // must not go back to the pool
+
+	frame  []byte      // message head, then options, in one buffer
+	bufs   net.Buffers // head, entries, options: written with one writev
+	bufArr [3][]byte
+	zbuf   bytes.Buffer // gzip output
+	rnd    [16]byte
+	chunk  [chunkIDLen]byte
+	ack    [maxAckBytes]byte
+
+	// liveness probe, see peek_*.go
+	raw     syscall.RawConn
+	peekFn  func(fd uintptr) bool
+	peekBuf [16]byte
+	peekN   int
+	peekErr error
+}
+
+func newConn(nc net.Conn) *conn {
+	c := &conn{nc: nc, frame: make([]byte, 0, 256)}
+	c.initPeek()
+	return c
+}
+
+// send writes one message and, unless acks are off, waits for its ack. It
+// returns the step that failed. c.broken is set whenever the stream may be
+// left in an unknown state.
+func (c *conn) send(ctx context.Context, cfg *Config, tag string, entries []byte, count int) (string, error) {
+	payload := entries
+	gz := cfg.Compression == CompressionGzip
+	if gz {
+		var err error
+		if payload, err = c.gzip(entries); err != nil {
+			return "encode", err
+		}
+	}
+	if uint64(len(payload)) > math.MaxUint32 {
+		return "encode", fmt.Errorf("%w: %d bytes do not fit a msgpack bin", ErrMessageTooLarge, len(payload))
+	}
+	ack := !cfg.DisableAck
+
+	// [tag, bin(payload), options]: head and options share c.frame; the
+	// payload is never copied.
+	b := msgp.AppendArrayHeader(c.frame[:0], 3)
+	b = msgp.AppendString(b, tag)
+	b = msgp.AppendBytesHeader(b, uint32(len(payload)))
+	head := len(b)
+	nopts := uint32(1)
+	if ack {
+		nopts++
+	}
+	if gz {
+		nopts++
+	}
+	b = msgp.AppendMapHeader(b, nopts)
+	if ack {
+		c.newChunkID()
+		b = msgp.AppendString(b, "chunk")
+		b = msgp.AppendStringFromBytes(b, c.chunk[:])
+	}
+	b = msgp.AppendString(b, "size")
+	b = msgp.AppendUint(b, uint(count))
+	if gz {
+		b = msgp.AppendString(b, "compressed")
+		b = msgp.AppendString(b, "gzip")
+	}
+	c.frame = b
+	if max := cfg.MaxMessageBytes; max > 0 && len(b)+len(payload) > max {
+		return "encode", fmt.Errorf("%w: %d-byte message, limit %d", ErrMessageTooLarge, len(b)+len(payload), max)
+	}
+
+	// Deadlines bound each step; ctx cancellation (if ctx can be cancelled)
+	// interrupts whatever step is in progress by moving the deadline into
+	// the past. Each step re-checks ctx after setting its deadline, because
+	// our SetDeadline could otherwise overwrite the interrupting one.
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
+		defer func() {
+			if !stop() {
+				c.broken = true // the deadline was clobbered; don't reuse
+			}
+		}()
+	}
+
+	if err := c.nc.SetWriteDeadline(deadline(ctx, time.Now(), cfg.WriteTimeout)); err != nil {
+		c.broken = true
+		return "write", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "write", err
+	}
+	c.bufArr = [3][]byte{b[:head], payload, b[head:]}
+	c.bufs = c.bufArr[:]
+	_, err := c.bufs.WriteTo(c.nc)
+	c.bufArr = [3][]byte{} // don't keep the caller's entries reachable
+	if err != nil {
+		c.broken = true
+		// A server that wants the handshake sends HELO on accept and then
+		// closes on our "PING"; name that rather than a bare EPIPE.
+		if n, _, _ := c.peek(); n > 0 && isHELO(c.peekBuf[:n]) {
+			return "write", ErrHandshakeRequired
+		}
+		return "write", ioError(ctx, err)
+	}
+	if !ack {
+		return "", nil
+	}
+
+	if err := c.nc.SetReadDeadline(deadline(ctx, time.Now(), cfg.AckTimeout)); err != nil {
+		c.broken = true
+		return "ack", err
+	}
+	if err := ctx.Err(); err != nil {
+		c.broken = true
+		return "ack", err
+	}
+	if err := c.readAck(ctx, cfg.AckTimeout); err != nil {
+		c.broken = true
+		return "ack", err
+	}
+	return "", nil
+}
+
+// newChunkID fills c.chunk with base64 of 16 random bytes.
+func (c *conn) newChunkID() {
+	_, _ = rand.Read(c.rnd[:]) // never fails since Go 1.24
+	base64.StdEncoding.Encode(c.chunk[:], c.rnd[:])
+}
+
+func (c *conn) gzip(entries []byte) ([]byte, error) {
+	c.zbuf.Reset()
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&c.zbuf)
+	_, err := zw.Write(entries)
+	if cerr := zw.Close(); err == nil {
+		err = cerr
+	}
+	zw.Reset(io.Discard) // drop the reference to c.zbuf before pooling
+	gzipWriters.Put(zw)
+	return c.zbuf.Bytes(), err
+}
+
+// readAck reads exactly one msgpack object and checks it is
+// {"ack": <our chunk id>} (forward.c:forward_read_ack does the same checks).
+func (c *conn) readAck(ctx context.Context, timeout time.Duration) error {
+	n := 0
+	for {
+		m, err := c.nc.Read(c.ack[n:])
+		n += m
+		if n > 0 {
+			rest, perr := msgp.Skip(c.ack[:n])
+			if perr == nil {
+				if len(rest) > 0 {
+					// The ack is complete, but more follows; the stream is
+					// out of step, so this connection must not be reused.
+					c.broken = true
+				}
+				return c.checkAck(c.ack[:n-len(rest)])
+			}
+			if !errors.Is(perr, msgp.ErrShortBytes) {
+				return fmt.Errorf("%w: not msgpack (% x): %v", ErrBadAck, head(c.ack[:n]), perr)
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if n > 0 && isHELO(c.ack[:n]) {
+					return ErrHandshakeRequired
+				}
+				return fmt.Errorf("%w: connection closed before the ack (%d bytes read)", ErrBadAck, n)
+			}
+			if ctxDone(ctx) {
+				return ioError(ctx, err) // ctx's doing, say so
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return fmt.Errorf("%w: none within %v (%d bytes read): %v", ErrBadAck, timeout, n, err)
+			}
+			return err
+		}
+		if n == len(c.ack) {
+			return fmt.Errorf("%w: no complete ack in %d bytes", ErrBadAck, n)
+		}
+	}
+}
+
+func (c *conn) checkAck(b []byte) error {
+	if isHELO(b) {
+		return ErrHandshakeRequired
+	}
+	sz, rest, err := msgp.ReadMapHeaderBytes(b)
+	if err != nil {
+		return fmt.Errorf("%w: response is not a map (% x)", ErrBadAck, head(b))
+	}
+	for i := uint32(0); i < sz; i++ {
+		var key []byte
+		if msgp.NextType(rest) != msgp.StrType {
+			if rest, err = msgp.Skip(rest); err == nil {
+				rest, err = msgp.Skip(rest)
+			}
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrBadAck, err)
+			}
+			continue
+		}
+		if key, rest, err = msgp.ReadStringZC(rest); err != nil {
+			return fmt.Errorf("%w: %v", ErrBadAck, err)
+		}
+		if string(key) != "ack" {
+			if rest, err = msgp.Skip(rest); err != nil {
+				return fmt.Errorf("%w: %v", ErrBadAck, err)
+			}
+			continue
+		}
+		id, _, err := msgp.ReadStringZC(rest)
+		if err != nil {
+			return fmt.Errorf("%w: ack value is not a string: %v", ErrBadAck, err)
+		}
+		if !bytes.Equal(id, c.chunk[:]) {
+			return fmt.Errorf("%w: ack %q does not match chunk %q", ErrBadAck, id, c.chunk[:])
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: response has no \"ack\" key", ErrBadAck)
+}
+
+// check tells whether an idle connection can be reused: still open and
+// nothing unread waiting on it.
+func (c *conn) check() error {
+	// The last ack's read deadline may have passed while idle, and the
+	// probe honours it.
+	if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
+		return err
+	}
+	n, eof, err := c.peek()
+	switch {
+	case err != nil:
+		return err
+	case eof:
+		return io.EOF
+	case n > 0 && isHELO(c.peekBuf[:n]):
+		return ErrHandshakeRequired
+	case n > 0:
+		return errUnexpectedData
+	}
+	return nil
+}
+
+// isHELO reports whether b starts with ["HELO", ...], the secure-forward
+// greeting (fw_prot.c:send_helo).
+func isHELO(b []byte) bool {
+	if msgp.NextType(b) != msgp.ArrayType {
+		return false // and no error value allocated for the common case
+	}
+	sz, rest, err := msgp.ReadArrayHeaderBytes(b)
+	if err != nil || sz < 1 {
+		return false
+	}
+	s, _, err := msgp.ReadStringZC(rest)
+	return err == nil && string(s) == "HELO"
+}
+
+// deadline is now+d, or ctx's deadline if that comes first.
+func deadline(ctx context.Context, now time.Time, d time.Duration) time.Time {
+	t := now.Add(d)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(t) {
+		return dl
+	}
+	return t
+}
+
+// ctxDone reports whether ctx is cancelled or past its deadline.
+func ctxDone(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
+// ioError reports ctx's error rather than the timeout it caused. The ctx
+// deadline may be the one that fired a moment before ctx itself notices.
+func ioError(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	if dl, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl) {
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	}
+	return err
+}
+
+func head(b []byte) []byte {
+	if len(b) > 32 {
+		return b[:32]
+	}
+	return b
+}

@@ -1,0 +1,10 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package forward
+
+// Without a non-blocking peek, idle connections are reused unchecked; a dead
+// one then fails the next Send with a retryable error (and, with acks off,
+// may lose that batch).
+func (c *conn) initPeek() {}
+
+func (c *conn) peek() (n int, eof bool, err error) { return 0, false, nil }

@@ -1,0 +1,184 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ctlive/ctlive-fluent-bit/internal/config"
+	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
+	"github.com/ctlive/ctlive-fluent-bit/record"
+	"github.com/ctlive/ctlive-fluent-bit/sink"
+	"github.com/ctlive/ctlive-fluent-bit/template"
+)
+
+// DefaultTag routes re-injected records by tenant and event. It must not
+// match the `ctlive` output's own Match, or records would loop.
+const DefaultTag = "ctlive.$tenant.$event"
+
+// Sink sends enriched records back into Fluent Bit (or Fluentd) through an
+// in_forward input: one PackedForward message per tag per flush, acked.
+type Sink struct {
+	client   *Client
+	tag      *template.Template
+	maxBytes int // entries per message, below in_forward's buffer_max_size
+	flushes  sync.Pool
+}
+
+// New reads url (tcp://host:port or unix:///path), tag, require_ack_response,
+// compress, connect_timeout, write_timeout, ack_timeout and
+// max_message_size.
+func New(r *config.Reader, _ *flblog.Logger) (*Sink, error) {
+	ep, err := ParseURL(r.String("url", "tcp://127.0.0.1:24224"))
+	r.Errorf("url", err)
+	tag, err := template.Parse(r.String("tag", DefaultTag), template.Options{})
+	r.Errorf("tag", err)
+	comp, err := ParseCompression(r.Enum("compress", "none", "none", "off", "gzip"))
+	r.Errorf("compress", err)
+	cfg := Config{
+		Endpoint:        ep,
+		ConnectTimeout:  r.Duration("connect_timeout", DefaultConnectTimeout),
+		WriteTimeout:    r.Duration("write_timeout", DefaultWriteTimeout),
+		AckTimeout:      r.Duration("ack_timeout", DefaultAckTimeout),
+		DisableAck:      !r.Bool("require_ack_response", true),
+		Compression:     comp,
+		MaxMessageBytes: int(r.Size("max_message_size", DefaultMaxMessageBytes)),
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	client, err := NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{client: client, tag: tag, maxBytes: cfg.MaxMessageBytes - messageOverhead}
+	s.flushes.New = func() any { return &outbox{byTag: map[string]int{}} }
+	return s, nil
+}
+
+// messageOverhead leaves room for the tag and the options map around the
+// entries (tags are short; 1 KiB is generous).
+const messageOverhead = 1024
+
+// message is one PackedForward message under construction.
+type message struct {
+	tag     string
+	entries []byte
+	events  []int // batch indexes of the records in it
+	count   int   // entries, group markers included
+	group   int   // the chunk group this message has opened, or -1
+}
+
+// outbox groups one flush's entries by tag.
+type outbox struct {
+	msgs   []message
+	byTag  map[string]int // tag -> index of its open (last) message
+	tagBuf []byte
+	entry  []byte
+}
+
+func (o *outbox) reset() {
+	for i := range o.msgs {
+		m := &o.msgs[i]
+		m.entries, m.events = m.entries[:0], m.events[:0]
+	}
+	o.msgs = o.msgs[:0]
+	clear(o.byTag)
+}
+
+func (o *outbox) open(tag []byte) *message {
+	if i, ok := o.byTag[string(tag)]; ok {
+		return &o.msgs[i]
+	}
+	return o.add(string(tag))
+}
+
+func (o *outbox) add(tag string) *message {
+	if len(o.msgs) < cap(o.msgs) {
+		o.msgs = o.msgs[:len(o.msgs)+1]
+	} else {
+		o.msgs = append(o.msgs, message{})
+	}
+	m := &o.msgs[len(o.msgs)-1]
+	m.tag, m.count, m.group = tag, 0, -1
+	o.byTag[tag] = len(o.msgs) - 1
+	return m
+}
+
+// Deliver renders each record's tag, packs the records per tag in chunk
+// order and sends one message per tag (more when a tag's entries outgrow a
+// message). Log groups (OpenTelemetry) are kept: a tag's message opens with
+// the group's start marker and every tag that received records of a group
+// gets its end marker.
+func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
+	o := s.flushes.Get().(*outbox)
+	defer s.flushes.Put(o)
+	o.reset()
+
+	var groupStart []byte
+	group := -1
+	for i, ev := range b.Events {
+		switch ev.Group {
+		case record.GroupStart:
+			groupStart, group = ev.Raw, i
+			continue
+		case record.GroupEnd:
+			for k := range o.msgs {
+				if m := &o.msgs[k]; m.group == group && group >= 0 {
+					m.entries = append(m.entries, ev.Raw...)
+					m.count++
+					m.group = -1
+				}
+			}
+			groupStart, group = nil, -1
+			continue
+		}
+		o.entry = record.AppendMsgpack(o.entry[:0], ev, b.Options)
+		if len(o.entry) > s.maxBytes {
+			b.Reject(i, fmt.Sprintf("record of %d bytes exceeds max_message_size", len(o.entry)))
+			continue
+		}
+		o.tagBuf = s.tag.Append(o.tagBuf[:0], ev)
+		m := o.open(o.tagBuf)
+		if len(m.entries)+len(o.entry)+len(groupStart) > s.maxBytes && m.count > 0 {
+			m = o.add(m.tag) // this tag's message is full: start another
+		}
+		if groupStart != nil && m.group != group {
+			m.entries = append(m.entries, groupStart...)
+			m.count++
+			m.group = group
+		}
+		m.entries = append(m.entries, o.entry...)
+		m.events = append(m.events, i)
+		m.count++
+	}
+
+	for k := range o.msgs {
+		m := &o.msgs[k]
+		if len(m.events) == 0 {
+			continue // only group markers
+		}
+		if err := s.client.Send(ctx, m.tag, m.entries, m.count); err != nil {
+			if errors.Is(err, ErrHandshakeRequired) {
+				return sink.Permanent(err)
+			}
+			return err // retryable: what was sent so far is marked done
+		}
+		for _, i := range m.events {
+			b.Done(i)
+		}
+		if b.Stats != nil {
+			b.Stats.Delivered.Add(int64(len(m.events)))
+		}
+	}
+	for i, ev := range b.Events {
+		if !ev.IsRecord() {
+			b.Done(i)
+		}
+	}
+	return nil
+}
+
+// Close closes the connections.
+func (s *Sink) Close() error { return s.client.Close() }

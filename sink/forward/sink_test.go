@@ -1,0 +1,258 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctlive/ctlive-fluent-bit/internal/config"
+	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
+	"github.com/ctlive/ctlive-fluent-bit/internal/fwdtest"
+	"github.com/ctlive/ctlive-fluent-bit/parser"
+	"github.com/ctlive/ctlive-fluent-bit/record"
+	"github.com/ctlive/ctlive-fluent-bit/sink"
+)
+
+var (
+	opts = func() *record.Options {
+		o := &record.Options{LogKey: "log", TimeFromLine: true}
+		o.Prepare()
+		return o
+	}()
+	lineParser = parser.New(parser.Options{})
+	chunkTime  = time.Unix(1764064800, 0)
+)
+
+// events decodes a chunk into events, the way the pipeline does.
+func events(t testing.TB, chunk []byte) []*record.Event {
+	t.Helper()
+	var out []*record.Event
+	for rest := chunk; len(rest) > 0; {
+		var e record.Entry
+		var err error
+		if rest, err = e.Decode(rest); err != nil {
+			t.Fatal(err)
+		}
+		ev := new(record.Event)
+		ev.Fill(&e, "tail.0", lineParser, opts)
+		out = append(out, ev)
+	}
+	return out
+}
+
+func chunkOf(lines ...string) []byte {
+	var b []byte
+	for _, l := range lines {
+		b = flbhost.AppendV2(b, flbhost.EventTime(chunkTime), flbhost.Map{}, flbhost.Map{{Key: "log", Value: l}})
+	}
+	return b
+}
+
+func newSink(t testing.TB, props ...string) *Sink {
+	t.Helper()
+	m := map[string]string{}
+	for i := 0; i+1 < len(props); i += 2 {
+		m[props[i]] = props[i+1]
+	}
+	s, err := New(config.NewReader(config.MapGetter(m)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func deliver(s *Sink, evs []*record.Event) (*sink.Batch, error) {
+	b := &sink.Batch{Options: opts}
+	b.Reset("tail.0", evs)
+	return b, s.Deliver(context.Background(), b)
+}
+
+func tags(evs []fwdtest.Event) string {
+	var t []string
+	for _, e := range evs {
+		t = append(t, e.Tag)
+	}
+	sort.Strings(t)
+	return strings.Join(t, " ")
+}
+
+func TestForwardTagsRecordsByTenantAndEvent(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{})
+	s := newSink(t, "url", srv.URL())
+	evs := events(t, chunkOf(
+		"ctlive | 2025-02-27T17:19:20.130843858Z [CT7PROTOCOL] [AGM] newContact url:https://server1/ctLiveService/contact",
+		"[socketIO] [endContact] from client with room [CHAT_TENANT1_2b24cc95-2d1b-4efe-a5a4-441d1e2ce024]",
+		"[REDIS] Set contact",
+		"GET /health 200",
+	))
+	b, err := deliver(s, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := srv.WaitEvents(4, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "ctlive.AGM.newContact ctlive.TENANT1.endContact ctlive.unknown.unknown ctlive.unknown.unknown"; tags(got) != want {
+		t.Errorf("tags %q, want %q", tags(got), want)
+	}
+	for i := range evs {
+		if !b.IsDone(i) {
+			t.Errorf("event %d not marked done", i)
+		}
+	}
+	for _, e := range got {
+		if e.Tag == "ctlive.AGM.newContact" {
+			if !e.Time.Equal(time.Date(2025, 2, 27, 17, 19, 20, 130843858, time.UTC)) {
+				t.Errorf("EventTime %v is not the line's, with nanoseconds", e.Time)
+			}
+			if e.Record["url"] != "https://server1/ctLiveService/contact" || e.Metadata == nil {
+				t.Errorf("record %v metadata %v", e.Record, e.Metadata)
+			}
+		}
+		if e.Tag == "ctlive.unknown.unknown" && e.Record["log"] == "GET /health 200" && len(e.Record) != 1 {
+			t.Errorf("a non-CTLive record changed: %v", e.Record)
+		}
+	}
+	if n := len(srv.Messages()); n != 3 {
+		t.Errorf("%d messages, want one per tag (3)", n)
+	}
+}
+
+func TestForwardTagTemplateUsesTheChunkTag(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{})
+	s := newSink(t, "url", srv.URL(), "tag", "routed.$TAG[0].$tenant")
+	if _, err := deliver(s, events(t, chunkOf("[fn] [AGM] x"))); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := srv.WaitEvents(1, 5*time.Second)
+	if tags(got) != "routed.tail.AGM" {
+		t.Errorf("tag %q", tags(got))
+	}
+}
+
+func TestForwardSplitsLargeFlushesIntoMessages(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{MaxMessageBytes: 8 << 10})
+	s := newSink(t, "url", srv.URL(), "max_message_size", "8k")
+	lines := make([]string, 300)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("[socketIO] [AGM] newContact record %03d %s", i, strings.Repeat("x", 40))
+	}
+	if _, err := deliver(s, events(t, chunkOf(lines...))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := srv.WaitEvents(300, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Messages()); n < 3 {
+		t.Errorf("%d messages for ~30 KB of records under an 8 KiB limit", n)
+	}
+	for i, e := range got {
+		if !strings.Contains(e.Record["log"].(string), fmt.Sprintf("record %03d ", i)) {
+			t.Fatalf("record %d out of order: %v", i, e.Record["log"])
+		}
+	}
+}
+
+func TestForwardRejectsARecordLargerThanAMessage(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{})
+	s := newSink(t, "url", srv.URL(), "max_message_size", "4k")
+	evs := events(t, chunkOf("[fn] [AGM] small", "[fn] [AGM] "+strings.Repeat("y", 5000)))
+	b, err := deliver(s, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Rejected() != 1 || !b.IsDone(0) {
+		t.Errorf("rejected %d, first done %v", b.Rejected(), b.IsDone(0))
+	}
+	if got, _ := srv.WaitEvents(1, 5*time.Second); len(got) != 1 {
+		t.Errorf("%d events", len(got))
+	}
+}
+
+func TestForwardDownstreamAwayThenBack(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{})
+	s := newSink(t, "url", srv.URL(), "connect_timeout", "1s")
+	evs := events(t, chunkOf("[fn] [AGM] newContact", "[fn] [TENANT1] endContact"))
+	srv.Stop()
+	start := time.Now()
+	b, err := deliver(s, evs)
+	if err == nil || !IsRetryable(err) || sink.IsPermanent(err) {
+		t.Fatalf("err = %v, want a retryable error", err)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("took %v to give up on a stopped server", time.Since(start))
+	}
+	var undone []*record.Event
+	for i, ev := range evs {
+		if !b.IsDone(i) {
+			undone = append(undone, ev)
+		}
+	}
+	srv.Restart()
+	if _, err := deliver(s, undone); err != nil {
+		t.Fatal(err)
+	}
+	got, err := srv.WaitEvents(2, 5*time.Second)
+	if err != nil || tags(got) != "ctlive.AGM.newContact ctlive.TENANT1.endContact" {
+		t.Errorf("after restart: %q, %v", tags(got), err)
+	}
+}
+
+func TestForwardHandshakeIsAConfigurationError(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{HELO: true, ExpectViolations: true})
+	s := newSink(t, "url", srv.URL())
+	if _, err := deliver(s, events(t, chunkOf("[fn] [AGM] x"))); !sink.IsPermanent(err) || !errors.Is(err, ErrHandshakeRequired) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestForwardKeepsLogGroupsPerTag(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{AllowGroupMarkers: true})
+	s := newSink(t, "url", srv.URL())
+	var c []byte
+	c = flbhost.AppendGroupStart(c, flbhost.Map{{Key: "resource", Value: "ctlive"}}, flbhost.Map{})
+	c = append(c, chunkOf("[fn] [AGM] a", "[fn] [TENANT1] b", "[fn] [AGM] c")...)
+	c = flbhost.AppendGroupEnd(c)
+	if _, err := deliver(s, events(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := srv.WaitEvents(7, 5*time.Second) // two markers and the records, per tag
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string][]string{}
+	for _, e := range got {
+		what := e.Group
+		if what == "" {
+			what = fmt.Sprint(e.Record["message"])
+		}
+		per[e.Tag] = append(per[e.Tag], what)
+	}
+	if got := fmt.Sprint(per["ctlive.AGM.unknown"]); got != "[start a c end]" {
+		t.Errorf("AGM message: %s", got)
+	}
+	if got := fmt.Sprint(per["ctlive.TENANT1.unknown"]); got != "[start b end]" {
+		t.Errorf("TENANT1 message: %s", got)
+	}
+}
+
+func TestForwardConfigErrors(t *testing.T) {
+	for _, props := range []map[string]string{
+		{"url": "http://127.0.0.1:24224"},
+		{"tag": "ctlive.${TENANT}"},
+		{"compress": "zstd"},
+		{"ack_timeout": "soon"},
+		{"require_ack_response": "maybe"},
+	} {
+		if _, err := New(config.NewReader(config.MapGetter(props)), nil); err == nil {
+			t.Errorf("%v accepted", props)
+		}
+	}
+}
