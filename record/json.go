@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"strconv"
@@ -250,6 +251,18 @@ func appendJSONBytes(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Log text is mostly plain ASCII: skip eight clean bytes at a time,
+		// then straight to the first byte that needs a look.
+		for i+8 <= len(s) {
+			if m := escapeMask(binary.LittleEndian.Uint64(s[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if jsonSafe[c] {
 			i++
@@ -287,6 +300,21 @@ func appendJSONBytes(dst, s []byte) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// escapeMask flags (high bit) the bytes of x that are control characters,
+// '"', '\\' or non-ASCII, with the classic has-zero-byte tricks. Borrows can
+// flag bytes above a true match, never below it, so the lowest flag is exact,
+// and that is all the caller uses.
+func escapeMask(x uint64) uint64 {
+	hasZero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
+	control := (x - 0x20*ones) &^ x & highs
+	return control | hasZero(x^('"'*ones)) | hasZero(x^('\\'*ones)) | x&highs
 }
 
 func appendJSONString(dst []byte, s string) []byte {

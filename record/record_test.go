@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/ctlive/ctlive-fluent-bit/template"
@@ -446,4 +447,21 @@ func TestEventTimeRange(t *testing.T) {
 			t.Errorf("%v: ok = %v", tc.t, ok)
 		}
 	}
+}
+
+// FuzzJSONString: the escaper always yields valid JSON that decodes to the
+// input, invalid UTF-8 aside.
+func FuzzJSONString(f *testing.F) {
+	f.Add([]byte("plain ascii text long enough for words"))
+	f.Add([]byte("tab\there \"quoted\" back\\slash \x00 \x7f é \xff"))
+	f.Fuzz(func(t *testing.T, s []byte) {
+		out := appendJSONBytes(nil, s)
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%q -> invalid JSON %q", s, out)
+		}
+		if utf8.Valid(s) && got != string(s) {
+			t.Fatalf("%q -> %q", s, got)
+		}
+	})
 }

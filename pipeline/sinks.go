@@ -1,0 +1,26 @@
+package pipeline
+
+import (
+	"github.com/ctlive/ctlive-fluent-bit/internal/config"
+	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
+	"github.com/ctlive/ctlive-fluent-bit/sink"
+	"github.com/ctlive/ctlive-fluent-bit/sink/forward"
+	"github.com/ctlive/ctlive-fluent-bit/sink/stdout"
+)
+
+func init() {
+	Sinks["stdout"] = adapt(stdout.New)
+	Sinks["forward"] = adapt(forward.New)
+}
+
+// adapt turns a sink package's constructor into a SinkFactory, keeping a
+// failed constructor's typed nil pointer out of the interface.
+func adapt[S sink.Sink](f func(*config.Reader, *flblog.Logger) (S, error)) SinkFactory {
+	return func(r *config.Reader, log *flblog.Logger) (sink.Sink, error) {
+		s, err := f(r, log)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+}

@@ -1,0 +1,121 @@
+// Package stdout prints enriched records as JSON lines, like Fluent Bit's
+// own stdout output with `format json_lines`: for demos, debugging, and
+// `make run`.
+package stdout
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ctlive/ctlive-fluent-bit/internal/config"
+	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
+	"github.com/ctlive/ctlive-fluent-bit/record"
+	"github.com/ctlive/ctlive-fluent-bit/sink"
+)
+
+// Sink writes one JSON object per record per line.
+type Sink struct {
+	mu         sync.Mutex // one flush's lines stay together across workers
+	w          io.Writer
+	dateKey    string // "" writes no date member
+	dateMember []byte // `"date":`, encoded once
+	dateFormat string
+	bufs       sync.Pool
+}
+
+// New reads json_date_key (default "date"; off/false/none for no date) and
+// json_date_format (double, epoch or iso8601), Fluent Bit's stdout keys.
+func New(r *config.Reader, _ *flblog.Logger) (*Sink, error) {
+	s := &Sink{w: os.Stdout, dateKey: r.String("json_date_key", "date")}
+	switch strings.ToLower(s.dateKey) {
+	case "off", "false", "none", "no":
+		s.dateKey = ""
+	}
+	s.dateFormat = r.Enum("json_date_format", "double", "double", "epoch", "iso8601")
+	s.dateMember = append(record.AppendJSONString(nil, []byte(s.dateKey)), ':')
+	return s, nil
+}
+
+// NewWriter is New writing to w (tests).
+func NewWriter(w io.Writer, dateKey, dateFormat string) *Sink {
+	return &Sink{w: w, dateKey: dateKey, dateFormat: dateFormat,
+		dateMember: append(record.AppendJSONString(nil, []byte(dateKey)), ':')}
+}
+
+func (s *Sink) Deliver(_ context.Context, b *sink.Batch) error {
+	bp, _ := s.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	buf := (*bp)[:0]
+	n := 0
+	for i, ev := range b.Events {
+		if !ev.IsRecord() {
+			b.Done(i) // group markers frame records; they are not records
+			continue
+		}
+		buf = s.appendLine(buf, ev, b.Options)
+		n++
+	}
+	s.mu.Lock()
+	_, err := s.w.Write(buf)
+	s.mu.Unlock()
+	*bp = buf
+	s.bufs.Put(bp)
+	if err != nil {
+		return fmt.Errorf("writing to stdout: %w", err)
+	}
+	for i := range b.Events {
+		b.Done(i)
+	}
+	if b.Stats != nil {
+		b.Stats.Delivered.Add(int64(n))
+	}
+	return nil
+}
+
+func (s *Sink) appendLine(buf []byte, ev *record.Event, o *record.Options) []byte {
+	buf = append(buf, '{')
+	start := len(buf)
+	if s.dateKey != "" {
+		buf = append(buf, s.dateMember...)
+		buf = appendDate(buf, ev.Time(), s.dateFormat)
+		buf = append(buf, ',')
+	}
+	mark := len(buf)
+	buf, wrote := record.AppendJSONMembers(buf, ev, o, s.dateKey)
+	if !wrote {
+		buf = buf[:mark]
+		if mark > start {
+			buf = buf[:mark-1] // the comma after the date
+		}
+	}
+	return append(buf, '}', '\n')
+}
+
+func appendDate(buf []byte, t time.Time, format string) []byte {
+	switch format {
+	case "epoch":
+		return strconv.AppendInt(buf, t.Unix(), 10)
+	case "iso8601":
+		buf = append(buf, '"')
+		buf = t.UTC().AppendFormat(buf, "2006-01-02T15:04:05.000000Z")
+		return append(buf, '"')
+	}
+	// Seconds with microseconds, as Fluent Bit prints its double dates.
+	buf = strconv.AppendInt(buf, t.Unix(), 10)
+	buf = append(buf, '.')
+	us := t.Nanosecond() / 1000
+	for d := 100000; d > 0; d /= 10 {
+		buf = append(buf, byte('0'+us/d%10))
+	}
+	return buf
+}
+
+func (s *Sink) Close() error { return nil }
