@@ -1,6 +1,10 @@
 package parser
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // scan holds what one pass over a line's body has seen so far. Positions are
 // stored plus one so the zero value means "not seen" without initialisation.
@@ -17,67 +21,130 @@ type scan struct {
 
 	msgIDs  [4][]byte // standalone UUIDs after `id`/`messageId`, in order
 	nMsgIDs int
+
+	payloads  [8][2]int // value spans of the payloads, for "outside a payload"
+	nPayloads int
 }
 
-// words walks the body's words (runs of letters and digits) once, finding
-// event and level keywords, exception types, `url:`, payloads and the
-// standalone UUIDs that sessionID and messageID come from.
+// words finds, in the body, event and level keywords, exception types,
+// `url:`, payloads and the standalone UUIDs that sessionID and messageID
+// come from. Each part is found from its own trigger, so no pass looks at
+// every word: colons (url, exception types, payload labels) and dashes
+// (UUIDs) by IndexByte, and keywords at the word starts whose first two
+// letters begin some keyword, eight bytes at a time.
 func (s *scan) words(b []byte, r *Result) {
+	s.colons(b, r)
+	s.uuids(b, r)
+	s.keywords(b, r)
+}
+
+// colons handles every `word:`: `url:value`, `SomethingError:` and
+// `Unhandled...:` exception types, and `label:{json}` payloads (scanning for
+// labels resumes after a payload's value).
+func (s *scan) colons(b []byte, r *Result) {
 	n := len(b)
-	payloadEnd := 0
-	for i := 0; i < n; {
-		if !alnum[b[i]] {
-			i++
+	for off := 0; off < n; {
+		k := bytes.IndexByte(b[off:], ':')
+		if k < 0 {
+			return
+		}
+		c := off + k
+		off = c + 1
+		ws := c
+		for ws > 0 && alnum[b[ws-1]] {
+			ws--
+		}
+		if w := b[ws:c]; len(w) > 0 {
+			if len(w) == 3 && r.URL == nil && eqFold(w, "url") {
+				v := c + 1
+				for v < n && !is(b[v], cSpace) {
+					v++
+				}
+				r.URL = nonEmpty(b[c+1 : v])
+			}
+			if s.errType == nil && (hasSuffixFold(w, "error") || hasSuffixFold(w, "exception")) {
+				s.exception = true
+				s.errType, s.errMsg = w, trimSpace(b[c+1:])
+			}
+			if s.unhType == nil && hasPrefixFold(w, "unhandled") {
+				s.exception = true
+				s.unhType, s.unhMsg = w, trimSpace(b[c+1:])
+			}
+		}
+		if c+1 < n && (b[c+1] == '{' || b[c+1] == '[') && !s.inPayload(c) {
+			if end := s.payload(b, c, r); end > 0 {
+				off = end
+			}
+		}
+	}
+}
+
+// uuids finds the UUIDs standing alone, from the dash that ends their first
+// group of eight hex digits.
+func (s *scan) uuids(b []byte, r *Result) {
+	n := len(b)
+	for off := 8; off < n; {
+		k := bytes.IndexByte(b[off:], '-')
+		if k < 0 {
+			return
+		}
+		u := off + k - 8
+		off += k + 1
+		if u > 0 && (is(b[u-1], cIdent) || b[u-1] == '-') {
 			continue
 		}
-		j := wordEnd(b, i+1)
-		var next byte
-		if j < n {
-			next = b[j]
+		if end := uuidAt(b, u); end > 0 && (end == n || !is(b[end], cIdent) && b[end] != '-') {
+			s.standaloneUUID(b, u, end, r)
+			off = end
 		}
-		// A word start is never preceded by a letter or digit; a UUID
-		// standing alone is not preceded by '-' or '_' either.
-		if j-i == 8 && next == '-' && (i == 0 || b[i-1] != '-' && b[i-1] != '_') {
-			if end := uuidAt(b, i); end > 0 && (end == n || !is(b[end], cIdent) && b[end] != '-') {
-				s.standaloneUUID(b, i, end, r)
-				i = end
-				continue
-			}
-		}
-		if l := j - i; next == ':' || l < len(keywordStarts) && keywordStarts[l]>>(b[i]|0x20-'a')&1 != 0 || b[i]|0x20 == 'u' && l >= 9 {
-			s.keyword(b, i, j, next, i < payloadEnd, r)
-		}
-		if next == ':' && i >= payloadEnd && j+1 < n && (b[j+1] == '{' || b[j+1] == '[') {
-			if end := s.payload(b, i, j, r); end > 0 {
-				payloadEnd = end
-			}
-		}
-		i = j
 	}
 }
 
-// keywordStarts[n] has bit c-'a' set when a keyword of n letters starts
-// with c, so most words are dismissed without a call. Words followed by ':'
-// and "unhandled..." words are always looked at.
-var keywordStarts = func() (t [16]uint32) {
-	for _, kw := range []string{"save", "warn", "login", "saved", "error", "failed", "failure", "warning",
-		"newcontact", "endcontact", "agentlogin", "transcript", "joincontact", "savetranscript"} {
-		t[len(kw)] |= 1 << (kw[0] - 'a')
+// keywordBigrams holds the first two letters (lower case) of every
+// keyword, as a bitset over the 16-bit pair.
+var keywordBigrams = func() (t [1 << 16 / 64]uint64) {
+	for _, kw := range []string{"save", "saved", "savetranscript", "warn", "warning", "login", "error",
+		"failed", "failure", "newcontact", "endcontact", "agentlogin", "transcript", "joincontact", "unhandled"} {
+		x := uint16(kw[0])<<8 | uint16(kw[1])
+		t[x>>6] |= 1 << (x & 63)
 	}
-	return t
+	return
 }()
 
-func (s *scan) keyword(b []byte, i, j int, next byte, inPayload bool, r *Result) {
-	w := b[i:j]
-	switch len(w) {
-	case 3:
-		if next == ':' && r.URL == nil && eqFold(w, "url") {
-			k := j + 1
-			for k < len(b) && !is(b[k], cSpace) {
-				k++
+// keywords visits the word starts eight bytes at a time (a word start is a
+// letter or digit after a byte that is neither) and looks closer only where
+// the first two letters begin some keyword.
+func (s *scan) keywords(b []byte, r *Result) {
+	n := len(b)
+	carry := uint64(0x80) // the byte before the body counts as a boundary
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		non := nonAlnum(binary.LittleEndian.Uint64(b[i:]))
+		starts := highs &^ non & (non<<8 | carry)
+		carry = non >> 56
+		for ; starts != 0; starts &= starts - 1 {
+			// Inlined: this runs at every word start.
+			w := i + bits.TrailingZeros64(starts)>>3
+			if w+1 < n {
+				x := uint16(b[w]|0x20)<<8 | uint16(b[w+1]|0x20)
+				if keywordBigrams[x>>6]>>(x&63)&1 != 0 {
+					s.keyword(b[w:wordEnd(b, w+1)], w, s.inPayload(w))
+				}
 			}
-			r.URL = nonEmpty(b[j+1 : k])
 		}
+	}
+	for ; i+1 < n; i++ {
+		if alnum[b[i]] && (i == 0 || !alnum[b[i-1]]) {
+			x := uint16(b[i]|0x20)<<8 | uint16(b[i+1]|0x20)
+			if keywordBigrams[x>>6]>>(x&63)&1 != 0 {
+				s.keyword(b[i:wordEnd(b, i+1)], i, s.inPayload(i))
+			}
+		}
+	}
+}
+
+func (s *scan) keyword(w []byte, i int, inPayload bool) {
+	switch len(w) {
 	case 4:
 		if eqFold(w, "save") {
 			s.sawSave(i)
@@ -124,16 +191,19 @@ func (s *scan) keyword(b []byte, i, j int, next byte, inPayload bool, r *Result)
 			s.sawEvent(EventSaveTranscript, i)
 		}
 	}
-	if next == ':' && s.errType == nil && (hasSuffixFold(w, "error") || hasSuffixFold(w, "exception")) {
-		s.exception = true
-		s.errType, s.errMsg = w, trimSpace(b[j+1:])
-	}
 	if len(w) >= 9 && hasPrefixFold(w, "unhandled") {
 		s.exception = true
-		if next == ':' && s.unhType == nil {
-			s.unhType, s.unhMsg = w, trimSpace(b[j+1:])
+	}
+}
+
+// inPayload reports whether position i lies inside a payload's value.
+func (s *scan) inPayload(i int) bool {
+	for _, p := range s.payloads[:s.nPayloads] {
+		if i >= p[0] && i < p[1] {
+			return true
 		}
 	}
+	return false
 }
 
 func (s *scan) sawEvent(e Event, pos int) {
@@ -148,28 +218,37 @@ func (s *scan) sawSave(pos int) {
 	}
 }
 
-// payload records `label:{json}` (or `[json]`) whose colon is at j, and
-// returns where the value ends, or 0 when it does not parse.
-func (s *scan) payload(b []byte, i, j int, r *Result) int {
-	start := i
+// payload records `label:{json}` (or `[json]`) whose colon is at c, and
+// returns where the value ends, or 0 when there is no label or the value
+// does not parse.
+func (s *scan) payload(b []byte, c int, r *Result) int {
+	start := c
 	for start > 0 && is(b[start-1], cIdent) {
 		start--
 	}
-	n := skipJSON(b[j+1:], &r.jsonBuf)
+	if start == c {
+		return 0
+	}
+	n := skipJSON(b[c+1:], &r.jsonBuf)
 	if n == 0 {
 		return 0
 	}
-	label := b[start:j]
+	end := c + 1 + n
+	if s.nPayloads < len(s.payloads) {
+		s.payloads[s.nPayloads] = [2]int{c + 1, end}
+		s.nPayloads++
+	}
+	label := b[start:c]
 	for _, p := range r.Payloads {
 		if bytes.Equal(p.Label, label) {
-			return j + 1 + n // the first value of a label wins
+			return end // the first value of a label wins
 		}
 	}
 	if r.Payloads == nil {
 		r.Payloads = r.payloadBuf[:0]
 	}
-	r.Payloads = append(r.Payloads, Payload{Label: label, JSON: b[j+1 : j+1+n]})
-	return j + 1 + n
+	r.Payloads = append(r.Payloads, Payload{Label: label, JSON: b[c+1 : end]})
+	return end
 }
 
 // standaloneUUID classifies the UUID at b[u:end] by the word that stands
