@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"reflect"
 	"strconv"
 	"strings"
@@ -320,5 +321,36 @@ func TestPayloadValueDecodes(t *testing.T) {
 	}
 	if m, ok := v.(map[string]interface{}); !ok || m["video"] != true || len(m) != 5 {
 		t.Fatalf("decoded %#v", v)
+	}
+}
+
+// A line is arbitrary bytes: none of these may panic, and what they carry
+// is still found.
+func TestArbitraryBytes(t *testing.T) {
+	big := bytes.Repeat([]byte("x CHAT_AGM_ "), 100000) // ~1 MB of near-misses
+	tests := []struct {
+		name  string
+		line  []byte
+		check map[string]string
+	}{
+		{"NUL bytes", []byte("[socket\x00IO] [AGM] newContact\x00 " + cidA), map[string]string{"function": "socket\x00IO", "contactID": cidA, "event": "newContact"}},
+		{"invalid UTF-8", []byte("[fn] [AGM] \xff\xfe newContact " + cidA), map[string]string{"tenant": "AGM", "contactID": cidA}},
+		{"1 MB line", append(append([]byte("[fn] [AGM] endContact "), big...), cidA...), map[string]string{"event": "endContact", "contactID": cidA}},
+		{"only brackets", []byte("[[[[]]]] ]["), map[string]string{"function": "", "level": ""}},
+		{"lone ESC", []byte("\x1b\x1b[ [fn] x"), map[string]string{"function": ""}},
+		{"unterminated ANSI", []byte("\x1b[31"), map[string]string{"service": ""}},
+		{"empty", nil, map[string]string{"level": ""}},
+	}
+	p := New(Options{})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Result
+			p.Parse(tc.line, &r)
+			for name, w := range tc.check {
+				if g := field(&r, name); g != w {
+					t.Errorf("%s = %q, want %q", name, g, w)
+				}
+			}
+		})
 	}
 }
