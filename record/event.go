@@ -120,9 +120,10 @@ type Event struct {
 	Tenant []byte        // the tenant used for routing and templates (may be a default)
 
 	opts       *Options
+	keyFields  uint32 // bit i: the input has a key named like field i (or NestUnder, bit 31)
 	isMap      bool   // Body is a map: only then can fields be added
 	bodyLen    uint32 // entries in Body when isMap
-	bodyFields []byte // Body without its map header
+	bodyFields []byte // Body's entries: Body without its map header
 	present    uint32 // bit i: field i has a value
 }
 
@@ -143,7 +144,7 @@ func (ev *Event) Fill(e *Entry, tag string, p *parser.Parser, o *Options) {
 		return // not a map: passed on unchanged
 	}
 	ev.isMap, ev.bodyLen, ev.bodyFields = true, n, fields
-	ev.Line = lookupString(fields, n, o.LogKey)
+	ev.Line, ev.keyFields = ev.scanKeys(o)
 	if ev.Line == nil {
 		return
 	}
@@ -273,24 +274,61 @@ var eventBytes, levelBytes = func() (e [8][]byte, l [4][]byte) {
 	return
 }()
 
-// lookupString returns the string (or binary) value of key in the map body
-// fields (n entries, header already read), or nil.
-func lookupString(fields []byte, n uint32, key string) []byte {
-	v := lookup(fields, n, key)
-	if v == nil {
-		return nil
+// nestBit marks, in keyFields, an input key named like Options.NestUnder.
+const nestBit = 1 << 31
+
+// scanKeys walks the record's keys once: it finds the line (the string or
+// binary value of LogKey) and notes which keys an added field could
+// replace, so that encoders can copy the input entries in one piece when
+// none is.
+func (ev *Event) scanKeys(o *Options) (line []byte, keyFields uint32) {
+	b := ev.bodyFields
+	for i := uint32(0); i < ev.bodyLen; i++ {
+		k, rest, err := msgp.ReadMapKeyZC(b)
+		if err != nil {
+			return line, keyFields
+		}
+		switch {
+		case string(k) == o.LogKey:
+			if line == nil {
+				line = stringValue(rest)
+			}
+		case o.NestUnder != "":
+			if string(k) == o.NestUnder {
+				keyFields |= nestBit
+			}
+		default:
+			if f := fieldIndex(k); f >= 0 {
+				keyFields |= 1 << f
+			}
+		}
+		if b, err = msgp.Skip(rest); err != nil {
+			return line, keyFields
+		}
 	}
+	return line, keyFields
+}
+
+// stringValue returns the msgpack string or binary at the start of v, or nil.
+func stringValue(v []byte) []byte {
 	switch msgp.NextType(v) {
 	case msgp.StrType:
-		s, _, err := msgp.ReadStringZC(v)
-		if err == nil {
+		if s, _, err := msgp.ReadStringZC(v); err == nil {
 			return s
 		}
 	case msgp.BinType:
-		s, _, err := msgp.ReadBytesZC(v)
-		if err == nil {
+		if s, _, err := msgp.ReadBytesZC(v); err == nil {
 			return s
 		}
+	}
+	return nil
+}
+
+// lookupString returns the string (or binary) value of key in the map body
+// fields (n entries, header already read), or nil.
+func lookupString(fields []byte, n uint32, key string) []byte {
+	if v := lookup(fields, n, key); v != nil {
+		return stringValue(v)
 	}
 	return nil
 }

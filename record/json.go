@@ -84,9 +84,7 @@ func appendFieldsJSON(dst []byte, ev *Event, o *Options) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = append(dst, '"')
-		dst = append(dst, FieldNames[i]...)
-		dst = append(dst, '"', ':')
+		dst = append(dst, jsonKeys[i]...)
 		switch i {
 		case FieldScopes:
 			dst = appendJSONStrings(dst, r.Scopes)
@@ -109,6 +107,14 @@ func appendFieldsJSON(dst []byte, ev *Event, o *Options) []byte {
 	}
 	return dst
 }
+
+// jsonKeys are the field names as `"name":`, encoded once.
+var jsonKeys = func() (k [numFields][]byte) {
+	for i, name := range FieldNames {
+		k[i] = append(appendJSONString(nil, name), ':')
+	}
+	return
+}()
 
 func appendJSONStrings(dst []byte, ss [][]byte) []byte {
 	dst = append(dst, '[')
@@ -256,13 +262,25 @@ func appendJSONBytes(dst, s []byte) []byte {
 		for i+8 <= len(s) {
 			if m := escapeMask(binary.LittleEndian.Uint64(s[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) / 8
-				break
+				goto found
 			}
 			i += 8
+		}
+		if i < len(s) && len(s) >= 8 {
+			// The tail: test the last eight bytes, ignoring those already
+			// known clean (they cause no borrows, so the lowest flag left
+			// is still exact).
+			tail := len(s) - 8
+			m := escapeMask(binary.LittleEndian.Uint64(s[tail:])) &^ (1<<(8*(i-tail)) - 1)
+			if m == 0 {
+				break
+			}
+			i = tail + bits.TrailingZeros64(m)/8
 		}
 		if i >= len(s) {
 			break
 		}
+	found:
 		c := s[i]
 		if jsonSafe[c] {
 			i++

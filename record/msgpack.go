@@ -43,20 +43,34 @@ func AppendMsgpackBody(dst []byte, ev *Event, o *Options) []byte {
 	if !ev.Shaped {
 		return append(dst, ev.Body...)
 	}
-	kept := uint32(0)
-	forEachEntry(ev, o, func(raw []byte) { kept++ })
 	added := uint32(ev.FieldCount())
+	inserted := added
 	if o.NestUnder != "" {
-		dst = msgp.AppendMapHeader(dst, kept+1)
-	} else {
-		dst = msgp.AppendMapHeader(dst, kept+added)
+		inserted = 1
 	}
-	forEachEntry(ev, o, func(raw []byte) { dst = append(dst, raw...) })
+	if !ev.replacesKeys() {
+		// The common case: the input entries stay as they are, in one piece.
+		dst = msgp.AppendMapHeader(dst, ev.bodyLen+inserted)
+		dst = append(dst, ev.bodyFields...)
+	} else {
+		kept := uint32(0)
+		forEachEntry(ev, o, func(raw []byte) { kept++ })
+		dst = msgp.AppendMapHeader(dst, kept+inserted)
+		forEachEntry(ev, o, func(raw []byte) { dst = append(dst, raw...) })
+	}
 	if o.NestUnder != "" {
 		dst = msgp.AppendString(dst, o.NestUnder)
 		dst = msgp.AppendMapHeader(dst, added)
 	}
 	return appendFieldsMsgpack(dst, ev, o)
+}
+
+// replacesKeys reports whether some input key gives way to an added field.
+func (ev *Event) replacesKeys() bool {
+	if ev.opts.NestUnder != "" {
+		return ev.keyFields&nestBit != 0
+	}
+	return ev.keyFields&ev.present != 0
 }
 
 // forEachEntry calls fn with the raw bytes (key and value) of every input
@@ -95,7 +109,7 @@ func appendFieldsMsgpack(dst []byte, ev *Event, o *Options) []byte {
 	r := &ev.Fields
 	for m := ev.present; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros32(m)
-		dst = msgp.AppendString(dst, FieldNames[i])
+		dst = append(dst, msgpackKeys[i]...)
 		switch i {
 		case FieldScopes:
 			dst = appendStringsMsgpack(dst, r.Scopes)
@@ -127,9 +141,20 @@ func appendPayloadsMsgpack(dst []byte, ps []parser.Payload) []byte {
 	return dst
 }
 
+// msgpackKeys are the field names, encoded once.
+var msgpackKeys = func() (k [numFields][]byte) {
+	for i, name := range FieldNames {
+		k[i] = msgp.AppendString(nil, name)
+	}
+	return
+}()
+
 // maskValue applies the user's masking to field i, when turned on for it.
 func maskValue(o *Options, i int, v []byte) []byte {
-	if o.Mask == nil || o.Mask.Fields()&(1<<i) == 0 {
+	if o.Mask == nil {
+		return v
+	}
+	if o.Mask.Fields()&(1<<i) == 0 {
 		return v
 	}
 	return o.Mask.Append(nil, v)
