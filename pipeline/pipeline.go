@@ -114,6 +114,9 @@ func New(name string, get config.Getter) (*Pipeline, error) {
 	if err == nil {
 		err = r.Err()
 	}
+	if c, ok := s.(interface{ CheckOptions(*record.Options) error }); ok && err == nil {
+		err = c.CheckOptions(&p.opts) // combinations of the sink's keys and ours
+	}
 	if err != nil {
 		if s != nil {
 			s.Close()

@@ -4,6 +4,7 @@ import (
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
+	"github.com/ctlive/ctlive-fluent-bit/sink/elasticsearch"
 	"github.com/ctlive/ctlive-fluent-bit/sink/forward"
 	"github.com/ctlive/ctlive-fluent-bit/sink/stdout"
 )
@@ -11,6 +12,7 @@ import (
 func init() {
 	Sinks["stdout"] = adapt(stdout.New)
 	Sinks["forward"] = adapt(forward.New)
+	Sinks["elasticsearch"] = adapt(elasticsearch.New)
 }
 
 // adapt turns a sink package's constructor into a SinkFactory, keeping a

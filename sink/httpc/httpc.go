@@ -41,6 +41,9 @@ type Config struct {
 	Timeout time.Duration // whole request, connect to last response byte
 }
 
+// DefaultTimeout bounds a whole request when `timeout` is not set.
+const DefaultTimeout = 30 * time.Second
+
 // Keys are the property names httpc reads; the sinks document them.
 var Keys = []string{"url", "http_user", "http_passwd", "api_key", "bearer_token",
 	"ca_file", "client_cert_file", "client_key_file", "verify_certificate", "compress", "timeout"}
@@ -59,13 +62,13 @@ func ReadConfig(r *config.Reader, defaultURL string) Config {
 		ClientKeyFile:      r.Raw("client_key_file"),
 		InsecureSkipVerify: !r.Bool("verify_certificate", true),
 		Gzip:               r.Enum("compress", "gzip", "gzip", "none", "off") == "gzip",
-		Timeout:            r.Duration("timeout", 30*time.Second),
+		Timeout:            r.Duration("timeout", DefaultTimeout),
 	}
 	raw := r.String("url", defaultURL)
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		r.Errorf("url", fmt.Errorf("%q is not a URL: %v", redactURL(raw), err))
+		r.Errorf("url", fmt.Errorf("%q is not a URL: %s", redactURL(raw), parseReason(err)))
 	case u.Scheme != "http" && u.Scheme != "https":
 		r.Errorf("url", fmt.Errorf("%q: the scheme must be http or https", u.Redacted()))
 	case u.Host == "":
@@ -92,19 +95,39 @@ func ReadConfig(r *config.Reader, defaultURL string) Config {
 	if auth > 1 {
 		r.Errorf("http_user", errors.New("set only one of http_user, api_key and bearer_token"))
 	}
+	if c.Password != "" && c.User == "" {
+		r.Errorf("http_passwd", errors.New("http_passwd is set but http_user is not"))
+	}
 	if (c.ClientCertFile == "") != (c.ClientKeyFile == "") {
 		r.Errorf("client_cert_file", errors.New("client_cert_file and client_key_file go together"))
 	}
 	return c
 }
 
+// redactURL hides the user information of a URL that did not parse. The
+// last '@' is taken: an unescaped '@' in a password must not expose the
+// rest of it.
 func redactURL(s string) string {
-	if i := strings.Index(s, "@"); i >= 0 {
+	if i := strings.LastIndex(s, "@"); i >= 0 {
 		if j := strings.Index(s, "://"); j >= 0 && j < i {
 			return s[:j+3] + "xxxxx" + s[i:]
 		}
 	}
 	return s
+}
+
+// parseReason is url.Parse's complaint without the URL it quotes (which
+// holds the password) nor the escape it quotes (which may be part of it).
+func parseReason(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ee url.EscapeError
+	if errors.As(err, &ee) {
+		return "a bad %-escape (in the user, password or path?)"
+	}
+	return err.Error()
 }
 
 // Client posts request bodies to the downstream.
@@ -121,6 +144,9 @@ type Client struct {
 func New(c Config) (*Client, error) {
 	if c.URL == nil {
 		return nil, errors.New("no url")
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout // never wait for ever
 	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}
 	if c.CAFile != "" {
@@ -183,20 +209,41 @@ type Response struct {
 // (refused, reset, timeout) comes back as a *RetryableError; any HTTP answer
 // comes back as a Response for the sink to judge (see Retryable).
 func (c *Client) Post(ctx context.Context, path, contentType string, body []byte, header http.Header) (*Response, error) {
+	return c.post(ctx, path, contentType, body, header, c.gzip)
+}
+
+// PostUncompressed is Post without the client's gzip, whatever `compress`
+// says: for bodies whose format carries its own compression (Loki's
+// snappy-framed protobuf), sent as given with no Content-Encoding.
+func (c *Client) PostUncompressed(ctx context.Context, path, contentType string, body []byte, header http.Header) (*Response, error) {
+	return c.post(ctx, path, contentType, body, header, false)
+}
+
+func (c *Client) post(ctx context.Context, path, contentType string, body []byte, header http.Header, gzip bool) (*Response, error) {
 	var payload []byte
 	encoding := ""
-	if c.gzip {
-		buf := c.compress(body)
-		defer c.gzipPool.Put(buf)
-		payload, encoding = buf.Bytes(), "gzip"
+	if gzip {
+		z := c.compress(body)
+		defer c.gzipPool.Put(z)
+		payload, encoding = z.buf.Bytes(), "gzip"
 	} else {
 		payload = body
 	}
 	u := *c.base
 	u.Path += path
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(payload))
+	bodies := bodyReaders{payload: payload}
+	// Whatever happens, no reader may touch payload once Post returns: the
+	// callers (and gzipPool) reuse it.
+	defer bodies.detach()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), http.NoBody)
 	if err != nil {
 		return nil, err
+	}
+	if len(payload) > 0 {
+		req.Body, req.ContentLength = bodies.open(), int64(len(payload))
+		// GetBody lets the transport replay the body on a reused connection
+		// found dead before anything was written, and follow 307/308.
+		req.GetBody = func() (io.ReadCloser, error) { return bodies.open(), nil }
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -221,6 +268,70 @@ func (c *Client) Post(ctx context.Context, path, contentType string, body []byte
 	return &Response{Status: resp.StatusCode, Body: data}, nil
 }
 
+// bodyReaders hands out readers over one request body and can cut them all
+// off. net/http may still read a request body after Client.Do has returned
+// (it writes the body on another goroutine, and a server may answer before
+// reading it all, as a 413 does), so a pooled buffer must not be reused
+// until every reader is detached.
+type bodyReaders struct {
+	mu      sync.Mutex
+	payload []byte
+	done    bool
+	readers []*guardedReader
+}
+
+func (b *bodyReaders) open() io.ReadCloser {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := &guardedReader{b: b.payload, detached: b.done}
+	b.readers = append(b.readers, r)
+	return r
+}
+
+func (b *bodyReaders) detach() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done = true
+	for _, r := range b.readers {
+		r.Close()
+	}
+}
+
+var errDetached = errors.New("request body no longer available")
+
+// guardedReader is a bytes reader whose Close makes every later Read fail
+// without touching the bytes; the mutex orders a Read in progress before it.
+type guardedReader struct {
+	mu       sync.Mutex
+	b        []byte
+	off      int
+	detached bool
+}
+
+func (r *guardedReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.detached {
+		return 0, errDetached
+	}
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *guardedReader) Close() error {
+	r.mu.Lock()
+	r.detached, r.b = true, nil
+	r.mu.Unlock()
+	return nil
+}
+
+// Close drops the idle keep-alive connections; the client stays usable.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
 // maxResponse bounds what is read of an answer; a bulk answer for a large
 // batch is a few megabytes.
 const maxResponse = 256 << 20
@@ -236,16 +347,25 @@ func redactErr(err error, c *Client) string {
 	return err.Error()
 }
 
-func (c *Client) compress(body []byte) *bytes.Buffer {
-	buf, _ := c.gzipPool.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
+// gzipped is a compressed body and the writer that made it, pooled
+// together: a deflate writer's state is hundreds of KB, too much to build
+// per request.
+type gzipped struct {
+	buf bytes.Buffer
+	zw  *gzip.Writer
+}
+
+func (c *Client) compress(body []byte) *gzipped {
+	z, _ := c.gzipPool.Get().(*gzipped)
+	if z == nil {
+		z = new(gzipped)
+		z.zw, _ = gzip.NewWriterLevel(&z.buf, gzip.BestSpeed) // CPU matters more than bytes on the agent
 	}
-	buf.Reset()
-	zw, _ := gzip.NewWriterLevel(buf, gzip.BestSpeed) // CPU matters more than bytes on the agent
-	zw.Write(body)
-	zw.Close()
-	return buf
+	z.buf.Reset()
+	z.zw.Reset(&z.buf)
+	z.zw.Write(body)
+	z.zw.Close()
+	return z
 }
 
 // RetryableError is a failure that may pass: the flush returns FLB_RETRY.
