@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ctlive/ctlive-fluent-bit/internal/corpus"
+	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
+	"github.com/ctlive/ctlive-fluent-bit/internal/vlogs"
+)
+
+// esURL is the bulk endpoint of a VictoriaLogs server, told which fields
+// hold the message and the time, and which are stream fields.
+func esURL(base string) string {
+	return base + "/insert/elasticsearch?_msg_field=message,log&_time_field=@timestamp&_stream_fields=tenant,service"
+}
+
+// corpusChunks splits generated records into chunks of size records.
+func corpusChunks(recs []corpus.Record, size int) [][]byte {
+	var out [][]byte
+	for i := 0; i < len(recs); i += size {
+		var ls []string
+		for _, r := range recs[i:min(i+size, len(recs))] {
+			ls = append(ls, r.Line)
+		}
+		out = append(out, chunk(ls...))
+	}
+	return out
+}
+
+// TestElasticsearchTenantRoutingIntoVictoriaLogs: two ctlive instances in
+// one Fluent Bit, each with its own tenant list and its own server. Every
+// record lands exactly once, in its tenant's server only, with the
+// contract's fields and the line's own time.
+func TestElasticsearchTenantRoutingIntoVictoriaLogs(t *testing.T) {
+	agm, others := vlogs.Start(t), vlogs.Start(t)
+	h := start(t)
+	a := h.New("match", "raw.*", "sink", "elasticsearch", "url", esURL(agm.URL()), "tenants", "AGM", "workers", "2")
+	b := h.New("match", "raw.*", "sink", "elasticsearch", "url", esURL(others.URL()), "exclude_tenants", "AGM",
+		"default_tenant", "NONE", "compress", "none")
+	if a.Init() != flbhost.FLBOK || b.Init() != flbhost.FLBOK {
+		t.Fatal(h.Stderr())
+	}
+	// The generated corpus holds the source document's lines in place.
+	recs := corpus.Generate(11, 3000)
+	chunks := corpusChunks(recs, 500)
+	for _, in := range []*flbhost.Instance{a, b} {
+		for i, ret := range in.FlushConcurrent("raw.ctlive", chunks, 2) {
+			if ret != flbhost.FLBOK {
+				t.Fatalf("%s flush %d = %d\n%s", in.Name(), i, ret, h.Stderr())
+			}
+		}
+	}
+	wantAGM := 0
+	for _, r := range recs {
+		if r.Want.Tenant == "AGM" {
+			wantAGM++
+		}
+	}
+	agm.WaitCount(t, `*`, wantAGM, 20*time.Second) // exactly: duplicates fail too
+	others.WaitCount(t, `*`, len(recs)-wantAGM, 20*time.Second)
+	if n := agm.Count(t, `tenant:!="AGM"`); n != 0 {
+		t.Errorf("%d records of other tenants reached AGM's server", n)
+	}
+	if n := others.Count(t, `tenant:="AGM"`); n != 0 {
+		t.Errorf("%d AGM records reached the other server", n)
+	}
+
+	// Search one contact across all its logs: the document's end contact.
+	rows := agm.Query(t, `contactID:="CHAT_AGM_2b24cc95-2d1b-4efe-a5a4-441d1e2ce024" event:="endContact" | sort by (_time)`)
+	var doc map[string]string
+	for _, r := range rows {
+		if r["_time"] == "2025-02-27T14:25:35.87403643Z" {
+			doc = r
+		}
+	}
+	if doc == nil || doc["function"] != "socketIO" || doc["channel"] != "CHAT" || doc["stream"] != "stdout" ||
+		doc["scopes"] != `["socketIO","endContact"]` || doc["_msg"] != "from client with room [CHAT_AGM_2b24cc95-2d1b-4efe-a5a4-441d1e2ce024]" {
+		t.Errorf("the document's endContact line, by its own nanosecond time: %v (of %d rows)", doc, len(rows))
+	}
+	if rows := agm.Query(t, `messageID:="5c637aa3-2499-428b-9eb8-192114cb890f"`); len(rows) != 1 || rows[0]["tenant"] != "AGM" {
+		t.Errorf("messageID search: %v", rows)
+	}
+	exc := others.Query(t, `event:="exception"`)
+	exc = append(exc, agm.Query(t, `event:="exception"`)...)
+	wantExc := 0
+	for _, r := range recs {
+		if r.Want.Event == "exception" {
+			wantExc++
+		}
+	}
+	if len(exc) != wantExc {
+		t.Errorf("%d exceptions stored, corpus has %d", len(exc), wantExc)
+	}
+	for _, r := range exc {
+		if r["level"] != "error" || r["stack"] == "" && r["errorType"] == "" {
+			t.Errorf("exception without its details: %v", r)
+		}
+	}
+	if n := others.Count(t, `tenant:="NONE"`); n == 0 {
+		t.Error("records without a tenant did not get default_tenant")
+	}
+	for _, s := range []*vlogs.Server{agm, others} {
+		if d := s.DroppedRows(t); d != 0 {
+			t.Errorf("%d rows dropped by the server", d)
+		}
+	}
+}
+
+// TestElasticsearchOutageAndRecovery: the server goes away mid-stream. The
+// flush answers FLB_RETRY within the plugin's timeout, and once the server
+// is back the kept chunks are delivered: nothing lost, nothing doubled.
+func TestElasticsearchOutageAndRecovery(t *testing.T) {
+	vl := vlogs.Start(t)
+	h := start(t)
+	in := h.New("match", "*", "sink", "elasticsearch", "url", esURL(vl.URL()), "timeout", "3s")
+	if in.Init() != flbhost.FLBOK {
+		t.Fatal(h.Stderr())
+	}
+	recs := corpus.Generate(21, 2000)
+	chunks := corpusChunks(recs, 250)
+	for _, c := range chunks[:3] {
+		if got := in.Flush("raw.ctlive", c); got != flbhost.FLBOK {
+			t.Fatalf("flush = %d", got)
+		}
+	}
+	vl.Stop()
+	began := time.Now()
+	for _, c := range chunks[3:5] {
+		if got := in.Flush("raw.ctlive", c); got != flbhost.FLBRetry {
+			t.Fatalf("flush with the server down = %d, want FLB_RETRY", got)
+		}
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("two flushes against a stopped server took %v", took)
+	}
+	vl.Restart()
+	for _, c := range chunks[3:] {
+		if got := in.Flush("raw.ctlive", c); got != flbhost.FLBOK {
+			t.Fatalf("flush after restart = %d\n%s", got, h.Stderr())
+		}
+	}
+	vl.WaitCount(t, `*`, len(recs), 20*time.Second) // fails on duplicates too
+}
+
+// TestElasticsearchOverTLS: https with a CA and certificate made here. The
+// plugin verifies by default: an unknown CA is refused (and retried), the
+// right ca_file gets the records through.
+func TestElasticsearchOverTLS(t *testing.T) {
+	vl := vlogs.Start(t)
+	caFile, srv := tlsProxy(t, vl.URL())
+	h := start(t)
+	trusting := h.New("match", "*", "sink", "elasticsearch", "url", esURL(srv.URL), "ca_file", caFile)
+	untrusting := h.New("match", "*", "sink", "elasticsearch", "url", esURL(srv.URL), "timeout", "2s")
+	if trusting.Init() != flbhost.FLBOK || untrusting.Init() != flbhost.FLBOK {
+		t.Fatal(h.Stderr())
+	}
+	data := chunk(documentLines(t)...)
+	if got := untrusting.Flush("raw.ctlive", data); got != flbhost.FLBRetry {
+		t.Errorf("unknown CA: flush = %d, want FLB_RETRY", got)
+	}
+	if got := trusting.Flush("raw.ctlive", data); got != flbhost.FLBOK {
+		t.Fatalf("with ca_file: flush = %d\n%s", got, h.Stderr())
+	}
+	vl.WaitCount(t, `*`, len(documentLines(t)), 20*time.Second)
+}
+
+// tlsProxy serves https on 127.0.0.1 with a throwaway CA and passes
+// requests to target; it returns the CA's PEM file.
+func tlsProxy(t *testing.T, target string) (string, *httptest.Server) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ctlive test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(target)
+	srv := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(u))
+	srv.Listener.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Listener = l
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER}, PrivateKey: key}}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return caFile, srv
+}
