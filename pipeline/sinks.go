@@ -6,6 +6,7 @@ import (
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/ctlive/ctlive-fluent-bit/sink/elasticsearch"
 	"github.com/ctlive/ctlive-fluent-bit/sink/forward"
+	"github.com/ctlive/ctlive-fluent-bit/sink/loki"
 	"github.com/ctlive/ctlive-fluent-bit/sink/stdout"
 )
 
@@ -13,6 +14,7 @@ func init() {
 	Sinks["stdout"] = adapt(stdout.New)
 	Sinks["forward"] = adapt(forward.New)
 	Sinks["elasticsearch"] = adapt(elasticsearch.New)
+	Sinks["loki"] = adapt(loki.New)
 }
 
 // adapt turns a sink package's constructor into a SinkFactory, keeping a
