@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +221,74 @@ func tlsProxy(t *testing.T, target string) (string, *httptest.Server) {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return caFile, srv
+}
+
+// TestLokiIntoVictoriaLogs: the .so pushes protobuf to VictoriaLogs' Loki
+// API. Labels become the stream, IDs stay out of it as structured
+// metadata, the line is kept, tenants are separated by X-Scope-OrgID, and an
+// outage is retried without loss or duplicates.
+func TestLokiIntoVictoriaLogs(t *testing.T) {
+	vl := vlogs.Start(t)
+	h := start(t)
+	// VictoriaLogs takes numeric tenants only: AGM -> account 7, others -> 8.
+	in := h.New("match", "*", "sink", "loki", "url", vl.URL()+"/insert?disable_message_parsing=1",
+		"tenants", "AGM", "tenant_id", "7", "timeout", "3s", "workers", "2")
+	rest := h.New("match", "*", "sink", "loki", "url", vl.URL()+"/insert?disable_message_parsing=1",
+		"exclude_tenants", "AGM", "tenant_id", "8", "line_format", "json")
+	if in.Init() != flbhost.FLBOK || rest.Init() != flbhost.FLBOK {
+		t.Fatal(h.Stderr())
+	}
+	recs := corpus.Generate(31, 2000)
+	chunks := corpusChunks(recs, 250)
+	for _, c := range chunks[:4] {
+		if in.Flush("raw.ctlive", c) != flbhost.FLBOK || rest.Flush("raw.ctlive", c) != flbhost.FLBOK {
+			t.Fatal(h.Stderr())
+		}
+	}
+	vl.Stop()
+	if got := in.Flush("raw.ctlive", chunks[4]); got != flbhost.FLBRetry {
+		t.Fatalf("flush with the server down = %d, want FLB_RETRY", got)
+	}
+	vl.Restart()
+	for _, c := range chunks[4:] {
+		if in.Flush("raw.ctlive", c) != flbhost.FLBOK || rest.Flush("raw.ctlive", c) != flbhost.FLBOK {
+			t.Fatal(h.Stderr())
+		}
+	}
+	agm := 0
+	for _, r := range recs {
+		if r.Want.Tenant == "AGM" {
+			agm++
+		}
+	}
+	seven, eight := vlogs.Tenant{AccountID: 7}, vlogs.Tenant{AccountID: 8}
+	vl.WaitCount(t, `*`, agm, 20*time.Second, seven)
+	vl.WaitCount(t, `*`, len(recs)-agm, 20*time.Second, eight)
+	if n := vl.Count(t, `*`); n != 0 {
+		t.Errorf("%d records in the default tenant", n)
+	}
+	if n := vl.Count(t, `tenant:!="AGM"`, seven); n != 0 {
+		t.Errorf("%d records of other tenants under AGM's tenant id", n)
+	}
+	rows := vl.Query(t, `contactID:="CHAT_AGM_2b24cc95-2d1b-4efe-a5a4-441d1e2ce024" | sort by (_time)`, seven)
+	if len(rows) == 0 {
+		t.Fatal("the document's contact is not searchable by contactID")
+	}
+	for _, r := range rows {
+		if !strings.HasPrefix(r["_stream"], `{channel="CHAT",`) || strings.Contains(r["_stream"], "contactID") {
+			t.Errorf("stream %s: labels only, no IDs", r["_stream"])
+		}
+		if !strings.Contains(r["_msg"], "CHAT_AGM_2b24cc95") {
+			t.Errorf("line not kept: %q", r["_msg"])
+		}
+	}
+	if rows := vl.Query(t, `_time:="2025-02-27T14:25:35.87403643Z"`, seven); len(rows) != 1 || rows[0]["event"] != "endContact" {
+		t.Errorf("the line's nanosecond time: %v", rows)
+	}
+	if rows := vl.Query(t, `event:="exception" | limit 1`, eight); len(rows) == 1 && !strings.HasPrefix(rows[0]["_msg"], "{") {
+		t.Errorf("line_format json sends the record: %q", rows[0]["_msg"])
+	}
+	if d := vl.DroppedRows(t); d != 0 {
+		t.Errorf("%d rows dropped", d)
+	}
 }
