@@ -161,3 +161,19 @@ func FuzzWordEnd(f *testing.F) {
 		}
 	})
 }
+
+// FuzzByteIs: the exact eight-byte comparison agrees with a plain loop.
+func FuzzByteIs(f *testing.F) {
+	f.Add(uint64(0x3a2d5f003a2d5f00), byte(':'))
+	f.Fuzz(func(t *testing.T, x uint64, c byte) {
+		var want uint64
+		for k := 0; k < 8; k++ {
+			if byte(x>>(8*k)) == c {
+				want |= 0x80 << (8 * k)
+			}
+		}
+		if got := byteIs(x, c); got != want {
+			t.Fatalf("byteIs(%#x, %#x) = %#x, want %#x", x, c, got, want)
+		}
+	})
+}

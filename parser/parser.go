@@ -160,7 +160,6 @@ func (p *Parser) body(body []byte, r *Result) {
 	r.Message = nonEmpty(trimSpace(p.leadingTokens(body, r)))
 	var s scan
 	s.words(body, r)
-	s.ids(body, r)
 	s.finish(r)
 }
 

@@ -24,79 +24,105 @@ type scan struct {
 
 	payloads  [8][2]int // value spans of the payloads, for "outside a payload"
 	nPayloads int
+
+	customerTenant    []byte // tenant of the first USER_TENANT_uuid
+	skipDash, skipRun int    // ends of what the dash and underscore handlers consumed
 }
 
-// words finds, in the body, event and level keywords, exception types,
-// `url:`, payloads and the standalone UUIDs that sessionID and messageID
-// come from. Each part is found from its own trigger, so no pass looks at
-// every word: colons (url, exception types, payload labels) and dashes
-// (UUIDs) by IndexByte, and keywords at the word starts whose first two
-// letters begin some keyword, eight bytes at a time.
+// words finds everything in the body except the leading tokens, in one
+// left-to-right pass that looks at eight bytes at a time and stops only at
+// the bytes that can start something: a colon (url, exception types,
+// payload labels), a dash (the first dash of a UUID standing alone), an
+// underscore (contactID, userID) and a word start whose first two letters
+// begin a keyword. Left to right matters: "the first" keyword or ID wins,
+// and a payload is known before the words inside it are met.
 func (s *scan) words(b []byte, r *Result) {
-	s.colons(b, r)
-	s.uuids(b, r)
-	s.keywords(b, r)
+	n := len(b)
+	carry := uint64(0x80) // the byte before the body counts as a boundary
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		non := nonAlnum(x)
+		events := highs&^non&(non<<8|carry) | byteIs(x, ':') | byteIs(x, '-') | byteIs(x, '_')
+		carry = non >> 56
+		for ; events != 0; events &= events - 1 {
+			s.at(b, i+bits.TrailingZeros64(events)>>3, r)
+		}
+	}
+	for ; i < n; i++ {
+		switch c := b[i]; {
+		case c == ':' || c == '-' || c == '_', alnum[c] && (i == 0 || !alnum[b[i-1]]):
+			s.at(b, i, r)
+		}
+	}
+	s.finishIDs(r)
 }
 
-// colons handles every `word:`: `url:value`, `SomethingError:` and
-// `Unhandled...:` exception types, and `label:{json}` payloads (scanning for
-// labels resumes after a payload's value).
-func (s *scan) colons(b []byte, r *Result) {
-	n := len(b)
-	for off := 0; off < n; {
-		k := bytes.IndexByte(b[off:], ':')
-		if k < 0 {
-			return
-		}
-		c := off + k
-		off = c + 1
-		ws := c
-		for ws > 0 && alnum[b[ws-1]] {
-			ws--
-		}
-		if w := b[ws:c]; len(w) > 0 {
-			if len(w) == 3 && r.URL == nil && eqFold(w, "url") {
-				v := c + 1
-				for v < n && !is(b[v], cSpace) {
-					v++
-				}
-				r.URL = nonEmpty(b[c+1 : v])
-			}
-			if s.errType == nil && (hasSuffixFold(w, "error") || hasSuffixFold(w, "exception")) {
-				s.exception = true
-				s.errType, s.errMsg = w, trimSpace(b[c+1:])
-			}
-			if s.unhType == nil && hasPrefixFold(w, "unhandled") {
-				s.exception = true
-				s.unhType, s.unhMsg = w, trimSpace(b[c+1:])
-			}
-		}
-		if c+1 < n && (b[c+1] == '{' || b[c+1] == '[') && !s.inPayload(c) {
-			if end := s.payload(b, c, r); end > 0 {
-				off = end
+// byteIs sets the high bit of each byte of x equal to c, exactly (no
+// borrows between bytes).
+func byteIs(x uint64, c byte) uint64 {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	v := x ^ (uint64(c) * ones)
+	return ^((v&low7 + low7) | v | low7)
+}
+
+func (s *scan) at(b []byte, p int, r *Result) {
+	switch b[p] {
+	case ':':
+		s.colon(b, p, r)
+	case '-':
+		s.dash(b, p, r)
+	case '_':
+		s.underscore(b, p, r)
+	default:
+		if p+1 < len(b) {
+			x := uint16(b[p]|0x20)<<8 | uint16(b[p+1]|0x20)
+			if keywordBigrams[x>>6]>>(x&63)&1 != 0 {
+				s.keyword(b[p:wordEnd(b, p+1)], p, s.inPayload(p))
 			}
 		}
 	}
 }
 
-// uuids finds the UUIDs standing alone, from the dash that ends their first
-// group of eight hex digits.
-func (s *scan) uuids(b []byte, r *Result) {
+// colon handles `url:value`, `SomethingError:` and `Unhandled...:`
+// exception types, and `label:{json}` payloads (not inside a payload).
+func (s *scan) colon(b []byte, c int, r *Result) {
 	n := len(b)
-	for off := 8; off < n; {
-		k := bytes.IndexByte(b[off:], '-')
-		if k < 0 {
-			return
+	ws := c
+	for ws > 0 && alnum[b[ws-1]] {
+		ws--
+	}
+	if w := b[ws:c]; len(w) > 0 {
+		if len(w) == 3 && r.URL == nil && eqFold(w, "url") {
+			v := c + 1
+			for v < n && !is(b[v], cSpace) {
+				v++
+			}
+			r.URL = nonEmpty(b[c+1 : v])
 		}
-		u := off + k - 8
-		off += k + 1
-		if u > 0 && (is(b[u-1], cIdent) || b[u-1] == '-') {
-			continue
+		if s.errType == nil && (hasSuffixFold(w, "error") || hasSuffixFold(w, "exception")) {
+			s.exception = true
+			s.errType, s.errMsg = w, trimSpace(b[c+1:])
 		}
-		if end := uuidAt(b, u); end > 0 && (end == n || !is(b[end], cIdent) && b[end] != '-') {
-			s.standaloneUUID(b, u, end, r)
-			off = end
+		if s.unhType == nil && hasPrefixFold(w, "unhandled") {
+			s.exception = true
+			s.unhType, s.unhMsg = w, trimSpace(b[c+1:])
 		}
+	}
+	if c+1 < n && (b[c+1] == '{' || b[c+1] == '[') && !s.inPayload(c) {
+		s.payload(b, c, r)
+	}
+}
+
+// dash looks for a UUID standing alone whose first dash is at d.
+func (s *scan) dash(b []byte, d int, r *Result) {
+	u := d - 8
+	if u < 0 || d < s.skipDash || u > 0 && (is(b[u-1], cIdent) || b[u-1] == '-') {
+		return
+	}
+	if end := uuidAt(b, u); end > 0 && (end == len(b) || !is(b[end], cIdent) && b[end] != '-') {
+		s.standaloneUUID(b, u, end, r)
+		s.skipDash = end // its other dashes
 	}
 }
 
@@ -110,38 +136,6 @@ var keywordBigrams = func() (t [1 << 16 / 64]uint64) {
 	}
 	return
 }()
-
-// keywords visits the word starts eight bytes at a time (a word start is a
-// letter or digit after a byte that is neither) and looks closer only where
-// the first two letters begin some keyword.
-func (s *scan) keywords(b []byte, r *Result) {
-	n := len(b)
-	carry := uint64(0x80) // the byte before the body counts as a boundary
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		non := nonAlnum(binary.LittleEndian.Uint64(b[i:]))
-		starts := highs &^ non & (non<<8 | carry)
-		carry = non >> 56
-		for ; starts != 0; starts &= starts - 1 {
-			// Inlined: this runs at every word start.
-			w := i + bits.TrailingZeros64(starts)>>3
-			if w+1 < n {
-				x := uint16(b[w]|0x20)<<8 | uint16(b[w+1]|0x20)
-				if keywordBigrams[x>>6]>>(x&63)&1 != 0 {
-					s.keyword(b[w:wordEnd(b, w+1)], w, s.inPayload(w))
-				}
-			}
-		}
-	}
-	for ; i+1 < n; i++ {
-		if alnum[b[i]] && (i == 0 || !alnum[b[i-1]]) {
-			x := uint16(b[i]|0x20)<<8 | uint16(b[i+1]|0x20)
-			if keywordBigrams[x>>6]>>(x&63)&1 != 0 {
-				s.keyword(b[i:wordEnd(b, i+1)], i, s.inPayload(i))
-			}
-		}
-	}
-}
 
 func (s *scan) keyword(w []byte, i int, inPayload bool) {
 	switch len(w) {
@@ -302,65 +296,65 @@ func (s *scan) sawMessageID(id []byte) {
 	}
 }
 
-// ids finds contactID and userID: runs of letters, digits and '_' that hold
-// an underscore, so the search jumps from '_' to '_'.
-func (s *scan) ids(b []byte, r *Result) {
-	var customerTenant []byte
-	for off := 0; off < len(b); {
-		k := bytes.IndexByte(b[off:], '_')
-		if k < 0 {
-			break
-		}
-		u := off + k
-		start := u
-		for start > 0 && is(b[start-1], cIdent) {
-			start--
-		}
-		end := u + 1
-		for end < len(b) && is(b[end], cIdent) {
-			end++
-		}
-		off = end
-		run := b[start:end]
-		if !is(run[0], cUpper) {
-			continue
-		}
-		firstU := u - start
-		channel := run[:firstU]
-		if !isChannel(channel) {
-			continue
-		}
-		isUser := string(channel) == "USER"
-		lastU := bytes.LastIndexByte(run, '_')
-		if lastU > firstU+1 && end-start-lastU-1 == 8 && end < len(b) && b[end] == '-' {
-			if idEnd := uuidAt(b, start+lastU+1); idEnd > 0 && (idEnd == len(b) || !is(b[idEnd], cAlnum) && b[idEnd] != '-') {
-				tenant := run[firstU+1 : lastU]
-				if isUser {
-					if r.UserID == nil {
-						r.UserID = b[start:idEnd]
-					}
-					if customerTenant == nil {
-						customerTenant = tenant
-					}
-				} else if r.ContactID == nil {
-					r.ContactID, r.Channel = b[start:idEnd], channel
-					if r.Tenant == nil {
-						r.Tenant = tenant
-					}
+// underscore handles the run of letters, digits and '_' around the first
+// underscore of a run: contactIDs (CHANNEL_TENANT_uuid) and userIDs
+// (USER_TENANT_uuid, USER_login). The first of each wins.
+func (s *scan) underscore(b []byte, u int, r *Result) {
+	if u < s.skipRun {
+		return // an underscore of a run already looked at
+	}
+	start := u
+	for start > 0 && is(b[start-1], cIdent) {
+		start--
+	}
+	end := u + 1
+	for end < len(b) && is(b[end], cIdent) {
+		end++
+	}
+	s.skipRun = end
+	run := b[start:end]
+	if !is(run[0], cUpper) {
+		return
+	}
+	firstU := u - start
+	channel := run[:firstU]
+	if !isChannel(channel) {
+		return
+	}
+	isUser := string(channel) == "USER"
+	lastU := bytes.LastIndexByte(run, '_')
+	if lastU > firstU+1 && end-start-lastU-1 == 8 && end < len(b) && b[end] == '-' {
+		if idEnd := uuidAt(b, start+lastU+1); idEnd > 0 && (idEnd == len(b) || !is(b[idEnd], cAlnum) && b[idEnd] != '-') {
+			tenant := run[firstU+1 : lastU]
+			if isUser {
+				if r.UserID == nil {
+					r.UserID = b[start:idEnd]
 				}
-				off = idEnd
-				continue
+				if s.customerTenant == nil {
+					s.customerTenant = tenant
+				}
+			} else if r.ContactID == nil {
+				r.ContactID, r.Channel = b[start:idEnd], channel
+				if r.Tenant == nil {
+					r.Tenant = tenant
+				}
 			}
-		}
-		if isUser && firstU == 4 && r.UserID == nil {
-			if loginEnd := agentLogin(b, start+5); loginEnd > 0 {
-				r.UserID = b[start:loginEnd]
-				off = loginEnd
-			}
+			s.skipRun = idEnd
+			return
 		}
 	}
+	if isUser && firstU == 4 && r.UserID == nil {
+		if loginEnd := agentLogin(b, start+5); loginEnd > 0 {
+			r.UserID = b[start:loginEnd]
+			s.skipRun = loginEnd
+		}
+	}
+}
+
+// finishIDs falls back to a customer userID's tenant.
+func (s *scan) finishIDs(r *Result) {
 	if r.Tenant == nil {
-		r.Tenant = customerTenant
+		r.Tenant = s.customerTenant
 	}
 }
 
