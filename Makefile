@@ -31,11 +31,14 @@ $(HOST): internal/flbhost/host.c
 	gcc -std=gnu11 -O2 -Wall -Werror -pthread -o $@ $< -ldl -lpthread
 
 # Runs the main job on the bundled sample log: in Fluent Bit with the
-# example configuration when fluent-bit is installed, else through the
-# project's host, printing enriched records as JSON lines.
+# example configuration when fluent-bit is installed (stopped after
+# RUN_SECONDS: tail keeps waiting for more lines, and tail's exit_on_eof
+# would stop the engine before the records come back over forward), else
+# through the project's host, printing enriched records as JSON lines.
+RUN_SECONDS ?= 8
 run: $(SO) $(HOST)
 	@if command -v fluent-bit >/dev/null 2>&1; then \
-		CTLIVE_EXIT_ON_EOF=on fluent-bit -c fluent-bit.conf; \
+		timeout --preserve-status -s TERM $(RUN_SECONDS) fluent-bit -c fluent-bit.conf; \
 	else \
 		echo "fluent-bit not found on PATH: running the plugin through build/flbhost" >&2; \
 		$(HOST) -p $(SO) -i testdata/sample.log -t raw.ctlive -o sink=stdout; \

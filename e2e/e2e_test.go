@@ -203,6 +203,7 @@ func TestBadConfigurationRefusesToStart(t *testing.T) {
 		{[]string{"sink", "forward", "url", "http://127.0.0.1:24224"}},
 		{[]string{"sink", "forward", "tag", "ctlive.$"}},
 		{[]string{"time_from_line", "sometimes"}},
+		{[]string{"time_from_line", "sometimes", "nest_under", "x", "plugin_log_level", "loud"}}, // several at once
 	}
 	for _, tc := range tests {
 		h := start(t)
@@ -211,7 +212,7 @@ func TestBadConfigurationRefusesToStart(t *testing.T) {
 			t.Errorf("%v: init = %d, want failure", tc.props, got)
 		}
 		h.Close()
-		if n := strings.Count(h.Stderr(), "invalid configuration"); n != 1 {
+		if n := strings.Count(h.Stderr(), "invalid configuration"); n != 1 || strings.Count(h.Stderr(), "[output:ctlive") != 1 {
 			t.Errorf("%v: want one clear log line, got:\n%s", tc.props, h.Stderr())
 		}
 	}

@@ -64,6 +64,9 @@ func (p *Parser) Parse(line []byte, r *Result) {
 	p.body(body, r)
 	if rest != nil {
 		r.Stack = stackFrames(rest, r.stackBuf[:0])
+		if cap(r.Stack) > cap(r.stackBuf) {
+			r.stackBuf = r.Stack[:0] // keep the grown store for the next exception
+		}
 	}
 	p.resolve(r)
 }
@@ -85,6 +88,9 @@ func (p *Parser) header(first []byte, r *Result) []byte {
 // the start of the body and returns the rest of the body.
 func (p *Parser) leadingTokens(body []byte, r *Result) []byte {
 	scopes := r.scopeBuf[:0]
+	if r.scopeMore != nil {
+		scopes = r.scopeMore[:0] // this Result met a line with more tokens before
+	}
 	i := 0
 	for i < len(body) && body[i] == '[' {
 		j := i + 1
@@ -104,6 +110,9 @@ func (p *Parser) leadingTokens(body []byte, r *Result) []byte {
 	}
 	if len(scopes) == 0 {
 		return body
+	}
+	if cap(scopes) > len(r.scopeBuf) && r.scopeMore == nil {
+		r.scopeMore = scopes[:0]
 	}
 	r.Scopes = scopes
 	r.Function = scopes[0]

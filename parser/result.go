@@ -93,10 +93,13 @@ type Result struct {
 	ErrorType []byte
 	Stack     [][]byte
 
-	// Fixed backing arrays keep the common case allocation-free.
-	scopeBuf   [8][]byte
-	stackBuf   [16][]byte
-	payloadBuf [4]Payload
+	// Backing stores, reused from line to line so that a Result parses
+	// without allocating once it has met its largest line: a small inline
+	// array for the tokens most lines have, growable slices for the rest.
+	scopeBuf   [4][]byte
+	scopeMore  [][]byte
+	stackBuf   [][]byte
+	payloadBuf []Payload
 	clean      []byte // ANSI-free copy of the line, reused across calls
 	jsonBuf    []byte // scratch for the JSON seam, reused across calls
 }

@@ -242,6 +242,9 @@ func (s *scan) payload(b []byte, c int, r *Result) int {
 		r.Payloads = r.payloadBuf[:0]
 	}
 	r.Payloads = append(r.Payloads, Payload{Label: label, JSON: b[c+1 : end]})
+	if cap(r.Payloads) > cap(r.payloadBuf) {
+		r.payloadBuf = r.Payloads[:0] // keep the grown store for the next line
+	}
 	return end
 }
 

@@ -138,11 +138,20 @@ func (p *Pipeline) Describe() string {
 	return s
 }
 
+// window is how many records one flush decodes, enriches and hands to the
+// sink at a time. Fluent Bit's chunks reach ~2 MB (over 10,000 CTLive
+// lines); working through them in windows bounds the plugin's memory and
+// keeps a window's events in cache between parsing and encoding, at the
+// cost of a few more requests per chunk.
+const window = 2048
+
 // flushState is the memory one flush works in, reused across flushes.
 type flushState struct {
-	events []record.Event  // decoded entries, in chunk order
+	events []record.Event  // the window's entries, in chunk order
 	batch  []*record.Event // those handed to the sink
-	index  []int           // batch position -> chunk position
+	index  []int           // batch position -> chunk position (-1: a carried group start)
+	done   []bool          // chunk position -> delivered (this attempt or an earlier one)
+	group  record.Event    // the open log group's start marker, carried into the next window
 	b      sink.Batch
 }
 
@@ -159,92 +168,130 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 	fs := p.flushes.Get().(*flushState)
 	defer p.flushes.Put(fs)
 
-	n, err := p.decode(fs, data, tag)
-	if err != nil {
-		p.Stats.CorruptChunk.Add(1)
-		p.Log.Errorf("tag %q: chunk of %d bytes dropped: %v", tag, len(data), err)
-		return Error
-	}
+	fs.done = fs.done[:0]
 	var key progressKey
-	var done []bool
 	if p.progress.pending() {
 		key = keyOf(tag, data)
-		done = p.progress.take(key)
+		fs.done = append(fs.done, p.progress.take(key)...)
 	}
-	fs.batch, fs.index = fs.batch[:0], fs.index[:0]
-	for i := 0; i < n; i++ {
-		ev := &fs.events[i]
-		if done != nil && i < len(done) && done[i] {
-			continue // delivered by an earlier attempt of this chunk
+	seen := len(fs.done) // entries an earlier attempt decoded, and counted
+	inGroup, sent, rejected := false, 0, 0
+	for rest, base := data, 0; len(rest) > 0; {
+		n, next, err := p.decodeWindow(fs, rest, tag, max(seen-base, 0))
+		if err != nil {
+			p.Stats.CorruptChunk.Add(1)
+			p.Log.Errorf("tag %q: chunk of %d bytes dropped from entry %d on: %v", tag, len(data), base+n, err)
+			return Error
 		}
-		if !p.route.admit(ev) {
-			p.Stats.NotRouted.Add(1)
-			continue
+		rest = next
+		fs.batch, fs.index = fs.batch[:0], fs.index[:0]
+		if inGroup { // records of a group that began in an earlier window
+			fs.batch, fs.index = append(fs.batch, &fs.group), append(fs.index, -1)
 		}
-		fs.batch = append(fs.batch, ev)
-		fs.index = append(fs.index, i)
-	}
-	if len(fs.batch) == 0 {
-		return OK
-	}
-	b := &fs.b
-	b.Reset(tag, fs.batch)
-	b.Options, b.Log, b.Stats = &p.opts, p.Log, &p.Stats
-	err = p.sink.Deliver(p.ctx, b)
-	switch {
-	case err == nil:
-		if b.Rejected() == len(fs.batch) {
-			return Error // nothing was accepted: let Fluent Bit count the chunk as failed
+		for i := range n {
+			ev := &fs.events[i]
+			if ev.Group != record.NotGroup {
+				inGroup = ev.Group == record.GroupStart
+			}
+			if base+i < len(fs.done) && fs.done[base+i] {
+				continue // delivered by an earlier attempt of this chunk
+			}
+			if !p.route.admit(ev) {
+				if base+i >= seen {
+					p.Stats.NotRouted.Add(1)
+				}
+				continue
+			}
+			fs.batch, fs.index = append(fs.batch, ev), append(fs.index, base+i)
 		}
-		return OK
-	case sink.IsPermanent(err):
-		p.Log.Errorf("tag %q: %d records dropped: %v", tag, len(fs.batch), err)
-		return Error
-	default:
-		p.Stats.Retries.Add(1)
-		if done == nil {
-			done = make([]bool, n)
-		}
-		pendingCount := 0
-		for k, i := range fs.index {
-			if b.IsDone(k) {
-				done[i] = true
-			} else {
-				pendingCount++
+		carried := len(fs.index) > 0 && fs.index[0] < 0
+		if len(fs.batch) > 0 && !(carried && len(fs.batch) == 1) {
+			b := &fs.b
+			b.Reset(tag, fs.batch)
+			b.Options, b.Log, b.Stats = &p.opts, p.Log, &p.Stats
+			err := p.sink.Deliver(p.ctx, b)
+			if sink.IsPermanent(err) {
+				p.Log.Errorf("tag %q: %d records dropped: %v", tag, len(fs.batch), err)
+				return Error
+			}
+			for len(fs.done) < base+n {
+				fs.done = append(fs.done, false)
+			}
+			for k, i := range fs.index {
+				if i >= 0 && b.IsDone(k) {
+					fs.done[i] = true
+				}
+			}
+			sent, rejected = sent+len(fs.batch), rejected+b.Rejected()
+			if err != nil {
+				return p.retryLater(fs, key, tag, data, err)
 			}
 		}
-		if key == (progressKey{}) {
-			key = keyOf(tag, data)
+		if i := lastGroupStart(fs.events[:n]); inGroup && i >= 0 {
+			fs.group = fs.events[i] // copied: the window's memory is reused
 		}
-		p.progress.put(key, done)
-		p.Log.Warnf("tag %q: %d of %d records not delivered, Fluent Bit will retry: %v", tag, pendingCount, len(fs.batch), err)
-		return Retry
+		base += n
 	}
+	if sent > 0 && rejected == sent {
+		return Error // nothing was accepted: let Fluent Bit count the chunk as failed
+	}
+	return OK
 }
 
-// decode fills fs.events with the chunk's entries and returns their count.
-func (p *Pipeline) decode(fs *flushState, data []byte, tag string) (int, error) {
+// retryLater remembers what this attempt delivered and asks Fluent Bit to
+// flush the chunk again.
+func (p *Pipeline) retryLater(fs *flushState, key progressKey, tag string, data []byte, err error) Status {
+	p.Stats.Retries.Add(1)
+	if key == (progressKey{}) {
+		key = keyOf(tag, data)
+	}
+	delivered := 0
+	for _, d := range fs.done {
+		if d {
+			delivered++
+		}
+	}
+	p.progress.put(key, append([]bool(nil), fs.done...))
+	p.Log.Warnf("tag %q: delivery failed after %d records of the chunk, Fluent Bit will retry the rest: %v", tag, delivered, err)
+	return Retry
+}
+
+// lastGroupStart returns the index of the window's last group start
+// marker, or -1.
+func lastGroupStart(evs []record.Event) int {
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Group == record.GroupStart {
+			return i
+		}
+	}
+	return -1
+}
+
+// decodeWindow decodes up to window entries of data into fs.events and
+// returns how many, and what is left of data. The statistics count the
+// records from the skip-th on: those before were counted by an earlier
+// attempt of the chunk.
+func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip int) (int, []byte, error) {
+	if len(fs.events) < window {
+		fs.events = make([]record.Event, window)
+	}
 	n := 0
 	var e record.Entry
-	for rest := data; len(rest) > 0; n++ {
+	for ; n < window && len(data) > 0; n++ {
 		var err error
-		if rest, err = e.Decode(rest); err != nil {
-			return 0, fmt.Errorf("entry %d at byte %d: %w", n, len(data)-len(rest), err)
-		}
-		if n == len(fs.events) {
-			fs.events = append(fs.events, record.Event{})
-			fs.events = fs.events[:cap(fs.events)]
+		if data, err = e.Decode(data); err != nil {
+			return n, nil, err
 		}
 		ev := &fs.events[n]
 		ev.Fill(&e, tag, p.parser, &p.opts)
-		if ev.IsRecord() {
+		if n >= skip && ev.IsRecord() {
 			p.Stats.Records.Add(1)
 			if ev.Shaped {
 				p.Stats.Enriched.Add(1)
 			}
 		}
 	}
-	return n, nil
+	return n, data, nil
 }
 
 // Close stops in-flight deliveries and releases the sink. Called once, from

@@ -238,6 +238,81 @@ func TestRetrySendsOnlyWhatWasNotDelivered(t *testing.T) {
 	}
 }
 
+// Chunks larger than a window go to the sink window by window; a failure
+// in a later window keeps what the earlier ones delivered, and the retry
+// sends each record exactly once.
+func TestLargeChunksGoWindowByWindow(t *testing.T) {
+	n := 2*window + 500
+	lines := make([]string, n)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("[socketIO] [AGM] newContact n%05d", i)
+	}
+	var calls []int
+	c := &capture{fail: func(call int) (int, error) {
+		if call == 2 {
+			return 100, errors.New("gone in the second window")
+		}
+		return 1 << 30, nil
+	}}
+	p := newTest(t, funcSink(func(b *sink.Batch) error {
+		calls = append(calls, len(b.Events))
+		return c.Deliver(context.Background(), b)
+	}))
+	data := chunkOf(lines...)
+	if got := p.Flush(data, "tail.0"); got != Retry {
+		t.Fatalf("first attempt: %v", got)
+	}
+	if got := p.Flush(data, "tail.0"); got != OK {
+		t.Fatalf("retry: %v", got)
+	}
+	if fmt.Sprint(calls) != fmt.Sprint([]int{window, window, window - 100, 500}) {
+		t.Errorf("batches %v", calls)
+	}
+	msgs := c.field("message")
+	if len(msgs) != n {
+		t.Fatalf("%d records delivered, want %d", len(msgs), n)
+	}
+	for i, m := range msgs {
+		if m != fmt.Sprintf("newContact n%05d", i) {
+			t.Fatalf("record %d is %q: each exactly once, in order", i, m)
+		}
+	}
+	if got := p.Stats.Records.Load(); got != int64(n) {
+		t.Errorf("records counted %d times for %d: a retry must not count them again", got, n)
+	}
+}
+
+// A log group that spans windows keeps its start marker in each window's
+// batch, so the sink can frame the records.
+func TestLogGroupsSpanWindows(t *testing.T) {
+	var c []byte
+	c = flbhost.AppendGroupStart(c, flbhost.Map{{Key: "resource", Value: "otel"}}, flbhost.Map{})
+	lines := make([]string, window+10)
+	for i := range lines {
+		lines[i] = "[socketIO] [AGM] x"
+	}
+	c = append(c, chunkOf(lines...)...)
+	c = flbhost.AppendGroupEnd(c)
+	var starts []int
+	p := newTest(t, funcSink(func(b *sink.Batch) error {
+		n := 0
+		for i, ev := range b.Events {
+			if ev.Group == record.GroupStart {
+				n++
+			}
+			b.Done(i)
+		}
+		starts = append(starts, n)
+		return nil
+	}))
+	if got := p.Flush(c, "tail.0"); got != OK {
+		t.Fatal(got)
+	}
+	if fmt.Sprint(starts) != "[1 1]" {
+		t.Errorf("group starts per batch: %v", starts)
+	}
+}
+
 type funcSink func(*sink.Batch) error
 
 func (f funcSink) Deliver(_ context.Context, b *sink.Batch) error { return f(b) }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,8 +57,9 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	name := pluginName + "." + strconv.Itoa(int(instanceSeq.Add(1)-1))
 	p, err := pipeline.New(name, func(key string) string { return output.FLBPluginConfigKey(plugin, key) })
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "[%s] [error] [output:ctlive:%s] invalid configuration, not starting: %v\n",
-			time.Now().Format("2006/01/02 15:04:05.000"), name, err)
+		// One line, whatever the number of bad keys, like Fluent Bit's own.
+		fmt.Fprintf(os.Stderr, "[%s] [error] [output:ctlive:%s] invalid configuration, not starting: %s\n",
+			time.Now().Format("2006/01/02 15:04:05.000"), name, strings.ReplaceAll(err.Error(), "\n", "; "))
 		return output.FLB_ERROR
 	}
 	output.FLBPluginSetContext(plugin, p)
