@@ -143,7 +143,7 @@ func (p *Pipeline) Describe() string {
 // lines); working through them in windows bounds the plugin's memory and
 // keeps a window's events in cache between parsing and encoding, at the
 // cost of a few more requests per chunk.
-const window = 2048
+const window = 4096
 
 // flushState is the memory one flush works in, reused across flushes.
 type flushState struct {
