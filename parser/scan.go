@@ -43,10 +43,21 @@ func (s *scan) words(b []byte, r *Result) {
 	for ; i+8 <= n; i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		non := nonAlnum(x)
-		events := highs&^non&(non<<8|carry) | byteIs(x, ':') | byteIs(x, '-') | byteIs(x, '_')
+		starts := highs &^ non & (non<<8 | carry)
 		carry = non >> 56
-		for ; events != 0; events &= events - 1 {
-			s.at(b, i+bits.TrailingZeros64(events)>>3, r)
+		// Colons, dashes and underscores first: a payload found at a colon
+		// only covers bytes after it, so the word starts before it are
+		// judged the same either way.
+		for trig := byteIs(x, ':') | byteIs(x, '-') | byteIs(x, '_'); trig != 0; trig &= trig - 1 {
+			s.at(b, i+bits.TrailingZeros64(trig)>>3, r)
+		}
+		for ; starts != 0; starts &= starts - 1 {
+			if w := i + bits.TrailingZeros64(starts)>>3; w+1 < n {
+				x := uint16(b[w]|0x20)<<8 | uint16(b[w+1]|0x20)
+				if keywordBigrams[x>>6]>>(x&63)&1 != 0 {
+					s.keyword(b[w:wordEnd(b, w+1)], w, s.inPayload(w))
+				}
+			}
 		}
 	}
 	for ; i < n; i++ {
