@@ -4,11 +4,9 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,19 +55,11 @@ func chunk(lines ...string) []byte {
 	return b
 }
 
-func documentLines(t *testing.T) []string {
+func documentLines(t testing.TB) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "inspection-lines.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var lines []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if l := sc.Text(); l != "" && !strings.HasPrefix(l, "#") {
-			lines = append(lines, l)
-		}
+	for _, r := range corpus.RealLines() { // the source document's lines, as in testdata/inspection-lines.txt
+		lines = append(lines, r.Line)
 	}
 	return lines
 }

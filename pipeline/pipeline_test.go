@@ -1,19 +1,18 @@
 package pipeline
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
+	"github.com/ctlive/ctlive-fluent-bit/internal/corpus"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
 	"github.com/ctlive/ctlive-fluent-bit/record"
@@ -98,17 +97,9 @@ func chunkOf(lines ...string) []byte {
 
 func documentLines(t testing.TB) []string {
 	t.Helper()
-	f, err := os.Open("../testdata/inspection-lines.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var lines []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if l := sc.Text(); l != "" && !strings.HasPrefix(l, "#") {
-			lines = append(lines, l)
-		}
+	for _, r := range corpus.RealLines() { // the source document's lines, as in testdata/inspection-lines.txt
+		lines = append(lines, r.Line)
 	}
 	return lines
 }

@@ -353,3 +353,22 @@ func lookup(fields []byte, n uint32, key string) []byte {
 
 // Time is the event's time: the line's own when TimeFromLine applied.
 func (ev *Event) Time() time.Time { return ev.Timestamp }
+
+// DecodeChunk decodes and enriches every entry of a chunk, each into its own
+// Event, as the plugin does. Tests and tools use it; the plugin itself works
+// through chunks in reused windows.
+func DecodeChunk(chunk []byte, tag string, p *parser.Parser, o *Options) ([]*Event, error) {
+	var out []*Event
+	for len(chunk) > 0 {
+		var e Entry
+		rest, err := e.Decode(chunk)
+		if err != nil {
+			return out, err
+		}
+		ev := new(Event)
+		ev.Fill(&e, tag, p, o)
+		out = append(out, ev)
+		chunk = rest
+	}
+	return out, nil
+}

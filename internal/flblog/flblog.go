@@ -81,3 +81,28 @@ func (l *Logger) logf(v Level, format string, a ...any) {
 	io.WriteString(l.w, line)
 	l.mu.Unlock()
 }
+
+// Buffer is a concurrency-safe log destination that keeps what was
+// written, for tests that check what the plugin logs.
+type Buffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Capture returns a logger at level whose lines go to a new Buffer.
+func Capture(instance string, level Level) (*Logger, *Buffer) {
+	b := new(Buffer)
+	return NewWriter(b, new(sync.Mutex), instance, level), b
+}

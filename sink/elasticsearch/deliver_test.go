@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/ctlive/ctlive-fluent-bit/sink/httpc"
@@ -40,7 +41,7 @@ func states(b *sink.Batch, rejected map[int]bool) []string {
 }
 
 // rejectLog captures Reject calls through the batch's logger.
-type rejectLog struct{ buf syncBuffer }
+type rejectLog struct{ buf flblog.Buffer }
 
 func (r *rejectLog) attach(b *sink.Batch) { b.Log = logTo(&r.buf) }
 
@@ -277,7 +278,7 @@ func Test413SplitsRequests(t *testing.T) {
 		}
 		return 200, itemsAnswer(req, nil)
 	})
-	var log syncBuffer
+	var log flblog.Buffer
 	s, err := New(configReader(map[string]string{"url": srv.URL}), logTo(&log))
 	if err != nil {
 		t.Fatal(err)

@@ -71,17 +71,9 @@ var testParser = parser.New(parser.Options{})
 // decodeChunk turns a chunk into events, as the plugin does.
 func decodeChunk(t testing.TB, tag string, chunk []byte) []*record.Event {
 	t.Helper()
-	var evs []*record.Event
-	for len(chunk) > 0 {
-		var e record.Entry
-		rest, err := e.Decode(chunk)
-		if err != nil {
-			t.Fatalf("decode: %v", err)
-		}
-		ev := new(record.Event)
-		ev.Fill(&e, tag, testParser, testOptions)
-		evs = append(evs, ev)
-		chunk = rest
+	evs, err := record.DecodeChunk(chunk, tag, testParser, testOptions)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
 	}
 	return evs
 }
@@ -139,25 +131,8 @@ func newSink(t testing.TB, props map[string]string) *Sink {
 }
 
 // logTo returns a logger writing into buf.
-func logTo(buf *syncBuffer) *flblog.Logger {
+func logTo(buf *flblog.Buffer) *flblog.Logger {
 	return flblog.NewWriter(buf, new(sync.Mutex), "es.0", flblog.Debug)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // bulkDoc is one action + document pair as a server received it.

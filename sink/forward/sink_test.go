@@ -30,16 +30,9 @@ var (
 // events decodes a chunk into events, the way the pipeline does.
 func events(t testing.TB, chunk []byte) []*record.Event {
 	t.Helper()
-	var out []*record.Event
-	for rest := chunk; len(rest) > 0; {
-		var e record.Entry
-		var err error
-		if rest, err = e.Decode(rest); err != nil {
-			t.Fatal(err)
-		}
-		ev := new(record.Event)
-		ev.Fill(&e, "tail.0", lineParser, opts)
-		out = append(out, ev)
+	out, err := record.DecodeChunk(chunk, "tail.0", lineParser, opts)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

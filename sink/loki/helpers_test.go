@@ -106,27 +106,9 @@ func lines(ls ...string) []rec {
 	return out
 }
 
-// logBuffer collects the sink's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func newSink(tb testing.TB, props map[string]string) (*Sink, *logBuffer) {
+func newSink(tb testing.TB, props map[string]string) (*Sink, *flblog.Buffer) {
 	tb.Helper()
-	lb := &logBuffer{}
+	lb := &flblog.Buffer{}
 	log := flblog.NewWriter(lb, &sync.Mutex{}, "ctlive.0", flblog.Info)
 	s, err := New(config.NewReader(config.MapGetter(props)), log)
 	if err != nil {

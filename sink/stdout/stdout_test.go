@@ -18,16 +18,9 @@ func batchOf(t *testing.T, chunk []byte) *sink.Batch {
 	t.Helper()
 	o := &record.Options{LogKey: "log", TimeFromLine: true}
 	o.Prepare()
-	var evs []*record.Event
-	for rest := chunk; len(rest) > 0; {
-		var e record.Entry
-		var err error
-		if rest, err = e.Decode(rest); err != nil {
-			t.Fatal(err)
-		}
-		ev := new(record.Event)
-		ev.Fill(&e, "tail.0", parser.New(parser.Options{}), o)
-		evs = append(evs, ev)
+	evs, err := record.DecodeChunk(chunk, "tail.0", parser.New(parser.Options{}), o)
+	if err != nil {
+		t.Fatal(err)
 	}
 	b := &sink.Batch{Options: o, Stats: &sink.Stats{}}
 	b.Reset("tail.0", evs)
