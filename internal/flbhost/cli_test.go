@@ -82,9 +82,14 @@ func TestCLIJoinsContinuationLinesLikeTheMultilineParser(t *testing.T) {
 			[]string{"boom", "at x.Y(Y.java:3)"},
 		},
 		{
-			"whitespace without at starts a record",
-			"boom\n    attribute\n  at\n",
-			[]string{"boom", "    attribute", "  at"},
+			"indented properties and the closing brace continue it",
+			"MongoServerError: dup {\n  code: 11000,\n}\nnext\n",
+			[]string{"MongoServerError: dup {\n  code: 11000,\n}", "next"},
+		},
+		{
+			"blank and brace-led lines with more text start a record",
+			"boom\n   \n} else\n",
+			[]string{"boom", "   ", "} else"},
 		},
 		{
 			"leading continuation has nothing to join",

@@ -23,7 +23,7 @@
  *           [-T SEC[.FRAC]] [-s STACK]
  *       CLI mode.  One instance with the -o properties reads FILE like
  *       Fluent Bit's tail input (from the head) with a multiline parser
- *       (see MULTILINE), flushes chunks of at most RECORDS records (default
+ *       (the rule of parsers.conf, see is_continuation), flushes chunks of at most RECORDS records (default
  *       100) under TAG (default "tail.0") and retries a chunk on FLB_RETRY
  *       as often as the retry_limit property allows (default 1, at most
  *       10), 100 ms apart.  Records are {"log": LINES} stamped with the
@@ -1629,19 +1629,28 @@ static const char *skip_rfc3339(const char *p)
     return q ? q : p;
 }
 
-/* The project's multiline rule: after the optional compose prefix and
- * timestamp, whitespace then "at " continues the previous record. */
+/* The project's multiline rule, the one parsers.conf gives Fluent Bit
+ * (ctlive-node): after the optional compose prefix and timestamp, an
+ * indented line (Node's "    at fn (...)" frames and "  code: 11000,"
+ * properties) or a lone "}" continues the previous record. */
 static int is_continuation(const char *line)
 {
     const char *p = skip_rfc3339(skip_compose_prefix(line));
 
+    if (*p == '}') {
+        p++;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        return *p == '\0';
+    }
     if (*p != ' ' && *p != '\t') {
         return 0;
     }
     while (*p == ' ' || *p == '\t') {
         p++;
     }
-    return strncmp(p, "at ", 3) == 0;
+    return *p != '\0';
 }
 
 static void mp_str(struct buf *b, const char *s, size_t n)
