@@ -55,15 +55,6 @@ func chunk(lines ...string) []byte {
 	return b
 }
 
-func documentLines(t testing.TB) []string {
-	t.Helper()
-	var lines []string
-	for _, r := range corpus.RealLines() { // the source document's lines, as in testdata/inspection-lines.txt
-		lines = append(lines, r.Line)
-	}
-	return lines
-}
-
 // jsonLines parses the plugin's stdout (the stdout sink's JSON lines).
 func jsonLines(t *testing.T, out string) []map[string]any {
 	t.Helper()
@@ -90,7 +81,7 @@ func TestDocumentLinesThroughTheSharedObject(t *testing.T) {
 	if in.Init() != flbhost.FLBOK {
 		t.Fatal("init failed:\n" + h.Stderr())
 	}
-	lines := documentLines(t)
+	lines := corpus.RealLineTexts()
 	if got := in.Flush("tail.0", chunk(lines...)); got != flbhost.FLBOK {
 		t.Fatalf("flush = %d\n%s", got, h.Stderr())
 	}

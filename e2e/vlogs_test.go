@@ -170,14 +170,14 @@ func TestElasticsearchOverTLS(t *testing.T) {
 	if trusting.Init() != flbhost.FLBOK || untrusting.Init() != flbhost.FLBOK {
 		t.Fatal(h.Stderr())
 	}
-	data := chunk(documentLines(t)...)
+	data := chunk(corpus.RealLineTexts()...)
 	if got := untrusting.Flush("raw.ctlive", data); got != flbhost.FLBRetry {
 		t.Errorf("unknown CA: flush = %d, want FLB_RETRY", got)
 	}
 	if got := trusting.Flush("raw.ctlive", data); got != flbhost.FLBOK {
 		t.Fatalf("with ca_file: flush = %d\n%s", got, h.Stderr())
 	}
-	vl.WaitCount(t, `*`, len(documentLines(t)), 20*time.Second)
+	vl.WaitCount(t, `*`, len(corpus.RealLineTexts()), 20*time.Second)
 }
 
 // tlsProxy serves https on 127.0.0.1 with a throwaway CA and passes

@@ -95,19 +95,10 @@ func chunkOf(lines ...string) []byte {
 	return b
 }
 
-func documentLines(t testing.TB) []string {
-	t.Helper()
-	var lines []string
-	for _, r := range corpus.RealLines() { // the source document's lines, as in testdata/inspection-lines.txt
-		lines = append(lines, r.Line)
-	}
-	return lines
-}
-
 func TestFlushEnrichesTheDocumentsLines(t *testing.T) {
 	c := &capture{}
 	p := newTest(t, c)
-	lines := documentLines(t)
+	lines := corpus.RealLineTexts()
 	if got := p.Flush(chunkOf(lines...), "tail.0"); got != OK {
 		t.Fatalf("flush = %v", got)
 	}
@@ -385,7 +376,7 @@ func TestConcurrentFlushesShareOneInstance(t *testing.T) {
 	var out bytes.Buffer
 	s := stdout.NewWriter(&lockedWriter{w: &out}, "date", "double")
 	p := newTest(t, s)
-	data := chunkOf(documentLines(t)...)
+	data := chunkOf(corpus.RealLineTexts()...)
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
@@ -401,7 +392,7 @@ func TestConcurrentFlushesShareOneInstance(t *testing.T) {
 	}
 	wg.Wait()
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 4*50*len(documentLines(t)) {
+	if len(lines) != 4*50*len(corpus.RealLineTexts()) {
 		t.Fatalf("%d lines", len(lines))
 	}
 	for _, l := range lines {

@@ -181,7 +181,7 @@ func (t *Template) Append(dst []byte, src Source) []byte {
 		case partTag:
 			dst = append(dst, src.Tag()...)
 		case partTagPart:
-			dst = append(dst, tagPart(src.Tag(), p.n)...)
+			dst = append(dst, TagPart(src.Tag(), p.n)...)
 		}
 		if len(dst) == start {
 			dst = append(dst, t.missing...)
@@ -190,8 +190,9 @@ func (t *Template) Append(dst []byte, src Source) []byte {
 	return dst
 }
 
-// tagPart returns part n of tag split on '.', or "" when out of range.
-func tagPart(tag string, n int) string {
+// TagPart returns part n (from 0) of tag split on '.', or "" when out of
+// range: what $TAG[n] renders.
+func TagPart(tag string, n int) string {
 	for ; n > 0; n-- {
 		i := strings.IndexByte(tag, '.')
 		if i < 0 {

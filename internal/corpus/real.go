@@ -91,6 +91,15 @@ func (l realLine) record(prefix string, c Case) Record {
 	return Record{Line: prefix + w.Time + " " + l.body(), Want: w, Case: c}
 }
 
+// RealLineTexts is the text of RealLines, one line each.
+func RealLineTexts() []string {
+	var lines []string
+	for _, r := range RealLines() {
+		lines = append(lines, r.Line)
+	}
+	return lines
+}
+
 // InspectionLines returns the text of testdata/inspection-lines.txt.
 func InspectionLines() []byte {
 	var b strings.Builder

@@ -4,11 +4,11 @@ import (
 	"context"
 	"slices"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
+	"github.com/ctlive/ctlive-fluent-bit/template"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -99,23 +99,9 @@ func appendValue(dst []byte, sp *spec, ev *record.Event, masked uint32) ([]byte,
 	case kindTag:
 		dst = append(dst, ev.Tag()...)
 	case kindTagPart:
-		dst = append(dst, tagPart(ev.Tag(), sp.part)...)
+		dst = append(dst, template.TagPart(ev.Tag(), sp.part)...)
 	}
 	return dst, len(dst) > start
-}
-
-func tagPart(tag string, n int) string {
-	for ; n > 0; n-- {
-		i := strings.IndexByte(tag, '.')
-		if i < 0 {
-			return ""
-		}
-		tag = tag[i+1:]
-	}
-	if i := strings.IndexByte(tag, '.'); i >= 0 {
-		return tag[:i]
-	}
-	return tag
 }
 
 // appendQuoted writes v as a label value in the selector. Go quoting is
