@@ -177,3 +177,24 @@ func FuzzByteIs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUUIDAt: the eight-bytes-at-a-time UUID test agrees with a plain one.
+func FuzzUUIDAt(f *testing.F) {
+	f.Add([]byte("x abbba71e-67b2-4f9c-ab68-dcf3f95bd32c y"), 2)
+	f.Add([]byte("ABBBA71E-67B2-4F9C-AB68-DCF3F95BD32G"), 0)
+	f.Fuzz(func(t *testing.T, b []byte, i int) {
+		want := 0
+		if i >= 0 && len(b)-i >= 36 {
+			want = i + 36
+			for k, c := range b[i : i+36] {
+				dash := k == 8 || k == 13 || k == 18 || k == 23
+				if dash != (c == '-') || !dash && !strings.ContainsRune("0123456789abcdefABCDEF", rune(c)) {
+					want = 0
+				}
+			}
+		}
+		if got := uuidAt(b, i); got != want {
+			t.Fatalf("uuidAt(%q, %d) = %d, want %d", b, i, got, want)
+		}
+	})
+}

@@ -336,8 +336,10 @@ func (s *scan) underscore(b []byte, u int, r *Result) {
 		return
 	}
 	isUser := string(channel) == "USER"
-	lastU := bytes.LastIndexByte(run, '_')
-	if lastU > firstU+1 && end-start-lastU-1 == 8 && end < len(b) && b[end] == '-' {
+	// An ID's run ends with _ and the UUID's first eight hex digits, just
+	// before its first dash.
+	lastU := len(run) - 9
+	if lastU > firstU+1 && run[lastU] == '_' && end < len(b) && b[end] == '-' {
 		if idEnd := uuidAt(b, start+lastU+1); idEnd > 0 && (idEnd == len(b) || !is(b[idEnd], cAlnum) && b[idEnd] != '-') {
 			tenant := run[firstU+1 : lastU]
 			if isUser {
@@ -407,34 +409,37 @@ func isChannel(c []byte) bool {
 
 // uuidAt returns the end of the 8-4-4-4-12 hex UUID starting at b[i], or 0.
 func uuidAt(b []byte, i int) int {
-	if len(b)-i < 36 {
+	if i < 0 || len(b)-i < 36 {
 		return 0
 	}
 	u := b[i : i+36 : i+36]
 	if u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-' {
 		return 0
 	}
-	// OR-ing the classes of the hex positions would accept a dash; AND them.
-	k := uint8(cHex)
-	for _, c := range u[:8] {
-		k &= class[c]
-	}
-	for _, c := range u[9:13] {
-		k &= class[c]
-	}
-	for _, c := range u[14:18] {
-		k &= class[c]
-	}
-	for _, c := range u[19:23] {
-		k &= class[c]
-	}
-	for _, c := range u[24:36] {
-		k &= class[c]
-	}
-	if k == 0 {
+	// Six overlapping eight-byte words cover the 32 hex digits; the three
+	// dashes they include are masked out of the hex test.
+	bad := nonHex(binary.LittleEndian.Uint64(u[0:])) |
+		nonHex(binary.LittleEndian.Uint64(u[9:]))&^(0x80<<(8*4)) | // u[13]
+		nonHex(binary.LittleEndian.Uint64(u[14:]))&^(0x80<<(8*4)) | // u[18]
+		nonHex(binary.LittleEndian.Uint64(u[19:]))&^(0x80<<(8*4)) | // u[23]
+		nonHex(binary.LittleEndian.Uint64(u[24:])) |
+		nonHex(binary.LittleEndian.Uint64(u[28:]))
+	if bad != 0 {
 		return 0
 	}
 	return i + 36
+}
+
+// nonHex sets the high bit of each byte of x that is not a hex digit (the
+// same carry-free range tests as nonAlnum).
+func nonHex(x uint64) uint64 {
+	high := x & highs
+	y := x &^ highs
+	digit := (y + (0x80-'0')*ones) &^ (y + (0x7f-'9')*ones)
+	l := y | 0x20*ones
+	letter := (l + (0x80-'a')*ones) &^ (l + (0x7f-'f')*ones)
+	hex := (digit | letter) & highs &^ high
+	return highs &^ hex
 }
 
 // finish resolves event precedence, level and the messageID.
