@@ -84,7 +84,7 @@ func checkInvariants(t *testing.T, line []byte, r *Result) {
 			t.Fatalf("contactID %q does not end in _UUID", cid)
 		}
 		tenant := cid[len(r.Channel)+1 : len(cid)-37]
-		if r.Scopes == nil || len(r.Scopes) < 2 {
+		if len(r.Scopes) < 2 {
 			if string(r.Tenant) != tenant {
 				t.Fatalf("without tenant tokens, tenant %q must come from contactID %q", r.Tenant, cid)
 			}

@@ -223,20 +223,19 @@ func (s *scan) sawSave(pos int) {
 	}
 }
 
-// payload records `label:{json}` (or `[json]`) whose colon is at c, and
-// returns where the value ends, or 0 when there is no label or the value
-// does not parse.
-func (s *scan) payload(b []byte, c int, r *Result) int {
+// payload records `label:{json}` (or `[json]`) whose colon is at c. A value
+// that does not parse is left out.
+func (s *scan) payload(b []byte, c int, r *Result) {
 	start := c
 	for start > 0 && is(b[start-1], cIdent) {
 		start--
 	}
 	if start == c {
-		return 0
+		return
 	}
 	n := skipJSON(b[c+1:], &r.jsonBuf)
 	if n == 0 {
-		return 0
+		return
 	}
 	end := c + 1 + n
 	if s.nPayloads < len(s.payloads) {
@@ -246,7 +245,7 @@ func (s *scan) payload(b []byte, c int, r *Result) int {
 	label := b[start:c]
 	for _, p := range r.Payloads {
 		if bytes.Equal(p.Label, label) {
-			return end // the first value of a label wins
+			return // the first value of a label wins
 		}
 	}
 	if r.Payloads == nil {
@@ -256,7 +255,6 @@ func (s *scan) payload(b []byte, c int, r *Result) int {
 	if cap(r.Payloads) > cap(r.payloadBuf) {
 		r.payloadBuf = r.Payloads[:0] // keep the grown store for the next line
 	}
-	return end
 }
 
 // standaloneUUID classifies the UUID at b[u:end] by the word that stands

@@ -324,15 +324,6 @@ func stringValue(v []byte) []byte {
 	return nil
 }
 
-// lookupString returns the string (or binary) value of key in the map body
-// fields (n entries, header already read), or nil.
-func lookupString(fields []byte, n uint32, key string) []byte {
-	if v := lookup(fields, n, key); v != nil {
-		return stringValue(v)
-	}
-	return nil
-}
-
 // lookup returns the raw value of key in a map's entries, or nil.
 func lookup(fields []byte, n uint32, key string) []byte {
 	b := fields

@@ -270,7 +270,7 @@ func (msgpackOut) str(dst, raw []byte) []byte {
 
 func (msgpackOut) num(dst, raw []byte) []byte {
 	s := unsafe.String(unsafe.SliceData(raw), len(raw))
-	if bytes.IndexAny(raw, ".eE") < 0 {
+	if !bytes.ContainsAny(raw, ".eE") {
 		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return msgp.AppendInt64(dst, v)
 		}

@@ -28,7 +28,7 @@ func AppendMsgpack(dst []byte, ev *Event, o *Options) []byte {
 // AppendMsgpackTime appends the event's timestamp: the line's own as an
 // EventTime when it replaced the record's, else the original encoding.
 func AppendMsgpackTime(dst []byte, ev *Event) []byte {
-	if ev.Shaped && ev.Timestamp.Equal(ev.Fields.Time) && ev.Fields.TimeText != nil {
+	if ev.Shaped && ev.opts.TimeFromLine && ev.Fields.TimeText != nil {
 		if out, ok := appendEventTime(dst, ev.Timestamp); ok {
 			return out
 		}

@@ -390,8 +390,6 @@ func hasDeep(in []byte) bool {
 	return bytes.Count(in, []byte("["))+bytes.Count(in, []byte("{")) > maxDepth
 }
 
-type src struct{ *Event }
-
 func TestTemplateSource(t *testing.T) {
 	raw := v1(eventTime(recordTime), kv{"log", docLine, "kubernetes", map[string]any{"labels": map[string]any{"app": "ctlive"}}, "n", 7})
 	ev := fill(t, raw, opts())

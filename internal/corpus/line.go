@@ -124,12 +124,11 @@ func mk(toks []any, format string, args ...any) *draft {
 
 func tk(toks ...any) []any { return toks }
 
-func (d *draft) ev(e string) *draft       { d.want.Event = e; return d }
-func (d *draft) warn() *draft             { d.want.Level = "warn"; return d }
-func (d *draft) fail() *draft             { d.want.Level = "error"; return d }
-func (d *draft) payload() *draft          { d.want.HasPayload = true; return d }
-func (d *draft) url(u string) *draft      { d.want.URL = u; return d }
-func (d *draft) unchecked(f Field) *draft { d.want.Unchecked |= f; return d }
+func (d *draft) ev(e string) *draft  { d.want.Event = e; return d }
+func (d *draft) warn() *draft        { d.want.Level = "warn"; return d }
+func (d *draft) fail() *draft        { d.want.Level = "error"; return d }
+func (d *draft) payload() *draft     { d.want.HasPayload = true; return d }
+func (d *draft) url(u string) *draft { d.want.URL = u; return d }
 
 // exc makes the draft an exception of type errType ("" when the contract
 // leaves the type open for this line) followed by the given lines; the

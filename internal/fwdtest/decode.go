@@ -475,7 +475,7 @@ func (d *decoder) forwardEntries(b []byte) ([]Event, []byte, error) {
 		return nil, b, err
 	}
 	if n == 0 {
-		return nil, b, errors.New("Forward mode message has no entries")
+		return nil, b, errors.New("forward mode message has no entries")
 	}
 	events := make([]Event, 0, min(n, 1024))
 	for i := uint32(0); i < n; i++ {

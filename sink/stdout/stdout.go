@@ -32,17 +32,15 @@ type Sink struct {
 // New reads json_date_key (default "date"; off/false/none for no date) and
 // json_date_format (double, epoch or iso8601), Fluent Bit's stdout keys.
 func New(r *config.Reader, _ *flblog.Logger) (*Sink, error) {
-	s := &Sink{w: os.Stdout, dateKey: r.String("json_date_key", "date")}
-	switch strings.ToLower(s.dateKey) {
+	dateKey := r.String("json_date_key", "date")
+	switch strings.ToLower(dateKey) {
 	case "off", "false", "none", "no":
-		s.dateKey = ""
+		dateKey = ""
 	}
-	s.dateFormat = r.Enum("json_date_format", "double", "double", "epoch", "iso8601")
-	s.dateMember = append(record.AppendJSONString(nil, []byte(s.dateKey)), ':')
-	return s, nil
+	return NewWriter(os.Stdout, dateKey, r.Enum("json_date_format", "double", "double", "epoch", "iso8601")), nil
 }
 
-// NewWriter is New writing to w (tests).
+// NewWriter writes to w with the given date member ("" for none).
 func NewWriter(w io.Writer, dateKey, dateFormat string) *Sink {
 	return &Sink{w: w, dateKey: dateKey, dateFormat: dateFormat,
 		dateMember: append(record.AppendJSONString(nil, []byte(dateKey)), ':')}
