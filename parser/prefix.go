@@ -2,6 +2,8 @@ package parser
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"time"
 )
 
@@ -60,41 +62,53 @@ func composePrefix(line []byte) (service []byte, n int) {
 // timestamp matches an RFC 3339 timestamp (up to nine fractional digits, Z
 // or a numeric offset) followed by a space or the end of the line. It
 // returns the text, the instant in UTC and the number of bytes consumed,
-// including the space; n == 0 when there is none.
+// including the space; n == 0 when there is none. Every line has one, so
+// the fixed part is read eight bytes at a time.
 func timestamp(b []byte) (text []byte, t time.Time, n int) {
 	// YYYY-MM-DDTHH:MM:SS is 19 bytes, then a zone of at least one.
-	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10]|0x20 != 't' || b[13] != ':' || b[16] != ':' {
+	if len(b) < 20 {
 		return nil, time.Time{}, 0
 	}
-	y1, ok1 := two(b[0], b[1])
-	y2, ok2 := two(b[2], b[3])
-	month, ok3 := two(b[5], b[6])
-	day, ok4 := two(b[8], b[9])
-	hour, ok5 := two(b[11], b[12])
-	min, ok6 := two(b[14], b[15])
-	sec, ok7 := two(b[17], b[18])
-	year := y1*100 + y2
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) ||
-		month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
-		hour > 23 || min > 59 || sec > 60 {
+	date := binary.LittleEndian.Uint64(b[0:])  // YYYY-MM-
+	clock := binary.LittleEndian.Uint64(b[8:]) // DDTHH:MM
+	secs := binary.LittleEndian.Uint16(b[17:]) // SS
+	const (
+		dateDigits  = 0x0080_8000_8080_8080     // bytes 0-3, 5, 6
+		dateSeps    = 0x2d_00_00_2d_00_00_00_00 // '-' at 4 and 7
+		clockDigits = 0x8080_0080_8000_8080     // bytes 0, 1, 3, 4, 6, 7
+		clockSeps   = 0x00_00_3a_00_00_54_00_00 // 'T' at 2, ':' at 5
+	)
+	if date&^(dateDigits>>7*0xff) != dateSeps ||
+		clock&^(clockDigits>>7*0xff)|0x20<<16 != clockSeps|0x20<<16 || b[16] != ':' ||
+		nonDigit(date)&dateDigits != 0 || nonDigit(clock)&clockDigits != 0 ||
+		byte(secs)-'0' > 9 || byte(secs>>8)-'0' > 9 {
+		return nil, time.Time{}, 0
+	}
+	// Each byte's digit value times ten plus the next byte's: two-digit
+	// numbers in bytes 0, 2 and 5 of the date and 0, 3 and 6 of the clock.
+	// No byte exceeds 0x0f*10+0x0f, so nothing carries.
+	date &= 0x0f0f0f0f0f0f0f0f
+	clock &= 0x0f0f0f0f0f0f0f0f
+	date = date*10 + date>>8
+	clock = clock*10 + clock>>8
+	year := int(date&0xff)*100 + int(date>>16&0xff)
+	month := int(date >> 40 & 0xff)
+	day := int(clock & 0xff)
+	hour := int(clock >> 24 & 0xff)
+	min := int(clock >> 48 & 0xff)
+	sec := int(secs&0x0f)*10 + int(secs>>8&0x0f)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 || sec > 60 {
 		return nil, time.Time{}, 0
 	}
 	i := 19
 	nsec := 0
 	if b[i] == '.' {
-		i++
-		start := i
-		for i < len(b) && b[i]-'0' <= 9 {
-			if i-start == 9 {
-				return nil, time.Time{}, 0 // more precision than RFC 3339 timestamps carry here
-			}
-			nsec = nsec*10 + int(b[i]-'0')
-			i++
+		var digits int
+		nsec, digits = fraction(b[i+1:])
+		if digits == 0 || digits > 9 {
+			return nil, time.Time{}, 0 // none, or more precision than RFC 3339 timestamps carry here
 		}
-		if i == start {
-			return nil, time.Time{}, 0
-		}
-		nsec *= pow10[9-(i-start)]
+		i += 1 + digits
 	}
 	if i >= len(b) {
 		return nil, time.Time{}, 0
@@ -129,6 +143,56 @@ func timestamp(b []byte) (text []byte, t time.Time, n int) {
 	}
 	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+min*60+sec) - int64(offset)
 	return text, time.Unix(unix, int64(nsec)).UTC(), i
+}
+
+// fraction reads the digits at the start of b as a fraction of a second and
+// returns it in nanoseconds with the number of digits; more than nine digits
+// are counted but not read.
+func fraction(b []byte) (nsec, digits int) {
+	if len(b) < 10 {
+		for digits < len(b) && b[digits]-'0' <= 9 {
+			if digits < 9 {
+				nsec = nsec*10 + int(b[digits]-'0')
+			}
+			digits++
+		}
+		if digits > 9 {
+			return nsec, digits
+		}
+		return nsec * pow10[9-digits], digits
+	}
+	x := binary.LittleEndian.Uint64(b)
+	digits = bits.TrailingZeros64(nonDigit(x)) >> 3
+	if digits < 8 {
+		x &= 1<<(8*digits) - 1 // the digits that follow count as zeros
+	}
+	nsec = eightDigits(x) * 10
+	if digits == 8 && b[8]-'0' <= 9 {
+		nsec += int(b[8] - '0')
+		digits = 9
+		if b[9]-'0' <= 9 {
+			digits = 10
+		}
+	}
+	return nsec, digits
+}
+
+// eightDigits reads eight ASCII digits (or zero bytes, read as 0), the first
+// in the low byte, as a decimal number: pairs, then quads, then all eight.
+func eightDigits(x uint64) int {
+	x &= 0x0f0f0f0f0f0f0f0f
+	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff
+	x = (x*100 + x>>16) & 0x0000ffff0000ffff
+	x = (x*10000 + x>>32) & 0xffffffff
+	return int(x)
+}
+
+// nonDigit sets the high bit of each byte of x that is not an ASCII digit.
+func nonDigit(x uint64) uint64 {
+	high := x & highs
+	y := x &^ highs
+	digit := (y + (0x80-'0')*ones) &^ (y + (0x7f-'9')*ones) & highs &^ high
+	return highs &^ digit
 }
 
 var pow10 = [10]int{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
