@@ -16,9 +16,10 @@ const (
 	cService             // a compose service name: letters, digits and ._-
 	cUpper               // A-Z
 	cSep                 // what may stand between a context word and its UUID
+	cLetter              // A-Z, a-z
 )
 
-var class [256]uint8
+var class [256]uint16
 
 // alnum duplicates the cAlnum class as bools: the word loop tests it once per
 // byte, and a plain load beats a load-and-mask there.
@@ -27,7 +28,7 @@ var alnum [256]bool
 func init() {
 	for c := 0; c < 256; c++ {
 		b := byte(c)
-		var k uint8
+		var k uint16
 		isUpper := b >= 'A' && b <= 'Z'
 		isLetter := isUpper || b >= 'a' && b <= 'z'
 		isDigit := b >= '0' && b <= '9'
@@ -36,6 +37,9 @@ func init() {
 		}
 		if isUpper {
 			k |= cUpper
+		}
+		if isLetter {
+			k |= cLetter
 		}
 		if b == '_' {
 			k |= cIdent | cService
@@ -64,7 +68,7 @@ func init() {
 	}
 }
 
-func is(b byte, k uint8) bool { return class[b]&k != 0 }
+func is(b byte, k uint16) bool { return class[b]&k != 0 }
 
 const (
 	ones  = 0x0101010101010101
@@ -81,6 +85,22 @@ func wordEnd(b []byte, j int) int {
 		j += 8
 	}
 	for j < len(b) && alnum[b[j]] {
+		j++
+	}
+	return j
+}
+
+// identEnd returns the end of the run of letters, digits and '_' that
+// continues at b[j], eight bytes at a time like wordEnd.
+func identEnd(b []byte, j int) int {
+	for j+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[j:])
+		if m := nonAlnum(x) &^ byteIs(x, '_'); m != 0 {
+			return j + bits.TrailingZeros64(m)/8
+		}
+		j += 8
+	}
+	for j < len(b) && is(b[j], cIdent) {
 		j++
 	}
 	return j

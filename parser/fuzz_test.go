@@ -143,11 +143,12 @@ func ansiTerminated(v []byte) bool {
 	return false
 }
 
-// FuzzWordEnd: the eight-bytes-at-a-time word scanner agrees with the plain
-// byte loop on every input.
+// FuzzWordEnd: the eight-bytes-at-a-time word and identifier scanners agree
+// with plain byte loops on every input.
 func FuzzWordEnd(f *testing.F) {
 	f.Add([]byte("newContact. Generate"), 0)
 	f.Add([]byte("ab\xc3\xa9cd0123456789xyz"), 1)
+	f.Add([]byte("CHAT_AGM_abbba71e-67b2"), 4)
 	f.Fuzz(func(t *testing.T, b []byte, j int) {
 		if j < 0 || j > len(b) {
 			return
@@ -158,6 +159,13 @@ func FuzzWordEnd(f *testing.F) {
 		}
 		if got := wordEnd(b, j); got != want {
 			t.Fatalf("wordEnd(%q, %d) = %d, want %d", b, j, got, want)
+		}
+		want = j
+		for want < len(b) && (alnum[b[want]] || b[want] == '_') {
+			want++
+		}
+		if got := identEnd(b, j); got != want {
+			t.Fatalf("identEnd(%q, %d) = %d, want %d", b, j, got, want)
 		}
 	})
 }
@@ -195,6 +203,39 @@ func FuzzUUIDAt(f *testing.F) {
 		}
 		if got := uuidAt(b, i); got != want {
 			t.Fatalf("uuidAt(%q, %d) = %d, want %d", b, i, got, want)
+		}
+		if got := uuidAtSWAR(b, i); got != want {
+			t.Fatalf("uuidAtSWAR(%q, %d) = %d, want %d", b, i, got, want)
+		}
+	})
+}
+
+// FuzzClassify64: the block classifier in use (SIMD where available) and the
+// eight-bytes-at-a-time one agree with a plain byte loop.
+func FuzzClassify64(f *testing.F) {
+	f.Add([]byte("[socketIO] [AGM] newContact CHAT_AGM_abbba71e-67b2 url:https://x {\"a\":1} \xc3\xa9\x00\xff"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var block [blockSize]byte
+		copy(block[:], b)
+		var wantLetters, wantAlnum, wantTrig uint64
+		for k, c := range block {
+			if c|0x20 >= 'a' && c|0x20 <= 'z' {
+				wantLetters |= 1 << k
+			}
+			if alnum[c] {
+				wantAlnum |= 1 << k
+			}
+			if c == ':' || c == '_' {
+				wantTrig |= 1 << k
+			}
+		}
+		for name, classify := range map[string]func(*[blockSize]byte) (uint64, uint64, uint64){
+			"in use": classify64, "swar": classify64SWAR,
+		} {
+			l, a, tr := classify(&block)
+			if l != wantLetters || a != wantAlnum || tr != wantTrig {
+				t.Fatalf("%s classify64(%q) = %#x %#x %#x, want %#x %#x %#x", name, block, l, a, tr, wantLetters, wantAlnum, wantTrig)
+			}
 		}
 	})
 }

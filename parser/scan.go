@@ -25,45 +25,43 @@ type scan struct {
 	payloads  [8][2]int // value spans of the payloads, for "outside a payload"
 	nPayloads int
 
-	customerTenant    []byte // tenant of the first USER_TENANT_uuid
-	skipDash, skipRun int    // ends of what the dash and underscore handlers consumed
+	customerTenant []byte // tenant of the first USER_TENANT_uuid
+	skipRun        int    // end of what the underscore handler consumed
 }
 
 // words finds everything in the body except the leading tokens, in one
-// left-to-right pass that looks at eight bytes at a time and stops only at
-// the bytes that can start something: a colon (url, exception types,
-// payload labels), a dash (the first dash of a UUID standing alone), an
-// underscore (contactID, userID) and a word start whose first two letters
-// begin a keyword. Left to right matters: "the first" keyword or ID wins,
-// and a payload is known before the words inside it are met.
+// left-to-right pass over 64-byte blocks. Each block is classified at once
+// (classify64: letters, letters-or-digits, and the trigger bytes), and the
+// pass stops only where something can start: a colon (url, exception types,
+// payload labels), an underscore (contactID, userID), and a word that starts
+// with a letter and whose first three letters begin a word the parser acts
+// on (keywords, and the context words before session and message IDs).
+// Left to right matters: "the first" keyword or ID wins, and a payload is
+// known before the words inside it are met. Within a block the triggers go
+// first: a payload found at a colon only covers bytes after it, and IDs and
+// keywords fill different fields, so the word starts of the block are
+// judged the same either way.
 func (s *scan) words(b []byte, r *Result) {
 	n := len(b)
-	carry := uint64(0x80) // the byte before the body counts as a boundary
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		non := nonAlnum(x)
-		starts := highs &^ non & (non<<8 | carry)
-		carry = non >> 56
-		// Colons, dashes and underscores first: a payload found at a colon
-		// only covers bytes after it, so the word starts before it are
-		// judged the same either way.
-		for trig := byteIs(x, ':') | byteIs(x, '-') | byteIs(x, '_'); trig != 0; trig &= trig - 1 {
-			s.at(b, i+bits.TrailingZeros64(trig)>>3, r)
+	var tail [blockSize]byte // the last, partial block, zero-padded: NUL is in no class
+	prevAlnum := uint64(0)   // the byte before the body counts as a boundary
+	for i := 0; i < n; i += blockSize {
+		block := &tail
+		if i+blockSize <= n {
+			block = (*[blockSize]byte)(b[i : i+blockSize])
+		} else {
+			copy(tail[:], b[i:])
+		}
+		letters, alnum, trig := classify64(block)
+		starts := letters &^ (alnum<<1 | prevAlnum)
+		prevAlnum = alnum >> 63
+		for ; trig != 0; trig &= trig - 1 {
+			s.at(b, i+bits.TrailingZeros64(trig), r)
 		}
 		for ; starts != 0; starts &= starts - 1 {
-			if w := i + bits.TrailingZeros64(starts)>>3; w+1 < n {
-				x := uint16(b[w]|0x20)<<8 | uint16(b[w+1]|0x20)
-				if keywordBigrams[x>>6]>>(x&63)&1 != 0 {
-					s.keyword(b[w:wordEnd(b, w+1)], w, s.inPayload(w))
-				}
+			if w := i + bits.TrailingZeros64(starts); w+2 < n && wordTrigrams.has(b[w], b[w+1], b[w+2]) {
+				s.word(b, w, r)
 			}
-		}
-	}
-	for ; i < n; i++ {
-		switch c := b[i]; {
-		case c == ':' || c == '-' || c == '_', alnum[c] && (i == 0 || !alnum[b[i-1]]):
-			s.at(b, i, r)
 		}
 	}
 	s.finishIDs(r)
@@ -78,20 +76,10 @@ func byteIs(x uint64, c byte) uint64 {
 }
 
 func (s *scan) at(b []byte, p int, r *Result) {
-	switch b[p] {
-	case ':':
+	if b[p] == ':' {
 		s.colon(b, p, r)
-	case '-':
-		s.dash(b, p, r)
-	case '_':
+	} else {
 		s.underscore(b, p, r)
-	default:
-		if p+1 < len(b) {
-			x := uint16(b[p]|0x20)<<8 | uint16(b[p+1]|0x20)
-			if keywordBigrams[x>>6]>>(x&63)&1 != 0 {
-				s.keyword(b[p:wordEnd(b, p+1)], p, s.inPayload(p))
-			}
-		}
 	}
 }
 
@@ -125,78 +113,103 @@ func (s *scan) colon(b []byte, c int, r *Result) {
 	}
 }
 
-// dash looks for a UUID standing alone whose first dash is at d.
-func (s *scan) dash(b []byte, d int, r *Result) {
-	u := d - 8
-	if u < 0 || d < s.skipDash || u > 0 && (is(b[u-1], cIdent) || b[u-1] == '-') {
-		return
-	}
-	if end := uuidAt(b, u); end > 0 && (end == len(b) || !is(b[end], cIdent) && b[end] != '-') {
-		s.standaloneUUID(b, u, end, r)
-		s.skipDash = end // its other dashes
-	}
+// trigramSet is a bitset over the first three bytes of a word, five bits
+// each: the low five bits of a letter are the same in either case, so one
+// entry covers every spelling. Other bytes share entries with letters; the
+// set only filters, and s.word decides.
+type trigramSet [1 << 15 / 64]uint64
+
+func trigramIndex(a, b, c byte) uint { return uint(a&31)<<10 | uint(b&31)<<5 | uint(c&31) }
+
+func (t *trigramSet) has(a, b, c byte) bool {
+	x := trigramIndex(a, b, c)
+	return t[x>>6]>>(x&63)&1 != 0
 }
 
-// keywordBigrams holds the first two letters (lower case) of every
-// keyword, as a bitset over the 16-bit pair.
-var keywordBigrams = func() (t [1 << 16 / 64]uint64) {
-	for _, kw := range []string{"save", "saved", "savetranscript", "warn", "warning", "login", "error",
-		"failed", "failure", "newcontact", "endcontact", "agentlogin", "transcript", "joincontact", "unhandled"} {
-		x := uint16(kw[0])<<8 | uint16(kw[1])
+// wordTrigrams: the beginnings of the keywords and of the context words of
+// session and message IDs. `id` is two letters: any third byte passes.
+var wordTrigrams = func() (t trigramSet) {
+	for _, w := range []string{"save", "warn", "login", "error", "failed", "newcontact", "endcontact",
+		"agentlogin", "transcript", "joincontact", "unhandled", "session", "messageid", "ctlivetoken"} {
+		x := trigramIndex(w[0], w[1], w[2])
+		t[x>>6] |= 1 << (x & 63)
+	}
+	for c := 0; c < 32; c++ {
+		x := trigramIndex('i', 'd', byte(c))
 		t[x>>6] |= 1 << (x & 63)
 	}
 	return
 }()
 
-func (s *scan) keyword(w []byte, i int, inPayload bool) {
-	switch len(w) {
+// word handles the word starting at b[w]: keywords (events and levels) and
+// the context words that stand before a session or message ID.
+func (s *scan) word(b []byte, w int, r *Result) {
+	e := wordEnd(b, w+1)
+	word := b[w:e]
+	switch len(word) {
+	case 2:
+		if eqFold(word, "id") {
+			s.idAfter(b, w, e, r)
+		}
 	case 4:
-		if eqFold(w, "save") {
-			s.sawSave(i)
-		} else if eqFold(w, "warn") && !inPayload {
+		if eqFold(word, "save") {
+			s.sawSave(w)
+		} else if eqFold(word, "warn") && !s.inPayload(w) {
 			s.warnWrd = true
 		}
 	case 5:
-		if eqFold(w, "login") {
-			s.sawEvent(EventAgentLogin, i)
-		} else if eqFold(w, "saved") {
-			s.sawSave(i)
-		} else if eqFold(w, "error") && !inPayload {
+		if eqFold(word, "login") {
+			s.sawEvent(EventAgentLogin, w)
+		} else if eqFold(word, "saved") {
+			s.sawSave(w)
+		} else if eqFold(word, "error") && !s.inPayload(w) {
 			s.errWord = true
 		}
 	case 6:
-		if eqFold(w, "failed") && !inPayload {
+		if eqFold(word, "failed") && !s.inPayload(w) {
 			s.errWord = true
 		}
 	case 7:
-		if !inPayload && eqFold(w, "failure") {
+		if eqFold(word, "session") {
+			s.sessionAfter(b, e, r)
+		} else if eqFold(word, "failure") && !s.inPayload(w) {
 			s.errWord = true
-		} else if !inPayload && eqFold(w, "warning") {
+		} else if eqFold(word, "warning") && !s.inPayload(w) {
 			s.warnWrd = true
+		}
+	case 9:
+		if eqFold(word, "sessionid") {
+			s.sessionAfter(b, e, r)
+		} else if eqFold(word, "messageid") {
+			if id := uuidAfter(b, e); id != nil {
+				s.sawMessageID(id)
+			}
 		}
 	case 10:
 		switch {
-		case eqFold(w, "newcontact"):
-			s.sawEvent(EventNewContact, i)
-		case eqFold(w, "endcontact"):
-			s.sawEvent(EventEndContact, i)
-		case eqFold(w, "agentlogin"):
-			s.sawEvent(EventAgentLogin, i)
-		case eqFold(w, "transcript"):
+		case eqFold(word, "newcontact"):
+			s.sawEvent(EventNewContact, w)
+		case eqFold(word, "endcontact"):
+			s.sawEvent(EventEndContact, w)
+		case eqFold(word, "agentlogin"):
+			s.sawEvent(EventAgentLogin, w)
+		case eqFold(word, "transcript"):
 			if s.transcriptPos == 0 {
-				s.transcriptPos = i + 1
+				s.transcriptPos = w + 1
 			}
 		}
 	case 11:
-		if eqFold(w, "joincontact") {
-			s.sawEvent(EventJoinContact, i)
+		if eqFold(word, "joincontact") {
+			s.sawEvent(EventJoinContact, w)
+		} else if eqFold(word, "ctlivetoken") {
+			s.sessionAfter(b, e, r)
 		}
 	case 14:
-		if eqFold(w, "savetranscript") {
-			s.sawEvent(EventSaveTranscript, i)
+		if eqFold(word, "savetranscript") {
+			s.sawEvent(EventSaveTranscript, w)
 		}
 	}
-	if len(w) >= 9 && hasPrefixFold(w, "unhandled") {
+	if len(word) >= 9 && hasPrefixFold(word, "unhandled") {
 		s.exception = true
 	}
 }
@@ -257,48 +270,54 @@ func (s *scan) payload(b []byte, c int, r *Result) {
 	}
 }
 
-// standaloneUUID classifies the UUID at b[u:end] by the word that stands
-// just before it, separated only by spaces, '[', quotes, ':' or '='.
-func (s *scan) standaloneUUID(b []byte, u, end int, r *Result) {
-	k := u
-	for k > 0 && is(b[k-1], cSep) {
-		k--
+// uuidAfter returns the UUID standing alone that follows the word ending at
+// e, separated from it only by spaces, '[', quotes, ':' or '=' (at least
+// one: a UUID glued to the word does not stand alone), or nil.
+func uuidAfter(b []byte, e int) []byte {
+	u := e
+	for u < len(b) && is(b[u], cSep) {
+		u++
 	}
-	if k == u {
+	if u == e {
+		return nil
+	}
+	end := uuidAt(b, u)
+	if end == 0 || end < len(b) && (is(b[end], cIdent) || b[end] == '-') {
+		return nil
+	}
+	return b[u:end]
+}
+
+func (s *scan) sessionAfter(b []byte, e int, r *Result) {
+	if r.SessionID == nil {
+		r.SessionID = uuidAfter(b, e)
+	}
+}
+
+// idAfter handles the word `id` at b[w:e]: "session ID <uuid>" names a
+// session, any other "id <uuid>" a message.
+func (s *scan) idAfter(b []byte, w, e int, r *Result) {
+	id := uuidAfter(b, e)
+	if id == nil {
 		return
 	}
-	ws := k
-	for ws > 0 && is(b[ws-1], cAlnum) {
-		ws--
+	sp := w
+	for sp > 0 && (b[sp-1] == ' ' || b[sp-1] == '\t') {
+		sp--
 	}
-	w, id := b[ws:k], b[u:end]
-	switch {
-	case eqFold(w, "session"), eqFold(w, "sessionid"), eqFold(w, "ctlivetoken"):
-		if r.SessionID == nil {
-			r.SessionID = id
+	if sp < w {
+		prev := sp
+		for prev > 0 && alnum[b[prev-1]] {
+			prev--
 		}
-	case eqFold(w, "id"):
-		// "session ID" names a session, not a message.
-		sp := ws
-		for sp > 0 && (b[sp-1] == ' ' || b[sp-1] == '\t') {
-			sp--
-		}
-		if sp < ws {
-			prev := sp
-			for prev > 0 && is(b[prev-1], cAlnum) {
-				prev--
+		if eqFold(b[prev:sp], "session") {
+			if r.SessionID == nil {
+				r.SessionID = id
 			}
-			if eqFold(b[prev:sp], "session") {
-				if r.SessionID == nil {
-					r.SessionID = id
-				}
-				return
-			}
+			return
 		}
-		s.sawMessageID(id)
-	case eqFold(w, "messageid"):
-		s.sawMessageID(id)
 	}
+	s.sawMessageID(id)
 }
 
 func (s *scan) sawMessageID(id []byte) {
@@ -319,10 +338,7 @@ func (s *scan) underscore(b []byte, u int, r *Result) {
 	for start > 0 && is(b[start-1], cIdent) {
 		start--
 	}
-	end := u + 1
-	for end < len(b) && is(b[end], cIdent) {
-		end++
-	}
+	end := identEnd(b, u+1)
 	s.skipRun = end
 	run := b[start:end]
 	if !is(run[0], cUpper) {
@@ -405,8 +421,9 @@ func isChannel(c []byte) bool {
 	return true
 }
 
-// uuidAt returns the end of the 8-4-4-4-12 hex UUID starting at b[i], or 0.
-func uuidAt(b []byte, i int) int {
+// uuidAtSWAR returns the end of the 8-4-4-4-12 hex UUID starting at b[i],
+// or 0 (uuidAt: classify_simd.go, classify_swar.go).
+func uuidAtSWAR(b []byte, i int) int {
 	if i < 0 || len(b)-i < 36 {
 		return 0
 	}

@@ -1,0 +1,7 @@
+//go:build !(goexperiment.simd && amd64)
+
+package parser
+
+func classify64(p *[blockSize]byte) (letters, alnum, trig uint64) { return classify64SWAR(p) }
+
+func uuidAt(b []byte, i int) int { return uuidAtSWAR(b, i) }
