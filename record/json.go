@@ -257,30 +257,9 @@ func appendJSONBytes(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Log text is mostly plain ASCII: skip eight clean bytes at a time,
-		// then straight to the first byte that needs a look.
-		for i+8 <= len(s) {
-			if m := escapeMask(binary.LittleEndian.Uint64(s[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) / 8
-				goto found
-			}
-			i += 8
-		}
-		if i < len(s) && len(s) >= 8 {
-			// The tail: test the last eight bytes, ignoring those already
-			// known clean (they cause no borrows, so the lowest flag left
-			// is still exact).
-			tail := len(s) - 8
-			m := escapeMask(binary.LittleEndian.Uint64(s[tail:])) &^ (1<<(8*(i-tail)) - 1)
-			if m == 0 {
-				break
-			}
-			i = tail + bits.TrailingZeros64(m)/8
-		}
-		if i >= len(s) {
+		if i = cleanUntil(s, i); i >= len(s) {
 			break
 		}
-	found:
 		c := s[i]
 		if jsonSafe[c] {
 			i++
@@ -325,14 +304,46 @@ const (
 	highs = 0x8080808080808080
 )
 
+// cleanUntilSWAR returns the index of the first byte of s at or after i that
+// is not plain ASCII safe in a JSON string (see escapeMask), or len(s). Log
+// text is mostly plain ASCII: eight bytes at a time, then straight to the
+// byte that needs a look. (cleanUntil: escape_simd.go, escape_swar.go.)
+func cleanUntilSWAR(s []byte, i int) int {
+	for i+8 <= len(s) {
+		if m := escapeMask(binary.LittleEndian.Uint64(s[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+	}
+	if i < len(s) {
+		if len(s) >= 8 {
+			// The tail: the last eight bytes, ignoring those before i
+			// (escapeMask is exact per byte, so they cannot disturb the rest).
+			tail := len(s) - 8
+			if m := escapeMask(binary.LittleEndian.Uint64(s[tail:])) &^ (1<<(8*(i-tail)) - 1); m != 0 {
+				return tail + bits.TrailingZeros64(m)/8
+			}
+			return len(s)
+		}
+		for i < len(s) && jsonSafe[s[i]] {
+			i++
+		}
+	}
+	return i
+}
+
 // escapeMask flags (high bit) the bytes of x that are control characters,
-// '"', '\\' or non-ASCII, with the classic has-zero-byte tricks. Borrows can
-// flag bytes above a true match, never below it, so the lowest flag is exact,
-// and that is all the caller uses.
+// '"', '\\' or non-ASCII. Every test is exact per byte (no borrow or carry
+// crosses bytes), so the caller may ignore some bytes and trust the rest.
 func escapeMask(x uint64) uint64 {
-	hasZero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
-	control := (x - 0x20*ones) &^ x & highs
-	return control | hasZero(x^('"'*ones)) | hasZero(x^('\\'*ones)) | x&highs
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	is := func(c byte) uint64 { // exact: see parser.byteIs
+		v := x ^ (uint64(c) * ones)
+		return ^((v&low7 + low7) | v | low7)
+	}
+	// (x&0x7f)+0x60 reaches 0x80 exactly when the low seven bits are >= ' '.
+	belowSpace := ^(x&low7 + 0x60*ones) & highs
+	return belowSpace | x&highs | is('"') | is('\\')
 }
 
 func appendJSONString(dst []byte, s string) []byte {

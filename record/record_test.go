@@ -452,6 +452,7 @@ func TestEventTimeRange(t *testing.T) {
 func FuzzJSONString(f *testing.F) {
 	f.Add([]byte("plain ascii text long enough for words"))
 	f.Add([]byte("tab\there \"quoted\" back\\slash \x00 \x7f é \xff"))
+	f.Add([]byte("[socketIO] [AGM] newContact CHAT_AGM_abbba71e-67b2-4f9c url:https://server1/contact \"x\" ok"))
 	f.Fuzz(func(t *testing.T, s []byte) {
 		out := appendJSONBytes(nil, s)
 		var got string
@@ -460,6 +461,17 @@ func FuzzJSONString(f *testing.F) {
 		}
 		if utf8.Valid(s) && got != string(s) {
 			t.Fatalf("%q -> %q", s, got)
+		}
+		// The clean-run skipper in use (AVX2 where built) and the SWAR one
+		// stop at the same byte from every start.
+		for i := 0; i <= len(s); i++ {
+			want := i
+			for want < len(s) && jsonSafe[s[want]] {
+				want++
+			}
+			if a, b := cleanUntil(s, i), cleanUntilSWAR(s, i); a != want || b != want {
+				t.Fatalf("cleanUntil(%q, %d) = %d (SWAR %d), want %d", s, i, a, b, want)
+			}
 		}
 	})
 }
