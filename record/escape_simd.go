@@ -13,8 +13,19 @@ var hasAVX2 = archsimd.X86.AVX2()
 // GOEXPERIMENT): JSON encoding of the log line and its fields is most of a
 // record's cost in the stdout and Elasticsearch sinks.
 func cleanUntil(s []byte, i int) int {
-	if !hasAVX2 || len(s) < 32 {
+	if !hasAVX2 {
 		return cleanUntilSWAR(s, i)
+	}
+	if len(s) < 32 {
+		if cap(s)-i < 32 {
+			return cleanUntilSWAR(s, i)
+		}
+		// Most fields are short strings inside a bigger buffer (the chunk,
+		// the line): read 32 bytes and ignore those past the string's end.
+		if m := escapes32(s[i:cap(s)]) & (1<<(len(s)-i) - 1); m != 0 {
+			return i + bits.TrailingZeros32(m)
+		}
+		return len(s)
 	}
 	for i+32 <= len(s) {
 		if m := escapes32(s[i : i+32]); m != 0 {

@@ -284,7 +284,7 @@ const nestBit = 1 << 31
 func (ev *Event) scanKeys(o *Options) (line []byte, keyFields uint32) {
 	b := ev.bodyFields
 	for i := uint32(0); i < ev.bodyLen; i++ {
-		k, rest, err := msgp.ReadMapKeyZC(b)
+		k, rest, err := readKey(b)
 		if err != nil {
 			return line, keyFields
 		}
@@ -302,7 +302,7 @@ func (ev *Event) scanKeys(o *Options) (line []byte, keyFields uint32) {
 				keyFields |= 1 << f
 			}
 		}
-		if b, err = msgp.Skip(rest); err != nil {
+		if b, err = skip(rest); err != nil {
 			return line, keyFields
 		}
 	}
@@ -313,7 +313,7 @@ func (ev *Event) scanKeys(o *Options) (line []byte, keyFields uint32) {
 func stringValue(v []byte) []byte {
 	switch msgp.NextType(v) {
 	case msgp.StrType:
-		if s, _, err := msgp.ReadStringZC(v); err == nil {
+		if s, _, err := readString(v); err == nil {
 			return s
 		}
 	case msgp.BinType:
@@ -328,14 +328,14 @@ func stringValue(v []byte) []byte {
 func lookup(fields []byte, n uint32, key string) []byte {
 	b := fields
 	for i := uint32(0); i < n; i++ {
-		k, rest, err := msgp.ReadMapKeyZC(b)
+		k, rest, err := readKey(b)
 		if err != nil {
 			return nil
 		}
 		if string(k) == key {
 			return rest
 		}
-		if b, err = msgp.Skip(rest); err != nil {
+		if b, err = skip(rest); err != nil {
 			return nil
 		}
 	}

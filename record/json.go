@@ -32,9 +32,9 @@ func AppendJSONMembers(dst []byte, ev *Event, o *Options, reserved string) ([]by
 	} else {
 		b := ev.bodyFields
 		for i := uint32(0); i < ev.bodyLen; i++ {
-			next, err := msgp.Skip(b)
+			next, err := skip(b)
 			if err == nil {
-				next, err = msgp.Skip(next)
+				next, err = skip(next)
 			}
 			if err != nil {
 				break
@@ -62,7 +62,7 @@ func AppendJSONMembers(dst []byte, ev *Event, o *Options, reserved string) ([]by
 // appendJSONEntry writes one msgpack key/value pair as a JSON member.
 func appendJSONEntry(dst, raw []byte, start int, reserved string) []byte {
 	if reserved != "" {
-		if k, _, err := msgp.ReadMapKeyZC(raw); err == nil && string(k) == reserved {
+		if k, _, err := readKey(raw); err == nil && string(k) == reserved {
 			return dst
 		}
 	}
@@ -132,7 +132,7 @@ func appendJSONStrings(dst []byte, ss [][]byte) []byte {
 func appendJSONKey(dst, b []byte) ([]byte, []byte) {
 	switch msgp.NextType(b) {
 	case msgp.StrType, msgp.BinType:
-		k, rest, err := msgp.ReadMapKeyZC(b)
+		k, rest, err := readKey(b)
 		if err == nil {
 			return appendJSONBytes(dst, k), rest
 		}
@@ -151,12 +151,12 @@ const maxDepth = 64 // deeper values are cut short rather than risk the stack
 // checked the framing.
 func appendJSONValue(dst, b []byte, depth int) ([]byte, []byte) {
 	if depth > maxDepth {
-		rest, _ := msgp.Skip(b)
+		rest, _ := skip(b)
 		return append(dst, "null"...), rest
 	}
 	switch msgp.NextType(b) {
 	case msgp.StrType:
-		s, rest, err := msgp.ReadStringZC(b)
+		s, rest, err := readString(b)
 		if err == nil {
 			return appendJSONBytes(dst, s), rest
 		}
@@ -221,11 +221,11 @@ func appendJSONValue(dst, b []byte, depth int) ([]byte, []byte) {
 		if t, rest, err := msgp.ReadTimeBytes(b); err == nil {
 			return appendJSONString(dst, t.UTC().Format(time.RFC3339Nano)), rest
 		}
-		if rest, err := msgp.Skip(b); err == nil {
+		if rest, err := skip(b); err == nil {
 			return append(dst, "null"...), rest
 		}
 	}
-	rest, err := msgp.Skip(b)
+	rest, err := skip(b)
 	if err != nil {
 		rest = nil
 	}

@@ -78,11 +78,11 @@ func (ev *Event) replacesKeys() bool {
 func forEachEntry(ev *Event, o *Options, fn func(raw []byte)) {
 	b := ev.bodyFields
 	for i := uint32(0); i < ev.bodyLen; i++ {
-		k, rest, err := msgp.ReadMapKeyZC(b)
+		k, rest, err := readKey(b)
 		if err != nil {
 			return
 		}
-		next, err := msgp.Skip(rest)
+		next, err := skip(rest)
 		if err != nil {
 			return
 		}

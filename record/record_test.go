@@ -472,6 +472,37 @@ func FuzzJSONString(f *testing.F) {
 			if a, b := cleanUntil(s, i), cleanUntilSWAR(s, i); a != want || b != want {
 				t.Fatalf("cleanUntil(%q, %d) = %d (SWAR %d), want %d", s, i, a, b, want)
 			}
+			// Inside a bigger buffer whose other bytes all need escaping:
+			// what lies past the string's end must not count.
+			inBuf := append(append([]byte(nil), s...), bytes.Repeat([]byte{'"', 0, 0xff}, 16)...)[:len(s)]
+			if a := cleanUntil(inBuf, i); a != want {
+				t.Fatalf("cleanUntil(%q in a bigger buffer, %d) = %d, want %d", s, i, a, want)
+			}
+		}
+	})
+}
+
+// FuzzMsgpackFastPaths: the inline readers for keys, strings and skips agree
+// with tinylib/msgp's on every input.
+func FuzzMsgpackFastPaths(f *testing.F) {
+	f.Add([]byte("\xa3log\xd9\x05hello"))
+	f.Add([]byte("\xda\x00\x02ab\x7f\xc0\xc3\xe0"))
+	f.Add([]byte("\xd9\x09short"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k1, r1, e1 := readKey(b)
+		k2, r2, e2 := msgp.ReadMapKeyZC(b)
+		if (e1 == nil) != (e2 == nil) || e1 == nil && (!bytes.Equal(k1, k2) || len(r1) != len(r2)) {
+			t.Fatalf("readKey(%q) = %q, %d, %v; msgp: %q, %d, %v", b, k1, len(r1), e1, k2, len(r2), e2)
+		}
+		s1, r1, e1 := readString(b)
+		s2, r2, e2 := msgp.ReadStringZC(b)
+		if (e1 == nil) != (e2 == nil) || e1 == nil && (!bytes.Equal(s1, s2) || len(r1) != len(r2)) {
+			t.Fatalf("readString(%q) = %q, %d, %v; msgp: %q, %d, %v", b, s1, len(r1), e1, s2, len(r2), e2)
+		}
+		r1, e1 = skip(b)
+		r2, e2 = msgp.Skip(b)
+		if (e1 == nil) != (e2 == nil) || e1 == nil && len(r1) != len(r2) {
+			t.Fatalf("skip(%q) = %d, %v; msgp: %d, %v", b, len(r1), e1, len(r2), e2)
 		}
 	})
 }

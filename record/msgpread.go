@@ -1,0 +1,61 @@
+package record
+
+import (
+	"encoding/binary"
+
+	"github.com/tinylib/msgp/msgp"
+)
+
+// Fast paths for the msgpack shapes nearly every record is made of: keys
+// are short strings and the line is a string. msgp's general readers cost
+// ~50 instructions a call, and the encoders read each key several times.
+// Anything else goes to msgp.
+
+// strAt returns the length of the string header at b[0] and the string's
+// length, or ok == false when b does not start with a complete fixstr,
+// str8 or str16.
+func strAt(b []byte) (header, n int, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, false
+	}
+	switch c := b[0]; {
+	case c&0xe0 == 0xa0:
+		header, n = 1, int(c&0x1f)
+	case c == 0xd9 && len(b) >= 2:
+		header, n = 2, int(b[1])
+	case c == 0xda && len(b) >= 3:
+		header, n = 3, int(binary.BigEndian.Uint16(b[1:]))
+	default:
+		return 0, 0, false
+	}
+	return header, n, len(b)-header >= n
+}
+
+// readKey is msgp.ReadMapKeyZC, inlined for fixstr keys.
+func readKey(b []byte) (key, rest []byte, err error) {
+	if len(b) > 0 && b[0]&0xe0 == 0xa0 {
+		if end := int(b[0]&0x1f) + 1; len(b) >= end {
+			return b[1:end], b[end:], nil
+		}
+	}
+	return msgp.ReadMapKeyZC(b)
+}
+
+// readString is msgp.ReadStringZC.
+func readString(b []byte) (s, rest []byte, err error) {
+	if h, n, ok := strAt(b); ok {
+		return b[h : h+n], b[h+n:], nil
+	}
+	return msgp.ReadStringZC(b)
+}
+
+// skip is msgp.Skip.
+func skip(b []byte) ([]byte, error) {
+	if h, n, ok := strAt(b); ok {
+		return b[h+n:], nil
+	}
+	if len(b) > 0 && (b[0] < 0x80 || b[0] >= 0xe0 || b[0] == 0xc0 || b[0] == 0xc2 || b[0] == 0xc3) {
+		return b[1:], nil // fixint, nil, false, true
+	}
+	return msgp.Skip(b)
+}
