@@ -13,10 +13,10 @@ VL_MODULE := github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1
 FUZZTIME  ?= 60s
 GOFILES   := $(shell find . -name '*.go' -not -path './build/*')
 
-# Go 1.26's experimental simd/archsimd lets the parser classify 32 bytes per
-# instruction (parser/classify_simd.go); without it, or on a CPU without
-# AVX2, the parser runs the same code eight bytes at a time. Override with
-# GOEXPERIMENT= to build without it.
+# Go 1.26's experimental simd/archsimd lets the parser and the JSON encoder
+# look at 32 bytes per instruction (parser/classify_simd.go,
+# record/escape_simd.go); without it, or on a CPU without AVX2, the same
+# work is done eight bytes at a time. GOEXPERIMENT= builds without it.
 GOEXPERIMENT ?= simd
 export GOEXPERIMENT
 
@@ -54,15 +54,15 @@ run: $(SO) $(HOST)
 lint:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	GOEXPERIMENT= $(GO) vet ./parser
+	GOEXPERIMENT= $(GO) vet ./parser ./record
 
 # Every test, race detector on. End-to-end tests start a real VictoriaLogs
 # on 127.0.0.1 and drive build/out_ctlive.so through the host harness.
-# The parser's tests run once more without SIMD: that build is what users
-# get from a plain go build, and the fuzz tests compare both classifiers.
+# The parser and record tests run once more without SIMD: that is what a
+# plain go build gives users, and their fuzz tests compare both paths.
 test: lint $(VL)
 	VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -race -count=1 ./...
-	GOEXPERIMENT= $(GO) test -count=1 ./parser
+	GOEXPERIMENT= $(GO) test -count=1 ./parser ./record
 
 # Without the downstream servers (they skip, saying so).
 test-short: lint
