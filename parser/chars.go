@@ -106,18 +106,34 @@ func identEnd(b []byte, j int) int {
 	return j
 }
 
-// nonAlnum sets the high bit of each byte of x that is not an ASCII letter
-// or digit. Every addition stays below 0x100 per byte, so no carry crosses
-// into the next byte.
-func nonAlnum(x uint64) uint64 {
-	high := x & highs
-	y := x &^ highs
-	digit := (y + (0x80-'0')*ones) &^ (y + (0x7f-'9')*ones)
-	l := y | 0x20*ones
-	letter := (l + (0x80-'a')*ones) &^ (l + (0x7f-'z')*ones)
-	alnum := (digit | letter) & highs &^ high
-	return highs &^ alnum
+// between sets the high bit of each byte of y from lo to hi (ASCII bounds,
+// 0 < lo <= hi < 0x80), where y is a word x with its high bits cleared:
+// every addition then stays below 0x100 per byte, so no carry crosses into
+// the next byte. Only the high bits of the result mean anything, and the
+// caller removes the bytes of x from 0x80 up (&^ x): the classes below
+// share y and that last step.
+func between(y uint64, lo, hi byte) uint64 {
+	return (y + (0x80-uint64(lo))*ones) &^ (y + (0x7f-uint64(hi))*ones)
 }
+
+// Letter ranges are tested on y|0x20 (upper case folded to lower): that
+// moves no other byte into a letter range.
+
+// nonAlnum sets the high bit of each byte of x that is not an ASCII letter
+// or digit.
+func nonAlnum(x uint64) uint64 {
+	y := x &^ highs
+	return highs &^ ((between(y, '0', '9') | between(y|0x20*ones, 'a', 'z')) &^ x)
+}
+
+// nonHex sets the high bit of each byte of x that is not a hex digit.
+func nonHex(x uint64) uint64 {
+	y := x &^ highs
+	return highs &^ ((between(y, '0', '9') | between(y|0x20*ones, 'a', 'f')) &^ x)
+}
+
+// nonDigit sets the high bit of each byte of x that is not an ASCII digit.
+func nonDigit(x uint64) uint64 { return highs &^ (between(x&^highs, '0', '9') &^ x) }
 
 // eqFold reports whether w equals the lower-case ASCII keyword kw, ignoring
 // case. Keywords are letters only, so OR-ing 0x20 folds case without

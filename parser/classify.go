@@ -25,15 +25,11 @@ func classify64SWAR(p *[blockSize]byte) (letters, alnum, trig uint64) {
 }
 
 // lettersAlnum sets the high bit of each byte of x that is a letter, and of
-// each that is a letter or a digit. Every addition stays below 0x100 per
-// byte, so no carry crosses into the next byte.
+// each that is a letter or a digit.
 func lettersAlnum(x uint64) (letters, alnum uint64) {
-	high := x & highs
 	y := x &^ highs
-	digit := (y + (0x80-'0')*ones) &^ (y + (0x7f-'9')*ones)
-	l := y | 0x20*ones
-	letters = (l + (0x80-'a')*ones) &^ (l + (0x7f-'z')*ones) & highs &^ high
-	return letters, (digit&highs&^high | letters)
+	letters = between(y|0x20*ones, 'a', 'z') & highs &^ x
+	return letters, letters | between(y, '0', '9')&highs&^x
 }
 
 // gatherHighs packs the high bits of x's eight bytes into the low eight bits,

@@ -27,15 +27,21 @@ func classify64AVX2(p *[blockSize]byte) (letters, alnum, trig uint64) {
 	return uint64(l0) | uint64(l1)<<32, uint64(a0) | uint64(a1)<<32, uint64(t0) | uint64(t1)<<32
 }
 
-// classify32 uses signed byte compares: bytes from 0x80 up are negative and
-// so below every ASCII bound, which is what keeps them out of every class.
 func classify32(x archsimd.Int8x32) (letters, alnum, trig uint32) {
-	folded := x.Or(archsimd.BroadcastInt8x32(0x20))
-	isLetter := folded.Greater(archsimd.BroadcastInt8x32('a' - 1)).And(archsimd.BroadcastInt8x32('z' + 1).Greater(folded))
-	isDigit := x.Greater(archsimd.BroadcastInt8x32('0' - 1)).And(archsimd.BroadcastInt8x32('9' + 1).Greater(x))
+	isLetter := between32(fold32(x), 'a', 'z')
 	isTrig := x.Equal(archsimd.BroadcastInt8x32(':')).Or(x.Equal(archsimd.BroadcastInt8x32('_')))
-	return isLetter.ToBits(), isLetter.Or(isDigit).ToBits(), isTrig.ToBits()
+	return isLetter.ToBits(), isLetter.Or(between32(x, '0', '9')).ToBits(), isTrig.ToBits()
 }
+
+// between32 marks the bytes of x from lo to hi (ASCII bounds). The compares
+// are signed: bytes from 0x80 up are negative, below every ASCII bound, so
+// they are in no range.
+func between32(x archsimd.Int8x32, lo, hi int8) archsimd.Mask8x32 {
+	return x.Greater(archsimd.BroadcastInt8x32(lo - 1)).And(archsimd.BroadcastInt8x32(hi + 1).Greater(x))
+}
+
+// fold32 lower-cases the letters of x; no other byte lands in a letter range.
+func fold32(x archsimd.Int8x32) archsimd.Int8x32 { return x.Or(archsimd.BroadcastInt8x32(0x20)) }
 
 func uuidAt(b []byte, i int) int {
 	if hasAVX2 {
@@ -51,11 +57,9 @@ func uuidAtAVX2(b []byte, i int) int {
 		return 0
 	}
 	x := archsimd.LoadUint8x32Slice(b[i : i+32]).AsInt8x32()
-	folded := x.Or(archsimd.BroadcastInt8x32(0x20))
-	hexLetter := folded.Greater(archsimd.BroadcastInt8x32('a' - 1)).And(archsimd.BroadcastInt8x32('f' + 1).Greater(folded))
-	digit := x.Greater(archsimd.BroadcastInt8x32('0' - 1)).And(archsimd.BroadcastInt8x32('9' + 1).Greater(x))
+	hex := between32(fold32(x), 'a', 'f').Or(between32(x, '0', '9'))
 	const dashes = 1<<8 | 1<<13 | 1<<18 | 1<<23
-	if hexLetter.Or(digit).ToBits() != ^uint32(dashes) || x.Equal(archsimd.BroadcastInt8x32('-')).ToBits() != dashes {
+	if hex.ToBits() != ^uint32(dashes) || x.Equal(archsimd.BroadcastInt8x32('-')).ToBits() != dashes {
 		return 0
 	}
 	last := uint64(binary.LittleEndian.Uint32(b[i+32:])) | 0x30303030<<32 // four '0's fill the word

@@ -187,14 +187,6 @@ func eightDigits(x uint64) int {
 	return int(x)
 }
 
-// nonDigit sets the high bit of each byte of x that is not an ASCII digit.
-func nonDigit(x uint64) uint64 {
-	high := x & highs
-	y := x &^ highs
-	digit := (y + (0x80-'0')*ones) &^ (y + (0x7f-'9')*ones) & highs &^ high
-	return highs &^ digit
-}
-
 var pow10 = [10]int{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 
 // two parses two ASCII digits.

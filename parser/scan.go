@@ -445,18 +445,6 @@ func uuidAtSWAR(b []byte, i int) int {
 	return i + 36
 }
 
-// nonHex sets the high bit of each byte of x that is not a hex digit (the
-// same carry-free range tests as nonAlnum).
-func nonHex(x uint64) uint64 {
-	high := x & highs
-	y := x &^ highs
-	digit := (y + (0x80-'0')*ones) &^ (y + (0x7f-'9')*ones)
-	l := y | 0x20*ones
-	letter := (l + (0x80-'a')*ones) &^ (l + (0x7f-'f')*ones)
-	hex := (digit | letter) & highs &^ high
-	return highs &^ hex
-}
-
 // finish resolves event precedence, level and the messageID.
 func (s *scan) finish(r *Result) {
 	ev, pos1 := s.event, s.eventPos1
