@@ -260,11 +260,7 @@ func appendJSONBytes(dst, s []byte) []byte {
 		if i = cleanUntil(s, i); i >= len(s) {
 			break
 		}
-		c := s[i]
-		if jsonSafe[c] {
-			i++
-			continue
-		}
+		c := s[i] // cleanUntil is exact: c needs escaping or is non-ASCII
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRune(s[i:])
 			if r != utf8.RuneError || size != 1 {

@@ -31,7 +31,9 @@ func strAt(b []byte) (header, n int, ok bool) {
 	return header, n, len(b)-header >= n
 }
 
-// readKey is msgp.ReadMapKeyZC, inlined for fixstr keys.
+// readKey is msgp.ReadMapKeyZC. Keys are fixstr in practice: that case is
+// written out here rather than through strAt, which measured ~1% of a JSON
+// flush slower.
 func readKey(b []byte) (key, rest []byte, err error) {
 	if len(b) > 0 && b[0]&0xe0 == 0xa0 {
 		if end := int(b[0]&0x1f) + 1; len(b) >= end {
