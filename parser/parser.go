@@ -60,7 +60,8 @@ func New(o Options) *Parser {
 func (p *Parser) Parse(line []byte, r *Result) {
 	r.reset()
 	r.Secrets = r.secretBuf[:0]
-	if bytes.IndexByte(line, 0x1b) >= 0 {
+	r.cleaned = bytes.IndexByte(line, 0x1b) >= 0
+	if r.cleaned {
 		r.clean = stripANSI(r.clean[:0], line)
 		line = r.clean
 	}

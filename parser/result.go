@@ -138,11 +138,21 @@ type Result struct {
 	secretBuf  []Secret // Secrets' store
 	labels     map[string]struct{}
 	clean      []byte // ANSI-free copy of the line, reused across calls
+	cleaned    bool   // the fields point into clean, not the line
 	jsonBuf    []byte // scratch for the JSON seam, reused across calls
 }
 
 // span is a payload value's extent in the body, [start, end).
 type span struct{ start, end int }
+
+// Source returns the text the Result's fields and secrets point into:
+// line itself, or the Result's copy of it without ANSI escapes.
+func (r *Result) Source(line []byte) []byte {
+	if r.cleaned {
+		return r.clean
+	}
+	return line
+}
 
 // Shaped reports whether the line is CTLive-shaped: it yielded a prefix, a
 // timestamp, a leading token, an ID or an event. Records whose line is not

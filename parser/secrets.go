@@ -20,6 +20,41 @@ func FindSecrets(b []byte, dst []Secret) []Secret {
 	return r.Secrets
 }
 
+// ValueSecrets appends to dst the credentials of value, a value of a record
+// (not a line) that label names: the whole value when the label names a
+// secret ({"password": "x"}, {"ct7Token": "x"}), the credential of an
+// Authorization header value ({"authorization": "Basic x"}), and whatever
+// FindSecrets finds inside it.
+func ValueSecrets(label, value []byte, dst []Secret) []Secret {
+	if len(value) > 0 {
+		if kind := secretLabel(label); kind != SecretNone {
+			dst = append(dst, Secret{Text: value, Kind: kind})
+		} else if hasSuffixFold(label, "authorization") {
+			dst = authorizationValue(value, dst)
+		}
+	}
+	return FindSecrets(value, dst)
+}
+
+// authorizationValue is the credential of an Authorization header's value:
+// after its scheme, or the whole value when it has none.
+func authorizationValue(v []byte, dst []Secret) []Secret {
+	if w := wordEnd(v, 0); w > 0 && w < len(v) && v[w] == ' ' {
+		t := w
+		for t < len(v) && v[t] == ' ' {
+			t++
+		}
+		if end := tokenEnd(v, t); end > t {
+			kind := SecretBasic
+			if eqFold(v[:w], "bearer") {
+				kind = SecretBearer
+			}
+			return append(dst, Secret{Text: v[t:end], Kind: kind})
+		}
+	}
+	return append(dst, Secret{Text: v, Kind: SecretBearer})
+}
+
 // minSecretText is the shortest text that can hold a credential: `pwd=x`.
 const minSecretText = 5
 

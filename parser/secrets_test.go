@@ -118,3 +118,27 @@ func TestSecretKindsSayHowTheyLeave(t *testing.T) {
 		}
 	}
 }
+
+func TestValueSecretsOfARecordKey(t *testing.T) {
+	tests := []struct {
+		label, value string
+		want         []string
+	}{
+		{"password", "x", []string{"password:x"}},
+		{"db_passwd", "p w", []string{"password:p w"}},
+		{"clientSecret", "s", []string{"password:s"}},
+		{"ct7Token", "abc", []string{"token:abc"}},
+		{"api_key", "k", []string{"token:k"}},
+		{"authorization", "Basic dXNlcjpw", []string{"basic:dXNlcjpw"}},
+		{"Authorization", "Bearer abc", []string{"bearer:abc"}},
+		{"proxy-authorization", "opaque", []string{"bearer:opaque"}},
+		{"note", "password=x", []string{"password:x"}},
+		{"stream", "stdout", nil},
+		{"password", "", nil},
+	}
+	for _, tc := range tests {
+		if got, want := found(ValueSecrets([]byte(tc.label), []byte(tc.value), nil)), sorted(tc.want); !reflect.DeepEqual(got, want) {
+			t.Errorf("ValueSecrets(%q, %q) = %q, want %q", tc.label, tc.value, got, want)
+		}
+	}
+}
