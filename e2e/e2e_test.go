@@ -14,6 +14,7 @@ import (
 	"github.com/ctlive/ctlive-fluent-bit/internal/corpus"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
 	"github.com/ctlive/ctlive-fluent-bit/internal/fwdtest"
+	"github.com/ctlive/ctlive-fluent-bit/internal/onwire"
 )
 
 var hostBin, pluginSO string
@@ -263,7 +264,7 @@ func TestForwardRoundTripWithDownstreamOutage(t *testing.T) {
 		}
 	}
 	for _, r := range recs {
-		if sent := corpus.AsSent(r.Line); count[sent] != 1 {
+		if sent := onwire.Line(r.Line); count[sent] != 1 {
 			t.Errorf("record delivered %d times: %.80s", count[sent], sent)
 		}
 	}

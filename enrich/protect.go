@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"unsafe"
 
@@ -314,8 +315,16 @@ func (w *Work) apply(src []byte) []byte {
 // position inside a replaced span maps to the span's start, or its end when
 // it ends a field (the field then takes the whole replacement).
 func (w *Work) pos(p int, isEnd bool) int {
-	k, _ := slices.BinarySearchFunc(w.reps, p, func(x rep, p int) int { return x.start - p })
-	// w.reps[:k] start before p.
+	// k: how many replacements start before p. A line has one or two;
+	// a hostile one thousands, where the search keeps remap linear.
+	k := 0
+	if len(w.reps) <= 8 {
+		for k < len(w.reps) && w.reps[k].start < p {
+			k++
+		}
+	} else {
+		k, _ = slices.BinarySearchFunc(w.reps, p, func(x rep, p int) int { return x.start - p })
+	}
 	before := 0
 	if k > 0 {
 		before = w.shift[k-1]
@@ -336,8 +345,8 @@ func (w *Work) pos(p int, isEnd bool) int {
 // move returns f, a part of src, as the same part of the redacted text.
 func (w *Work) move(f, src []byte) []byte {
 	at := offset(src, f)
-	if at < 0 {
-		return f
+	if at < 0 || at+len(f) <= w.reps[0].start {
+		return f // before every replacement: the same bytes, in place
 	}
 	a, b := w.pos(at, false), w.pos(at+len(f), true)
 	return w.out[a:b:b]
@@ -414,37 +423,36 @@ func (s *Stage) findSecrets(label, b []byte, w *Work) bool {
 	}
 	if label != nil {
 		w.secrets = parser.ValueSecrets(label, b, w.secrets)
-	} else if mayHoldSecret(b) {
+	} else {
 		w.secrets = parser.FindSecrets(b, w.secrets)
 	}
 	return len(w.secrets) > 0
 }
 
-// mayHoldSecret is a quick test for texts that cannot hold a credential:
-// short ones without a label's ':' or '=' (the shortest credential found
-// without them, `Bearer` and a 16-byte token, is longer).
-func mayHoldSecret(b []byte) bool {
-	if len(b) < 5 {
-		return false
-	}
-	return len(b) >= 16 || bytes.IndexByte(b, ':') >= 0 || bytes.IndexByte(b, '=') >= 0
-}
-
 // needsRedaction reports whether redactText would change b.
 func (s *Stage) needsRedaction(label, b []byte, w *Work) bool {
+	if len(b) < minText && (label == nil || !parser.MayNameSecret(label)) {
+		return false // "stdout", a key: too short for any rule
+	}
 	if s.findSecrets(label, b, w) {
 		return true
 	}
 	if s.mask.users() && bytes.IndexByte(b, '@') >= 0 {
 		return true
 	}
-	for _, e := range w.echoes {
-		if bytes.Contains(b, e.orig) {
-			return true
+	if len(b) >= minEcho {
+		for _, e := range w.echoes {
+			if bytes.Contains(b, e.orig) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// minText is the shortest text that can hold something to replace when no
+// key names it a secret: `pwd=x`, or an e-mail address a@b.cd.
+const minText = 5
 
 // maxWalkDepth bounds how deep the record's values are walked: the walk is
 // recursive, and a record is whatever a client sent. A deeper value is
@@ -457,13 +465,171 @@ const maxWalkDepth = 64
 // It reports false, and writes nothing, when neither is the case.
 func (s *Stage) rewriteBody(ev *record.Event, line, newLine []byte, w *Work) ([]byte, bool) {
 	lineChanged := unsafe.SliceData(line) != unsafe.SliceData(newLine)
-	if !lineChanged && !s.anyNeedsRedaction(ev.Body, line, 0, w) {
+	if !lineChanged && !w.memo.clean(ev.Body, line) {
+		if !s.bodyNeedsRedaction(ev.Body, line, w) {
+			return nil, false
+		}
+	} else if !lineChanged {
 		return nil, false
 	}
 	start := len(w.arena)
 	_, changed := s.rewriteInto(ev.Body, nil, line, newLine, 0, w)
 	return w.arena[start:len(w.arena):len(w.arena)], changed || lineChanged
 }
+
+// bodyNeedsRedaction is anyNeedsRedaction for a record, with the shape
+// nearly every record has read in place: short string keys, the line, and
+// short string values ({"log": ..., "stream": "stdout"}) need no call.
+func (s *Stage) bodyNeedsRedaction(body, line []byte, w *Work) bool {
+	if len(body) == 0 || body[0]&0xf0 != 0x80 { // not a fixmap
+		return s.anyNeedsRedaction(body, line, 0, w)
+	}
+	allQuiet := true // then the memo may remember this shape
+	defer func() {
+		if allQuiet {
+			w.memo.remember(body, line)
+		}
+	}()
+	b := body[1:]
+	for n := body[0] & 0x0f; n > 0; n-- {
+		if len(b) == 0 || b[0]&0xe0 != 0xa0 { // a key that is not a fixstr
+			return s.anyNeedsRedaction(body, line, 0, w)
+		}
+		kn := int(b[0] & 0x1f)
+		if len(b) < 1+kn {
+			return false // malformed: the encoders stop there too
+		}
+		key := b[1 : 1+kn]
+		b = b[1+kn:]
+		if !w.quiet(key) {
+			if allQuiet = false; s.needsRedaction(nil, key, w) {
+				return true
+			}
+		}
+		if len(b) > 0 && b[0]&0xe0 == 0xa0 { // a fixstr value, read in place
+			vn := int(b[0] & 0x1f)
+			if len(b) < 1+vn {
+				allQuiet = false
+				return false
+			}
+			v := b[1 : 1+vn]
+			b = b[1+vn:]
+			if w.quiet(v) && !parser.MayNameSecret(key) {
+				continue
+			}
+			if allQuiet = false; s.needsRedaction(key, v, w) {
+				return true
+			}
+			continue
+		}
+		v, rest, ok := record.ReadText(b)
+		if !ok {
+			allQuiet = false
+			if rest = walkTexts(b, key, line, 1, func(label, text []byte) bool {
+				return !s.needsRedaction(label, text, w)
+			}); rest == nil {
+				return true // something needs replacing (or it is malformed: checked whole)
+			}
+			b = rest
+			continue
+		}
+		b = rest
+		if isLine(v, line) {
+			continue
+		}
+		if allQuiet = false; s.needsRedaction(key, v, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// shapeMemo remembers the last record whose texts, but its line, were all
+// too short to hold anything to replace: records of one source repeat
+// their other keys and values byte for byte ("log", "stream": "stdout"),
+// and a repeat needs no second look. It compares the record's bytes before
+// and after the line's (the line's length header excluded).
+type shapeMemo struct {
+	before, after []byte
+}
+
+func (m *shapeMemo) clean(body, line []byte) bool {
+	before, after, ok := aroundLine(body, line)
+	return ok && m.before != nil && bytes.Equal(before, m.before) && bytes.Equal(after, m.after)
+}
+
+func (m *shapeMemo) remember(body, line []byte) {
+	if before, after, ok := aroundLine(body, line); ok && len(before)+len(after) <= maxMemo {
+		m.before = append(m.before[:0], before...)
+		m.after = append(m.after[:0], after...)
+	}
+}
+
+// maxMemo bounds the bytes a memo keeps.
+const maxMemo = 256
+
+// aroundLine splits body around the line's value, its msgpack header
+// excluded; ok is false when the line is not a string inside body.
+func aroundLine(body, line []byte) (before, after []byte, ok bool) {
+	at := offset(body, line)
+	if at < 0 {
+		return nil, nil, false
+	}
+	h := 0
+	switch {
+	case at >= 1 && body[at-1]&0xe0 == 0xa0 && len(line) < 32:
+		h = 1
+	case at >= 2 && body[at-2] == 0xd9:
+		h = 2
+	case at >= 3 && body[at-3] == 0xda:
+		h = 3
+	case at >= 5 && body[at-5] == 0xdb:
+		h = 5
+	default:
+		return nil, nil, false
+	}
+	return body[:at-h], body[at+len(line):], true
+}
+
+// quiet reports whether t is too short for anything to replace in it: no
+// rule takes fewer than minUnlabelled bytes without a ':' or '=', an
+// e-mail address has an '@', and no echo is shorter than minEcho.
+func (w *Work) quiet(t []byte) bool {
+	n := len(t)
+	if n >= minUnlabelled || n >= minEcho && len(w.echoes) > 0 {
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	if cap(t) < 8 { // at the very end of a buffer: byte by byte
+		return bytes.IndexByte(t, ':') < 0 && bytes.IndexByte(t, '=') < 0 && bytes.IndexByte(t, '@') < 0
+	}
+	// Eight bytes at once (a record's short values and keys), those past
+	// the text masked off; a ninth byte on its own.
+	x := binary.LittleEndian.Uint64(t[:8])
+	if n < 8 {
+		x &= 1<<(8*n) - 1
+	} else if n == 9 && marks[t[8]] {
+		return false
+	}
+	return hasByte(x, ':')|hasByte(x, '=')|hasByte(x, '@') == 0
+}
+
+// marks are the bytes quiet looks for.
+var marks = [256]bool{':': true, '=': true, '@': true}
+
+// hasByte sets the high bit of each byte of x equal to c, exactly (see
+// parser's byteIs).
+func hasByte(x uint64, c byte) uint64 {
+	const low7, ones = 0x7f7f7f7f7f7f7f7f, 0x0101010101010101
+	v := x ^ uint64(c)*ones
+	return ^((v&low7 + low7) | v | low7)
+}
+
+// minUnlabelled is parser's: the shortest credential without a label's ':'
+// or '=', `ct7Token x`.
+const minUnlabelled = 10
 
 // anyNeedsRedaction reports whether some text (string or binary, keys
 // included) of the msgpack value v, but the line, needs replacing.
@@ -489,13 +655,13 @@ func walkTexts(v, label, line []byte, depth int, fn func(label, text []byte) boo
 		}
 		return rest
 	}
-	switch msgp.NextType(v) {
-	case msgp.StrType, msgp.BinType:
-		t, rest, err := readText(v)
-		if err != nil || !isLine(t, line) && !fn(label, t) {
+	if t, rest, ok := record.ReadText(v); ok {
+		if !isLine(t, line) && !fn(label, t) {
 			return nil
 		}
 		return rest
+	}
+	switch msgp.NextType(v) {
 	case msgp.MapType, msgp.ArrayType:
 		n, rest, isMap, err := readContainer(v)
 		if err != nil {
@@ -513,7 +679,7 @@ func walkTexts(v, label, line []byte, depth int, fn func(label, text []byte) boo
 		}
 		return rest
 	}
-	rest, err := msgp.Skip(v)
+	rest, err := record.Skip(v)
 	if err != nil {
 		return nil
 	}
@@ -522,13 +688,8 @@ func walkTexts(v, label, line []byte, depth int, fn func(label, text []byte) boo
 
 // keyText returns the map key at the start of b when it is a text, else nil.
 func keyText(b []byte) []byte {
-	switch msgp.NextType(b) {
-	case msgp.StrType, msgp.BinType:
-		if t, _, err := readText(b); err == nil {
-			return t
-		}
-	}
-	return nil
+	t, _, _ := record.ReadText(b)
+	return t
 }
 
 // rewriteInto appends v to w.arena with its texts redacted and the line
@@ -551,8 +712,8 @@ func (s *Stage) rewriteInto(v, label, line, newLine []byte, depth int, w *Work) 
 	}
 	switch typ := msgp.NextType(v); typ {
 	case msgp.StrType, msgp.BinType:
-		t, rest, err := readText(v)
-		if err != nil {
+		t, rest, ok := record.ReadText(v)
+		if !ok {
 			w.arena = append(w.arena, v...)
 			return nil, false
 		}
@@ -615,14 +776,10 @@ func isLine(t, line []byte) bool {
 	return line != nil && len(t) == len(line) && unsafe.SliceData(t) == unsafe.SliceData(line)
 }
 
-func readText(v []byte) ([]byte, []byte, error) {
-	if msgp.NextType(v) == msgp.BinType {
-		return msgp.ReadBytesZC(v)
-	}
-	return msgp.ReadStringZC(v)
-}
-
 func readContainer(v []byte) (n uint32, rest []byte, isMap bool, err error) {
+	if len(v) > 0 && v[0]&0xf0 == 0x80 { // fixmap: most records
+		return uint32(v[0] & 0x0f), v[1:], true, nil
+	}
 	if msgp.NextType(v) == msgp.MapType {
 		n, rest, err = msgp.ReadMapHeaderBytes(v)
 		return n, rest, true, err

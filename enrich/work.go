@@ -21,6 +21,7 @@ type Work struct {
 	json    []byte
 	scratch []byte
 	digests digestCache
+	memo    shapeMemo
 
 	// Redacted counts the values replaced since the Work was made (one per
 	// place: a session on two lines counts two).
@@ -60,11 +61,11 @@ func (w *Work) personal(d *redact.Digester, v []byte) (off, n int) {
 
 // digestCache remembers recent digests: one session ID stands on many lines
 // of a flush (its login, its joins, its messages), and a digest costs a
-// SHA-256.
+// SHA-256. 256 slots hold the tokens of a busy hub's chunk (~25 KB).
 type digestCache struct {
 	seed  maphash.Seed
 	ready bool
-	slots [64]struct {
+	slots [256]struct {
 		d      *redact.Digester
 		key    [64]byte
 		keyLen int

@@ -1,5 +1,7 @@
 package parser
 
+import "bytes"
+
 // Credentials (contract, "Credentials and personal data"). They are found
 // in the same pass as the fields, from their own triggers: the words that
 // introduce them (session, ctlivetoken, ct7Token, Authorization, Bearer),
@@ -11,8 +13,8 @@ package parser
 // value of another record key) to dst and returns it. Secret.Text points
 // into b.
 func FindSecrets(b []byte, dst []Secret) []Secret {
-	if len(b) < minSecretText {
-		return dst
+	if len(b) < minSecretText || len(b) < minUnlabelled && bytes.IndexByte(b, ':') < 0 && bytes.IndexByte(b, '=') < 0 {
+		return dst // most values of a record: "stdout", a pod name
 	}
 	r := Result{Secrets: dst}
 	s := scan{secretsOnly: true}
@@ -26,7 +28,7 @@ func FindSecrets(b []byte, dst []Secret) []Secret {
 // Authorization header value ({"authorization": "Basic x"}), and whatever
 // FindSecrets finds inside it.
 func ValueSecrets(label, value []byte, dst []Secret) []Secret {
-	if len(value) > 0 {
+	if len(value) > 0 && MayNameSecret(label) {
 		if kind := secretLabel(label); kind != SecretNone {
 			dst = append(dst, Secret{Text: value, Kind: kind})
 		} else if hasSuffixFold(label, "authorization") {
@@ -34,6 +36,19 @@ func ValueSecrets(label, value []byte, dst []Secret) []Secret {
 		}
 	}
 	return FindSecrets(value, dst)
+}
+
+// MayNameSecret is a quick test on a record key: false when it cannot name
+// a secret (ValueSecrets then only looks inside the value).
+func MayNameSecret(label []byte) bool {
+	if len(label) < 3 {
+		return false
+	}
+	switch label[len(label)-1] | 0x20 { // the last letter of every label that names one
+	case 'd', 't', 'n', 'y':
+		return true
+	}
+	return false
 }
 
 // authorizationValue is the credential of an Authorization header's value:
@@ -55,8 +70,12 @@ func authorizationValue(v []byte, dst []Secret) []Secret {
 	return append(dst, Secret{Text: v, Kind: SecretBearer})
 }
 
-// minSecretText is the shortest text that can hold a credential: `pwd=x`.
-const minSecretText = 5
+// minSecretText is the shortest text that can hold a credential, `pwd=x`;
+// minUnlabelled the shortest without a label's ':' or '=', `ct7Token x`.
+const (
+	minSecretText = 5
+	minUnlabelled = 10
+)
 
 func (s *scan) secret(text []byte, k SecretKind, r *Result) {
 	if len(text) > 0 {
@@ -81,9 +100,7 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	if j == 0 {
 		return
 	}
-	switch b[j-1] | 0x20 { // the last letter of every label below
-	case 'd', 't', 'n', 'y':
-	default:
+	if !MayNameSecret(b[max(j-3, 0):j]) {
 		return
 	}
 	start := j

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/corpus"
+	"github.com/ctlive/ctlive-fluent-bit/internal/onwire"
 	"github.com/ctlive/ctlive-fluent-bit/internal/vlogs"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
@@ -99,7 +100,7 @@ func TestVictoriaLogsEndToEnd(t *testing.T) {
 		if row == nil {
 			t.Fatalf("record %d missing: %s", seq, l)
 		}
-		if want := corpus.AsSent(l); row["log"] != want {
+		if want := onwire.Line(l); row["log"] != want {
 			t.Errorf("record %d: log %q, want the line as sent %q", seq, row["log"], want)
 		}
 	}
@@ -391,7 +392,7 @@ func TestVictoriaLogsBadDocumentInTheMiddle(t *testing.T) {
 // as its digest.
 func asSent(f corpus.Field, v string) string {
 	if f == corpus.FieldSessionID {
-		return corpus.Digest(v)
+		return onwire.Token(v)
 	}
 	return v
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/enrich"
-	"github.com/ctlive/ctlive-fluent-bit/internal/corpus"
+	"github.com/ctlive/ctlive-fluent-bit/internal/onwire"
 	"github.com/ctlive/ctlive-fluent-bit/redact"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -122,7 +122,7 @@ func wantDefaultStreams(line func(i int) string) []pbStream {
 			Entries: []pbEntry{entryAt("2025-02-27T17:19:20.130843858Z", line(1))}},
 		{Labels: `{channel="CHAT", level="info", service="ctlive", tenant="AGM"}`,
 			Entries: []pbEntry{entryAt("2025-02-27T17:19:21.000000001Z", line(2), cid,
-				pbPair{"sessionID", corpus.Digest("ab4e7aff-8627-434a-a2ef-7e200363197e")}, pbPair{"userID", "USER_jdoe@acd.example.com"})}},
+				pbPair{"sessionID", onwire.Token("ab4e7aff-8627-434a-a2ef-7e200363197e")}, pbPair{"userID", "USER_jdoe@acd.example.com"})}},
 		{Labels: `{job="fluent-bit"}`, Entries: []pbEntry{{Sec: t0.Unix(), Nsec: int32(t0.Nanosecond()), Line: line(3)}}},
 	}
 }
@@ -150,7 +150,7 @@ func TestBodyDecodesToTheGivenStreams(t *testing.T) {
 					// The line is the enriched record: check it, then compare the rest.
 					for i, s := range got {
 						for k := range s.Entries {
-							checkJSONLine(t, s.Entries[k].Line, corpus.AsSent(raw[i]))
+							checkJSONLine(t, s.Entries[k].Line, onwire.Line(raw[i]))
 							got[i].Entries[k].Line = raw[i]
 						}
 					}
@@ -159,7 +159,7 @@ func TestBodyDecodesToTheGivenStreams(t *testing.T) {
 					if format == "json" {
 						return raw[i] // replaced above, once checked
 					}
-					return corpus.AsSent(raw[i])
+					return onwire.Line(raw[i])
 				})
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("streams:\n%s\nwant:\n%s", dump(got), dump(want))

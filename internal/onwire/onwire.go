@@ -1,4 +1,9 @@
-package corpus
+// Package onwire says what an instance with default settings sends for a
+// given input, for the tests that follow records through a downstream:
+// the line with its credentials replaced (contract, "Credentials and
+// personal data"). It is the plugin's own Enrich stage, not an oracle:
+// the Enrich stage's tests are the specification of redaction.
+package onwire
 
 import (
 	"sync"
@@ -8,10 +13,10 @@ import (
 	"github.com/tinylib/msgp/msgp"
 )
 
-// AsSent returns line as an instance with default settings sends it: its
+// Line returns line as an instance with default settings sends it: its
 // credentials replaced (contract, "Credentials and personal data"). Tests
 // that follow records through a downstream compare with it.
-func AsSent(line string) string {
+func Line(line string) string {
 	b := msgp.AppendArrayHeader(nil, 2)
 	b = msgp.AppendInt64(b, 0)
 	b = msgp.AppendMapHeader(b, 1)
@@ -19,14 +24,14 @@ func AsSent(line string) string {
 	b = msgp.AppendString(b, line)
 	evs, err := defaultStage().DecodeChunk(b, "t")
 	if err != nil || len(evs) != 1 || evs[0].Line == nil {
-		panic("corpus: cannot enrich its own line")
+		panic("onwire: cannot enrich a line")
 	}
 	return string(evs[0].Line)
 }
 
-// Digest is how a token (a session ID) leaves an instance with default
+// Token is how a token (a session ID) leaves an instance with default
 // settings.
-func Digest(token string) string {
+func Token(token string) string {
 	if token == "" {
 		return ""
 	}
