@@ -4,29 +4,60 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
 )
 
+// sinkRun is the plugin's stdout for testdata/sample.log, made once per
+// test binary: building the c-shared library is the slow part.
+var sinkRun struct {
+	once sync.Once
+	dir  string
+	path string
+	recs []map[string]any
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sinkRun.dir != "" {
+		os.RemoveAll(sinkRun.dir)
+	}
+	os.Exit(code)
+}
+
 // stdoutSinkLines runs the plugin on testdata/sample.log as make run does
 // without Fluent Bit (build/flbhost, sink stdout) and returns the path of
 // its JSON lines and the lines, decoded.
 func stdoutSinkLines(t *testing.T) (string, []map[string]any) {
 	t.Helper()
-	dir := t.TempDir()
+	sinkRun.once.Do(func() {
+		if sinkRun.dir, sinkRun.err = os.MkdirTemp("", "ctlive-lnav"); sinkRun.err == nil {
+			sinkRun.path, sinkRun.recs, sinkRun.err = runStdoutSink(sinkRun.dir)
+		}
+	})
+	if sinkRun.err != nil {
+		t.Fatal(sinkRun.err)
+	}
+	return sinkRun.path, sinkRun.recs
+}
+
+func runStdoutSink(dir string) (string, []map[string]any, error) {
 	host, err := flbhost.BuildHost(dir)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	so, err := flbhost.BuildPlugin(dir, flbhost.PluginBuild{Package: "./plugin", Output: "out_ctlive.so"})
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -34,21 +65,18 @@ func stdoutSinkLines(t *testing.T) (string, []map[string]any) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("flbhost: %v\n%s", err, stderr.String())
+		return "", nil, fmt.Errorf("flbhost: %v\n%s", err, stderr.String())
 	}
 	var recs []map[string]any
 	for _, line := range strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("not a JSON line: %q", line)
+			return "", nil, fmt.Errorf("not a JSON line: %q", line)
 		}
 		recs = append(recs, m)
 	}
 	path := filepath.Join(dir, "ctlive.json")
-	if err := os.WriteFile(path, stdout.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path, recs
+	return path, recs, os.WriteFile(path, stdout.Bytes(), 0o644)
 }
 
 // Every JSON line of the stdout sink is one ctlive_json message whose

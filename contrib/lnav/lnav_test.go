@@ -84,7 +84,17 @@ func (l *lnavHome) run(t *testing.T, args ...string) string {
 // query runs one SQL statement over files and returns its rows.
 func (l *lnavHome) query(t *testing.T, sql string, files ...string) []map[string]any {
 	t.Helper()
-	out := l.run(t, append([]string{"-n", "-c", ";" + sql, "-c", ":write-json-to -"}, files...)...)
+	return l.queryAfter(t, nil, sql, files...)
+}
+
+// queryAfter runs lnav commands, then the SQL statement.
+func (l *lnavHome) queryAfter(t *testing.T, commands []string, sql string, files ...string) []map[string]any {
+	t.Helper()
+	args := []string{"-n"}
+	for _, c := range append(commands, ";"+sql, ":write-json-to -") {
+		args = append(args, "-c", c)
+	}
+	out := l.run(t, append(args, files...)...)
 	if strings.TrimSpace(out) == "" {
 		return nil
 	}
