@@ -91,10 +91,10 @@ const contactID = `(?=(?:` + skip + `*?` + runStart +
 	`(?<contactID>(?!USER_)(?<channel>[A-Z][A-Z0-9]*)_[A-Za-z0-9_]+_` + uuid + `)` + idEnd + `)?)`
 
 // userID: the first USER_TENANT_UUID (a customer) or USER_ and an agent's
-// login (letters, digits and ._%+-@, not running into '_', without its
-// trailing dots), outside payloads.
+// login (letters, digits and the contract's ._%+-@, without its trailing
+// dots), outside payloads.
 const userID = `(?=(?:` + skip + `*?` + runStart + `(?<userID>USER_(?:[A-Za-z0-9_]+_` + uuid + idEnd +
-	`|(?=[A-Za-z0-9._%+@-]*+(?!_))[A-Za-z0-9._%+@-]*[A-Za-z0-9%+@-](?=\.*+(?![A-Za-z0-9._%+@-])))))?)`
+	`|[A-Za-z0-9._%+@-]*[A-Za-z0-9_%+@-](?=\.*+(?![A-Za-z0-9._%+@-])))))?)`
 
 // sessionID: the first UUID standing alone after session, sessionID,
 // session ID (any case) or ctlivetoken, outside payloads.
