@@ -85,7 +85,7 @@ type difference struct {
 	joined       bool           // lnav's message also holds lines without a timestamp
 }
 
-// allowed lists the differences lnav 0.11 cannot avoid, and the one the
+// allowed lists the differences lnav 0.11 cannot avoid, and the two the
 // parser on main still has against the contract.
 var allowed = []struct {
 	reason string
