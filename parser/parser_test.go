@@ -176,6 +176,7 @@ var rules = []struct {
 	{"customer userID", Options{}, "x from USER_DEFAULT_9a0a411c-f9c7-4af7-9754-024bf157a3ef", map[string]string{"userID": "USER_DEFAULT_9a0a411c-f9c7-4af7-9754-024bf157a3ef", "contactID": "", "channel": "", "tenant": "DEFAULT"}},
 	{"agent userID is a login", Options{}, "x agent USER_jdoe@example.com joined", map[string]string{"userID": "USER_jdoe@example.com", "tenant": ""}},
 	{"agent login drops a trailing dot", Options{}, "x by USER_jdoe@acd.example.com.", map[string]string{"userID": "USER_jdoe@acd.example.com"}},
+	{"an agent login may hold underscores", Options{}, "x by USER_first_last@acd.example.com", map[string]string{"userID": "USER_first_last@acd.example.com", "tenant": ""}},
 	{"a user ID is never a contactID", Options{}, "x USER_AGM_9a0a411c-f9c7-4af7-9754-024bf157a3ef CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", map[string]string{"userID": "USER_AGM_9a0a411c-f9c7-4af7-9754-024bf157a3ef", "contactID": cidA}},
 	{"contactID tenant wins over the userID's", Options{}, "x USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", map[string]string{"tenant": "AGM"}},
 	{"an agent userID gives no tenant", Options{}, "x USER_jdoe@example.com USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef", map[string]string{"userID": "USER_jdoe@example.com", "tenant": "ZED"}},

@@ -504,15 +504,11 @@ func (s *scan) finishIDs(r *Result) {
 }
 
 // agentLogin matches an agent's login (letters, digits and ._%+-@, no
-// trailing '.') at b[i:] and returns where it ends, or 0. A login running
-// into '_' is part of some longer identifier, not a user ID.
+// trailing '.') at b[i:] and returns where it ends, or 0.
 func agentLogin(b []byte, i int) int {
 	j := i
 	for j < len(b) && is(b[j], cLogin) {
 		j++
-	}
-	if j < len(b) && b[j] == '_' {
-		return 0
 	}
 	for j > i && b[j-1] == '.' {
 		j--

@@ -1,10 +1,7 @@
 package lnav_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -85,8 +82,7 @@ type difference struct {
 	joined       bool           // lnav's message also holds lines without a timestamp
 }
 
-// allowed lists the differences lnav 0.11 cannot avoid, and the two the
-// parser on main still has against the contract.
+// allowed lists the differences lnav 0.11 cannot avoid.
 var allowed = []struct {
 	reason string
 	covers func(d difference) bool
@@ -111,49 +107,6 @@ var allowed = []struct {
 	{"lines without a timestamp, joined to a message, can bring it stack frames", func(d difference) bool {
 		return d.field == "exception" && d.joined
 	}},
-	{"the parser on main still takes IDs from inside payloads, which the contract excludes (lnav's pattern skips them)", func(d difference) bool {
-		values := payloadValues(d.line)
-		for _, id := range [][]byte{d.parsed.ContactID, d.parsed.UserID, d.parsed.SessionID, d.parsed.MessageID} {
-			inPayload := slices.ContainsFunc(values, func(v string) bool { return id != nil && strings.Contains(v, string(id)) })
-			for _, v := range []string{d.oracle, d.lnav} {
-				// the ID itself, or the channel or tenant read from it
-				if inPayload && v != "" && (v == string(id) || strings.HasPrefix(string(id), v+"_") || strings.Contains(string(id), "_"+v+"_")) {
-					return true
-				}
-			}
-		}
-		return false
-	}},
-	{"the parser on main ends an agent's login at '_', which the contract's ._%+-@ allows", func(d difference) bool {
-		login, ok := strings.CutPrefix(d.lnav, "USER_")
-		return d.field == "userID" && ok && strings.Contains(login, "_") && !customerID.MatchString(d.lnav)
-	}},
-}
-
-var customerID = regexp.MustCompile(`^USER_[A-Za-z0-9_]+_[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$`)
-
-// payloadValues returns the payload values of a record's first line as the
-// contract finds them: a JSON object or array that parses, right after a
-// label of letters, digits and '_' and a ':'; the search resumes after
-// each value.
-func payloadValues(line string) []string {
-	first, _, _ := strings.Cut(line, "\n")
-	var values []string
-	for i := 1; i+1 < len(first); i++ {
-		c := first[i-1]
-		label := c == '_' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
-		if first[i] != ':' || !label || first[i+1] != '{' && first[i+1] != '[' {
-			continue
-		}
-		dec := json.NewDecoder(strings.NewReader(first[i+1:]))
-		var v json.RawMessage
-		if dec.Decode(&v) != nil {
-			continue
-		}
-		values = append(values, string(v))
-		i += int(dec.InputOffset())
-	}
-	return values
 }
 
 const noTimestamp = "lnav needs a timestamp to make a message: a line without one joins the message before it (or, first in a file, stands alone with no fields)"
