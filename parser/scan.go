@@ -31,6 +31,11 @@ type scan struct {
 	customerTenant   []byte // tenant of the first USER_TENANT_uuid
 	skipRun          int    // end of what the underscore handler consumed
 	secretsOnly      bool   // FindSecrets: credentials, nothing else
+
+	// The last run of token characters measured, [tokFrom, tokTo), and the
+	// last JWT measured (see tokenEnd and jwtEnd).
+	tokFrom, tokTo             int
+	jwtFrom, jwtHeadEnd, jwtTo int
 }
 
 // words finds everything in the body except the leading tokens, in one
@@ -162,7 +167,7 @@ func (s *scan) word(b []byte, w int, r *Result) {
 	e := wordEnd(b, w+1)
 	word := b[w:e]
 	if b[w] == 'e' && e-w >= 3 && b[w+1] == 'y' && b[w+2] == 'J' {
-		if end := jwtEnd(b, w); end > 0 {
+		if end := s.jwtEnd(b, w); end > 0 {
 			s.secret(b[w:end], SecretJWT, r)
 		}
 		return

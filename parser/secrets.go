@@ -115,7 +115,7 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	for v < len(b) && b[v] == ' ' {
 		v++
 	}
-	if text := value(b, v); text != nil && text[0] != '{' && text[0] != '[' {
+	if text := s.value(b, v); text != nil && text[0] != '{' && text[0] != '[' {
 		s.secret(text, kind, r)
 	}
 }
@@ -137,7 +137,7 @@ func secretLabel(l []byte) SecretKind {
 // value returns the value starting at b[v]: up to its closing quote when it
 // is quoted (a backslash-escaped quote too, for JSON inside a JSON string),
 // else a run of token characters. nil when empty.
-func value(b []byte, v int) []byte {
+func (s *scan) value(b []byte, v int) []byte {
 	if v >= len(b) {
 		return nil
 	}
@@ -160,9 +160,9 @@ func value(b []byte, v int) []byte {
 				return nonEmpty(b[start:i])
 			}
 		}
-		return nonEmpty(b[start:min(len(b), tokenEnd(b, start))])
+		return nonEmpty(b[start:min(len(b), s.tokenEnd(b, start))])
 	}
-	return nonEmpty(b[v:tokenEnd(b, v)])
+	return nonEmpty(b[v:s.tokenEnd(b, v)])
 }
 
 // tokenChar marks what an unquoted credential is made of: printable ASCII
@@ -185,6 +185,19 @@ func tokenEnd(b []byte, i int) int {
 	return i
 }
 
+// tokenEnd is tokenEnd for the line the scan is on, remembering the last
+// run it measured: a run of token characters holds every later label in
+// it (`pwd=pwd=pwd=…`), and measuring the rest of the run again from each
+// would be quadratic in the line.
+func (s *scan) tokenEnd(b []byte, i int) int {
+	if i >= s.tokFrom && i < s.tokTo {
+		return s.tokTo
+	}
+	end := tokenEnd(b, i)
+	s.tokFrom, s.tokTo = i, end
+	return end
+}
+
 // tokenAfter takes the value after a token's label word at b[..e]
 // (`ct7Token: x`, `ct7Token Bearer x`, `ctlivetoken=x` that is not a UUID).
 func (s *scan) tokenAfter(b []byte, e int, r *Result) {
@@ -198,7 +211,7 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 	if w := wordEnd(b, v); eqFold(b[v:w], "bearer") && w < len(b) && b[w] == ' ' {
 		v = w + 1
 	}
-	if text := value(b, v); text != nil {
+	if text := s.value(b, v); text != nil {
 		s.secret(text, SecretToken, r)
 	}
 }
@@ -217,7 +230,7 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 	if v == e {
 		return
 	}
-	if end := tokenEnd(b, v); end-v >= minBareBearer {
+	if end := s.tokenEnd(b, v); end-v >= minBareBearer {
 		s.secret(b[v:end], SecretBearer, r)
 	}
 }
@@ -239,7 +252,7 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		for t < len(b) && b[t] == ' ' {
 			t++
 		}
-		if end := tokenEnd(b, t); end > t {
+		if end := s.tokenEnd(b, t); end > t {
 			kind := SecretBasic
 			if eqFold(b[v:w], "bearer") {
 				kind = SecretBearer
@@ -248,7 +261,7 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 			return
 		}
 	}
-	if end := tokenEnd(b, v); end > v {
+	if end := s.tokenEnd(b, v); end > v {
 		s.secret(b[v:end], SecretBearer, r)
 	}
 }
@@ -263,27 +276,43 @@ var base64URL = func() (t [256]bool) {
 
 // jwtEnd returns the end of the JWT starting at b[w] ("eyJ", the base64url
 // of `{"`), or 0: a header part, '.', a payload part, '.', a signature
-// part (empty for unsigned tokens).
-func jwtEnd(b []byte, w int) int {
+// part (empty for unsigned tokens). Every "eyJ" after a '-' or '_' of one
+// run of base64url starts a candidate whose parts end in the same places,
+// so the scan remembers them: measuring them again from each candidate
+// would be quadratic in the line.
+func (s *scan) jwtEnd(b []byte, w int) int {
+	if w < s.jwtFrom || w >= s.jwtHeadEnd {
+		s.jwtFrom = w
+		s.jwtHeadEnd, s.jwtTo = jwtParts(b, w)
+	}
+	if s.jwtHeadEnd-w < minJWTHeader {
+		return 0
+	}
+	return s.jwtTo
+}
+
+// jwtParts measures the JWT whose header starts at b[w]: where the header
+// ends, and where the token ends (0 when the parts are not there).
+func jwtParts(b []byte, w int) (headEnd, end int) {
 	i := w
 	for i < len(b) && base64URL[b[i]] {
 		i++
 	}
-	if i-w < minJWTHeader || i >= len(b) || b[i] != '.' {
-		return 0
+	if i >= len(b) || b[i] != '.' {
+		return i, 0
 	}
 	j := i + 1
 	for j < len(b) && base64URL[b[j]] {
 		j++
 	}
 	if j == i+1 || j >= len(b) || b[j] != '.' {
-		return 0
+		return i, 0
 	}
 	k := j + 1
 	for k < len(b) && base64URL[b[k]] {
 		k++
 	}
-	return k
+	return i, k
 }
 
 // minJWTHeader: the shortest header, {"alg":"none"}, is 20 base64url bytes;

@@ -142,3 +142,35 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		}
 	}
 }
+
+// A run of labels, each inside the value of the one before it, is where
+// the parser used to measure the rest of the line again from every label
+// (quadratic: a 64 KB line of `pwd=` took 16 s). Every label still gives
+// its credential, the same one as before: the run from it to the run's
+// end. BenchmarkParseShapes shows the time is linear.
+func TestCredentialRunsGiveEveryLabelsValue(t *testing.T) {
+	const hdr = "eyJhbGciOiJub25l"
+	tests := []struct {
+		name string
+		line string
+		want []string
+	}{
+		{"password labels in a password", "[fn] pwd=pwd=pwd=x y", []string{"password:pwd=pwd=x", "password:pwd=x", "password:x"}},
+		{"token labels in a token", "[fn] ct7token=ct7token=abc y", []string{"token:ct7token=abc", "token:abc"}},
+		{"authorization in an authorization", "[fn] authorization=authorization=abc y",
+			[]string{"bearer:authorization=abc", "basic:y"}}, // the inner one reads `abc` as a scheme
+		{"JWT headers in one base64url run", "[fn] " + hdr + "-eyJ" + hdr + ".eyJ0.sig y",
+			[]string{"jwt:" + hdr + "-eyJ" + hdr + ".eyJ0.sig", "jwt:eyJ" + hdr + ".eyJ0.sig"}},
+		{"a JWT header too short after a long one", "[fn] " + hdr + "-eyJx.eyJ0.sig y", []string{"jwt:" + hdr + "-eyJx.eyJ0.sig"}},
+	}
+	p := New(Options{})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Result
+			p.Parse([]byte(tc.line), &r)
+			if got := found(r.Secrets); !reflect.DeepEqual(got, sorted(tc.want)) {
+				t.Errorf("got %q\nwant %q", got, sorted(tc.want))
+			}
+		})
+	}
+}

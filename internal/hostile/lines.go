@@ -1,0 +1,71 @@
+package hostile
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// A Shape is a kind of log line built to find where a parser is slower
+// than linear: one unit, repeated (numbered where the parser would
+// otherwise see the same text again) after a CTLive prefix.
+type Shape struct {
+	Name string
+	unit func(i int) string
+}
+
+// Prefix starts every shaped line: compose prefix, timestamp, function,
+// tenant, event.
+const Prefix = "ctlive | 2025-02-27T17:19:22.156214484Z [CT7PROTOCOL] [AGM] newContact "
+
+// Shapes are the adversarial line shapes: those issue #7 names (labels,
+// brackets, UUIDs, `at` frames, `[` runs, long words) and the other
+// triggers of the parser's pass (credentials and their labels, IDs,
+// colons, escapes, JWTs).
+var Shapes = []Shape{
+	{"distinct-labels", func(i int) string { return fmt.Sprintf(`l%x:{"a":1} `, i) }},
+	{"same-label", func(int) string { return `p:{"a":1} ` }},
+	{"brackets", func(int) string { return "[a] " }},
+	{"leading-tokens", func(int) string { return "[T] " }}, // after the prefix's tokens: one run
+	{"bracket-run", func(int) string { return "[[[[[[[[" }},
+	{"unclosed-payloads", func(int) string { return `x:[{"a":[1,` }},
+	{"colons", func(int) string { return "a:b:c:d:" }},
+	{"uuids", func(i int) string {
+		return fmt.Sprintf("session %08x-2fa1-41d2-883f-0016d3cca427 id %08x-1111-4222-8333-944455556666 ", i, i)
+	}},
+	{"contact-ids", func(i int) string { return fmt.Sprintf("CHAT_AGM_%08x-2fa1-41d2-883f-0016d3cca427 ", i) }},
+	{"user-logins", func(i int) string { return fmt.Sprintf("USER_agent%d@example.com ", i) }},
+	{"at-frames", func(i int) string { return fmt.Sprintf("\n    at f%d (/app/x.js:%d:7)", i, i) }},
+	{"long-word", func(int) string { return "abcdefgh" }},
+	{"keyword-prefixes", func(int) string { return "sessio newcontac errorx warnin ct7toke authorizatio bearerx eyJx " }},
+	{"password-run", func(int) string { return "pwd=" }},
+	{"password-colon-run", func(int) string { return "password:" }},
+	{"token-run", func(int) string { return "ct7token=" }},
+	{"authorization-run", func(int) string { return "authorization=" }},
+	{"bearer-run", func(int) string { return "Bearer Bearer=" }},
+	{"quoted-secret-run", func(int) string { return `secret="` }},
+	{"jwts", func(i int) string { return fmt.Sprintf("eyJhbGciOiJub25lIn0.eyJ%d.", i) }},
+	{"jwt-headers", func(int) string { return "eyJhbGciOiJub25l-" }}, // one base64url run of "eyJ" starts
+	{"jwt-parts", func(int) string { return "eyJhbGciOiJub25l.eyJ." }},
+	{"underscores", func(int) string { return "A_B_C_D_" }},
+	{"ansi", func(int) string { return "\x1b[31mred\x1b[0m " }},
+	{"deep-payload", nil}, // one payload nested size/2 deep
+}
+
+// Line returns a line of the shape, size bytes long (a last unit may be cut).
+func (s Shape) Line(size int) []byte {
+	b := bytes.NewBufferString(Prefix)
+	if s.unit == nil { // deep-payload
+		b.WriteString("p:")
+		depth := (size - b.Len()) / 2
+		b.Write(bytes.Repeat([]byte{'['}, depth))
+		b.Write(bytes.Repeat([]byte{']'}, depth))
+		return b.Bytes()[:size]
+	}
+	if s.Name == "at-frames" {
+		b.WriteString("TypeError: x is not a function")
+	}
+	for i := 0; b.Len() < size; i++ {
+		b.WriteString(s.unit(i))
+	}
+	return b.Bytes()[:size]
+}
