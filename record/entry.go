@@ -42,7 +42,24 @@ type Entry struct {
 	// timestamp when time_from_line applies (Event.SetTime).
 	Timestamp time.Time
 	Group     GroupMarker
+	// TooDeep: a map or array in Meta or Body nests deeper than MaxDepth.
+	// Encoders then write it as null (see MaxDepth).
+	TooDeep bool
 }
+
+// MaxDepth is how deep maps and arrays may nest in a record, the record's
+// own map counted as level 1 (keys count like values). Fluent Bit unpacks
+// each chunk entry with msgpack-c built with MSGPACK_EMBED_STACK_SIZE=64
+// (cmake/msgpack.cmake; lib/msgpack-c unpack_template.h, start_container):
+// the entry's array and the containers inside it, at most 64 levels, so a
+// record's own reach 63 and its metadata's 62. Nothing deeper unpacks, so
+// nothing deeper reaches Fluent Bit's msgpack-to-JSON conversion
+// (msgpack2json, src/flb_pack.c) or its outputs; in_forward refuses it.
+// The plugin is handed whatever a chunk holds: every encoder writes a
+// container past this depth as null (JSON) or nil (MessagePack), a
+// payload's JSON past it as its text, and the pipeline counts such
+// records (Event.Truncated).
+const MaxDepth = 63
 
 // ErrCorrupt wraps every decoding failure: a chunk that fails to decode
 // cannot be fixed by retrying it.
@@ -58,7 +75,7 @@ func (e *Entry) Decode(b []byte) (rest []byte, err error) {
 	if n != 2 {
 		return nil, fmt.Errorf("%w: entry is an array of %d, want 2", ErrCorrupt, n)
 	}
-	e.Meta = nil
+	e.Meta, e.TooDeep = nil, false
 	if msgp.NextType(b) == msgp.ArrayType {
 		hn, hb, err := msgp.ReadArrayHeaderBytes(b)
 		if err != nil {
@@ -74,18 +91,22 @@ func (e *Entry) Decode(b []byte) (rest []byte, err error) {
 			return nil, fmt.Errorf("%w: metadata is not a map", ErrCorrupt)
 		}
 		meta := hb
-		if hb, err = msgp.Skip(hb); err != nil {
+		var deep bool
+		if hb, deep, err = skipNested(hb, 2); err != nil {
 			return nil, corrupt("metadata", err)
 		}
+		e.TooDeep = deep
 		e.Meta = meta[:len(meta)-len(hb)]
 		b = hb
 	} else if b, err = e.decodeTime(b); err != nil {
 		return nil, err
 	}
 	body := b
-	if b, err = msgp.Skip(b); err != nil {
+	var deep bool
+	if b, deep, err = skipNested(b, 1); err != nil {
 		return nil, corrupt("record", err)
 	}
+	e.TooDeep = e.TooDeep || deep
 	e.Body = body[:len(body)-len(b)]
 	e.Raw = start[:len(start)-len(b)]
 	return b, nil

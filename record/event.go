@@ -89,6 +89,15 @@ type Layout struct {
 	suppress uint32 // fields never added: the one named like LogKey
 }
 
+// payloadLevel is the level (see MaxDepth) of the payload field's values:
+// the record is 1, the payload map 2, or 3 under nest_under.
+func (l *Layout) payloadLevel() int {
+	if l.NestUnder != "" {
+		return 4
+	}
+	return 3
+}
+
 // NewLayout returns the layout for a log key ("" is "log") and an optional
 // key to nest the fields under.
 func NewLayout(logKey, nestUnder string) *Layout {
@@ -123,6 +132,7 @@ type Event struct {
 	present    uint32 // bit i: field i has a value
 	timeSet    bool   // Timestamp is the line's own, not the entry's
 	rewritten  bool   // Body is not the one received (credentials replaced): Raw is stale
+	deepJSON   bool   // a payload nests deeper than MaxDepth allows where it goes
 }
 
 // Reset starts the event from a decoded entry: it reads the record's map
@@ -133,7 +143,7 @@ func (ev *Event) Reset(e *Entry, tag string, l *Layout) []byte {
 	ev.Entry = *e
 	ev.tag, ev.layout = tag, l
 	ev.Line, ev.Shaped, ev.Tenant, ev.Routed = nil, false, nil, true
-	ev.present, ev.isMap, ev.timeSet, ev.rewritten = 0, false, false, false
+	ev.present, ev.isMap, ev.timeSet, ev.rewritten, ev.deepJSON = 0, false, false, false, false
 	if e.Group != NotGroup {
 		return nil
 	}
@@ -167,8 +177,21 @@ func (ev *Event) Complete(shaped bool) {
 	ev.Shaped = shaped && ev.isMap
 	if ev.Shaped {
 		ev.present = ev.fieldMask() &^ ev.layout.suppress
+		if ev.Has(FieldPayload) {
+			levels := MaxDepth - ev.layout.payloadLevel() + 1
+			for _, p := range ev.Fields.Payloads {
+				if jsonDeeper(p.JSON, levels) {
+					ev.deepJSON = true
+				}
+			}
+		}
 	}
 }
+
+// Truncated reports whether the encoders cut something of the record at
+// MaxDepth: a map or array of the record or its metadata (written as
+// null), or of a payload's JSON (written as the string of its text).
+func (ev *Event) Truncated() bool { return ev.TooDeep || ev.deepJSON }
 
 // Layout is the layout the event was enriched for.
 func (ev *Event) Layout() *Layout { return ev.layout }
@@ -285,8 +308,14 @@ func (ev *Event) scanKeys(o *Layout) (line []byte, keyFields uint32) {
 	b := ev.bodyFields
 	for i := uint32(0); i < ev.bodyLen; i++ {
 		k, rest, err := readKey(b)
-		if err != nil {
-			return line, keyFields
+		if err != nil { // a key that is not a string names nothing here
+			if rest, err = skip(b); err != nil {
+				return line, keyFields
+			}
+			if b, err = skip(rest); err != nil {
+				return line, keyFields
+			}
+			continue
 		}
 		switch {
 		case string(k) == o.LogKey:
@@ -329,10 +358,11 @@ func lookup(fields []byte, n uint32, key string) []byte {
 	b := fields
 	for i := uint32(0); i < n; i++ {
 		k, rest, err := readKey(b)
-		if err != nil {
-			return nil
-		}
-		if string(k) == key {
+		if err != nil { // a key that is not a string: not the one
+			if rest, err = skip(b); err != nil {
+				return nil
+			}
+		} else if string(k) == key {
 			return rest
 		}
 		if b, err = skip(rest); err != nil {

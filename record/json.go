@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -9,6 +10,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/tinylib/msgp/msgp"
 )
 
@@ -18,18 +20,42 @@ import (
 // writes that member itself and JSON objects must not repeat a key. It
 // returns false when it wrote nothing. JSON is written by hand: it runs once
 // per record and must not allocate.
+//
+// Whatever the record holds, the output is at most a constant factor of
+// its size (see appendJSONKey for keys that are not strings, MaxDepth for
+// nesting).
 func AppendJSONMembers(dst []byte, ev *Event, reserved string) ([]byte, bool) {
+	return JSON{Reserved: reserved}.AppendMembers(dst, ev)
+}
+
+// JSON says how AppendMembers writes a record.
+type JSON struct {
+	// Reserved is an input key to leave out: the sink writes it itself.
+	Reserved string
+	// ReplaceDots writes '.' in keys, at every depth, as '_': Fluent Bit's
+	// es output's Replace_Dots (plugins/out_es/es.c, es_pack_map_content),
+	// for Elasticsearch, which reads a dotted key as an object path
+	// (`app` and `app.kubernetes.io/name` in one record cannot both map).
+	ReplaceDots bool
+}
+
+// AppendMembers is AppendJSONMembers with j's options.
+func (j JSON) AppendMembers(dst []byte, ev *Event) ([]byte, bool) {
 	o := ev.layout
+	var mode jsonMode
+	if j.ReplaceDots {
+		mode = replaceDots
+	}
 	if !ev.isMap {
 		// Not a map: keep it searchable under the line's key.
 		dst = appendJSONString(dst, o.LogKey)
 		dst = append(dst, ':')
-		dst, _ = appendJSONValue(dst, ev.Body, 0)
+		dst, _ = appendJSONValue(dst, ev.Body, 1, mode)
 		return dst, true
 	}
 	start := len(dst)
 	if ev.Shaped {
-		forEachEntry(ev, o, func(raw []byte) { dst = appendJSONEntry(dst, raw, start, reserved) })
+		forEachEntry(ev, o, func(raw []byte) { dst = appendJSONEntry(dst, raw, start, j.Reserved, mode) })
 	} else {
 		b := ev.bodyFields
 		for i := uint32(0); i < ev.bodyLen; i++ {
@@ -40,7 +66,7 @@ func AppendJSONMembers(dst []byte, ev *Event, reserved string) ([]byte, bool) {
 			if err != nil {
 				break
 			}
-			dst = appendJSONEntry(dst, b[:len(b)-len(next)], start, reserved)
+			dst = appendJSONEntry(dst, b[:len(b)-len(next)], start, j.Reserved, mode)
 			b = next
 		}
 	}
@@ -49,19 +75,33 @@ func AppendJSONMembers(dst []byte, ev *Event, reserved string) ([]byte, bool) {
 			dst = append(dst, ',')
 		}
 		if o.NestUnder != "" {
-			dst = appendJSONString(dst, o.NestUnder)
+			dst = appendJSONKeyText(dst, o.NestUnder, mode)
 			dst = append(dst, ':', '{')
-			dst = appendFieldsJSON(dst, ev)
+			dst = appendFieldsJSON(dst, ev, mode)
 			dst = append(dst, '}')
 		} else {
-			dst = appendFieldsJSON(dst, ev)
+			dst = appendFieldsJSON(dst, ev, mode)
 		}
 	}
 	return dst, len(dst) > start
 }
 
-// appendJSONEntry writes one msgpack key/value pair as a JSON member.
-func appendJSONEntry(dst, raw []byte, start int, reserved string) []byte {
+// jsonMode says how appendJSONValue writes.
+type jsonMode uint8
+
+const (
+	// inKey: the value is part of a key that is not a string, whose JSON
+	// text becomes the key. Keys inside it are written bare, as Fluent
+	// Bit's msgpack2json writes every key, so that the text is escaped
+	// once, not once per level.
+	inKey jsonMode = 1 << iota
+	// replaceDots: '.' in keys becomes '_' (JSON.ReplaceDots).
+	replaceDots
+)
+
+// appendJSONEntry writes one msgpack key/value pair of a record's map as
+// a JSON member.
+func appendJSONEntry(dst, raw []byte, start int, reserved string, mode jsonMode) []byte {
 	if reserved != "" {
 		if k, _, err := readKey(raw); err == nil && string(k) == reserved {
 			return dst
@@ -70,13 +110,13 @@ func appendJSONEntry(dst, raw []byte, start int, reserved string) []byte {
 	if len(dst) > start {
 		dst = append(dst, ',')
 	}
-	dst, rest := appendJSONKey(dst, raw)
+	dst, rest := appendJSONKey(dst, raw, 2, mode)
 	dst = append(dst, ':')
-	dst, _ = appendJSONValue(dst, rest, 0)
+	dst, _ = appendJSONValue(dst, rest, 2, mode)
 	return dst
 }
 
-func appendFieldsJSON(dst []byte, ev *Event) []byte {
+func appendFieldsJSON(dst []byte, ev *Event, mode jsonMode) []byte {
 	r := &ev.Fields
 	first := true
 	for m := ev.present; m != 0; m &= m - 1 {
@@ -92,16 +132,7 @@ func appendFieldsJSON(dst []byte, ev *Event) []byte {
 		case FieldStack:
 			dst = appendJSONStrings(dst, r.Stack)
 		case FieldPayload:
-			dst = append(dst, '{')
-			for k, p := range r.Payloads {
-				if k > 0 {
-					dst = append(dst, ',')
-				}
-				dst = appendJSONBytes(dst, p.Label)
-				dst = append(dst, ':')
-				dst = transcode(dst, p.JSON, jsonOut{})
-			}
-			dst = append(dst, '}')
+			dst = appendPayloadsJSON(dst, r.Payloads, ev.layout.payloadLevel(), mode)
 		default:
 			dst = appendJSONBytes(dst, ev.Value(i))
 		}
@@ -128,33 +159,67 @@ func appendJSONStrings(dst []byte, ss [][]byte) []byte {
 	return append(dst, ']')
 }
 
-// appendJSONKey writes a map key, whatever its msgpack type, as a JSON
-// string and returns the bytes after it.
-func appendJSONKey(dst, b []byte) ([]byte, []byte) {
+// appendJSONKey writes the map key at the start of b, a value at level
+// level of its record, as a JSON string, and returns the bytes after it.
+// A key that is not a string or binary (a number, a map) is written as
+// the string of its JSON text, the text Fluent Bit's msgpack2json
+// (src/flb_pack.c) writes bare, which would not be valid JSON: never
+// dropped, and escaped once however deep keys nest in keys, so the output
+// stays linear in the key's size.
+func appendJSONKey(dst, b []byte, level int, mode jsonMode) ([]byte, []byte) {
 	switch msgp.NextType(b) {
 	case msgp.StrType, msgp.BinType:
 		k, rest, err := readKey(b)
 		if err == nil {
-			return appendJSONBytes(dst, k), rest
+			mark := len(dst)
+			dst = appendJSONBytes(dst, k)
+			if mode&replaceDots != 0 {
+				dotsToUnderscores(dst[mark:])
+			}
+			return dst, rest
 		}
 	}
-	// A non-string key: render its JSON text as the key.
+	if mode&inKey != 0 {
+		return appendJSONValue(dst, b, level, mode) // bare: the outer key escapes it
+	}
+	// The key's text goes at the end of dst, its escaped form after it,
+	// which then moves into the text's place: no allocation, and the
+	// escaper never reads what it writes.
 	mark := len(dst)
-	dst, rest := appendJSONValue(dst, b, 0)
-	text := string(dst[mark:])
-	return appendJSONString(dst[:mark], text), rest
+	dst, rest := appendJSONValue(dst, b, level, mode|inKey)
+	end := len(dst)
+	dst = appendJSONBytes(dst, dst[mark:end])
+	dst = dst[:mark+copy(dst[mark:], dst[end:])]
+	if mode&replaceDots != 0 {
+		dotsToUnderscores(dst[mark:])
+	}
+	return dst, rest
 }
 
-const maxDepth = 64 // deeper values are cut short rather than risk the stack
-
-// appendJSONValue converts one msgpack value to JSON and returns the bytes
-// after it. Malformed input renders as null; Entry.Decode has already
-// checked the framing.
-func appendJSONValue(dst, b []byte, depth int) ([]byte, []byte) {
-	if depth > maxDepth {
-		rest, _ := skip(b)
-		return append(dst, "null"...), rest
+// appendJSONKeyText writes a key the plugin chooses (nest_under).
+func appendJSONKeyText(dst []byte, k string, mode jsonMode) []byte {
+	mark := len(dst)
+	dst = appendJSONString(dst, k)
+	if mode&replaceDots != 0 {
+		dotsToUnderscores(dst[mark:])
 	}
+	return dst
+}
+
+// dotsToUnderscores replaces '.' in a written key: no escape holds one.
+func dotsToUnderscores(b []byte) {
+	for i := bytes.IndexByte(b, '.'); i >= 0; i = bytes.IndexByte(b, '.') {
+		b[i] = '_'
+		b = b[i+1:]
+	}
+}
+
+// appendJSONValue converts the msgpack value at the start of b, at level
+// level of its record (the record's map is 1, see MaxDepth), to JSON and
+// returns the bytes after it. A map or array deeper than MaxDepth is
+// written as null. Malformed input renders as null; Entry.Decode has
+// already checked the framing.
+func appendJSONValue(dst, b []byte, level int, mode jsonMode) ([]byte, []byte) {
 	switch msgp.NextType(b) {
 	case msgp.StrType:
 		s, rest, err := readString(b)
@@ -168,6 +233,9 @@ func appendJSONValue(dst, b []byte, depth int) ([]byte, []byte) {
 			return appendJSONBytes(dst, s), rest
 		}
 	case msgp.MapType:
+		if level > MaxDepth {
+			break // null
+		}
 		n, rest, err := msgp.ReadMapHeaderBytes(b)
 		if err == nil {
 			dst = append(dst, '{')
@@ -175,13 +243,16 @@ func appendJSONValue(dst, b []byte, depth int) ([]byte, []byte) {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
-				dst, rest = appendJSONKey(dst, rest)
+				dst, rest = appendJSONKey(dst, rest, level+1, mode)
 				dst = append(dst, ':')
-				dst, rest = appendJSONValue(dst, rest, depth+1)
+				dst, rest = appendJSONValue(dst, rest, level+1, mode)
 			}
 			return append(dst, '}'), rest
 		}
 	case msgp.ArrayType:
+		if level > MaxDepth {
+			break // null
+		}
 		n, rest, err := msgp.ReadArrayHeaderBytes(b)
 		if err == nil {
 			dst = append(dst, '[')
@@ -189,7 +260,7 @@ func appendJSONValue(dst, b []byte, depth int) ([]byte, []byte) {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
-				dst, rest = appendJSONValue(dst, rest, depth+1)
+				dst, rest = appendJSONValue(dst, rest, level+1, mode)
 			}
 			return append(dst, ']'), rest
 		}
@@ -221,9 +292,6 @@ func appendJSONValue(dst, b []byte, depth int) ([]byte, []byte) {
 		}
 		if t, rest, err := msgp.ReadTimeBytes(b); err == nil {
 			return appendJSONString(dst, t.UTC().Format(time.RFC3339Nano)), rest
-		}
-		if rest, err := skip(b); err == nil {
-			return append(dst, "null"...), rest
 		}
 	}
 	rest, err := skip(b)
@@ -351,8 +419,25 @@ func appendJSONString(dst []byte, s string) []byte {
 // AppendJSONString is appendJSONBytes for sinks.
 func AppendJSONString(dst []byte, s []byte) []byte { return appendJSONBytes(dst, s) }
 
-// AppendJSONValue converts one msgpack value (metadata, a record) to JSON.
+// AppendJSONValue converts one msgpack value (metadata, a record) to JSON,
+// the value counted as level 1 (see MaxDepth).
 func AppendJSONValue(dst, b []byte) []byte {
-	dst, _ = appendJSONValue(dst, b, 0)
+	dst, _ = appendJSONValue(dst, b, 1, 0)
 	return dst
+}
+
+// appendPayloadsJSON writes the payload field's object; its values stand
+// at level level of the record.
+func appendPayloadsJSON(dst []byte, ps []parser.Payload, level int, mode jsonMode) []byte {
+	out := jsonOut{dots: mode&replaceDots != 0}
+	dst = append(dst, '{')
+	for k, p := range ps {
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONBytes(dst, p.Label) // letters, digits and '_': no dot
+		dst = append(dst, ':')
+		dst = transcode(dst, p.JSON, out, level)
+	}
+	return append(dst, '}')
 }

@@ -23,14 +23,16 @@ type emitter interface {
 	close(dst []byte, mark int, isMap bool, n uint32) []byte
 	sep(dst []byte) []byte   // between members or elements
 	colon(dst []byte) []byte // between a key and its value
+	key(dst, raw []byte) []byte
 	str(dst, raw []byte) []byte
 	num(dst, raw []byte) []byte
 	lit(dst, raw []byte) []byte // true, false, null
 }
 
-// transcode writes the JSON value at the start of src through out.
-func transcode(dst, src []byte, out emitter) []byte {
-	dst, _ = walk(dst, src, 0, out, 0)
+// transcode writes the JSON value at the start of src through out; the
+// value stands at level level of its record (see MaxDepth).
+func transcode(dst, src []byte, out emitter, level int) []byte {
+	dst, _ = walk(dst, src, 0, out, level)
 	return dst
 }
 
@@ -41,8 +43,10 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// walk emits the value at b[i:] and returns the position after it.
-func walk(dst, b []byte, i int, out emitter, depth int) ([]byte, int) {
+// walk emits the value at b[i:], at level level of its record, and returns
+// the position after it. A map or array deeper than MaxDepth is kept as
+// the string of its text.
+func walk(dst, b []byte, i int, out emitter, level int) ([]byte, int) {
 	i = skipWS(b, i)
 	if i >= len(b) {
 		return out.lit(dst, nullText), i
@@ -50,7 +54,7 @@ func walk(dst, b []byte, i int, out emitter, depth int) ([]byte, int) {
 	switch c := b[i]; {
 	case c == '{' || c == '[':
 		isMap := c == '{'
-		if depth >= maxDepth {
+		if level > MaxDepth {
 			end := valueEnd(b, i)
 			return out.str(dst, b[i:end]), end // too deep: kept as text
 		}
@@ -73,7 +77,7 @@ func walk(dst, b []byte, i int, out emitter, depth int) ([]byte, int) {
 			if isMap {
 				var key []byte
 				key, i = token(b, i)
-				dst = out.str(dst, key)
+				dst = out.key(dst, key)
 				dst = out.colon(dst)
 				i = skipWS(b, i)
 				if i < len(b) && b[i] == ':' {
@@ -81,7 +85,7 @@ func walk(dst, b []byte, i int, out emitter, depth int) ([]byte, int) {
 				}
 			}
 			start := i
-			dst, i = walk(dst, b, i, out, depth+1)
+			dst, i = walk(dst, b, i, out, level+1)
 			if i == start { // no progress on malformed input: stop
 				i = len(b)
 			}
@@ -104,6 +108,31 @@ func walk(dst, b []byte, i int, out emitter, depth int) ([]byte, int) {
 }
 
 var nullText = []byte("null")
+
+// jsonDeeper reports whether the JSON value j nests maps and arrays more
+// than levels deep (j itself, when it is one, is the first).
+func jsonDeeper(j []byte, levels int) bool {
+	// Each level takes two bytes, and an opening bracket: most payloads
+	// are answered without a look at every byte.
+	if len(j) <= 2*levels || bytes.Count(j, []byte{'{'})+bytes.Count(j, []byte{'['}) <= levels {
+		return false
+	}
+	depth := 0
+	for i := 0; i < len(j); i++ {
+		switch j[i] {
+		case '"':
+			_, end := token(j, i)
+			i = end - 1
+		case '{', '[':
+			if depth++; depth > levels {
+				return true
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return false
+}
 
 // scalarEnd marks the bytes that end a number or literal.
 var scalarEnd = func() (t [256]bool) {
@@ -240,8 +269,9 @@ func shrinkHeader(dst []byte, mark int, h []byte) []byte {
 	return dst
 }
 
-func (msgpackOut) sep(dst []byte) []byte   { return dst }
-func (msgpackOut) colon(dst []byte) []byte { return dst }
+func (msgpackOut) sep(dst []byte) []byte        { return dst }
+func (msgpackOut) colon(dst []byte) []byte      { return dst }
+func (m msgpackOut) key(dst, raw []byte) []byte { return m.str(dst, raw) }
 
 func (msgpackOut) str(dst, raw []byte) []byte {
 	if bytes.IndexByte(raw, '\\') < 0 {
@@ -297,7 +327,9 @@ func (msgpackOut) lit(dst, raw []byte) []byte {
 }
 
 // jsonOut re-emits compact JSON, with strings made valid UTF-8.
-type jsonOut struct{}
+type jsonOut struct {
+	dots bool // '.' in keys becomes '_' (JSON.ReplaceDots)
+}
 
 func (jsonOut) open(dst []byte, isMap bool) ([]byte, int) {
 	if isMap {
@@ -315,6 +347,15 @@ func (jsonOut) close(dst []byte, _ int, isMap bool, _ uint32) []byte {
 
 func (jsonOut) sep(dst []byte) []byte   { return append(dst, ',') }
 func (jsonOut) colon(dst []byte) []byte { return append(dst, ':') }
+
+func (j jsonOut) key(dst, raw []byte) []byte {
+	mark := len(dst)
+	dst = j.str(dst, raw)
+	if j.dots {
+		dotsToUnderscores(dst[mark:])
+	}
+	return dst
+}
 
 func (jsonOut) str(dst, raw []byte) []byte {
 	plain := true

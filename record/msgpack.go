@@ -11,8 +11,11 @@ import (
 // in (`[time, record]` or `[[time, metadata], record]`, metadata kept). An
 // event with nothing to add or replace, a group marker included, is copied
 // byte for byte.
+//
+// A map or array nested deeper than MaxDepth is written as nil: Fluent
+// Bit's in_forward could not unpack the entry otherwise.
 func AppendMsgpack(dst []byte, ev *Event) []byte {
-	if !ev.Shaped && !ev.rewritten {
+	if !ev.Shaped && !ev.rewritten && !ev.TooDeep {
 		return append(dst, ev.Raw...)
 	}
 	if ev.Meta != nil {
@@ -21,7 +24,11 @@ func AppendMsgpack(dst []byte, ev *Event) []byte {
 		dst = append(dst, 0x92)
 	}
 	dst = AppendMsgpackTime(dst, ev)
-	dst = append(dst, ev.Meta...)
+	if ev.TooDeep && ev.Meta != nil {
+		dst, _ = appendCapped(dst, ev.Meta, 2) // the metadata map is the record's sibling, one level below
+	} else {
+		dst = append(dst, ev.Meta...)
+	}
 	return AppendMsgpackBody(dst, ev)
 }
 
@@ -41,6 +48,10 @@ func AppendMsgpackTime(dst []byte, ev *Event) []byte {
 // excepted, so the map never holds a key twice.
 func AppendMsgpackBody(dst []byte, ev *Event) []byte {
 	if !ev.Shaped {
+		if ev.TooDeep {
+			dst, _ = appendCapped(dst, ev.Body, 1)
+			return dst
+		}
 		return append(dst, ev.Body...)
 	}
 	o := ev.layout
@@ -49,15 +60,24 @@ func AppendMsgpackBody(dst []byte, ev *Event) []byte {
 	if o.NestUnder != "" {
 		inserted = 1
 	}
-	if !ev.replacesKeys() {
+	switch {
+	case !ev.replacesKeys() && !ev.TooDeep:
 		// The common case: the input entries stay as they are, in one piece.
 		dst = msgp.AppendMapHeader(dst, ev.bodyLen+inserted)
 		dst = append(dst, ev.bodyFields...)
-	} else {
+	case !ev.TooDeep:
 		kept := uint32(0)
 		forEachEntry(ev, o, func(raw []byte) { kept++ })
 		dst = msgp.AppendMapHeader(dst, kept+inserted)
 		forEachEntry(ev, o, func(raw []byte) { dst = append(dst, raw...) })
+	default:
+		kept := uint32(0)
+		forEachEntry(ev, o, func(raw []byte) { kept++ })
+		dst = msgp.AppendMapHeader(dst, kept+inserted)
+		forEachEntry(ev, o, func(raw []byte) {
+			dst, raw = appendCapped(dst, raw, 2) // key
+			dst, _ = appendCapped(dst, raw, 2)   // value
+		})
 	}
 	if o.NestUnder != "" {
 		dst = msgp.AppendString(dst, o.NestUnder)
@@ -75,19 +95,23 @@ func (ev *Event) replacesKeys() bool {
 }
 
 // forEachEntry calls fn with the raw bytes (key and value) of every input
-// entry that stays in the enriched record.
+// entry that stays in the enriched record. A key of any type stays but a
+// string an added field replaces.
 func forEachEntry(ev *Event, o *Layout, fn func(raw []byte)) {
 	b := ev.bodyFields
 	for i := uint32(0); i < ev.bodyLen; i++ {
 		k, rest, err := readKey(b)
-		if err != nil {
-			return
+		text := err == nil
+		if !text { // a number, a map...: no field is named so
+			if rest, err = skip(b); err != nil {
+				return
+			}
 		}
 		next, err := skip(rest)
 		if err != nil {
 			return
 		}
-		if !replaced(ev, o, k) {
+		if !text || !replaced(ev, o, k) {
 			fn(b[:len(b)-len(next)])
 		}
 		b = next
@@ -117,7 +141,7 @@ func appendFieldsMsgpack(dst []byte, ev *Event) []byte {
 		case FieldStack:
 			dst = appendStringsMsgpack(dst, r.Stack)
 		case FieldPayload:
-			dst = appendPayloadsMsgpack(dst, r.Payloads)
+			dst = appendPayloadsMsgpack(dst, r.Payloads, ev.layout.payloadLevel())
 		default:
 			dst = msgp.AppendStringFromBytes(dst, ev.Value(i))
 		}
@@ -133,11 +157,13 @@ func appendStringsMsgpack(dst []byte, ss [][]byte) []byte {
 	return dst
 }
 
-func appendPayloadsMsgpack(dst []byte, ps []parser.Payload) []byte {
+// appendPayloadsMsgpack writes the payload field's map; its values stand
+// at level level of the record.
+func appendPayloadsMsgpack(dst []byte, ps []parser.Payload, level int) []byte {
 	dst = msgp.AppendMapHeader(dst, uint32(len(ps)))
 	for _, p := range ps {
 		dst = msgp.AppendStringFromBytes(dst, p.Label)
-		dst = transcode(dst, p.JSON, msgpackOut{})
+		dst = transcode(dst, p.JSON, msgpackOut{}, level)
 	}
 	return dst
 }
@@ -149,3 +175,44 @@ var msgpackKeys = func() (k [numFields][]byte) {
 	}
 	return
 }()
+
+// appendCapped copies the msgpack value at the start of b, at level level
+// of its record, with every map or array deeper than MaxDepth written as
+// nil, and returns the bytes after it. Malformed input (Entry.Decode has
+// checked the framing) is copied as it is.
+func appendCapped(dst, b []byte, level int) ([]byte, []byte) {
+	var n uint32
+	var rest []byte
+	var err error
+	isMap := false
+	switch msgp.NextType(b) {
+	case msgp.MapType:
+		n, rest, err = msgp.ReadMapHeaderBytes(b)
+		isMap = true
+	case msgp.ArrayType:
+		n, rest, err = msgp.ReadArrayHeaderBytes(b)
+	default:
+		if rest, err = skip(b); err != nil {
+			return append(dst, b...), nil
+		}
+		return append(dst, b[:len(b)-len(rest)]...), rest
+	}
+	if err != nil {
+		return append(dst, b...), nil
+	}
+	if level > MaxDepth {
+		if rest, err = msgp.Skip(b); err != nil {
+			return append(dst, b...), nil
+		}
+		return msgp.AppendNil(dst), rest
+	}
+	dst = append(dst, b[:len(b)-len(rest)]...) // the header as it was
+	items := n
+	if isMap {
+		items *= 2
+	}
+	for ; items > 0 && rest != nil; items-- {
+		dst, rest = appendCapped(dst, rest, level+1)
+	}
+	return dst, rest
+}

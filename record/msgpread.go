@@ -83,3 +83,67 @@ func ReadText(b []byte) (text, rest []byte, ok bool) {
 
 // Skip returns what follows the msgpack value at the start of b.
 func Skip(b []byte) ([]byte, error) { return skip(b) }
+
+// skipNested is msgp.Skip for the value at the start of b, a map or array
+// at level level of its record when it is one (see MaxDepth), that also
+// reports whether a container in it nests deeper than MaxDepth. It
+// recurses MaxDepth levels at most; a deeper container is skipped whole
+// by msgp.Skip, whose recursion limit bounds the Go stack.
+func skipNested(b []byte, level int) (rest []byte, deep bool, err error) {
+	n, h, ok := containerAt(b)
+	if !ok {
+		rest, err = skip(b)
+		return rest, false, err
+	}
+	if h == 0 {
+		return b, false, msgp.ErrShortBytes
+	}
+	if level > MaxDepth {
+		rest, err = msgp.Skip(b)
+		return rest, true, err
+	}
+	b = b[h:]
+	for ; n > 0; n-- {
+		// Records are mostly short strings: those are skipped in place.
+		if len(b) > 0 && b[0]&0xe0 == 0xa0 && len(b) > int(b[0]&0x1f) {
+			b = b[1+int(b[0]&0x1f):]
+			continue
+		}
+		var d bool
+		if b, d, err = skipNested(b, level+1); err != nil {
+			return b, deep, err
+		}
+		deep = deep || d
+	}
+	return b, deep, nil
+}
+
+// containerAt reads the header of the map or array at the start of b: the
+// values in it (a map's keys counted) and the header's length (0 when b
+// is too short for it). ok is false when b starts with something else.
+func containerAt(b []byte) (n uint64, h int, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, false
+	}
+	switch c := b[0]; {
+	case c&0xf0 == 0x80: // fixmap
+		return 2 * uint64(c&0x0f), 1, true
+	case c&0xf0 == 0x90: // fixarray
+		return uint64(c & 0x0f), 1, true
+	case c >= 0xdc && c <= 0xdf: // array16, array32, map16, map32
+		h = 3 + 2*int(c&1)
+		if len(b) < h {
+			return 0, 0, true
+		}
+		if h == 3 {
+			n = uint64(binary.BigEndian.Uint16(b[1:]))
+		} else {
+			n = uint64(binary.BigEndian.Uint32(b[1:]))
+		}
+		if c >= 0xde {
+			n *= 2
+		}
+		return n, h, true
+	}
+	return 0, 0, false
+}

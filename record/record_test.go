@@ -178,7 +178,7 @@ func TestPayloadTranscoding(t *testing.T) {
 			if err := json.Unmarshal([]byte(in), &want); err != nil {
 				t.Fatal(err)
 			}
-			mp := transcode(nil, []byte(in), msgpackOut{})
+			mp := transcode(nil, []byte(in), msgpackOut{}, 3)
 			v, rest, err := msgp.ReadIntfBytes(mp)
 			if err != nil || len(rest) != 0 {
 				t.Fatalf("msgpack: %v, %d left", err, len(rest))
@@ -186,7 +186,7 @@ func TestPayloadTranscoding(t *testing.T) {
 			if !reflect.DeepEqual(normalize(v), want) {
 				t.Errorf("msgpack decodes to %#v, want %#v", v, want)
 			}
-			js := transcode(nil, []byte(in), jsonOut{})
+			js := transcode(nil, []byte(in), jsonOut{}, 3)
 			var back any
 			if err := json.Unmarshal(js, &back); err != nil || !reflect.DeepEqual(back, want) {
 				t.Errorf("json %s decodes to %#v (%v)", js, back, err)
@@ -219,11 +219,11 @@ func FuzzTranscode(f *testing.F) {
 	f.Add([]byte(`{"a":1,null:2}`))
 	f.Add([]byte(`[[[[[[`))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		mp := transcode(nil, in, msgpackOut{})
+		mp := transcode(nil, in, msgpackOut{}, 3)
 		if _, err := msgp.Skip(mp); err != nil {
 			t.Fatalf("invalid msgpack from %q: %v", in, err)
 		}
-		js := transcode(nil, in, jsonOut{})
+		js := transcode(nil, in, jsonOut{}, 3)
 		if !json.Valid(js) {
 			t.Fatalf("invalid JSON %q from %q", js, in)
 		}
@@ -240,7 +240,7 @@ func FuzzTranscode(f *testing.F) {
 }
 
 func hasDeep(in []byte) bool {
-	return bytes.Count(in, []byte("["))+bytes.Count(in, []byte("{")) > maxDepth
+	return bytes.Count(in, []byte("["))+bytes.Count(in, []byte("{")) > MaxDepth-2
 }
 
 func TestUnenrichedRecordsPassUnchanged(t *testing.T) {
@@ -316,12 +316,14 @@ func FuzzJSONString(f *testing.F) {
 	})
 }
 
-// FuzzMsgpackFastPaths: the inline readers for keys, strings and skips agree
-// with tinylib/msgp's on every input.
+// FuzzMsgpackFastPaths: the inline readers for keys, strings and skips
+// (skipNested too) agree with tinylib/msgp's on every input.
 func FuzzMsgpackFastPaths(f *testing.F) {
 	f.Add([]byte("\xa3log\xd9\x05hello"))
 	f.Add([]byte("\xda\x00\x02ab\x7f\xc0\xc3\xe0"))
 	f.Add([]byte("\xd9\x09short"))
+	f.Add([]byte("\x82\xa1a\x91\x90\x81\x80\xc0"))
+	f.Add([]byte("\xdf\x00\x00\x00\x01\xdc\x00\x01\xc3\xde\x00\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		k1, r1, e1 := readKey(b)
 		k2, r2, e2 := msgp.ReadMapKeyZC(b)
@@ -337,6 +339,10 @@ func FuzzMsgpackFastPaths(f *testing.F) {
 		r2, e2 = msgp.Skip(b)
 		if (e1 == nil) != (e2 == nil) || e1 == nil && len(r1) != len(r2) {
 			t.Fatalf("skip(%q) = %d, %v; msgp: %d, %v", b, len(r1), e1, len(r2), e2)
+		}
+		r1, _, e1 = skipNested(b, 1)
+		if (e1 == nil) != (e2 == nil) || e1 == nil && len(r1) != len(r2) {
+			t.Fatalf("skipNested(%q) = %d, %v; msgp.Skip: %d, %v", b, len(r1), e1, len(r2), e2)
 		}
 	})
 }

@@ -79,16 +79,7 @@ func (ev *Event) appendField(dst []byte, i int, path []template.PathElem) ([]byt
 }
 
 func (ev *Event) appendPayloadJSON(dst []byte) []byte {
-	dst = append(dst, '{')
-	for k, p := range ev.Fields.Payloads {
-		if k > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendJSONBytes(dst, p.Label)
-		dst = append(dst, ':')
-		dst = transcode(dst, p.JSON, jsonOut{})
-	}
-	return append(dst, '}')
+	return appendPayloadsJSON(dst, ev.Fields.Payloads, ev.layout.payloadLevel(), 0)
 }
 
 // appendJSONText renders a raw JSON value for a template.
@@ -101,7 +92,7 @@ func appendJSONText(dst, v []byte) ([]byte, bool) {
 		raw, _ := token(v, 0)
 		return unescape(dst, raw), true
 	case '{', '[':
-		return transcode(dst, v, jsonOut{}), true
+		return transcode(dst, v, jsonOut{}, 1), true
 	case 'n':
 		return dst, false // null is missing
 	}
@@ -156,6 +147,6 @@ func appendMsgpackText(dst, v []byte) ([]byte, bool) {
 		n, _, err := msgp.ReadUint64Bytes(v)
 		return strconv.AppendUint(dst, n, 10), err == nil
 	}
-	out, _ := appendJSONValue(dst, v, 0)
+	out, _ := appendJSONValue(dst, v, 1, 0)
 	return out, true
 }
