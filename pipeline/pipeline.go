@@ -180,13 +180,21 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 		fs.done = append(fs.done, p.progress.take(key)...)
 	}
 	seen := len(fs.done) // entries an earlier attempt decoded, and counted
-	inGroup, sent, rejected := false, 0, 0
+	earlier := doneCount(fs.done)
+	inGroup, sent, rejected, delivered := false, 0, 0, 0
+	var damage error // the chunk cannot be decoded past here
+	damagedAt, dropped := 0, 0
 	for rest, base := data, 0; len(rest) > 0; {
-		n, next, err := p.decodeWindow(fs, rest, tag, max(seen-base, 0))
+		n, next, truncated, err := p.decodeWindow(fs, rest, tag, max(seen-base, 0))
 		if err != nil {
-			p.Stats.CorruptChunk.Add(1)
-			p.Log.Errorf("tag %q: chunk of %d bytes dropped from entry %d on: %v", tag, len(data), base+n, err)
-			return Error
+			// Deliver what decoded before the damage, as Fluent Bit's own
+			// outputs do, then fail the chunk: retrying cannot mend it.
+			damage, damagedAt, dropped = err, base+n, len(next)
+			next = nil
+		}
+		if truncated > 0 {
+			p.Log.Warnf("tag %q: %d records nest maps or arrays deeper than %d levels, as Fluent Bit cannot; written cut there (null)",
+				tag, truncated, record.MaxDepth)
 		}
 		rest = next
 		fs.batch, fs.index = fs.batch[:0], fs.index[:0]
@@ -227,7 +235,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 					fs.done[i] = true
 				}
 			}
-			sent, rejected = sent+len(fs.batch), rejected+b.Rejected()
+			sent, rejected, delivered = sent+len(fs.batch), rejected+b.Rejected(), delivered+b.Delivered()
 			if err != nil {
 				return p.retryLater(fs, key, tag, data, err)
 			}
@@ -237,10 +245,27 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 		}
 		base += n
 	}
+	if damage != nil {
+		p.Stats.CorruptChunk.Add(1)
+		p.Log.Errorf("tag %q: chunk of %d bytes damaged at entry %d: %d records before it delivered, the last %d bytes dropped: %v",
+			tag, len(data), damagedAt, earlier+delivered, dropped, damage)
+		return Error
+	}
 	if sent > 0 && rejected == sent {
 		return Error // nothing was accepted: let Fluent Bit count the chunk as failed
 	}
 	return OK
+}
+
+// doneCount counts the records of a chunk that reached the downstream.
+func doneCount(done []bool) int {
+	n := 0
+	for _, d := range done {
+		if d {
+			n++
+		}
+	}
+	return n
 }
 
 // count adds a delivery's outcome to the statistics and logs the first
@@ -263,14 +288,8 @@ func (p *Pipeline) retryLater(fs *flushState, key progressKey, tag string, data 
 	if key == (progressKey{}) {
 		key = keyOf(tag, data)
 	}
-	delivered := 0
-	for _, d := range fs.done {
-		if d {
-			delivered++
-		}
-	}
 	p.progress.put(key, append([]bool(nil), fs.done...))
-	p.Log.Warnf("tag %q: delivery failed after %d records of the chunk, Fluent Bit will retry the rest: %v", tag, delivered, err)
+	p.Log.Warnf("tag %q: delivery failed after %d records of the chunk, Fluent Bit will retry the rest: %v", tag, doneCount(fs.done), err)
 	return Retry
 }
 
@@ -286,23 +305,24 @@ func lastGroupStart(evs []record.Event) int {
 }
 
 // decodeWindow decodes up to window entries of data into fs.events and
-// returns how many, and what is left of data. The statistics count the
-// records from the skip-th on: those before were counted by an earlier
-// attempt of the chunk.
-func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip int) (int, []byte, error) {
+// returns how many, what is left of data (from the damaged entry on, when
+// err is set), and how many of the new records the encoders will cut at
+// record.MaxDepth. The statistics count the records from the skip-th on:
+// those before were counted by an earlier attempt of the chunk.
+func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip int) (n int, rest []byte, truncated int, err error) {
 	if len(fs.events) < window {
 		fs.events = make([]record.Event, window)
 	}
 	fs.work.Reset() // the last window's events are delivered
 	redacted := fs.work.Redacted
 	defer func() { p.Stats.Redacted.Add(fs.work.Redacted - redacted) }()
-	n := 0
 	var e record.Entry
 	for ; n < window && len(data) > 0; n++ {
-		var err error
-		if data, err = e.Decode(data); err != nil {
-			return n, nil, err
+		next, err := e.Decode(data)
+		if err != nil {
+			return n, data, truncated, err
 		}
+		data = next
 		ev := &fs.events[n]
 		p.stage.Enrich(ev, &e, tag, &fs.work)
 		if n >= skip && ev.IsRecord() {
@@ -310,9 +330,13 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 			if ev.Shaped {
 				p.Stats.Enriched.Add(1)
 			}
+			if ev.Truncated() {
+				p.Stats.Truncated.Add(1)
+				truncated++
+			}
 		}
 	}
-	return n, data, nil
+	return n, data, truncated, nil
 }
 
 // Close stops in-flight deliveries and releases the sink. Called once, from
@@ -321,8 +345,8 @@ func (p *Pipeline) Close() error {
 	p.cancel()
 	err := p.sink.Close()
 	s := &p.Stats
-	p.Log.Infof("stopped: %d records (%d CTLive-shaped), %d delivered, %d rejected, %d not routed here, %d values redacted, %d retries, %d corrupt chunks, %d panics",
+	p.Log.Infof("stopped: %d records (%d CTLive-shaped), %d delivered, %d rejected, %d not routed here, %d values redacted, %d retries, %d corrupt chunks, %d cut at %d levels, %d panics",
 		s.Records.Load(), s.Enriched.Load(), s.Delivered.Load(), s.Rejected.Load(), s.NotRouted.Load(),
-		s.Redacted.Load(), s.Retries.Load(), s.CorruptChunk.Load(), s.Panics.Load())
+		s.Redacted.Load(), s.Retries.Load(), s.CorruptChunk.Load(), s.Truncated.Load(), record.MaxDepth, s.Panics.Load())
 	return err
 }

@@ -12,6 +12,7 @@ type Stats struct {
 	NotRouted    atomic.Int64 // records whose tenant is not routed to this instance
 	Redacted     atomic.Int64 // credentials and personal data replaced (one per place)
 	Retries      atomic.Int64 // flushes answered with FLB_RETRY
-	CorruptChunk atomic.Int64 // chunks that failed to decode
+	CorruptChunk atomic.Int64 // chunks that failed to decode (the records before the damage are delivered)
+	Truncated    atomic.Int64 // records with a map or array nested past record.MaxDepth, written cut there
 	Panics       atomic.Int64 // panics recovered at the cgo boundary
 }
