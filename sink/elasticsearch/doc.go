@@ -24,6 +24,10 @@
 //	tag_key           _flb-key                  ...under this key (Fluent Bit's es output's names)
 //	max_request_size  5M                        bulk body cap before compression; a flush larger than
 //	                                            this goes out as several requests, one after the other
+//	replace_dots      off                       '.' in keys, at every depth (payloads' too), becomes '_',
+//	                                            as Fluent Bit's es output's Replace_Dots does: keys
+//	                                            `app` and `app.kubernetes.io/name` (Kubernetes' standard
+//	                                            labels) cannot both map in one Elasticsearch document
 //
 // Keys of Fluent Bit's es output that have no meaning here fail the start
 // with a hint (logstash_format and its kin: use index; type: never sent;

@@ -52,6 +52,7 @@ type Sink struct {
 	timeKey      string
 	docStart     []byte // `{"@timestamp":"`
 	tagKey       string // "" unless include_tag_key
+	json         record.JSON
 	genID        bool
 	maxRequest   int
 
@@ -77,7 +78,6 @@ var unsupported = []struct{ key, hint string }{
 	{"path", "put the path prefix in url, e.g. url http://host:9200/prefix"},
 	{"pipeline", "add it to url, e.g. url http://host:9200?pipeline=NAME"},
 	{"time_key_format", "the time is always RFC 3339 in UTC with nanoseconds"},
-	{"replace_dots", "not supported"},
 	{"current_time_key", "not supported"},
 	{"cloud_id", "set url to the deployment's Elasticsearch endpoint"},
 	{"cloud_auth", "use http_user and http_passwd, or api_key"},
@@ -119,6 +119,7 @@ func New(r *config.Reader, log *flblog.Logger, layout *record.Layout) (*Sink, er
 		r.Check(!isFieldName(s.tagKey), "tag_key", s.tagKey, "is a field the plugin adds; pick another name")
 		r.Check(s.tagKey != s.timeKey, "tag_key", s.tagKey, "is also the time_key")
 	}
+	s.json = record.JSON{Reserved: s.timeKey, ReplaceDots: r.Bool("replace_dots", false)}
 	s.genID = r.Bool("id", true)
 	size := r.Size("max_request_size", DefaultMaxRequestSize)
 	r.Check(size >= minRequestSize && size <= maxRequestSize, "max_request_size", r.Raw("max_request_size"),

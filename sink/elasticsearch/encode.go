@@ -36,7 +36,7 @@ func (s *Sink) appendRecord(dst []byte, ev *record.Event, f *flush) []byte {
 	}
 	mark := len(dst)
 	dst = append(dst, ',')
-	dst, ok := record.AppendJSONMembers(dst, ev, s.timeKey)
+	dst, ok := s.json.AppendMembers(dst, ev)
 	if !ok {
 		dst = dst[:mark]
 	}
