@@ -157,46 +157,6 @@ func TestKeysNestedInKeysAreEscapedOnce(t *testing.T) {
 	}
 }
 
-// nesting is how deep maps and arrays nest in the msgpack value at b (an
-// entry counts its own array).
-func nesting(t *testing.T, b []byte) int {
-	t.Helper()
-	var deepest func(b []byte) ([]byte, int)
-	deepest = func(b []byte) ([]byte, int) {
-		var n uint32
-		var err error
-		isMap := false
-		switch msgp.NextType(b) {
-		case msgp.MapType:
-			n, b, err = msgp.ReadMapHeaderBytes(b)
-			isMap = true
-		case msgp.ArrayType:
-			n, b, err = msgp.ReadArrayHeaderBytes(b)
-		default:
-			rest, err := msgp.Skip(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return rest, 0
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if isMap {
-			n *= 2
-		}
-		max := 0
-		for range n {
-			var d int
-			b, d = deepest(b)
-			max = maxInt(max, d)
-		}
-		return b, max + 1
-	}
-	_, d := deepest(b)
-	return d
-}
-
 func btoi(b bool) int {
 	if b {
 		return 1
@@ -204,16 +164,9 @@ func btoi(b bool) int {
 	return 0
 }
 
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
-}
-
 // jsonNesting is how deep objects and arrays nest in JSON text.
 func jsonNesting(b []byte) int {
-	depth, max := 0, 0
+	depth, deepest := 0, 0
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
@@ -221,12 +174,12 @@ func jsonNesting(b []byte) int {
 			i = end - 1
 		case '{', '[':
 			depth++
-			max = maxInt(max, depth)
+			deepest = max(deepest, depth)
 		case '}', ']':
 			depth--
 		}
 	}
-	return max
+	return deepest
 }
 
 // Fluent Bit unpacks an entry only when its containers nest at most 64
@@ -266,8 +219,8 @@ func TestNestingIsCutWhereFluentBitStops(t *testing.T) {
 				t.Errorf("Truncated() = %v, want %v", ev.Truncated(), tc.truncated)
 			}
 			mp := AppendMsgpack(nil, ev)
-			if d := nesting(t, mp); d > MaxDepth+1 {
-				t.Errorf("the MessagePack entry nests %d deep: in_forward cannot unpack it", d)
+			if d, err := hostile.Nesting(mp); err != nil || d > MaxDepth+1 {
+				t.Errorf("the MessagePack entry nests %d deep (%v): in_forward cannot unpack it", d, err)
 			}
 			if !tc.truncated && !ev.Shaped && !bytes.Equal(mp, raw) {
 				t.Errorf("an entry within the limit changed:\n%x\n%x", mp, raw)

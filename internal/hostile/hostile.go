@@ -7,6 +7,7 @@
 package hostile
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"time"
@@ -15,11 +16,14 @@ import (
 )
 
 // KeyChain returns the msgpack map {{{…{}:1}:1}:1}: depth maps, each the
-// only key of the one around it (depth 0 is an empty map). Converted to
+// only key of the one around it (depth 1 is an empty map). Converted to
 // JSON by re-escaping each key's text, it doubles per level (issue #7).
 func KeyChain(depth int) []byte {
+	if depth <= 0 {
+		return nil
+	}
 	b := msgp.AppendMapHeader(nil, 0)
-	for range depth {
+	for range depth - 1 {
 		inner := b
 		b = msgp.AppendMapHeader(nil, 1)
 		b = append(b, inner...)
@@ -149,7 +153,7 @@ func (g *gen) value(b []byte, depth int) []byte {
 		}
 		return b
 	case 11:
-		return append(b, KeyChain(g.next()%80)...)
+		return append(b, KeyChain(g.next()%80+1)...)
 	case 12:
 		return append(b, ArrayChain(g.next()+45)...)
 	case 13: // a msgpack timestamp (extension -1)
@@ -216,4 +220,77 @@ func DeepJSON(depth int) []byte {
 		}
 	}
 	return b
+}
+
+// Entry is a chunk entry `[[time, metadata], record]` of the record that
+// Build makes from program; when the program's first byte is odd, the
+// metadata holds a chain of arrays as deep as that byte.
+func Entry(program []byte) []byte {
+	b := []byte{0x92, 0x92, 0xd7, 0x00, 0x69, 0x25, 0x7f, 0x20, 0, 0, 0, 0} // 2025-11-25T10:00:00Z
+	if len(program) > 0 && program[0]&1 == 1 {
+		b = append(b, Map(Str("m"), ArrayChain(int(program[0])))...)
+	} else {
+		b = msgp.AppendMapHeader(b, 0)
+	}
+	return append(b, Build(program)...)
+}
+
+// The factors by which the plugin's encoders may grow a record, and why;
+// the fuzz targets of each encoder hold them to these on Entry's records.
+// A byte of the line stands in at most five places of the output: the
+// line itself, and the message, error, url and payload fields (each a
+// part of the line; scopes, function and tenant repeat only the leading
+// tokens). JSON writes a byte as at most 6 (\u00XX, or \ufffd for invalid
+// UTF-8). Redaction replaces the shortest credentials by longer digests:
+// at most 3.7 times the bytes, for `a@b.c,` masked as hmac:… (22 bytes for
+// 6). A key that is not a string is escaped once more (7 a byte), but its
+// bytes are in no field.
+const (
+	JSONFactor    = 5*6 + 2 // and a record's own JSON: 6, 7 in a key's text
+	MsgpackFactor = 5*4 + 0 // redaction at most 3.7 a byte, in five places
+	LokiFactor    = 5*7 + 2 // line_format json in a JSON push: the JSON escaped again, \u00XX as \\u00XX
+	Slack         = 1024    // per record: field names, a date, an action line
+)
+
+// Nesting is how deep maps and arrays nest in the msgpack value at the
+// start of b (a map or array of scalars is 1): what msgpack-c's unpacker
+// holds on its stack, which Fluent Bit builds 64 deep.
+func Nesting(b []byte) (int, error) {
+	_, d, err := nesting(b)
+	return d, err
+}
+
+func nesting(b []byte) ([]byte, int, error) {
+	var n uint32
+	var err error
+	switch msgp.NextType(b) {
+	case msgp.MapType:
+		n, b, err = msgp.ReadMapHeaderBytes(b)
+		n *= 2
+	case msgp.ArrayType:
+		n, b, err = msgp.ReadArrayHeaderBytes(b)
+	default:
+		b, err = msgp.Skip(b)
+		return b, 0, err
+	}
+	inner := 0
+	for ; n > 0 && err == nil; n-- {
+		var d int
+		b, d, err = nesting(b)
+		inner = max(inner, d)
+	}
+	return b, inner + 1, err
+}
+
+// Seeds are programs for Build that a fuzz target starts from: nothing,
+// keys nested in keys, a chain of arrays, a line with a deep payload,
+// many keys nested in keys.
+func Seeds() [][]byte {
+	return [][]byte{
+		{},
+		{1, 2, 3, 11, 79},
+		{0, 3, 3, 11, 60, 0, 12, 200},
+		{5, 1, 1, 3, 1, 40, 1, 2, 3, 8, 15, 1},
+		bytes.Repeat([]byte{9, 4, 0, 11, 70}, 20),
+	}
 }

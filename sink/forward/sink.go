@@ -76,6 +76,7 @@ type outbox struct {
 	byTag  map[string]int // tag -> index of its open (last) message
 	tagBuf []byte
 	entry  []byte
+	group  []byte // the open log group's start marker
 }
 
 func (o *outbox) reset() {
@@ -114,6 +115,32 @@ func (o *outbox) add(tag string) *message {
 func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 	o := s.flushes.Get().(*outbox)
 	defer s.flushes.Put(o)
+	s.pack(o, b)
+	for k := range o.msgs {
+		m := &o.msgs[k]
+		if len(m.events) == 0 {
+			continue // only group markers
+		}
+		if err := s.client.Send(ctx, m.tag, m.entries, m.count); err != nil {
+			if errors.Is(err, ErrHandshakeRequired) {
+				return sink.Permanent(err)
+			}
+			return err // retryable: what was sent so far is marked done
+		}
+		for _, i := range m.events {
+			b.Done(i)
+		}
+	}
+	for i, ev := range b.Events {
+		if !ev.IsRecord() {
+			b.Done(i)
+		}
+	}
+	return nil
+}
+
+// pack puts each record of b in the message of its tag.
+func (s *Sink) pack(o *outbox, b *sink.Batch) {
 	o.reset()
 
 	var groupStart []byte
@@ -121,12 +148,16 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 	for i, ev := range b.Events {
 		switch ev.Group {
 		case record.GroupStart:
-			groupStart, group = ev.Raw, i
+			// As received, but for metadata nested past what in_forward
+			// unpacks (record.MaxDepth).
+			o.group = record.AppendMsgpack(o.group[:0], ev)
+			groupStart, group = o.group, i
 			continue
 		case record.GroupEnd:
+			o.entry = record.AppendMsgpack(o.entry[:0], ev)
 			for k := range o.msgs {
 				if m := &o.msgs[k]; m.group == group && group >= 0 {
-					m.entries = append(m.entries, ev.Raw...)
+					m.entries = append(m.entries, o.entry...)
 					m.count++
 					m.group = -1
 				}
@@ -154,27 +185,6 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 		m.count++
 	}
 
-	for k := range o.msgs {
-		m := &o.msgs[k]
-		if len(m.events) == 0 {
-			continue // only group markers
-		}
-		if err := s.client.Send(ctx, m.tag, m.entries, m.count); err != nil {
-			if errors.Is(err, ErrHandshakeRequired) {
-				return sink.Permanent(err)
-			}
-			return err // retryable: what was sent so far is marked done
-		}
-		for _, i := range m.events {
-			b.Done(i)
-		}
-	}
-	for i, ev := range b.Events {
-		if !ev.IsRecord() {
-			b.Done(i)
-		}
-	}
-	return nil
 }
 
 // Close closes the connections.
