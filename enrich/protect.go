@@ -27,6 +27,7 @@ type rep struct {
 	off, n     int
 	low        bool // a secret with little entropy: stays "[redacted]" when merged
 	hmac       bool // personal data: stays keyed when merged
+	pending    bool // off and n not written yet: the digest of the span, written by merge
 }
 
 // echo is a value replaced in the line, to replace wherever else it stands.
@@ -47,14 +48,15 @@ var redacted = []byte(redact.Redacted)
 // protect replaces credentials and personal data in ev: its line, its
 // fields and every other text of its record.
 func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
-	w.reps, w.echoes = w.reps[:0], w.echoes[:0]
+	w.reps, w.echoes, w.lineEchoes = w.reps[:0], w.echoes[:0], 0
+	w.indexed = [2]bool{} // a new record: new echoes
 	r := &ev.Fields
 	newLine := line
 	if line != nil {
 		src := r.Source(line)
 		cleaned := unsafe.SliceData(src) != unsafe.SliceData(line)
 		if s.redact {
-			for _, sec := range r.Secrets {
+			for _, sec := range w.withoutNestedTokens(src, r.Secrets) {
 				s.addSecret(w, src, sec)
 			}
 			if cleaned {
@@ -110,7 +112,7 @@ func offset(src, t []byte) int {
 // bytes is not, as it would wreck unrelated text.
 func (s *Stage) echoRawSecrets(w *Work, line []byte) {
 	w.secrets = parser.FindSecrets(line, w.secrets[:0])
-	for _, sec := range w.secrets {
+	for _, sec := range w.withoutNestedTokens(line, w.secrets) {
 		if sec.Kind.IsToken() {
 			off, n := w.token(s.tokens, sec.Text)
 			w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n})
@@ -225,13 +227,11 @@ func isEmailLocal(c byte) bool {
 	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
 }
 
-// addEchoes replaces the other places of src where a replaced value stands.
+// addEchoes replaces the other places of src where a replaced value
+// stands; the echoes found so far are the line's.
 func (s *Stage) addEchoes(w *Work, src []byte) {
-	n := len(w.echoes)
-	for k := 0; k < n; k++ {
-		e := w.echoes[k]
-		w.addOccurrences(src, e)
-	}
+	w.lineEchoes = len(w.echoes)
+	w.echoesIn(src, 0, w.lineEchoes)
 }
 
 // addOccurrences adds a replacement for every place of b where e stands.
@@ -275,7 +275,7 @@ func (w *Work) merge(src []byte, tokens *redact.Digester) {
 		last := &out[len(out)-1]
 		if x.end <= last.end {
 			if x.low && !last.low {
-				last.low = true
+				last.low, last.pending = true, false
 				last.off, last.n = w.text(redacted)
 			}
 			continue
@@ -283,9 +283,18 @@ func (w *Work) merge(src []byte, tokens *redact.Digester) {
 		last.end = x.end
 		last.low = last.low || x.low
 		if last.low {
+			last.pending = false
 			last.off, last.n = w.text(redacted)
 		} else {
-			last.off, last.n = w.token(tokens, src[last.start:last.end])
+			// The digest of the whole, once the span stops growing: a chain
+			// of overlapping spans digested at every step was quadratic.
+			last.pending = true
+		}
+	}
+	for i := range out {
+		if x := &out[i]; x.pending {
+			x.off, x.n = w.token(tokens, src[x.start:x.end])
+			x.pending = false
 		}
 	}
 	w.reps = out
@@ -395,18 +404,18 @@ func (w *Work) revalidate(r *parser.Result) {
 func (s *Stage) redactText(label, b []byte, w *Work) []byte {
 	mark := len(w.echoes)
 	w.reps = w.reps[:0]
+	w.indexed[1] = false // this text's own echoes are new
 	if s.findSecrets(label, b, w) {
-		for _, sec := range w.secrets {
+		for _, sec := range w.withoutNestedTokens(b, w.secrets) {
 			s.addSecret(w, b, sec)
 		}
 	}
 	if s.mask.users() {
 		s.addEmails(w, b)
 	}
-	for _, e := range w.echoes {
-		w.addOccurrences(b, e)
-	}
-	w.echoes = w.echoes[:mark] // this text's own tokens echo only in it
+	w.echoesIn(b, 0, mark)             // the line's
+	w.echoesIn(b, mark, len(w.echoes)) // this text's own
+	w.echoes = w.echoes[:mark]         // which echo only in it
 	if len(w.reps) == 0 {
 		return b
 	}
@@ -440,14 +449,7 @@ func (s *Stage) needsRedaction(label, b []byte, w *Work) bool {
 	if s.mask.users() && bytes.IndexByte(b, '@') >= 0 {
 		return true
 	}
-	if len(b) >= minEcho {
-		for _, e := range w.echoes {
-			if bytes.Contains(b, e.orig) {
-				return true
-			}
-		}
-	}
-	return false
+	return len(b) >= minEcho && w.anyEchoIn(b, 0, len(w.echoes))
 }
 
 // minText is the shortest text that can hold something to replace when no

@@ -23,6 +23,12 @@ type Work struct {
 	digests digestCache
 	memo    shapeMemo
 
+	kept       []parser.Secret // withoutNestedTokens' result
+	lineEchoes int             // echoes[:lineEchoes] are the line's
+	lineIndex  echoIndex       // the line's echoes, when there are many
+	textIndex  echoIndex       // a text's own echoes, when there are many
+	indexed    [2]bool         // lineIndex is built for this record, textIndex for this text
+
 	// Redacted counts the values replaced since the Work was made (one per
 	// place: a session on two lines counts two).
 	Redacted int64

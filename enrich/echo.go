@@ -1,0 +1,176 @@
+package enrich
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"slices"
+
+	"github.com/ctlive/ctlive-fluent-bit/parser"
+)
+
+// Finding echoes, and the secrets they come from, in time linear in the
+// record. A CTLive line holds one or two credentials, each looked for on
+// its own wherever it may echo (bytes.Index). A hostile line can hold
+// tens of thousands (`session <uuid>` a thousand times, `ct7token=`
+// repeated, JWTs overlapping), and looking for each of them in every text
+// of the record was quadratic: a 64 KB line took seconds. Past
+// maxScannedEchoes, the echoes are found in one pass by their first eight
+// bytes (echoIndex), and a token inside another token of its text is
+// dropped before it costs a digest or an echo (withoutNestedTokens).
+
+// maxScannedEchoes is how many echoes are each looked for on their own.
+const maxScannedEchoes = 16
+
+// echoIndex finds many echoes in one pass over a text: every echo is at
+// least minEcho (8) bytes, so each place one stands starts with the first
+// eight bytes of some echo. Where those stand, the index replaces as many
+// bytes as the longest echo that starts so: possibly more than the echo
+// itself (the place merely shares its first eight bytes), never less.
+type echoIndex struct {
+	from, to int      // the echoes it indexes: w.echoes[from:to]
+	filter   []uint64 // a bit per hash of the first eight bytes, to skip most places without a map lookup
+	shift    uint     // 64 - log2(bits in filter)
+	groups   map[uint64]echoGroup
+}
+
+// echoGroup is what the echoes that share their first eight bytes need.
+type echoGroup struct {
+	longest int
+	low     bool // one of them has little entropy: the place becomes "[redacted]"
+}
+
+func (x *echoIndex) build(echoes []echo, from, to int) {
+	x.from, x.to = from, to
+	size := max(1<<16, 1<<bits.Len(uint(8*(to-from)))) // bits: a sparse filter whatever the count
+	x.filter = slices.Grow(x.filter[:0], size/64)[:size/64]
+	clear(x.filter)
+	x.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	if x.groups == nil {
+		x.groups = make(map[uint64]echoGroup)
+	}
+	clear(x.groups)
+	for _, e := range echoes[from:to] {
+		k := binary.LittleEndian.Uint64(e.orig)
+		h := x.hash(k)
+		x.filter[h/64] |= 1 << (h % 64)
+		g := x.groups[k]
+		g.longest = max(g.longest, len(e.orig))
+		g.low = g.low || e.low
+		x.groups[k] = g
+	}
+}
+
+func (x *echoIndex) hash(k uint64) uint64 { return (k * 0x9e3779b97f4a7c15) >> x.shift }
+
+// find calls fn with the span each indexed echo may occupy in b.
+func (x *echoIndex) find(b []byte, fn func(start, end int, low bool) bool) {
+	for p := 0; p+minEcho <= len(b); p++ {
+		k := binary.LittleEndian.Uint64(b[p:])
+		if h := x.hash(k); x.filter[h/64]&(1<<(h%64)) == 0 {
+			continue
+		}
+		if g, ok := x.groups[k]; ok && !fn(p, min(p+g.longest, len(b)), g.low) {
+			return
+		}
+	}
+}
+
+// indexFor returns an index of w.echoes[from:to]: the line's echoes are
+// indexed once per record, a text's own once per text.
+func (w *Work) indexFor(from, to int) *echoIndex {
+	x, slot := &w.textIndex, 1
+	if from == 0 && to == w.lineEchoes {
+		x, slot = &w.lineIndex, 0
+	}
+	if !w.indexed[slot] || x.from != from || x.to != to {
+		x.build(w.echoes, from, to)
+		w.indexed[slot] = true
+	}
+	return x
+}
+
+// echoesIn adds a replacement for every place of b where one of
+// w.echoes[from:to] stands.
+func (w *Work) echoesIn(b []byte, from, to int) {
+	if to-from <= maxScannedEchoes {
+		for _, e := range w.echoes[from:to] {
+			w.addOccurrences(b, e)
+		}
+		return
+	}
+	w.indexFor(from, to).find(b, func(start, end int, low bool) bool {
+		x := rep{start: start, end: end, low: low, pending: !low}
+		if low {
+			x.off, x.n = w.text(redacted)
+		}
+		w.reps = append(w.reps, x)
+		return true
+	})
+}
+
+// anyEchoIn reports whether one of w.echoes[from:to] stands in b.
+func (w *Work) anyEchoIn(b []byte, from, to int) bool {
+	if to-from <= maxScannedEchoes {
+		for _, e := range w.echoes[from:to] {
+			if bytes.Contains(b, e.orig) {
+				return true
+			}
+		}
+		return false
+	}
+	found := false
+	w.indexFor(from, to).find(b, func(int, int, bool) bool {
+		found = true
+		return false
+	})
+	return found
+}
+
+// withoutNestedTokens returns secrets, the credentials of src, without the
+// tokens that lie inside another token (`ct7token=ct7token=x` holds x):
+// the outer token's replacement covers them, and the same token found by
+// two rules (a Bearer token that is a JWT) is one. Secrets with little
+// entropy stay: inside a token they turn its replacement into "[redacted]"
+// (merge). The result is in w.kept, or secrets itself when nothing is
+// nested (the common case, checked without sorting).
+func (w *Work) withoutNestedTokens(src []byte, secrets []parser.Secret) []parser.Secret {
+	if len(secrets) < 2 {
+		return secrets
+	}
+	ordered, end := true, -1
+	for _, s := range secrets {
+		at := offset(src, s.Text)
+		if at < end || at < 0 {
+			ordered = false
+			break
+		}
+		end = at + len(s.Text)
+	}
+	if ordered {
+		return secrets // in order and apart
+	}
+	w.kept = append(w.kept[:0], secrets...)
+	slices.SortFunc(w.kept, func(a, b parser.Secret) int {
+		sa, sb := offset(src, a.Text), offset(src, b.Text)
+		if sa != sb {
+			return sa - sb
+		}
+		return len(b.Text) - len(a.Text) // the larger first
+	})
+	kept, tokenEnd := w.kept[:0], -1
+	for _, s := range w.kept {
+		at := offset(src, s.Text)
+		if at < 0 {
+			continue
+		}
+		if s.Kind.IsToken() {
+			if at+len(s.Text) <= tokenEnd {
+				continue // inside a token that starts no later and ends no sooner
+			}
+			tokenEnd = at + len(s.Text)
+		}
+		kept = append(kept, s)
+	}
+	return kept
+}

@@ -1,0 +1,66 @@
+package enrich
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ctlive/ctlive-fluent-bit/redact"
+)
+
+// A line with more values to echo than are looked for one by one (issue
+// #7: a 64 KB line of `session <uuid>` took seconds, each UUID looked for
+// in every text) has them found in one pass: every one is still replaced,
+// in the line and in the record's other keys, by the digest it has where
+// a rule found it.
+func TestManyEchoesAreStillReplacedEverywhere(t *testing.T) {
+	var line strings.Builder
+	line.WriteString("[socketIO] [AGM] reconnect")
+	uuids := make([]string, 3*maxScannedEchoes)
+	for i := range uuids {
+		uuids[i] = fmt.Sprintf("%08x-4e5f-4a6b-8c7d-0e1f2a3b4c5d", i)
+		fmt.Fprintf(&line, " session %s", uuids[i])
+	}
+	for _, u := range uuids {
+		fmt.Fprintf(&line, " again %s", u) // after no context word
+	}
+	ev := enrichOne(t, v2(kv{}, kv{"log", line.String(), "sid", uuids[7], "note", "saw " + uuids[40] + " twice"}), config())
+	digests := redact.NewDigester(nil)
+	for form, out := range outputs(ev) {
+		for _, u := range uuids {
+			if bytes.Contains(out, []byte(u)) {
+				t.Fatalf("%s output holds %s in clear", form, u)
+			}
+		}
+		if form == "line" {
+			continue
+		}
+		for _, u := range []string{uuids[7], uuids[40]} {
+			if n := bytes.Count(out, []byte(digests.Token(u))); n < 3 {
+				t.Errorf("%s output holds %s's digest %d times, want it in the line twice and in its key", form, u, n)
+			}
+		}
+	}
+}
+
+// A token inside another token of the same text (`ct7token=` repeated,
+// each value holding the next label) is covered by the outer one: one
+// digest for the run, and no digest or echo of each suffix (issue #7:
+// quadratic). A secret of little entropy inside a token still makes it
+// "[redacted]".
+func TestTokensInsideTokensAreCoveredByTheOuter(t *testing.T) {
+	for _, tc := range []struct {
+		name, value, want string
+	}{
+		{"a run of token labels", "ct7token=ct7token=ct7token=abcdefgh12345678", "ct7token=" + redact.NewDigester(nil).Token("ct7token=ct7token=abcdefgh12345678")},
+		{"a password inside a token", "ct7token=pwd=hunter2-Pa55", "ct7token=" + redact.Redacted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := enrichOne(t, v2(kv{}, kv{"log", "[HTTP] [AGM] call " + tc.value + " done"}), config())
+			if want := "[HTTP] [AGM] call " + tc.want + " done"; string(ev.Line) != want {
+				t.Errorf("line %q\nwant %q", ev.Line, want)
+			}
+		})
+	}
+}
