@@ -85,6 +85,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzUUIDAt -fuzztime $(FUZZTIME) ./parser
 	$(GO) test -run '^$$' -fuzz FuzzTranscode -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzJSONString -fuzztime $(FUZZTIME) ./record
+	$(GO) test -run '^$$' -fuzz FuzzMsgpackFastPaths -fuzztime $(FUZZTIME) ./record
+	$(GO) test -run '^$$' -fuzz FuzzJSONIsLinear -fuzztime $(FUZZTIME) ./record
+	$(GO) test -run '^$$' -fuzz FuzzMsgpackIsLinear -fuzztime $(FUZZTIME) ./record
+	$(GO) test -run '^$$' -fuzz FuzzBulkIsLinear -fuzztime $(FUZZTIME) ./sink/elasticsearch
+	$(GO) test -run '^$$' -fuzz FuzzPushIsLinear -fuzztime $(FUZZTIME) ./sink/loki
+	$(GO) test -run '^$$' -fuzz FuzzForwardIsLinear -fuzztime $(FUZZTIME) ./sink/forward
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./template
 
 clean:

@@ -294,3 +294,6 @@ func Seeds() [][]byte {
 		bytes.Repeat([]byte{9, 4, 0, 11, 70}, 20),
 	}
 }
+
+// Int is a msgpack integer.
+func Int(n int64) []byte { return msgp.AppendInt64(nil, n) }
