@@ -226,7 +226,7 @@ func DeepJSON(depth int) []byte {
 // Build makes from program; when the program's first byte is odd, the
 // metadata holds a chain of arrays as deep as that byte.
 func Entry(program []byte) []byte {
-	b := []byte{0x92, 0x92, 0xd7, 0x00, 0x69, 0x25, 0x7f, 0x20, 0, 0, 0, 0} // 2025-11-25T10:00:00Z
+	b := []byte{0x92, 0x92, 0xd7, 0x00, 0x69, 0x25, 0x7e, 0x20, 0, 0, 0, 0} // EventTime 2025-11-25T10:00:00Z
 	if len(program) > 0 && program[0]&1 == 1 {
 		b = append(b, Map(Str("m"), ArrayChain(int(program[0])))...)
 	} else {
