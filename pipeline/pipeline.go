@@ -92,10 +92,11 @@ func New(name string, get config.Getter) (*Pipeline, error) {
 	})
 	r.Add(err)
 	p.stage = stage
-	if gc := r.Int("go_gc_percent", 0, -1, 100000); gc != 0 {
+	gc, limit := readRuntime(r)
+	if gc != 0 {
 		debug.SetGCPercent(gc) // process-wide: every instance shares one Go runtime
 	}
-	if limit := r.Size("go_memory_limit", 0); limit > 0 {
+	if limit > 0 {
 		debug.SetMemoryLimit(limit)
 	}
 

@@ -10,6 +10,8 @@
 package scrub
 
 import (
+	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -54,12 +56,28 @@ func registered() []string {
 // URL returns raw with its user information replaced by Mask and every
 // query (and fragment) value replaced by Mask, names kept:
 // "tcp://u:p@h:1?shared_key=x" becomes "tcp://***@h:1?shared_key=***".
-// Text without "://" is returned as it is.
+// Without "://", raw is taken to start with the authority, as in a URL
+// whose scheme was forgotten ("u:p@h:1").
 func URL(raw string) string {
 	if i := strings.Index(raw, "://"); i >= 0 {
 		return raw[:i+3] + urlRest(raw[i+3:])
 	}
-	return raw
+	return urlRest(raw)
+}
+
+// ParseError is the reason of a url.Parse error without what it quotes:
+// url.Error quotes the whole URL (password included), and an EscapeError
+// the bad escape, which may be part of the password.
+func ParseError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ee url.EscapeError
+	if errors.As(err, &ee) {
+		return "a bad %-escape (in the user, password or path?)"
+	}
+	return Line(err.Error())
 }
 
 // Line is s, a log line the plugin wrote, without registered secrets, URL

@@ -120,10 +120,7 @@ func New(r *config.Reader, log *flblog.Logger, layout *record.Layout) (*Sink, er
 		r.Check(s.tagKey != s.timeKey, "tag_key", s.tagKey, "is also the time_key")
 	}
 	s.genID = r.Bool("id", true)
-	size := r.Size("max_request_size", DefaultMaxRequestSize)
-	r.Check(size >= minRequestSize && size <= maxRequestSize, "max_request_size", r.Raw("max_request_size"),
-		"must be from 64k to 1G")
-	s.maxRequest = int(min(max(size, minRequestSize), maxRequestSize))
+	s.maxRequest = int(r.Size("max_request_size", DefaultMaxRequestSize, minRequestSize, maxRequestSize))
 
 	r.Add(checkLayout(layout, s.timeKey, s.tagKey))
 	if err := r.Err(); err != nil {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
+	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -51,6 +52,9 @@ var Keys = []string{"url", "http_user", "http_passwd", "api_key", "bearer_token"
 // ReadConfig reads the shared HTTP keys. defaultURL is used when `url` is
 // unset. Secrets come from the properties, where Fluent Bit has already
 // replaced ${ENV_VAR} references, so users keep them out of config files.
+// Values that go into a header are refused when they hold a control
+// character (a line break from the file a secret came from): every request
+// would fail.
 func ReadConfig(r *config.Reader, defaultURL string) Config {
 	c := Config{
 		User:               r.Raw("http_user"),
@@ -62,24 +66,32 @@ func ReadConfig(r *config.Reader, defaultURL string) Config {
 		ClientKeyFile:      r.Raw("client_key_file"),
 		InsecureSkipVerify: !r.Bool("verify_certificate", true),
 		Gzip:               r.Enum("compress", "gzip", "gzip", "none", "off") == "gzip",
-		Timeout:            r.Duration("timeout", DefaultTimeout),
+		Timeout:            r.Timeout("timeout", DefaultTimeout),
 	}
+	r.CheckHeader("http_user", c.User, false)
+	if strings.Contains(c.User, ":") {
+		r.Check(false, "http_user", c.User, "must not hold ':' (RFC 7617: basic auth joins user and password with it)")
+	}
+	r.CheckHeader("http_passwd", c.Password, true)
+	r.CheckHeader("api_key", c.APIKey, true)
+	r.CheckHeader("bearer_token", c.BearerToken, true)
 	raw := r.String("url", defaultURL)
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		r.Errorf("url", fmt.Errorf("%q is not a URL: %s", redactURL(raw), parseReason(err)))
+		r.Errorf("url", fmt.Errorf("%q is not a URL: %s", scrub.URL(raw), scrub.ParseError(err)))
 	case u.Scheme != "http" && u.Scheme != "https":
-		r.Errorf("url", fmt.Errorf("%q: the scheme must be http or https", u.Redacted()))
+		r.Errorf("url", fmt.Errorf("%q: the scheme must be http or https", scrub.URL(raw)))
 	case u.Host == "":
-		r.Errorf("url", fmt.Errorf("%q has no host", u.Redacted()))
+		r.Errorf("url", fmt.Errorf("%q has no host", scrub.URL(raw)))
 	case u.Fragment != "":
-		r.Errorf("url", fmt.Errorf("%q: a fragment is not allowed", u.Redacted()))
+		r.Errorf("url", fmt.Errorf("%q: a fragment is not allowed", scrub.URL(raw)))
 	default:
 		if u.User != nil { // credentials in the URL count as basic auth
+			pw, _ := u.User.Password()
+			scrub.Register(pw)
 			if c.User == "" {
-				c.User = u.User.Username()
-				c.Password, _ = u.User.Password()
+				c.User, c.Password = u.User.Username(), pw
 			}
 			u.User = nil
 		}
@@ -102,32 +114,6 @@ func ReadConfig(r *config.Reader, defaultURL string) Config {
 		r.Errorf("client_cert_file", errors.New("client_cert_file and client_key_file go together"))
 	}
 	return c
-}
-
-// redactURL hides the user information of a URL that did not parse. The
-// last '@' is taken: an unescaped '@' in a password must not expose the
-// rest of it.
-func redactURL(s string) string {
-	if i := strings.LastIndex(s, "@"); i >= 0 {
-		if j := strings.Index(s, "://"); j >= 0 && j < i {
-			return s[:j+3] + "xxxxx" + s[i:]
-		}
-	}
-	return s
-}
-
-// parseReason is url.Parse's complaint without the URL it quotes (which
-// holds the password) nor the escape it quotes (which may be part of it).
-func parseReason(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ee url.EscapeError
-	if errors.As(err, &ee) {
-		return "a bad %-escape (in the user, password or path?)"
-	}
-	return err.Error()
 }
 
 // Client posts request bodies to the downstream.

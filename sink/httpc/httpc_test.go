@@ -147,6 +147,14 @@ func TestReadConfigRejects(t *testing.T) {
 		{"cert without key", map[string]string{"client_cert_file": "/c.pem"}, "client_key_file"},
 		{"compress", map[string]string{"compress": "zstd"}, "compress"},
 		{"timeout", map[string]string{"timeout": "-1s"}, "timeout"},
+		{"timeout past an hour", map[string]string{"timeout": "1e300"}, `timeout "1e300": must be a duration from 100ms to 1h`},
+		{"timeout NaN", map[string]string{"timeout": "NaN"}, "timeout"},
+		{"timeout too short", map[string]string{"timeout": "1ms"}, "timeout"},
+		{"bearer_token with a line break", map[string]string{"bearer_token": secret + "\nmore"}, "bearer_token: holds a control character"},
+		{"api_key with a NUL", map[string]string{"api_key": secret + "\x00"}, "api_key: holds a control character"},
+		{"http_passwd with a trailing line break", map[string]string{"http_user": "u", "http_passwd": secret + "\n"}, "http_passwd: holds a control character"},
+		{"http_user with a CR", map[string]string{"http_user": "u\rx", "http_passwd": secret}, "http_user"},
+		{"http_user with a colon", map[string]string{"http_user": "u:x", "http_passwd": secret}, "RFC 7617"},
 		{"verify_certificate", map[string]string{"verify_certificate": "sometimes"}, "verify_certificate"},
 	}
 	for _, tc := range tests {

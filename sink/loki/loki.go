@@ -28,6 +28,13 @@ const (
 	defaultMetadata = "contactID, sessionID, messageID, userID"
 	defaultMaxSize  = 1 << 20
 
+	// Bounds of max_request_size, as the elasticsearch sink's: below
+	// 64 KiB a flush becomes a request per few lines (at 1 byte, one per
+	// line); above 1 GiB no Loki takes it (its distributor refuses bodies
+	// past max_recv_msg_size, 100 MB by default).
+	minMaxSize = 64 << 10
+	maxMaxSize = 1 << 30
+
 	// maxLabels is Loki's default max_label_names_per_series.
 	maxLabels = 15
 )
@@ -109,6 +116,12 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 	if t := r.Raw("tenant_id"); t != "" {
 		tt, err := template.Parse(t, template.Options{})
 		r.Errorf("tenant_id", err)
+		if err == nil && tt.Static() {
+			// Fixed text that cannot be a header would reject every record.
+			if why := badTenant(tt.Append(nil, nil)); why != "" {
+				r.Errorf("tenant_id", errors.New(why))
+			}
+		}
 		s.tenant = tt
 	}
 	var err error
@@ -137,7 +150,7 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 	if r.Enum("encoding", "protobuf", "protobuf", "json") == "json" {
 		s.enc = JSON
 	}
-	s.maxSize = int(r.Size("max_request_size", defaultMaxSize))
+	s.maxSize = int(r.Size("max_request_size", defaultMaxSize, minMaxSize, maxMaxSize))
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
