@@ -298,3 +298,23 @@ func TestForwardWarnsAboveInForwardsDefaultBufferMaxSize(t *testing.T) {
 		}
 	}
 }
+
+// in_forward drops the connection of a message past its buffer_max_size
+// without a word; the error (which the retry log line quotes) names that
+// likely cause.
+func TestForwardResetAfterALargeMessageNamesTheLikelyCause(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{MaxMessageBytes: 100 << 10, ExpectViolations: true})
+	s := newSink(t, "url", srv.URL(), "max_message_size", "1M")
+	lines := make([]string, 400)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("[socketIO] [AGM] newContact record %03d %s", i, strings.Repeat("x", 1000))
+	}
+	_, err := deliver(s, events(t, chunkOf(lines...)))
+	if err == nil || !IsRetryable(err) {
+		t.Fatalf("err = %v, want a retryable error", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "in_forward closes the connection when a message exceeds its buffer_max_size") ||
+		!strings.Contains(msg, "lower max_message_size or raise buffer_max_size") {
+		t.Errorf("error %q does not name the likely cause", msg)
+	}
+}
