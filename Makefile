@@ -86,6 +86,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzTranscode -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzJSONString -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./template
+	$(GO) test -run '^$$' -fuzz FuzzBulkResponse -fuzztime $(FUZZTIME) ./sink/elasticsearch
+	$(GO) test -run '^$$' -fuzz FuzzAck -fuzztime $(FUZZTIME) ./sink/forward
+	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./internal/config
+	$(GO) test -run '^$$' -fuzz FuzzScrub -fuzztime $(FUZZTIME) ./internal/scrub
 
 clean:
 	rm -rf build

@@ -45,7 +45,7 @@ const (
 	DefaultMaxIdleTime = 30 * time.Second
 
 	// DefaultMaxMessageBytes is in_forward's default buffer_max_size
-	// (plugins/in_forward/fw_conn.h: FLB_IN_FW_CHUNK_MAX_SIZE). A bigger
+	// (plugins/in_forward/fw_config.c: FLB_IN_FW_CHUNK_MAX_SIZE). A bigger
 	// message makes in_forward drop the connection without an ack, forever.
 	DefaultMaxMessageBytes = 6144000
 )
