@@ -253,10 +253,11 @@ func refBulk(data []byte, n int) (bulkAnswer, error) {
 	for r.more() {
 		switch r.key() {
 		case "errors":
-			if v, ok := r.tok().(bool); ok {
+			switch v := r.tok().(type) {
+			case bool:
 				errorsFalse = !v
-			} else {
-				r.skipRest()
+			case json.Delim:
+				r.skipOpened()
 			}
 		case "items":
 			if sawItems {
