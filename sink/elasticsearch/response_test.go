@@ -15,6 +15,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/ctlive/ctlive-fluent-bit/sink/httpc"
 )
 
@@ -403,4 +404,32 @@ func (r *refReader) peekDelim() (json.Delim, bool) {
 		return 0, false
 	}
 	return json.Delim(rest[0]), true
+}
+
+// A redirect is never followed and never counts as delivered: the flush
+// fails for good (the url must be fixed), and its target receives nothing.
+func TestRedirectIsPermanentAndNothingIsDelivered(t *testing.T) {
+	target := startFakeES(t, allCreated)
+	for _, code := range []int{301, 302, 307, 308} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			http.Redirect(w, r, target.URL+"/_bulk?token=abc", code)
+		}))
+		s := newSink(t, map[string]string{"url": srv.URL, "api_key": "k3y-for-es"})
+		b := newBatch("t", lineEvents(t, "t", numbered(2)))
+		err := s.Deliver(context.Background(), b)
+		srv.Close()
+		if !sink.IsPermanent(err) || !strings.Contains(err.Error(), "redirect to") {
+			t.Errorf("%d: err = %v, want a permanent error naming the redirect", code, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "abc") || strings.Contains(err.Error(), "k3y")) {
+			t.Errorf("%d: err = %v shows a credential", code, err)
+		}
+		if len(undone(b)) != 2 {
+			t.Errorf("%d: %d of 2 undone; want nothing delivered", code, len(undone(b)))
+		}
+	}
+	if n := len(target.requests()); n != 0 {
+		t.Errorf("the redirect's target received %d requests", n)
+	}
 }
