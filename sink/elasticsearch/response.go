@@ -160,7 +160,7 @@ func (s *scanner) item() bulkItem {
 					s.skip()
 				}
 			case "error":
-				item.errType, item.reason = s.error(0)
+				item.errType, item.reason = s.itemError(0)
 			default:
 				s.skip()
 			}
@@ -169,11 +169,11 @@ func (s *scanner) item() bulkItem {
 	return item
 }
 
-// error reads an item's error: an object with type, reason and caused_by
+// itemError reads an item's error: an object with type, reason and caused_by
 // (Elasticsearch 5+, OpenSearch), or a plain string (older). It calls
 // itself for caused_by at most maxCauses deep: a constant bound, whatever
 // the answer's nesting.
-func (s *scanner) error(level int) (typ, reason string) {
+func (s *scanner) itemError(level int) (typ, reason string) {
 	switch s.next() {
 	case '"':
 		return "", scrubReason(string(s.str(maxReason)))
@@ -192,7 +192,7 @@ func (s *scanner) error(level int) (typ, reason string) {
 			reason = scrubReason(s.text(maxReason))
 		case "caused_by":
 			if level < maxCauses {
-				causeType, causeReason = s.error(level + 1)
+				causeType, causeReason = s.itemError(level + 1)
 			} else {
 				s.skip()
 			}
