@@ -228,8 +228,8 @@ func scrubReason(r string) string {
 // scanner reads one JSON text from a stream, token by token, in constant
 // memory apart from the strings it is asked to keep. Nesting is counted in
 // depth, and the kind of each open level is one bit of objects, so
-// skipping a value never recurses. The first error sticks: every method
-// is then a no-op, and loops over members end.
+// skipping a value never recurses. The first error sticks (fail): the
+// loops over members and values end at once, and readBulk reports it.
 type scanner struct {
 	r        io.Reader
 	buf      [4096]byte
