@@ -23,8 +23,8 @@ const (
 	// at Go's default go_gc_percent; the HTTP sinks add a request of up to
 	// max_request_size and its gzip copy. 32M is the least that leaves one
 	// flush room above that.
-	minMemoryLimit = 32 << 20
-	maxMemoryLimit = 1 << 40
+	minMemoryLimit = 32 * config.MB
+	maxMemoryLimit = 1000 * config.GB
 )
 
 // readRuntime reads go_gc_percent (0 when unset) and go_memory_limit (0

@@ -24,7 +24,7 @@ func TestInstanceKeysAreCheckedAtStart(t *testing.T) {
 		{"go_gc_percent past the ceiling", map[string]string{"go_gc_percent": "100000"}, `go_gc_percent "100000"`},
 		{"go_gc_percent below -1", map[string]string{"go_gc_percent": "-2"}, `go_gc_percent "-2"`},
 		{"go_gc_percent off without a memory limit", map[string]string{"go_gc_percent": "-1"}, "set go_memory_limit too"},
-		{"go_memory_limit 1", map[string]string{"go_memory_limit": "1"}, `go_memory_limit "1": must be a size from 32M to 1024G`},
+		{"go_memory_limit 1", map[string]string{"go_memory_limit": "1"}, `go_memory_limit "1": must be a size from 32M to 1000G`},
 		{"go_memory_limit a unit alone", map[string]string{"go_memory_limit": "B"}, `go_memory_limit "B"`},
 		{"go_memory_limit below the floor", map[string]string{"go_memory_limit": "31M"}, `go_memory_limit "31M"`},
 		{"go_memory_limit past the ceiling", map[string]string{"go_memory_limit": "2048G"}, `go_memory_limit "2048G"`},

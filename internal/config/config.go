@@ -188,8 +188,9 @@ func formatDuration(d time.Duration) string {
 	return d.String()
 }
 
-// Size accepts bytes with an optional k, m or g suffix (powers of 1024, any
-// case, an optional trailing b: "5M", "512k", "64KB"), within [min, max].
+// Size accepts bytes with an optional k, m or g suffix (powers of 1000 as
+// in Fluent Bit, any case, an optional trailing b, a fraction allowed:
+// "5M", "512k", "64KB", "1.5M"), within [min, max].
 func (r *Reader) Size(key string, def, min, max int64) int64 {
 	v := r.Raw(key)
 	if v == "" {
@@ -203,41 +204,56 @@ func (r *Reader) Size(key string, def, min, max int64) int64 {
 	return n
 }
 
-// parseSize reads "<digits>[ ][k|m|g][b]"; ok is false for anything else,
-// for zero, and past 1 TiB.
+// Size units are Fluent Bit's (src/flb_utils.c, flb_utils_size_to_bytes):
+// powers of 1000, so `6M` means the same here as in an in_forward's
+// buffer_max_size next to it.
+const (
+	KB = 1000
+	MB = 1000 * KB
+	GB = 1000 * MB
+)
+
+// parseSize reads a number, a fraction allowed, then optionally k, m or g
+// and optionally b, in any case ("5M", "512k", "1.5MB", "64 KB"), as
+// flb_utils_size_to_bytes does; ok is false for anything else, for zero,
+// and past 1 TB.
 func parseSize(v string) (int64, bool) {
 	num := v
 	if strings.HasSuffix(num, "b") || strings.HasSuffix(num, "B") {
 		num = num[:len(num)-1]
 	}
-	mult := int64(1)
+	mult := float64(1)
 	if num != "" {
 		switch num[len(num)-1] {
 		case 'k', 'K':
-			mult = 1 << 10
+			mult = KB
 		case 'm', 'M':
-			mult = 1 << 20
+			mult = MB
 		case 'g', 'G':
-			mult = 1 << 30
+			mult = GB
 		}
 		if mult > 1 {
 			num = num[:len(num)-1]
 		}
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-	if err != nil || n <= 0 || n > (1<<40)/mult {
+	num = strings.TrimSpace(num)
+	if num == "" || strings.ContainsAny(num, "eEnNiIxXpP_+-") { // digits and one '.' only
 		return 0, false
 	}
-	return n * mult, true
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f <= 0 || f*mult > 1e12 || f*mult < 1 {
+		return 0, false
+	}
+	return int64(f * mult), true
 }
 
-// FormatSize writes n in the largest power-of-1024 unit that divides it:
-// 64k, 5M, 1G, 6144000.
+// FormatSize writes n in the largest unit that divides it: 64k, 5M, 1G,
+// 6144000.
 func FormatSize(n int64) string {
 	for _, u := range []struct {
 		unit int64
 		name string
-	}{{1 << 30, "G"}, {1 << 20, "M"}, {1 << 10, "k"}} {
+	}{{GB, "G"}, {MB, "M"}, {KB, "k"}} {
 		if n != 0 && n%u.unit == 0 {
 			return strconv.FormatInt(n/u.unit, 10) + u.name
 		}

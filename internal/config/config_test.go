@@ -35,7 +35,7 @@ func TestTypedValues(t *testing.T) {
 	if r.Duration("d1", 0, time.Millisecond, time.Hour) != 1500*time.Millisecond || r.Duration("d2", 0, time.Millisecond, time.Hour) != 250*time.Millisecond {
 		t.Error("duration")
 	}
-	if r.Size("s1", 0, 1, 1<<30) != 5<<20 || r.Size("s2", 0, 1, 1<<30) != 512<<10 || r.Size("s3", 0, 1, 1<<30) != 2048 {
+	if r.Size("s1", 0, 1, GB) != 5*MB || r.Size("s2", 0, 1, GB) != 512*KB || r.Size("s3", 0, 1, GB) != 2048 {
 		t.Error("size")
 	}
 	if got := strings.Join(r.List("l"), "|"); got != "a|b|c|d" {
@@ -54,7 +54,7 @@ func TestBadValuesAreAllReportedByKey(t *testing.T) {
 	r.Bool("b", false)
 	r.Int("n", 0, 0, 100)
 	r.Duration("d", time.Second, time.Millisecond, time.Hour)
-	r.Size("s", 1, 1, 1<<30)
+	r.Size("s", 1, 1, GB)
 	r.Enum("e", "none", "none", "gzip")
 	err := r.Err()
 	for _, key := range []string{`b "perhaps"`, `n "101"`, `d "-1s"`, `s "lots"`, `e "zstd"`} {
@@ -73,16 +73,17 @@ func TestSecretsNeverAppearInErrors(t *testing.T) {
 }
 
 func TestSizes(t *testing.T) {
-	const min, max = 64 << 10, 64 << 20
+	const min, max = 64 * KB, 64 * MB
 	tests := []struct {
 		in   string
 		want int64 // 0: refused
 	}{
-		{"65536", 65536}, {"64k", 64 << 10}, {"64K", 64 << 10}, {"64kb", 64 << 10}, {"64 KB", 64 << 10},
-		{"5M", 5 << 20}, {"5m", 5 << 20}, {"5MB", 5 << 20}, {"64M", 64 << 20}, {"65536b", 65536}, {" 1M ", 1 << 20},
+		{"65536", 65536}, {"64k", 64000}, {"64K", 64000}, {"64kb", 64000}, {"64 KB", 64000},
+		{"5M", 5000000}, {"5m", 5000000}, {"5MB", 5000000}, {"64M", 64000000}, {"65536b", 65536}, {" 1M ", 1000000},
+		{"1.5M", 1500000}, {"6144000", 6144000}, {"6.144M", 6144000},
 		// Refused, never a panic: a unit alone, nothing, junk, out of range.
 		{"B", 0}, {"b", 0}, {"k", 0}, {"KB", 0}, {" M", 0}, {"M ", 0}, {"5bb", 0}, {"5kk", 0}, {"5 k b", 0},
-		{"-5M", 0}, {"0", 0}, {"1.5M", 0}, {"5T", 0}, {"lots", 0}, {"1000", 0}, {"65M", 0}, {"1G", 0},
+		{"-5M", 0}, {"0", 0}, {"1e6", 0}, {"5T", 0}, {"lots", 0}, {"1000", 0}, {"65M", 0}, {"1G", 0},
 		{"9223372036854775807", 0}, {"99999999999999999999k", 0}, {"\x00", 0},
 	}
 	for _, tc := range tests {
@@ -204,8 +205,8 @@ func FuzzReader(f *testing.F) {
 		}
 
 		r := newReader()
-		s := r.Size(key, 7, 64<<10, 64<<20)
-		check("Size", r, s == 7 || s >= 64<<10 && s <= 64<<20)
+		s := r.Size(key, 7, 64*KB, 64*MB)
+		check("Size", r, s == 7 || s >= 64*KB && s <= 64*MB)
 
 		r = newReader()
 		d := r.Duration(key, 7, 100*time.Millisecond, time.Hour)

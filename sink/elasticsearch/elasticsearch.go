@@ -25,15 +25,15 @@ const (
 	DefaultIndex          = "ctlive-$tenant-%Y.%m.%d"
 	DefaultTimeKey        = "@timestamp"
 	DefaultTagKey         = "_flb-key" // Fluent Bit's es output's default
-	DefaultMaxRequestSize = 5 << 20
+	DefaultMaxRequestSize = 5 * config.MB
 )
 
 // Bounds of max_request_size: below 64 KiB every flush becomes many
 // requests; above 1 GiB no server takes it (Elasticsearch's
 // http.max_content_length defaults to 100 MB).
 const (
-	minRequestSize = 64 << 10
-	maxRequestSize = 1 << 30
+	minRequestSize = 64 * config.KB
+	maxRequestSize = 1 * config.GB
 )
 
 const (

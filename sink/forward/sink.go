@@ -35,8 +35,8 @@ type Sink struct {
 // not refused, but without that every larger message's connection is
 // dropped.
 const (
-	MinMessageBytes = 64 << 10
-	MaxMessageBytes = 64 << 20
+	MinMessageBytes = 64 * config.KB
+	MaxMessageBytes = 64 * config.MB
 )
 
 // New reads url (tcp://host:port or unix:///path), tag, require_ack_response,
@@ -62,8 +62,8 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 		return nil, err
 	}
 	if cfg.MaxMessageBytes > DefaultMaxMessageBytes && log != nil {
-		log.Warnf("max_message_size %d is above in_forward's default buffer_max_size (%d bytes; Fluent Bit counts "+
-			"its k, M and G in powers of 1000): raise buffer_max_size on the in_forward input to at least %d, "+
+		log.Warnf("max_message_size %d is above in_forward's default buffer_max_size (%d bytes): "+
+			"raise buffer_max_size on the in_forward input to at least %d, "+
 			"or it drops the connection of every larger message and the retries never pass",
 			cfg.MaxMessageBytes, DefaultMaxMessageBytes, cfg.MaxMessageBytes)
 	}

@@ -285,7 +285,7 @@ func TestForwardWarnsAboveInForwardsDefaultBufferMaxSize(t *testing.T) {
 	tests := []struct {
 		size string
 		warn bool
-	}{{"6144000", false}, {"5M", false}, {"6M", true}, {"6144001", true}, {"64M", true}}
+	}{{"6144000", false}, {"6M", false}, {"6.2M", true}, {"6144001", true}, {"64M", true}}
 	for _, tc := range tests {
 		log, buf := flblog.Capture("ctlive.0", flblog.Info)
 		s, err := New(config.NewReader(config.MapGetter(map[string]string{"max_message_size": tc.size})), log, stage.Layout())

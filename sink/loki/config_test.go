@@ -133,7 +133,7 @@ func TestConfiguration(t *testing.T) {
 			if got := strings.Join(meta, ","); got != "contactID,sessionID,messageID,userID" {
 				t.Errorf("metadata %s", got)
 			}
-			if s.enc != Protobuf || s.lineJSON || s.tenant != nil || s.maxSize != 1<<20 {
+			if s.enc != Protobuf || s.lineJSON || s.tenant != nil || s.maxSize != 1000000 {
 				t.Errorf("encoding %v lineJSON %v tenant %v max %d", s.enc, s.lineJSON, s.tenant, s.maxSize)
 			}
 			if s.client.URL() != "http://127.0.0.1:3100" {
@@ -154,7 +154,7 @@ func TestConfiguration(t *testing.T) {
 			}},
 		{name: "json and sizes", props: map[string]string{"encoding": "JSON", "line_format": "json", "max_request_size": "512k"},
 			check: func(t *testing.T, s *Sink) {
-				if s.enc != JSON || !s.lineJSON || s.maxSize != 512<<10 {
+				if s.enc != JSON || !s.lineJSON || s.maxSize != 512000 {
 					t.Errorf("encoding %v lineJSON %v max %d", s.enc, s.lineJSON, s.maxSize)
 				}
 			}},
@@ -184,7 +184,7 @@ func TestConfiguration(t *testing.T) {
 		{name: "static tenant_id with a space", props: map[string]string{"tenant_id": "org one"}, wantErr: "printable ASCII without spaces"},
 		{name: "max_request_size at the floor", props: map[string]string{"max_request_size": "64k"},
 			check: func(t *testing.T, s *Sink) {
-				if s.maxSize != 64<<10 {
+				if s.maxSize != 64000 {
 					t.Errorf("max %d", s.maxSize)
 				}
 			}},

@@ -26,14 +26,14 @@ const (
 
 	defaultLabels   = "service, tenant, channel, event, level"
 	defaultMetadata = "contactID, sessionID, messageID, userID"
-	defaultMaxSize  = 1 << 20
+	defaultMaxSize  = 1 * config.MB
 
 	// Bounds of max_request_size, as the elasticsearch sink's: below
 	// 64 KiB a flush becomes a request per few lines (at 1 byte, one per
 	// line); above 1 GiB no Loki takes it (its distributor refuses bodies
 	// past max_recv_msg_size, 100 MB by default).
-	minMaxSize = 64 << 10
-	maxMaxSize = 1 << 30
+	minMaxSize = 64 * config.KB
+	maxMaxSize = 1 * config.GB
 
 	// maxLabels is Loki's default max_label_names_per_series.
 	maxLabels = 15
