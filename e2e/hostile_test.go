@@ -25,7 +25,7 @@ func TestValuesThatWouldFailEveryFlushAreRefusedAtStart(t *testing.T) {
 		{"timeout 1e300", []string{"sink", "elasticsearch", "timeout", "1e300"}, `timeout "1e300"`},
 		{"go_memory_limit 1", []string{"go_memory_limit", "1"}, `go_memory_limit "1"`},
 		{"bearer_token holding a line break", []string{"sink", "loki", "bearer_token", "s3cr3t\nrest"}, "bearer_token: holds a control character"},
-		{"a 1-byte mask_key", []string{"mask", "userID", "mask_key", "k"}, "mask_key must be at least 16 bytes"},
+		{"a 1-byte mask_key", []string{"mask", "userID", "mask_key", "k"}, "mask_key: must be at least 16 bytes"},
 		{"an all-space mask_key", []string{"mask", "userID", "mask_key", "                "}, "mask_key"},
 		{"Loki max_request_size 1", []string{"sink", "loki", "max_request_size", "1"}, `max_request_size "1"`},
 		{"forward url with credentials", []string{"sink", "forward", "url", "tcp://user:pass@host:24224?shared_key=s3cr3t"}, "url: forward: URL"},

@@ -68,8 +68,9 @@ func New(c Config) (*Stage, error) {
 		redact:       c.Redact,
 		tokens:       redact.NewDigester([]byte(c.MaskKey)),
 	}
-	var err error
-	if s.mask, err = newMasking(c.Mask, c.MaskKey); err != nil {
+	if err := checkMaskKey(c.MaskKey); err != nil {
+		errs = append(errs, fmt.Errorf("mask_key: %w", err))
+	} else if s.mask, err = newMasking(c.Mask, c.MaskKey); err != nil {
 		errs = append(errs, fmt.Errorf("mask: %w", err))
 	}
 	if slices.Contains(s.route.allow, "") || slices.Contains(s.route.deny, "") {

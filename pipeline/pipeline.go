@@ -93,12 +93,6 @@ func New(name string, get config.Getter) (*Pipeline, error) {
 	r.Add(err)
 	p.stage = stage
 	gc, limit := readRuntime(r)
-	if gc != 0 {
-		debug.SetGCPercent(gc) // process-wide: every instance shares one Go runtime
-	}
-	if limit > 0 {
-		debug.SetMemoryLimit(limit)
-	}
 
 	p.sinkName = strings.ToLower(r.String("sink", DefaultSink))
 	factory, ok := Sinks[p.sinkName]
@@ -120,6 +114,14 @@ func New(name string, get config.Getter) (*Pipeline, error) {
 		return nil, err
 	}
 	p.sink = s
+	// Process-wide (every instance shares one Go runtime), so only once the
+	// instance is sure to start.
+	if gc != 0 {
+		debug.SetGCPercent(gc)
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.flushes.New = func() any { return new(flushState) }
 	return p, nil
