@@ -27,10 +27,12 @@ func (a seen) before(b seen) bool {
 	return a.at < b.at
 }
 
-// contactState is what the tool keeps per contact: a fixed part of ~60
-// bytes, its key, and one entry per agent session that joined it.
+// contactState is what the tool keeps per contact: a fixed part of ~80
+// bytes, its ID (once, shared with the map's key), and one entry per agent
+// session that joined it.
 type contactState struct {
-	start, end                int64 // Unix ns of the first and last timed line; 0 none
+	id                        string // the map's key
+	start, end                int64  // Unix ns of the first and last timed line; 0 none
 	lines, exceptions, errors uint32
 	ended, saved              bool
 	sessions                  []sessionSeen
@@ -48,6 +50,7 @@ type loginSeen struct {
 
 // TenantCounts are one tenant's counts of lines, by the line's tenant field.
 type tenantCounts struct {
+	name                             string // the map's key
 	lines, exceptions, errors, warns uint64
 	agents                           map[string]struct{}
 }
@@ -80,6 +83,13 @@ type Stats struct {
 	// Window: only records whose time is in [since, until) count, when set.
 	since, until int64
 
+	// The last tenant and contact looked up: lines come in bursts of one
+	// handler, so this saves a hash most of the time.
+	lastTenantName string
+	lastTenant     *tenantCounts
+	lastContactID  string
+	lastContact    *contactState
+
 	Records   int64 // CTLive records counted
 	NotCTLive int64 // well-formed records that are not CTLive lines
 	Malformed int64 // lines too long, JSON lines that do not decode
@@ -110,10 +120,14 @@ func (s *Stats) add(r *rec, at pos) {
 		return
 	}
 	s.Records++
-	tn := s.tenants[string(r.tenant)]
-	if tn == nil {
-		tn = &tenantCounts{agents: map[string]struct{}{}}
-		s.tenants[string(r.tenant)] = tn
+	tn := s.lastTenant
+	if tn == nil || tn.name != string(r.tenant) {
+		tn = s.tenants[string(r.tenant)]
+		if tn == nil {
+			tn = &tenantCounts{name: string(r.tenant), agents: map[string]struct{}{}}
+			s.tenants[tn.name] = tn
+		}
+		s.lastTenant = tn
 	}
 	tn.lines++
 	switch {
@@ -137,10 +151,14 @@ func (s *Stats) add(r *rec, at pos) {
 	if r.contactID == nil {
 		return
 	}
-	c := s.contacts[string(r.contactID)]
-	if c == nil {
-		c = &contactState{}
-		s.contacts[string(r.contactID)] = c
+	c := s.lastContact
+	if c == nil || c.id != string(r.contactID) {
+		c = s.contacts[string(r.contactID)]
+		if c == nil {
+			c = &contactState{id: string(r.contactID)}
+			s.contacts[c.id] = c
+		}
+		s.lastContact = c
 	}
 	c.lines++
 	if r.time != 0 {
