@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -294,6 +295,30 @@ func runScan(cmd string, args []string, env Env) error {
 	}
 	warnSkipped(env.Stderr, s)
 	return writeResult(cmd, s, &o, env, st)
+}
+
+// runStore answers cmd from a store instead of files.
+func runStore(cmd, contactID string, o *options, q Query, env Env, st Style) error {
+	v, err := ParseStore(o.from)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if cmd == "contact" {
+		tl, err := v.Timeline(ctx, contactID, q)
+		if err != nil {
+			return err
+		}
+		return WriteTimeline(env.Stdout, tl, o.json, st)
+	}
+	if q.Since == 0 || q.Until == 0 {
+		return usageError{errors.New("--from needs --since and --until: they bound what the store reads")}
+	}
+	s, err := v.Stats(ctx, q.Since, q.Until, o.tenants, cmd)
+	if err != nil {
+		return err
+	}
+	return writeResult(cmd, s, o, env, st)
 }
 
 // writeResult prints what a scan or a store query aggregated.

@@ -69,30 +69,16 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 	for _, w := range ws[1:] {
 		first.merge(w.(*hitWorker))
 	}
-	var c *Contact
-	for _, row := range first.stats.Contacts() {
-		if row.ContactID == id {
-			c = &row
-			break
-		}
-	}
+	c := first.lifecycle(id)
 	if c == nil {
 		return nil, fmt.Errorf("%s: %w", id, ErrUnknownContact)
 	}
-	tl := &Timeline{Contact: *c}
-	tl.Entries = append(tl.Entries, first.contact...)
-	// The sessions' logins, wherever they are.
-	var texts [][]byte
-	for _, s := range c.AgentSessions {
-		if l, ok := first.logins[s]; ok {
-			tl.Entries = append(tl.Entries, l)
-		}
-		texts = append(texts, []byte(first.sessionText[s]))
-	}
 	// The sessions' other lines inside the contact's span.
-	if len(texts) > 0 {
+	if len(c.AgentSessions) > 0 {
+		var texts [][]byte
 		sessions := map[string]bool{}
 		for _, s := range c.AgentSessions {
+			texts = append(texts, []byte(first.sessionText[s]))
 			sessions[s] = true
 		}
 		for _, in := range ins {
@@ -108,16 +94,10 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 			if err != nil {
 				return nil, err
 			}
-			tl.Entries = append(tl.Entries, more...)
+			first.contact = append(first.contact, more...)
 		}
 	}
-	slices.SortFunc(tl.Entries, func(a, b Entry) int {
-		if c := cmp.Compare(a.SortTime, b.SortTime); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.At, b.At)
-	})
-	return tl, nil
+	return first.timeline(c), nil
 }
 
 type hitKind uint8
@@ -170,27 +150,62 @@ func (w *hitWorker) block(b block) {
 		if kind == hitContact || kind == hitLogin {
 			w.stats.add(r, at)
 		}
-		e := w.entry(r, at, kind)
-		switch kind {
-		case hitContact:
-			w.contact = append(w.contact, e)
-			if r.event == parser.EventJoinContact && r.sessionID != nil {
-				w.sessionText[string(r.sessionID)] = string(r.sessionText)
-			}
-			off := b.offset + int64(start)
+		w.record(r, at, kind, b.offset+int64(start))
+		if kind == hitContact {
 			sp, ok := w.spans[b.in.Index]
+			off := b.offset + int64(start)
 			if !ok {
 				sp = [2]int64{off, off}
 			}
 			w.spans[b.in.Index] = [2]int64{min(sp[0], off), max(sp[1], off)}
-		case hitLogin:
-			if l, ok := w.logins[e.SessionID]; !ok || (seen{e.SortTime, e.At}).before(seen{l.SortTime, l.At}) {
-				w.logins[e.SessionID] = e
-			}
-		default:
-			w.contact = append(w.contact, e)
 		}
 	})
+}
+
+// record keeps what the timeline shows of r.
+func (w *hitWorker) record(r *rec, at pos, kind hitKind, offset int64) {
+	e := w.entry(r, at, kind)
+	switch kind {
+	case hitContact:
+		w.contact = append(w.contact, e)
+		if r.event == parser.EventJoinContact && r.sessionID != nil {
+			w.sessionText[string(r.sessionID)] = string(r.sessionText)
+		}
+	case hitLogin:
+		if l, ok := w.logins[e.SessionID]; !ok || (seen{e.SortTime, e.At}).before(seen{l.SortTime, l.At}) {
+			w.logins[e.SessionID] = e
+		}
+	default:
+		w.contact = append(w.contact, e)
+	}
+}
+
+// lifecycle is the contact's row from what the worker has seen, or nil.
+func (w *hitWorker) lifecycle(id string) *Contact {
+	for _, row := range w.stats.Contacts() {
+		if row.ContactID == id {
+			return &row
+		}
+	}
+	return nil
+}
+
+// timeline is c with the entries seen, the sessions' logins among them,
+// in time order.
+func (w *hitWorker) timeline(c *Contact) *Timeline {
+	tl := &Timeline{Contact: *c, Entries: w.contact}
+	for _, s := range c.AgentSessions {
+		if l, ok := w.logins[s]; ok {
+			tl.Entries = append(tl.Entries, l)
+		}
+	}
+	slices.SortFunc(tl.Entries, func(a, b Entry) int {
+		if c := cmp.Compare(a.SortTime, b.SortTime); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.At, b.At)
+	})
+	return tl
 }
 
 // isLogin: the record is the login line kept for its session.
