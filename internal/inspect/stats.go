@@ -60,7 +60,8 @@ type excKey struct{ tenant, errType, frame string }
 type excCounts struct {
 	count       uint64
 	first, last int64
-	example     string // the smallest contact ID among them
+	example     string // the contact ID of the first timed one that has one
+	exampleAt   seen
 }
 
 // minuteKey buckets exceptions per tenant per minute, for the report.
@@ -133,7 +134,7 @@ func (s *Stats) add(r *rec, at pos) {
 	switch {
 	case r.event == parser.EventException:
 		tn.exceptions++
-		s.addException(r)
+		s.addException(r, at)
 	case r.level == parser.LevelError:
 		tn.errors++
 	case r.level == parser.LevelWarn:
@@ -201,7 +202,7 @@ func (c *contactState) addSession(n sessionSeen) {
 	c.sessions = append(c.sessions, n)
 }
 
-func (s *Stats) addException(r *rec) {
+func (s *Stats) addException(r *rec, at pos) {
 	k := excKey{string(r.tenant), string(r.errorType), string(r.topFrame)}
 	e := s.exceptions[k]
 	if e == nil {
@@ -216,8 +217,8 @@ func (s *Stats) addException(r *rec) {
 		e.last = max(e.last, r.time)
 		s.excMinutes[minuteKey{k.tenant, r.time / 60e9}]++
 	}
-	if r.contactID != nil && (e.example == "" || string(r.contactID) < e.example) {
-		e.example = string(r.contactID)
+	if r.contactID != nil && r.time != 0 && (e.example == "" || (seen{r.time, at}).before(e.exampleAt)) {
+		e.example, e.exampleAt = string(r.contactID), seen{r.time, at}
 	}
 }
 
@@ -276,8 +277,8 @@ func (s *Stats) merge(o *Stats) {
 			e.first = oe.first
 		}
 		e.last = max(e.last, oe.last)
-		if oe.example != "" && (e.example == "" || oe.example < e.example) {
-			e.example = oe.example
+		if oe.example != "" && (e.example == "" || oe.exampleAt.before(e.exampleAt)) {
+			e.example, e.exampleAt = oe.example, oe.exampleAt
 		}
 	}
 	for k, n := range o.excMinutes {

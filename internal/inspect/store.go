@@ -207,7 +207,7 @@ func (v *VictoriaLogs) Stats(ctx context.Context, since, until int64, tenants []
 	// keeps as the text of a JSON array.
 	err = v.query(ctx, win+` event:=exception | extract_regexp "^\\[\"(?P<frame>(?:[^\"\\\\]|\\\\.)*)\"" from stack `+
 		`| stats by (tenant, errorType, frame) count() n, min(_time) if (time:*) first, max(_time) if (time:*) last, `+
-		`min(contactID) if (contactID:*) example`, func(line []byte) error {
+		`row_min(_time, contactID) if (contactID:* time:*) example`, func(line []byte) error {
 		m, err := stringRow(line)
 		if err != nil {
 			return err
@@ -219,8 +219,10 @@ func (v *VictoriaLogs) Stats(ctx context.Context, since, until int64, tenants []
 				frame = f
 			}
 		}
+		var example struct{ ContactID string }
+		json.Unmarshal([]byte(m["example"]), &example) // "{}" when none has a contact
 		s.exceptions[excKey{m["tenant"], m["errorType"], frame}] = &excCounts{count: uint64(atoi(m["n"])),
-			first: parseStoreTime(m["first"]), last: parseStoreTime(m["last"]), example: m["example"]}
+			first: parseStoreTime(m["first"]), last: parseStoreTime(m["last"]), example: example.ContactID}
 		return nil
 	})
 	if err != nil {

@@ -133,7 +133,8 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // ExceptionRow is one group of `exceptions`: the line's tenant, the error
 // type and the top stack frame, with when the group was first and last
-// seen and the smallest contact ID among its lines as an example.
+// seen and, as an example, the contact ID of its first line that has both a
+// time and a contact ID.
 type ExceptionRow struct {
 	Tenant, ErrorType, TopFrame string
 	Count                       int64
