@@ -282,18 +282,40 @@ func runScan(cmd string, args []string, env Env) error {
 			q.Progress = &Progress{W: env.Stderr, Total: total}
 		}
 	}
-	if cmd == "contact" {
+	switch cmd {
+	case "contact":
 		tl, err := ContactTimeline(ins, contactID, q)
 		if err != nil {
 			return err
 		}
 		return WriteTimeline(env.Stdout, tl, o.json, st)
+	case "report":
+		// The strips read the inputs a second time.
+		var cleanup func()
+		if ins, cleanup, err = spoolStdin(ins); err != nil {
+			return err
+		}
+		defer cleanup()
 	}
 	s, err := Aggregate(ins, q)
 	if err != nil {
 		return err
 	}
 	warnSkipped(env.Stderr, s)
+	if cmd == "report" {
+		lines := func(ids []string) (map[string][]Entry, error) {
+			again := make([]*Input, len(ins))
+			for i, in := range ins {
+				if again[i], err = in.reopenAt(0); err != nil {
+					closeInputs(again[:i])
+					return nil, err
+				}
+			}
+			defer closeInputs(again)
+			return collectLines(again, ids, q)
+		}
+		return writeReportFile(o.output, s, lines, strings.Join(pos, ", "), o.limit, env)
+	}
 	return writeResult(cmd, s, &o, env, st)
 }
 
@@ -318,6 +340,24 @@ func runStore(cmd, contactID string, o *options, q Query, env Env, st Style) err
 	if err != nil {
 		return err
 	}
+	if cmd == "report" {
+		lines := func(ids []string) (map[string][]Entry, error) {
+			out := map[string][]Entry{}
+			for _, id := range ids {
+				tl, err := v.Timeline(ctx, id, q)
+				if err != nil {
+					return nil, err
+				}
+				for _, e := range tl.Entries {
+					if e.Kind == "contact" {
+						out[id] = append(out[id], e)
+					}
+				}
+			}
+			return out, nil
+		}
+		return writeReportFile(o.output, s, lines, o.from, o.limit, env)
+	}
 	return writeResult(cmd, s, o, env, st)
 }
 
@@ -331,8 +371,6 @@ func writeResult(cmd string, s *Stats, o *options, env Env, st Style) error {
 		return WriteTenants(env.Stdout, s.Tenants(o.tenants), o.json, st)
 	case "exceptions":
 		return WriteExceptions(env.Stdout, s.Exceptions(o.tenants), o.json, st)
-	case "report":
-		return writeReportFile(o.output, s, o, env)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ type Entry struct {
 	Message   string // redacted as the rows are
 	ErrorType string
 	Stack     []string
+	contactID string
 }
 
 // Timeline is what `contact ID` prints.
@@ -238,7 +239,7 @@ func (w *hitWorker) merge(o *hitWorker) {
 func (w *hitWorker) entry(r *rec, at pos, kind hitKind) Entry {
 	e := Entry{Time: r.time, SortTime: r.sortTime, At: at, Kind: [...]string{"", "contact", "login", "session"}[kind],
 		Function: string(r.function), Event: r.event.String(), Level: r.level.String(), SessionID: string(r.sessionID),
-		ErrorType: string(r.errorType)}
+		ErrorType: string(r.errorType), contactID: string(r.contactID)}
 	msg := r.message
 	if msg == nil {
 		msg = r.line
