@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"os"
+	"runtime"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -58,6 +59,33 @@ func BenchmarkContacts(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*lines), "ns/record")
 		})
 	}
+}
+
+// BenchmarkStatePerContact: the heap a scan keeps per contact once done
+// (live bytes after a collection, over contacts), the README's "≤ 300
+// bytes per contact".
+func BenchmarkStatePerContact(b *testing.B) {
+	p, _ := benchFile(b)
+	var perContact float64
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		in, err := Open(p, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := Aggregate([]*Input{in}, Query{})
+		in.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perContact = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(s.contacts))
+		runtime.KeepAlive(s)
+	}
+	b.ReportMetric(perContact, "B/contact")
 }
 
 // BenchmarkContactTimeline: `contact ID` on the same log, for the guide's

@@ -54,6 +54,10 @@ type Input struct {
 	f  *os.File
 	gz *gzip.Reader
 	r  *bufio.Reader
+	// mapped is the whole plain file, memory-mapped, when it could be;
+	// owner is false for a reopened view that must not unmap it.
+	mapped []byte
+	owner  bool
 }
 
 // ErrNotCTLive is returned by Open for a file with no CTLive line at its start.
@@ -110,11 +114,18 @@ func open(path string, index int, stdin io.Reader) (*Input, error) {
 		in.Close()
 		return nil, fmt.Errorf("%s: %w (no CTLive line in its first %d KiB)", in.Name, ErrNotCTLive, sniffSize>>10)
 	}
+	if in.gz == nil && in.f != nil {
+		in.mapped, in.owner = mapFile(in.f, in.Size), true
+	}
 	return in, nil
 }
 
 // Close releases the input (standard input is left open).
 func (in *Input) Close() error {
+	if in.mapped != nil && in.owner {
+		unmapFile(in.mapped)
+	}
+	in.mapped = nil
 	if in.gz != nil {
 		in.gz.Close()
 	}
@@ -272,7 +283,7 @@ type block struct {
 	in     *Input
 	offset int64 // of data in the input's (decompressed) bytes
 	data   []byte
-	buf    *[]byte // returned to the pool when done
+	buf    *[]byte // returned to the pool when done; nil for a mapped file's block
 	// prevTime is the time of the last timed line before the block, for
 	// ordering lines without a timestamp (timelines only); filled in order.
 }
@@ -281,6 +292,9 @@ type block struct {
 // boundary; malformed counts lines longer than MaxLine, which are dropped.
 // It stops early when stop is closed.
 func (in *Input) blocks(pool *bufPool, out chan<- block, stop <-chan struct{}, malformed *int64) error {
+	if in.mapped != nil {
+		return in.mappedBlocks(out, stop, malformed)
+	}
 	var carry []byte // the start of a record the previous block could not end
 	offset := in.base
 	for {
@@ -324,6 +338,35 @@ func (in *Input) blocks(pool *bufPool, out chan<- block, stop <-chan struct{}, m
 	}
 }
 
+// mappedBlocks cuts the mapped file into blocks without copying.
+func (in *Input) mappedBlocks(out chan<- block, stop <-chan struct{}, malformed *int64) error {
+	data := in.mapped
+	for off := in.base; off < int64(len(data)); {
+		end := min(off+blockSize+MaxLine, int64(len(data)))
+		cut := int64(len(data)) - off
+		if end < int64(len(data)) {
+			cut = int64(in.cut(data[off:end]))
+		}
+		if cut == 0 {
+			// One line fills the whole window: drop it up to its end.
+			*malformed++
+			nl := bytes.IndexByte(data[end:], '\n')
+			if nl < 0 {
+				return nil
+			}
+			off = end + int64(nl) + 1
+			continue
+		}
+		select {
+		case out <- block{in: in, offset: off, data: data[off : off+cut]}:
+		case <-stop:
+			return nil
+		}
+		off += cut
+	}
+	return nil
+}
+
 // cut returns where buf can end: after the last complete line, moved back
 // to the start of the record that line belongs to (raw lines), or 0 when
 // buf holds no complete line.
@@ -360,14 +403,26 @@ func (in *Input) skipLine() error {
 // bufPool recycles block buffers: a bounded number of them are in flight.
 type bufPool struct{ free chan *[]byte }
 
+// newBufPool bounds the buffers in flight to n; they are made on first
+// use, so a scan of mapped files makes none.
 func newBufPool(n int) *bufPool {
 	p := &bufPool{free: make(chan *[]byte, n)}
 	for i := 0; i < n; i++ {
-		b := make([]byte, 0, blockSize+MaxLine)
-		p.free <- &b
+		p.free <- nil
 	}
 	return p
 }
 
-func (p *bufPool) get() *[]byte  { return <-p.free }
-func (p *bufPool) put(b *[]byte) { p.free <- b }
+func (p *bufPool) get() *[]byte {
+	b := <-p.free
+	if b == nil {
+		buf := make([]byte, 0, blockSize+MaxLine)
+		b = &buf
+	}
+	return b
+}
+func (p *bufPool) put(b *[]byte) {
+	if b != nil { // blocks of a mapped file have no buffer
+		p.free <- b
+	}
+}

@@ -45,6 +45,9 @@ func scanBlocks(inputs []*Input, n int, prog *Progress, newWorker func() worker)
 				if prog != nil {
 					prog.read.Add(int64(len(b.data)))
 				}
+				if b.buf == nil {
+					releaseMapped(b.data)
+				}
 				pool.put(b.buf)
 			}
 		}(ws[i])

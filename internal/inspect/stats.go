@@ -86,10 +86,11 @@ type Stats struct {
 
 	// The last tenant and contact looked up: lines come in bursts of one
 	// handler, so this saves a hash most of the time.
-	lastTenantName string
-	lastTenant     *tenantCounts
-	lastContactID  string
-	lastContact    *contactState
+	lastTenant  *tenantCounts
+	lastContact *contactState
+	// names holds one copy of each session and user ID: an agent's
+	// session joins many contacts.
+	names map[string]string
 
 	Records   int64 // CTLive records counted
 	NotCTLive int64 // well-formed records that are not CTLive lines
@@ -104,6 +105,7 @@ func newStats(since, until int64) *Stats {
 		tenants:    map[string]*tenantCounts{},
 		exceptions: map[excKey]*excCounts{},
 		excMinutes: map[minuteKey]uint32{},
+		names:      map[string]string{},
 		since:      since, until: until,
 	}
 }
@@ -146,7 +148,7 @@ func (s *Stats) add(r *rec, at pos) {
 		}
 		l, ok := s.logins[string(r.sessionID)]
 		if now := (seen{r.time, at}); !ok || now.before(l.seen) {
-			s.logins[string(r.sessionID)] = loginSeen{now, string(r.userID)}
+			s.logins[s.name(r.sessionID)] = loginSeen{now, s.name(r.userID)}
 		}
 	}
 	if r.contactID == nil {
@@ -181,12 +183,22 @@ func (s *Stats) add(r *rec, at pos) {
 		}
 	case parser.EventJoinContact:
 		if r.sessionID != nil {
-			c.addSession(sessionSeen{seen{r.time, at}, string(r.sessionID)})
+			c.addSession(sessionSeen{seen{r.time, at}, s.name(r.sessionID)})
 		}
 	}
 	if r.level == parser.LevelError && r.event != parser.EventException {
 		c.errors++
 	}
+}
+
+// name returns the one copy of an ID.
+func (s *Stats) name(b []byte) string {
+	if n, ok := s.names[string(b)]; ok {
+		return n
+	}
+	n := string(b)
+	s.names[n] = n
+	return n
 }
 
 // addSession keeps the session's earliest join.

@@ -51,7 +51,7 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 		return nil, err
 	}
 	defer cleanup()
-	pats := [][]byte{[]byte(id), []byte("ogin"), []byte("OGIN")}
+	pats := loginNeedles([]byte(id))
 	ws, err := scanBlocks(ins, q.Workers, q.Progress, func() worker {
 		return newHitWorker(q, pats, func(r *rec) hitKind {
 			switch {
@@ -101,6 +101,12 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 	return first.timeline(c), nil
 }
 
+// loginNeedles are the contact's ID and the bytes every agentLogin line
+// holds: its keyword is agentLogin or the word login, in any case.
+func loginNeedles(id []byte) [][]byte {
+	return [][]byte{id, []byte("ogin"), []byte("OGIN")}
+}
+
 type hitKind uint8
 
 const (
@@ -114,7 +120,7 @@ const (
 type hitWorker struct {
 	d     *decoder
 	r     rec
-	pats  [][]byte
+	find  *finder
 	keep  func(*rec) hitKind
 	stats *Stats
 
@@ -127,14 +133,14 @@ type hitWorker struct {
 func newHitWorker(q Query, pats [][]byte, keep func(*rec) hitKind) *hitWorker {
 	d := newDecoder(&q.Red)
 	d.allSessions = true
-	return &hitWorker{d: d, pats: pats, keep: keep, stats: newStats(q.Since, q.Until),
+	return &hitWorker{d: d, find: newFinder(pats), keep: keep, stats: newStats(q.Since, q.Until),
 		logins: map[string]Entry{}, sessionText: map[string]string{}, spans: map[int][2]int64{}}
 }
 
 func (w *hitWorker) block(b block) {
 	w.d.format = b.in.Format
 	raw := b.in.Format == FormatRaw
-	eachHit(b.data, w.pats, raw, func(start, end int) {
+	eachHit(b.data, w.find, raw, func(start, end int) {
 		text := bytes.TrimRight(b.data[start:end], "\r\n")
 		if w.d.decode(text, &w.r) != decodeOK || !w.stats.inWindow(w.r.time) {
 			return
@@ -274,33 +280,15 @@ func timeBefore(d *decoder, data []byte, start int) int64 {
 }
 
 // eachHit calls fn with the bounds of every record of data that holds one
-// of pats, once per record, in order.
-func eachHit(data []byte, pats [][]byte, raw bool, fn func(start, end int)) {
-	next := make([]int, len(pats))
-	for i, p := range pats {
-		next[i] = bytes.Index(data, p)
-	}
-	for {
-		m := -1
-		for i, n := range next {
-			if n >= 0 && (m < 0 || n < next[m]) {
-				m = i
-			}
-		}
-		if m < 0 {
+// of the finder's needles, once per record, in order.
+func eachHit(data []byte, f *finder, raw bool, fn func(start, end int)) {
+	for p := f.index(data, 0); p >= 0; {
+		start, end := recordAround(data, p, raw)
+		fn(start, end)
+		if end >= len(data) {
 			return
 		}
-		start, end := recordAround(data, next[m], raw)
-		fn(start, end)
-		for i, n := range next {
-			if n >= 0 && n < end {
-				if k := bytes.Index(data[end:], pats[i]); k >= 0 {
-					next[i] = end + k
-				} else {
-					next[i] = -1
-				}
-			}
-		}
+		p = f.index(data, end)
 	}
 }
 
@@ -361,6 +349,9 @@ func sessionLines(in *Input, span [2]int64, texts [][]byte, q Query, keep func(*
 			break
 		}
 		w.block(b)
+		if b.buf == nil {
+			releaseMapped(b.data)
+		}
 		pool.put(b.buf)
 	}
 	wg.Wait()
@@ -370,6 +361,10 @@ func sessionLines(in *Input, span [2]int64, texts [][]byte, q Query, keep func(*
 // reopenAt opens the input's file again, positioned at offset (in its
 // decompressed bytes), with the format already known.
 func (in *Input) reopenAt(offset int64) (*Input, error) {
+	if in.mapped != nil {
+		return &Input{Name: in.Name, Path: in.Path, Index: in.Index, Format: in.Format, Size: in.Size,
+			mapped: in.mapped, base: offset}, nil
+	}
 	f, err := os.Open(in.Path)
 	if err != nil {
 		return nil, err
