@@ -129,6 +129,23 @@ func TestInspectReadsTheStoreThePluginFilled(t *testing.T) {
 	if !strings.Contains(got, `"kind":"login"`) {
 		t.Errorf("no login line in the timeline:\n%s", got)
 	}
+	// The report from the store flags the same contacts, with their strips.
+	report := filepath.Join(t.TempDir(), "report.html")
+	inspectRun(t, append([]string{"report", "-o", report}, from...)...)
+	html, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagged := jsonLines(t, inspectRun(t, append([]string{"contacts", "--json", "--ended-without-transcript"}, from...)...))
+	if len(flagged) == 0 {
+		t.Fatal("no contact ended without a saved transcript")
+	}
+	for _, row := range flagged {
+		c, _ := row["contactID"].(string)
+		if !strings.Contains(string(html), c) || !strings.Contains(string(html), `aria-label="lines of `+c) {
+			t.Errorf("the report lacks %s or its strip", c)
+		}
+	}
 }
 
 // TestInspectReadsThePluginsJSONLines: the stdout sink's JSON lines give the

@@ -2,8 +2,8 @@ package inspect
 
 import (
 	"os"
-	"runtime"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 

@@ -318,7 +318,11 @@ func (v *VictoriaLogs) Timeline(ctx context.Context, id string, q Query) (*Timel
 	if q.Since != 0 || q.Until != 0 {
 		win = timeRange(q.Since, q.Until) + " "
 	}
-	w := newHitWorker(q, nil, func(r *rec) hitKind {
+	// The query applies the window, by the store's time: a line without its
+	// own timestamp counts if the store placed it inside.
+	unbounded := q
+	unbounded.Since, unbounded.Until = 0, 0
+	w := newHitWorker(unbounded, nil, func(r *rec) hitKind {
 		switch {
 		case string(r.contactID) == id:
 			return hitContact

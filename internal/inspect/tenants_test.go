@@ -137,3 +137,36 @@ func TestExceptionsMatchTheCorpus(t *testing.T) {
 		t.Error("no group for the guide's getTranscriptByChatID exception")
 	}
 }
+
+// TestTenantAndExceptionFilters: --tenant keeps the rows of the tenants
+// named, exactly (case matters, as in the plugin's routing).
+func TestTenantAndExceptionFilters(t *testing.T) {
+	log := writeFile(t, "ctlive.log", rawLog(corpus.Generate(101, 6000)))
+	cases := []struct {
+		cmd     string
+		tenants []string
+		want    []string
+	}{
+		{"tenants", []string{"--tenant", "AGM"}, []string{"AGM"}},
+		{"tenants", []string{"--tenant", "ACME_EU", "--tenant", "DEFAULT"}, []string{"ACME_EU", "DEFAULT"}},
+		{"tenants", []string{"--tenant", "agm"}, nil},
+		{"exceptions", []string{"--tenant", "TENANT1"}, []string{"TENANT1"}},
+		{"exceptions", []string{"--tenant", "AGM,DEFAULT"}, []string{"AGM", "DEFAULT"}},
+	}
+	for _, c := range cases {
+		t.Run(c.cmd+" "+strings.Join(c.tenants, " "), func(t *testing.T) {
+			rows := ndjson(t, mustRun(t, append(append([]string{c.cmd, "--json"}, c.tenants...), log)...))
+			seen := map[string]bool{}
+			for _, r := range rows {
+				tn, _ := r["tenant"].(string)
+				if !slices.Contains(c.want, tn) {
+					t.Errorf("row of tenant %q", tn)
+				}
+				seen[tn] = true
+			}
+			if len(seen) != len(c.want) {
+				t.Errorf("tenants %v, want %v", seen, c.want)
+			}
+		})
+	}
+}
