@@ -314,7 +314,11 @@ func runScan(cmd string, args []string, env Env) error {
 			defer closeInputs(again)
 			return collectLines(again, ids, q)
 		}
-		return writeReportFile(o.output, s, lines, strings.Join(pos, ", "), o.limit, env)
+		source := strings.Join(pos, ", ")
+		if source == "" {
+			source = "standard input"
+		}
+		return writeReportFile(o.output, s, lines, source, o.limit, env)
 	}
 	return writeResult(cmd, s, &o, env, st)
 }

@@ -21,6 +21,7 @@ type rec struct {
 
 	tenant, contactID, channel, userID, sessionID []byte
 	sessionText                                   []byte // the session as the line writes it (clear in a raw log)
+	clearIDs                                      bool   // session and user IDs still as a raw line writes them
 	function, message, errorType, errText         []byte
 	topFrame                                      []byte
 	stack                                         [][]byte
@@ -51,12 +52,14 @@ const (
 
 // decoder turns one record's text into a rec; one per goroutine.
 type decoder struct {
-	format      Format
-	p           *parser.Parser
-	res         parser.Result
-	red         Redaction
-	dig         *redact.Digester
-	allSessions bool // digest every line's session, not only joins and logins
+	format Format
+	p      *parser.Parser
+	res    parser.Result
+	red    Redaction
+	dig    *redact.Digester
+	// lazy leaves a raw line's IDs in clear until redactIDs is called:
+	// `contact ID` parses many login lines of which it keeps few.
+	lazy bool
 
 	sessBuf, userBuf []byte
 	j                jsonRec
@@ -98,16 +101,29 @@ func (d *decoder) raw(line []byte, r *rec) decodeStatus {
 		r.topFrame = res.Stack[0]
 	}
 	r.userID, r.sessionID, r.sessionText = res.UserID, res.SessionID, res.SessionID
-	if r.sessionID != nil && !d.red.Clear &&
-		(d.allSessions || r.event == parser.EventJoinContact || r.event == parser.EventAgentLogin) {
+	r.clearIDs = true
+	if !d.lazy {
+		d.redactIDs(r)
+	}
+	return decodeOK
+}
+
+// redactIDs puts a raw line's session and user IDs in their output form
+// (a JSON line's are in it already). Only the joins' and logins' sessions
+// are needed unless the decoder is lazy, whose caller asks for what it keeps.
+func (d *decoder) redactIDs(r *rec) {
+	if !r.clearIDs || d.red.Clear {
+		return
+	}
+	r.clearIDs = false
+	if r.sessionID != nil && (d.lazy || r.event == parser.EventJoinContact || r.event == parser.EventAgentLogin) {
 		d.sessBuf = d.dig.AppendToken(d.sessBuf[:0], r.sessionID)
 		r.sessionID = d.sessBuf
 	}
-	if r.userID != nil && d.red.MaskUser && !d.red.Clear {
+	if r.userID != nil && d.red.MaskUser {
 		d.userBuf = d.dig.AppendToken(d.userBuf[:0], r.userID)
 		r.userID = d.userBuf
 	}
-	return decodeOK
 }
 
 // jsonRec is what the tool reads from a JSON line: the plugin's fields

@@ -362,12 +362,8 @@ func collectLines(ins []*Input, ids []string, q Query) (map[string][]Entry, erro
 	for _, id := range ids {
 		want[id] = true
 	}
-	pats := make([][]byte, len(ids))
-	for i, id := range ids {
-		pats[i] = []byte(id)
-	}
 	ws, err := scanBlocks(ins, q.Workers, nil, func() worker {
-		return newHitWorker(q, pats, func(r *rec) hitKind {
+		return newHitWorker(q, nil, func(r *rec) hitKind {
 			if want[string(r.contactID)] {
 				return hitContact
 			}

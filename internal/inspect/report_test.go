@@ -208,3 +208,50 @@ func countColor(t *testing.T, path string, r0, g0, b0 int) int {
 }
 
 func near(a uint32, b int) bool { return int(a) >= b-6 && int(a) <= b+6 }
+
+// TestReportFlagsContactsWithTheirStrips: every contact that ended without
+// a saved transcript or hit an exception is in the report (up to --limit,
+// the rest counted), each with a strip of its own lines.
+func TestReportFlagsContactsWithTheirStrips(t *testing.T) {
+	recs := cutAfterEnd(corpus.Generate(67, 6000))
+	var flagged []string
+	for _, l := range corpus.Lifecycles(recs) {
+		if l.Ended && !l.TranscriptSaved || l.Exceptions > 0 {
+			flagged = append(flagged, l.ContactID)
+		}
+	}
+	log := writeFile(t, "ctlive.log", rawLog(recs))
+	cases := []struct {
+		name  string
+		limit int
+	}{{"all", len(flagged)}, {"limited", 3}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			report := filepath.Join(t.TempDir(), "report.html")
+			mustRun(t, "report", "--limit", fmt.Sprint(c.limit), "-o", report, log)
+			html, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			strips := strings.Count(string(html), `aria-label="lines of `)
+			if strips != c.limit {
+				t.Errorf("%d strips, want %d", strips, c.limit)
+			}
+			shown := 0
+			for _, id := range flagged {
+				if strings.Contains(string(html), `aria-label="lines of `+id+` by function"`) {
+					shown++
+				}
+			}
+			if shown != c.limit {
+				t.Errorf("%d of the flagged contacts have a strip, want %d", shown, c.limit)
+			}
+			if more := len(flagged) - c.limit; more > 0 && !strings.Contains(string(html), fmt.Sprintf("and %d more", more)) {
+				t.Errorf("the %d contacts left out are not counted", more)
+			}
+			if lanes := strings.Count(string(html), `class="lane0"`); lanes < c.limit {
+				t.Errorf("%d strips have lines, want %d", lanes, c.limit)
+			}
+		})
+	}
+}

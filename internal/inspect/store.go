@@ -338,11 +338,7 @@ func (v *VictoriaLogs) Timeline(ctx context.Context, id string, q Query) (*Timel
 		if w.d.decode(line, &w.r) != decodeOK {
 			return nil
 		}
-		kind := w.keep(&w.r)
-		if kind != hitSession {
-			w.stats.add(&w.r, at)
-		}
-		w.record(&w.r, at, kind, 0)
+		w.take(&w.r, at, w.keep(&w.r), line)
 		return nil
 	}
 	limit := fmt.Sprintf(" | sort by (_time) | limit %d", timelineLimit)

@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -44,16 +45,16 @@ var ErrUnknownContact = fmt.Errorf("no line carries this contact ID")
 // parsing the whole input: a first pass looks for the ID's bytes and for
 // login lines (the bytes "ogin"/"OGIN"), parsing only the records that hold
 // them; a second pass reads, in each input, only the stretch between the
-// contact's first and last line for the bytes of its agent sessions.
+// contact's first and last line for the bytes of its agent sessions (an
+// input without a line of the contact is read whole).
 func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 	ins, cleanup, err := spoolStdin(ins)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	pats := loginNeedles([]byte(id))
 	ws, err := scanBlocks(ins, q.Workers, q.Progress, func() worker {
-		return newHitWorker(q, pats, func(r *rec) hitKind {
+		return newHitWorker(q, loginFinder([]byte(id)), func(r *rec) hitKind {
 			switch {
 			case string(r.contactID) == id:
 				return hitContact
@@ -77,18 +78,20 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 	// The sessions' other lines inside the contact's span.
 	if len(c.AgentSessions) > 0 {
 		var texts [][]byte
-		sessions := map[string]bool{}
+		sessions := map[string]bool{} // as the lines write them
 		for _, s := range c.AgentSessions {
 			texts = append(texts, []byte(first.sessionText[s]))
-			sessions[s] = true
+			sessions[first.sessionText[s]] = true
 		}
 		for _, in := range ins {
 			span, ok := first.spans[in.Index]
 			if !ok {
-				continue
+				// Another replica's log, say: no line of the contact to
+				// place the span, so the whole input is read.
+				span = [2]int64{0, math.MaxInt64}
 			}
 			more, err := sessionLines(in, span, texts, q, func(r *rec) bool {
-				return sessions[string(r.sessionID)] && string(r.contactID) != id &&
+				return sessions[string(r.sessionText)] && string(r.contactID) != id &&
 					!(r.event == parser.EventAgentLogin && first.isLogin(r)) &&
 					r.time >= c.Start && (c.End == 0 || r.time <= c.End)
 			})
@@ -101,10 +104,11 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 	return first.timeline(c), nil
 }
 
-// loginNeedles are the contact's ID and the bytes every agentLogin line
-// holds: its keyword is agentLogin or the word login, in any case.
-func loginNeedles(id []byte) [][]byte {
-	return [][]byte{id, []byte("ogin"), []byte("OGIN")}
+// loginFinder looks for the contact's ID and for the bytes every
+// agentLogin line holds: its keyword is agentLogin or the word login, in any
+// case.
+func loginFinder(id []byte) *finder {
+	return newFinder([][]byte{id}, [][]byte{[]byte("login")})
 }
 
 type hitKind uint8
@@ -116,7 +120,8 @@ const (
 	hitSession
 )
 
-// hitWorker parses only the records that hold one of its patterns.
+// hitWorker parses only the records that hold one of its patterns, or
+// every record when it has none.
 type hitWorker struct {
 	d     *decoder
 	r     rec
@@ -125,76 +130,118 @@ type hitWorker struct {
 	stats *Stats
 
 	contact     []Entry
-	logins      map[string]Entry  // session (output form) -> its earliest login line
-	sessionText map[string]string // session (output form) -> as the lines write it
-	spans       map[int][2]int64  // input -> offsets of the contact's first and last record
+	logins      map[string]loginLine // session (output form) -> its earliest login line
+	sessionText map[string]string    // session (output form) -> as the lines write it
+	spans       map[int][2]int64     // input -> offsets of the contact's first and last record
 }
 
-func newHitWorker(q Query, pats [][]byte, keep func(*rec) hitKind) *hitWorker {
+// newHitWorker parses the records that find finds, or all when it is nil.
+func newHitWorker(q Query, find *finder, keep func(*rec) hitKind) *hitWorker {
 	d := newDecoder(&q.Red)
-	d.allSessions = true
-	return &hitWorker{d: d, find: newFinder(pats), keep: keep, stats: newStats(q.Since, q.Until),
-		logins: map[string]Entry{}, sessionText: map[string]string{}, spans: map[int][2]int64{}}
+	d.lazy = true
+	w := &hitWorker{d: d, find: find, keep: keep, stats: newStats(q.Since, q.Until),
+		logins: map[string]loginLine{}, sessionText: map[string]string{}, spans: map[int][2]int64{}}
+	return w
 }
 
 func (w *hitWorker) block(b block) {
 	w.d.format = b.in.Format
 	raw := b.in.Format == FormatRaw
-	eachHit(b.data, w.find, raw, func(start, end int) {
-		text := bytes.TrimRight(b.data[start:end], "\r\n")
-		if w.d.decode(text, &w.r) != decodeOK || !w.stats.inWindow(w.r.time) {
-			return
-		}
-		r := &w.r
-		kind := w.keep(r)
-		if kind == hitNone {
-			return
-		}
-		at := posOf(b.in.Index, b.offset+int64(start))
-		if r.time == 0 && raw {
-			r.sortTime = timeBefore(w.d, b.data, start)
-		}
-		if kind == hitContact || kind == hitLogin {
-			w.stats.add(r, at)
-		}
-		w.record(r, at, kind, b.offset+int64(start))
-		if kind == hitContact {
-			sp, ok := w.spans[b.in.Index]
-			off := b.offset + int64(start)
-			if !ok {
-				sp = [2]int64{off, off}
-			}
-			w.spans[b.in.Index] = [2]int64{min(sp[0], off), max(sp[1], off)}
-		}
-	})
+	each := func(start, end int) { w.hit(b, raw, start, end) }
+	if w.find == nil {
+		var malformed int64
+		eachRecord(b, &malformed, func(text []byte, off int) { each(off, off+len(text)) })
+		return
+	}
+	eachHit(b.data, w.find, raw, each)
 }
 
-// record keeps what the timeline shows of r.
-func (w *hitWorker) record(r *rec, at pos, kind hitKind, offset int64) {
-	e := w.entry(r, at, kind)
-	switch kind {
-	case hitContact:
-		w.contact = append(w.contact, e)
+// hit parses the record b.data[start:end] and keeps it if it matters.
+func (w *hitWorker) hit(b block, raw bool, start, end int) {
+	text := bytes.TrimRight(b.data[start:end], "\r\n")
+	if w.d.decode(text, &w.r) != decodeOK || !w.stats.inWindow(w.r.time) {
+		return
+	}
+	r := &w.r
+	kind := w.keep(r)
+	if kind == hitNone {
+		return
+	}
+	at := posOf(b.in.Index, b.offset+int64(start))
+	if r.time == 0 && raw {
+		r.sortTime = timeBefore(w.d, b.data, start)
+	}
+	w.take(r, at, kind, text)
+	if kind == hitContact {
+		sp, ok := w.spans[b.in.Index]
+		off := b.offset + int64(start)
+		if !ok {
+			sp = [2]int64{off, off}
+		}
+		w.spans[b.in.Index] = [2]int64{min(sp[0], off), max(sp[1], off)}
+	}
+}
+
+// loginLine is a login record kept as text: most belong to other
+// contacts' agents, so it becomes an Entry only if its session joined.
+type loginLine struct {
+	seen          // its sort time and position
+	time   int64  // its own time
+	text   string // the record as read
+	format Format
+}
+
+// take keeps what the timeline shows of r; text is the record as read.
+func (w *hitWorker) take(r *rec, at pos, kind hitKind, text []byte) {
+	if kind == hitLogin {
+		// Keyed by the session as written: most are never looked up, so
+		// they are not digested.
+		now := seen{r.sortTime, at}
+		if l, ok := w.logins[string(r.sessionText)]; !ok || now.before(l.seen) {
+			w.logins[string(r.sessionText)] = loginLine{now, r.time, string(text), w.d.format}
+		}
+		return
+	}
+	w.d.redactIDs(r)
+	if kind == hitContact {
+		w.stats.add(r, at)
 		if r.event == parser.EventJoinContact && r.sessionID != nil {
 			w.sessionText[string(r.sessionID)] = string(r.sessionText)
 		}
-	case hitLogin:
-		if l, ok := w.logins[e.SessionID]; !ok || (seen{e.SortTime, e.At}).before(seen{l.SortTime, l.At}) {
-			w.logins[e.SessionID] = e
-		}
-	default:
-		w.contact = append(w.contact, e)
 	}
+	w.contact = append(w.contact, w.entry(r, at, kind))
 }
 
 // lifecycle is the contact's row from what the worker has seen, or nil.
 func (w *hitWorker) lifecycle(id string) *Contact {
 	for _, row := range w.stats.Contacts() {
-		if row.ContactID == id {
-			return &row
+		if row.ContactID != id {
+			continue
 		}
+		row.Agents = nil
+		for _, s := range row.AgentSessions {
+			if r, _, ok := w.login(s); ok && !slices.Contains(row.Agents, string(r.userID)) {
+				row.Agents = append(row.Agents, string(r.userID))
+			}
+		}
+		return &row
 	}
 	return nil
+}
+
+// login decodes the login line of session s (output form), if one was seen.
+func (w *hitWorker) login(s string) (*rec, loginLine, bool) {
+	l, ok := w.logins[w.sessionText[s]]
+	if !ok {
+		return nil, l, false
+	}
+	w.d.format = l.format
+	if w.d.decode([]byte(l.text), &w.r) != decodeOK {
+		return nil, l, false
+	}
+	w.d.redactIDs(&w.r)
+	w.r.sortTime = l.t
+	return &w.r, l, true
 }
 
 // timeline is c with the entries seen, the sessions' logins among them,
@@ -202,8 +249,8 @@ func (w *hitWorker) lifecycle(id string) *Contact {
 func (w *hitWorker) timeline(c *Contact) *Timeline {
 	tl := &Timeline{Contact: *c, Entries: w.contact}
 	for _, s := range c.AgentSessions {
-		if l, ok := w.logins[s]; ok {
-			tl.Entries = append(tl.Entries, l)
+		if r, l, ok := w.login(s); ok {
+			tl.Entries = append(tl.Entries, w.entry(r, l.at, hitLogin))
 		}
 	}
 	slices.SortFunc(tl.Entries, func(a, b Entry) int {
@@ -217,15 +264,15 @@ func (w *hitWorker) timeline(c *Contact) *Timeline {
 
 // isLogin: the record is the login line kept for its session.
 func (w *hitWorker) isLogin(r *rec) bool {
-	l, ok := w.logins[string(r.sessionID)]
-	return ok && l.Time == r.time
+	l, ok := w.logins[string(r.sessionText)]
+	return ok && l.time == r.time
 }
 
 func (w *hitWorker) merge(o *hitWorker) {
 	w.stats.merge(o.stats)
 	w.contact = append(w.contact, o.contact...)
 	for s, e := range o.logins {
-		if l, ok := w.logins[s]; !ok || (seen{e.SortTime, e.At}).before(seen{l.SortTime, l.At}) {
+		if l, ok := w.logins[s]; !ok || e.before(l.seen) {
 			w.logins[s] = e
 		}
 	}
@@ -321,7 +368,7 @@ func sessionLines(in *Input, span [2]int64, texts [][]byte, q Query, keep func(*
 		return nil, err
 	}
 	defer re.Close()
-	w := newHitWorker(q, texts, func(r *rec) hitKind {
+	w := newHitWorker(q, newFinder(nil, texts), func(r *rec) hitKind {
 		if keep(r) {
 			return hitSession
 		}
@@ -403,7 +450,10 @@ func spoolStdin(ins []*Input) ([]*Input, func(), error) {
 			return nil, cleanup, err
 		}
 		name := f.Name()
-		cleanup = func() { os.Remove(name) }
+		cleanup = func() {
+			f.Close()
+			os.Remove(name)
+		}
 		if _, err := io.Copy(f, in.r); err != nil {
 			f.Close()
 			return nil, cleanup, fmt.Errorf("stdin: %w", err)
