@@ -54,7 +54,7 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 	}
 	defer cleanup()
 	ws, err := scanBlocks(ins, q.Workers, q.Progress, func() worker {
-		return newHitWorker(q, loginFinder([]byte(id)), func(r *rec) hitKind {
+		w := newHitWorker(q, loginFinder([]byte(id)), func(r *rec) hitKind {
 			switch {
 			case string(r.contactID) == id:
 				return hitContact
@@ -63,6 +63,10 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 			}
 			return hitNone
 		})
+		// Half the login lines carry no session (POST …/login, a failed
+		// login): without a session keyword the parse can be skipped.
+		w.skip = func(text []byte) bool { return !bytes.Contains(text, []byte(id)) && !mayHoldSession(text) }
+		return w
 	})
 	if err != nil {
 		return nil, err
@@ -111,6 +115,13 @@ func loginFinder(id []byte) *finder {
 	return newFinder([][]byte{id}, [][]byte{[]byte("login")})
 }
 
+// mayHoldSession reports whether text holds a word that may introduce a
+// session ID (session, sessionID, session ID, ctlivetoken; any case), or a
+// JSON member of the plugin's that holds one.
+func mayHoldSession(text []byte) bool {
+	return indexFold(text, []byte("session")) >= 0 || indexFold(text, []byte("ctlivetoken")) >= 0
+}
+
 type hitKind uint8
 
 const (
@@ -126,6 +137,7 @@ type hitWorker struct {
 	d     *decoder
 	r     rec
 	find  *finder
+	skip  func(text []byte) bool // cheaper than parsing: the record cannot matter
 	keep  func(*rec) hitKind
 	stats *Stats
 
@@ -159,6 +171,9 @@ func (w *hitWorker) block(b block) {
 // hit parses the record b.data[start:end] and keeps it if it matters.
 func (w *hitWorker) hit(b block, raw bool, start, end int) {
 	text := bytes.TrimRight(b.data[start:end], "\r\n")
+	if w.skip != nil && w.skip(text) {
+		return
+	}
 	if w.d.decode(text, &w.r) != decodeOK || !w.stats.inWindow(w.r.time) {
 		return
 	}
