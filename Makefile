@@ -89,19 +89,21 @@ bench: $(VL)
 # ctlive-inspect on generated logs of 100 MB and 1 GB in $(BENCH_DIR) (made
 # once, never committed): Go benchmarks with SetBytes, then the command's
 # wall time, CPU time and peak RSS (/usr/bin/time), and `contact ID`
-# against grep -F. Figures are noisy on a shared machine: run it quiet.
+# against grep -F (into a file: GNU grep stops at the first match when its
+# output is /dev/null). Figures are noisy on a shared machine: run it quiet.
 BENCH_DIR ?= /tmp
 bench-inspect: $(INSPECT)
 	@for mb in 100 1000; do f=$(BENCH_DIR)/ctlive-$${mb}mb.log; \
 		[ -s $$f ] || $(GO) run ./internal/inspect/cmd/genlog -mb $$mb -o $$f; done
 	CTLIVE_BENCH_LOG=$(BENCH_DIR)/ctlive-100mb.log $(GO) test -run '^$$' -bench . -benchmem -count 3 ./internal/inspect
+	CTLIVE_BENCH_LOG=$(BENCH_DIR)/ctlive-1000mb.log $(GO) test -run '^$$' -bench StatePerContact -benchtime 1x ./internal/inspect
 	@for mb in 100 1000; do f=$(BENCH_DIR)/ctlive-$${mb}mb.log; cat $$f > /dev/null; \
 		for w in 1 2; do /usr/bin/time -f "contacts $${mb} MB, $$w worker(s): %e s wall, %U s user, %S s sys, peak RSS %M KB" \
 			$(INSPECT) contacts --json --workers $$w $$f > /dev/null; done; \
-		/usr/bin/time -f "contact ID $${mb} MB: %e s wall, %U s user, peak RSS %M KB" \
-			$(INSPECT) contact CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c $$f > /dev/null; \
-		/usr/bin/time -f "grep -F ID $${mb} MB: %e s wall, %U s user" \
-			grep -F CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c $$f > /dev/null; done
+		/usr/bin/time -f "contact ID $${mb} MB: %e s wall, %U s user, %S s sys, peak RSS %M KB" \
+			$(INSPECT) contact CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c $$f > $(BENCH_DIR)/contact.out; \
+		/usr/bin/time -f "grep -F ID $${mb} MB: %e s wall, %U s user, %S s sys" \
+			grep -F CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c $$f > $(BENCH_DIR)/grep.out; done
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./parser
