@@ -14,6 +14,7 @@ import (
 func main() {
 	os.Exit(inspect.Run(os.Args[1:], inspect.Env{
 		Stdin:     os.Stdin,
+		StdinTTY:  isTerminal(os.Stdin),
 		Stdout:    os.Stdout,
 		Stderr:    os.Stderr,
 		StdoutTTY: isTerminal(os.Stdout),

@@ -15,6 +15,7 @@ import (
 type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	StdinTTY       bool // no file and no pipe: nothing to read
 	StdoutTTY      bool // colours when NO_COLOR is unset too
 	StderrTTY      bool // progress for large inputs
 	Getenv         func(string) string
@@ -267,6 +268,9 @@ func runScan(cmd string, args []string, env Env) error {
 	}
 	if env.Stdin == nil {
 		env.Stdin = os.Stdin
+	}
+	if len(pos) == 0 && env.StdinTTY {
+		return usageError{errors.New("give a log file, - for standard input, or pipe a log in (docker compose logs ctlive | ctlive-inspect ...)")}
 	}
 	ins, err := openInputs(pos, env.Stdin)
 	if err != nil {

@@ -239,3 +239,17 @@ func TestColourOnlyOnATerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestNoInputOnATerminal: without a file, standard input is read, unless it
+// is a terminal (nothing would ever arrive): then a usage error.
+func TestNoInputOnATerminal(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := Run([]string{"contacts"}, Env{Stdin: bytes.NewReader(nil), StdinTTY: true, Stdout: &out, Stderr: &errOut,
+		Getenv: func(string) string { return "" }})
+	if code != 2 || !strings.Contains(errOut.String(), "give a log file") {
+		t.Errorf("exit %d, %q", code, errOut.String())
+	}
+	if out, _, code := runStdin(t, corpus.Sample(), "tenants"); code != 0 || !strings.Contains(out, "AGM") {
+		t.Errorf("a piped log: exit %d, %q", code, out)
+	}
+}
