@@ -14,6 +14,7 @@ import (
 	"github.com/ctlive/ctlive-fluent-bit/internal/corpus"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
 	"github.com/ctlive/ctlive-fluent-bit/internal/fwdtest"
+	"github.com/ctlive/ctlive-fluent-bit/internal/onwire"
 )
 
 var hostBin, pluginSO string
@@ -263,8 +264,8 @@ func TestForwardRoundTripWithDownstreamOutage(t *testing.T) {
 		}
 	}
 	for _, r := range recs {
-		if count[r.Line] != 1 {
-			t.Errorf("record delivered %d times: %.80s", count[r.Line], r.Line)
+		if sent := onwire.Line(r.Line); count[sent] != 1 {
+			t.Errorf("record delivered %d times: %.80s", count[sent], sent)
 		}
 	}
 	if len(srv.Violations()) > 0 {

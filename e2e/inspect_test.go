@@ -195,3 +195,31 @@ func lineDiff(got, want string) string {
 	fmt.Fprintf(&b, "(%d lines, want %d)", len(g), len(w))
 	return b.String()
 }
+
+// TestInspectMatchesAMaskedStore: with the plugin's mask_key and `mask
+// userID`, the tool given the same key writes sessions and agents in the
+// forms the plugin stored, so the store's rows and the file's agree.
+func TestInspectMatchesAMaskedStore(t *testing.T) {
+	vl := vlogs.Start(t)
+	h := start(t)
+	in := h.New("match", "raw.*", "sink", "elasticsearch", "url", esURL(vl.URL()), "workers", "2",
+		"mask", "userID", "mask_key", "sixteen-bytes-key")
+	if in.Init() != flbhost.FLBOK {
+		t.Fatal(h.Stderr())
+	}
+	recs := inspectCorpus()
+	for i, ret := range in.FlushConcurrent("raw.ctlive", timedChunks(recs, 400), 2) {
+		if ret != flbhost.FLBOK {
+			t.Fatalf("flush %d = %d\n%s", i, ret, h.Stderr())
+		}
+	}
+	vl.WaitCount(t, `*`, len(recs), 20*time.Second)
+	stored := inspectRun(t, "contacts", "--json", "--from", "vlogs+"+vl.URL(), "--since", "2025-02-27T00:00:00Z", "--until", "2025-02-28T00:00:00Z")
+	file := inspectRun(t, "contacts", "--json", "--mask-key", "sixteen-bytes-key", "--mask", "userID", writeLog(t, recs))
+	if stored != file {
+		t.Errorf("contacts from the masked store differ from the file's with the same key:\n%s", lineDiff(stored, file))
+	}
+	if !strings.Contains(stored, `"agents":["USER_hmac:`) || !strings.Contains(stored, `"agentSessions":["hmac:`) {
+		t.Errorf("the store's IDs are not in the keyed forms:\n%.1500s", stored)
+	}
+}

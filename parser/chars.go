@@ -11,7 +11,7 @@ const (
 	cAlnum   = 1 << iota // letters and digits: the contract's "word" characters
 	cIdent               // letters, digits and '_': labels and ID runs
 	cHex                 // hex digits
-	cLogin               // an agent login: letters, digits and ._%+-@
+	cLogin               // an agent login: letters, digits and ._%+-@ (contract: userID)
 	cSpace               // ASCII whitespace
 	cService             // a compose service name: letters, digits and ._-
 	cUpper               // A-Z
@@ -42,7 +42,7 @@ func init() {
 			k |= cLetter
 		}
 		if b == '_' {
-			k |= cIdent | cService
+			k |= cIdent | cService | cLogin
 		}
 		if isDigit || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' {
 			k |= cHex

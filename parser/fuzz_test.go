@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // FuzzParse: no input panics, and what the parser reports is always
@@ -53,6 +54,18 @@ func checkInvariants(t *testing.T, line []byte, r *Result) {
 		}
 		if !bytes.Contains(first, v) {
 			t.Fatalf("%s = %q is not in the first line %q", name, v, first)
+		}
+	}
+	for _, sec := range r.Secrets {
+		if len(sec.Text) == 0 || !bytes.Contains(clean, sec.Text) || sec.Kind == SecretNone {
+			t.Fatalf("secret %q (kind %d) is not in the line", sec.Text, sec.Kind)
+		}
+	}
+	for _, p := range r.Payloads {
+		for name, id := range map[string][]byte{"contactID": r.ContactID, "userID": r.UserID, "sessionID": r.SessionID, "messageID": r.MessageID} {
+			if within(id, p.JSON) {
+				t.Fatalf("%s %q was taken from inside payload %s", name, id, p.Label)
+			}
 		}
 	}
 	for _, s := range r.Stack {
@@ -121,6 +134,15 @@ func checkInvariants(t *testing.T, line []byte, r *Result) {
 			t.Fatalf("time %q parsed as %v, Go says %v (%v)", s, r.Time, want, err)
 		}
 	}
+}
+
+// within reports whether v is a part of outer's memory.
+func within(v, outer []byte) bool {
+	if len(v) == 0 || len(outer) == 0 {
+		return false
+	}
+	p, o := uintptr(unsafe.Pointer(unsafe.SliceData(v))), uintptr(unsafe.Pointer(unsafe.SliceData(outer)))
+	return p >= o && p < o+uintptr(len(outer))
 }
 
 // ansiTerminated reports whether v holds a complete ESC [ ... letter
@@ -225,7 +247,7 @@ func FuzzClassify64(f *testing.F) {
 			if alnum[c] {
 				wantAlnum |= 1 << k
 			}
-			if c == ':' || c == '_' {
+			if c == ':' || c == '_' || c == '=' {
 				wantTrig |= 1 << k
 			}
 		}

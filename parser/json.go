@@ -30,6 +30,13 @@ func skipJSON(b []byte, scratch *[]byte) (n int) {
 	return len(out)
 }
 
+// ValidJSON reports whether b is exactly one JSON value (surrounding
+// whitespace allowed). scratch is reused between calls.
+func ValidJSON(b []byte, scratch *[]byte) bool {
+	n := skipJSON(b, scratch)
+	return n > 0 && len(trimSpace(b[n:])) == 0
+}
+
 func decodeJSON(b []byte) (interface{}, error) {
 	var v interface{}
 	err := jsonAPI.Unmarshal(b, &v)

@@ -5,20 +5,26 @@ import (
 	"strings"
 )
 
-// DefaultComponents are CTLive's component names: they appear in leading
-// tokens in capitals but are never tenants.
+// DefaultComponents are the names the contract's tenant rule excludes:
+// they stand in leading tokens in capitals but are never tenants. CTLive's
+// components, the level words, and CTLive's message types (`[ERROR] [AGM]`
+// and `[TEXT] ... CHAT_AGM_...` belong to tenant AGM).
 var DefaultComponents = []string{
 	"REDIS", "MONGODB", "MONGO", "DOMAIN", "CT7PROTOCOL", "HTTP", "CTI", "JWT", "API", "SOCKETIO",
+	"ERROR", "WARN", "WARNING", "INFO", "DEBUG", "TRACE", "FATAL",
+	"TEXT", "IMAGE", "LINK", "MENU", "MENU_RESPONSE", "DOCUMENT", "AUDIO", "VIDEO", "LOCATION", "QUICK_REPLY",
 }
 
 // Options tune tenant recognition; both lists come from plugin configuration.
 type Options struct {
 	// Components are extra names that are never tenants, added to
-	// DefaultComponents (case-insensitive).
+	// DefaultComponents. Leading tokens are capitals, so they are compared
+	// upper-cased: `kafka` excludes [KAFKA].
 	Components []string
 	// KnownTenants, when not empty, is an allow-list: only these leading
-	// tokens (case-insensitive) are taken as tenants. Tenants read from a
-	// contactID or userID are structural and are kept regardless.
+	// tokens are taken as tenants, compared exactly (contract: tenant names
+	// are compared exactly everywhere). Tenants read from a contactID or
+	// userID are structural and are kept regardless.
 	KnownTenants []string
 }
 
@@ -26,7 +32,7 @@ type Options struct {
 // for concurrent use.
 type Parser struct {
 	components   []string // upper case
-	knownTenants []string // upper case
+	knownTenants []string // as configured
 }
 
 // New returns a Parser for the given options.
@@ -38,7 +44,7 @@ func New(o Options) *Parser {
 		}
 	}
 	for _, t := range o.KnownTenants {
-		if t = strings.ToUpper(strings.TrimSpace(t)); t != "" {
+		if t = strings.TrimSpace(t); t != "" {
 			p.knownTenants = append(p.knownTenants, t)
 		}
 	}
@@ -49,10 +55,13 @@ func New(o Options) *Parser {
 // lines (a stack trace joined by Fluent Bit's multiline filter) is one event:
 // the first line gives the fields, the following `at ...` lines the stack.
 // Parse never fails: a line that is not CTLive-shaped leaves r with no
-// fields (see Result.Shaped).
+// fields (see Result.Shaped). Credentials are found in every line, shaped
+// or not, and in every physical line of it (Result.Secrets).
 func (p *Parser) Parse(line []byte, r *Result) {
 	r.reset()
-	if bytes.IndexByte(line, 0x1b) >= 0 {
+	r.Secrets = r.secretBuf[:0]
+	r.cleaned = bytes.IndexByte(line, 0x1b) >= 0
+	if r.cleaned {
 		r.clean = stripANSI(r.clean[:0], line)
 		line = r.clean
 	}
@@ -67,6 +76,13 @@ func (p *Parser) Parse(line []byte, r *Result) {
 		if cap(r.Stack) > cap(r.stackBuf) {
 			r.stackBuf = r.Stack[:0] // keep the grown store for the next exception
 		}
+		r.Secrets = FindSecrets(rest, r.Secrets)
+	}
+	if cap(r.Secrets) > cap(r.secretBuf) {
+		r.secretBuf = r.Secrets[:0]
+	}
+	if len(r.Secrets) == 0 {
+		r.Secrets = nil
 	}
 	p.resolve(r)
 }
@@ -167,9 +183,10 @@ func (p *Parser) isTenantToken(tok []byte) bool {
 
 func (p *Parser) body(body []byte, r *Result) {
 	r.Message = nonEmpty(trimSpace(p.leadingTokens(body, r)))
-	var s scan
+	s := scan{payloadSpans: r.spanBuf[:0]}
 	s.words(body, r)
 	s.finish(r)
+	r.spanBuf = s.payloadSpans[:0]
 }
 
 // resolve fills what depends on several parts of the line.

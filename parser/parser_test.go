@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -150,7 +151,12 @@ var rules = []struct {
 	{"a tenant may hold digits and underscores", Options{}, "[fn] [ACME_EU2] x", map[string]string{"tenant": "ACME_EU2"}},
 	{"lower case tokens are not tenants", Options{}, "[fn] [endContact] [Agm] x", map[string]string{"tenant": ""}},
 	{"digits alone are not a tenant", Options{}, "[fn] [2025] x", map[string]string{"tenant": ""}},
-	{"allow-list: unknown capital token is not a tenant", Options{KnownTenants: []string{"agm"}}, "[fn] [OK] [AGM] x", map[string]string{"tenant": "AGM"}},
+	{"allow-list: unknown capital token is not a tenant", Options{KnownTenants: []string{"AGM"}}, "[fn] [OK] [AGM] x", map[string]string{"tenant": "AGM"}},
+	{"allow-list compares exactly: agm is not AGM", Options{KnownTenants: []string{"agm"}}, "[fn] [AGM] x", map[string]string{"tenant": ""}},
+	{"level words are not tenants", Options{}, "[socketIO] [ERROR] [AGM] send failed", map[string]string{"function": "socketIO", "tenant": "AGM"}},
+	{"every level word is excluded", Options{}, "[fn] [ERROR] [WARN] [WARNING] [INFO] [DEBUG] [TRACE] [FATAL] x", map[string]string{"tenant": ""}},
+	{"message types are not tenants", Options{}, "[sendMessage] [TEXT] to room [" + cidA + "]", map[string]string{"tenant": "AGM", "contactID": cidA}},
+	{"every message type is excluded", Options{}, "[fn] [TEXT] [IMAGE] [LINK] [MENU] [MENU_RESPONSE] [DOCUMENT] [AUDIO] [VIDEO] [LOCATION] [QUICK_REPLY] x", map[string]string{"tenant": ""}},
 	{"allow-list does not veto a contactID's tenant", Options{KnownTenants: []string{"AGM"}}, "[fn] x " + "CHAT_ZED_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", map[string]string{"tenant": "ZED"}},
 	{"token tenant wins over the contactID's", Options{}, "[fn] [TENANT1] room [" + cidA + "]", map[string]string{"tenant": "TENANT1", "contactID": cidA}},
 	{"tokens are separated by single spaces", Options{}, "[fn]  [AGM] x", map[string]string{"function": "fn", "scopes": "fn", "tenant": "", "message": "[AGM] x"}},
@@ -170,13 +176,16 @@ var rules = []struct {
 	{"customer userID", Options{}, "x from USER_DEFAULT_9a0a411c-f9c7-4af7-9754-024bf157a3ef", map[string]string{"userID": "USER_DEFAULT_9a0a411c-f9c7-4af7-9754-024bf157a3ef", "contactID": "", "channel": "", "tenant": "DEFAULT"}},
 	{"agent userID is a login", Options{}, "x agent USER_jdoe@example.com joined", map[string]string{"userID": "USER_jdoe@example.com", "tenant": ""}},
 	{"agent login drops a trailing dot", Options{}, "x by USER_jdoe@acd.example.com.", map[string]string{"userID": "USER_jdoe@acd.example.com"}},
+	{"an agent login may hold underscores", Options{}, "x by USER_first_last@acd.example.com", map[string]string{"userID": "USER_first_last@acd.example.com", "tenant": ""}},
 	{"a user ID is never a contactID", Options{}, "x USER_AGM_9a0a411c-f9c7-4af7-9754-024bf157a3ef CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", map[string]string{"userID": "USER_AGM_9a0a411c-f9c7-4af7-9754-024bf157a3ef", "contactID": cidA}},
 	{"contactID tenant wins over the userID's", Options{}, "x USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", map[string]string{"tenant": "AGM"}},
 	{"an agent userID gives no tenant", Options{}, "x USER_jdoe@example.com USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef", map[string]string{"userID": "USER_jdoe@example.com", "tenant": "ZED"}},
 
 	// sessionID, messageID
 	{"session ID returned at login", Options{}, "[socketIO] agentLogin ok, session ID " + session, map[string]string{"sessionID": session, "messageID": "", "event": "agentLogin"}},
-	{"sessionId in JSON", Options{}, `[fn] joinContact body:{"sessionId":"` + session + `"}`, map[string]string{"sessionID": session, "event": "joinContact"}},
+	{"sessionId in a JSON payload is not the line's", Options{}, `[fn] joinContact body:{"sessionId":"` + session + `"}`, map[string]string{"sessionID": "", "event": "joinContact"}},
+	{"sessionId in JSON that is not a payload", Options{}, `[fn] joinContact {"sessionId":"` + session + `"}`, map[string]string{"sessionID": session}},
+	{"a session label's own payload", Options{}, `[fn] session:["` + session + `"]`, map[string]string{"sessionID": "", "payloads": `session=["` + session + `"]`}},
 	{"sessionID= in a query", Options{}, "[fn] x sessionID=" + session, map[string]string{"sessionID": session}},
 	{"ctlivetoken header", Options{}, "[fn] headers ctlivetoken: " + session, map[string]string{"sessionID": session}},
 	{"ctlivetoken query parameter", Options{}, "[HTTP] GET /livechat/AGM/x?ctlivetoken=" + session, map[string]string{"sessionID": session}},
@@ -187,6 +196,15 @@ var rules = []struct {
 	{"messageId word", Options{}, `[fn] x {"messageId":"` + msgID + `"}`, map[string]string{"messageID": msgID}},
 	{"message ID is never the session ID", Options{}, "[fn] session id " + session + " id " + session + " id " + msgID, map[string]string{"sessionID": session, "messageID": msgID}},
 	{"a contactID's UUID is not a message ID", Options{}, "[fn] id CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", map[string]string{"messageID": "", "contactID": cidA}},
+	{"a messageId inside a payload is not the line's", Options{}, `[fn] m:{"messageId":"` + msgID + `"}`, map[string]string{"messageID": ""}},
+
+	// IDs inside payloads never count (contract: where IDs and the tenant may come from)
+	{"a contactID typed into a chat does not move the record", Options{}, `[socketIO] data:{"text":"CHAT_TENANT1_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"} room [` + cidB + `]`, map[string]string{"contactID": cidB, "tenant": "AGM", "channel": "CHAT"}},
+	{"a contactID only inside a payload gives no tenant", Options{}, `[socketIO] data:{"text":"CHAT_TENANT1_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"}`, map[string]string{"contactID": "", "tenant": "", "channel": ""}},
+	{"a userID inside a payload gives no tenant", Options{}, `[fn] p:["USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef"]`, map[string]string{"userID": "", "tenant": ""}},
+	{"an agent login inside a payload is not the userID", Options{}, `[fn] p:{"u":"USER_jdoe@example.com"} by USER_ann@example.com`, map[string]string{"userID": "USER_ann@example.com"}},
+	{"an unparsable payload is text: its IDs count", Options{}, `[fn] data:{"text":"CHAT_TENANT1_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"`, map[string]string{"contactID": "CHAT_TENANT1_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"}},
+	{"IDs inside the tenth payload of a line still don't count", Options{}, `[fn] ` + strings.Repeat(`p:{"a":1} `, 9) + `q:{"c":"CHAT_ZED_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"}`, map[string]string{"contactID": "", "tenant": ""}},
 
 	// events
 	{"event keyword in any case", Options{}, "[fn] NEWCONTACT", map[string]string{"event": "newContact"}},
@@ -209,6 +227,7 @@ var rules = []struct {
 	{"label may hold underscores", Options{}, `[fn] delivery_report:{"ok":1}`, map[string]string{"payloads": `delivery_report={"ok":1}`}},
 	{"two payloads", Options{}, `[fn] a:{"x":1} b:[2]`, map[string]string{"payloads": `a={"x":1}|b=[2]`}},
 	{"a label's first value wins", Options{}, `[fn] a:{"x":1} a:{"x":2}`, map[string]string{"payloads": `a={"x":1}`}},
+	{"a label's first value wins among many", Options{}, `[fn] ` + manyLabels(20) + manyLabels(20), map[string]string{"payloads": strings.ReplaceAll(strings.TrimSpace(strings.ReplaceAll(manyLabels(20), ":", "=")), " ", "|")}},
 	{"no payload inside a payload", Options{}, `[fn] a:{"s":"b:{\"y\":1}"}`, map[string]string{"payloads": `a={"s":"b:{\"y\":1}"}`}},
 	{"error words inside a payload don't set the level", Options{}, `[fn] r:{"error":"failed"}`, map[string]string{"level": "info"}},
 	{"error word outside a payload", Options{}, "[REDIS] connection error", map[string]string{"level": "error", "event": ""}},
@@ -227,6 +246,15 @@ var rules = []struct {
 	// not CTLive-shaped
 	{"plain text is not CTLive-shaped", Options{}, "hello world", map[string]string{"level": "", "message": ""}},
 	{"a url alone is not CTLive-shaped", Options{}, "see url:http://x", map[string]string{"url": "", "level": ""}},
+}
+
+// manyLabels is `l0:[0] l1:[1] ... ` for n labels.
+func manyLabels(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "l%d:[%d] ", i, i)
+	}
+	return b.String()
 }
 
 func field(r *Result, name string) string {

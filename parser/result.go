@@ -64,6 +64,34 @@ type Payload struct {
 // bool, nil). It allocates; the plugin's encoders never call it.
 func (p Payload) Value() (interface{}, error) { return decodeJSON(p.JSON) }
 
+// SecretKind says what a credential is, and so how it may leave the plugin
+// (contract, "Credentials and personal data").
+type SecretKind uint8
+
+const (
+	SecretNone SecretKind = iota
+	// Tokens: high-entropy, replaced by a stable digest.
+	SecretSession // a UUID after session/sessionID/session ID/ctlivetoken, inside payloads too
+	SecretJWT     // three base64url parts joined by '.', the first starting "eyJ"
+	SecretBearer  // the token of a Bearer credential (or of a scheme-less Authorization value)
+	SecretToken   // a value labelled ...token (ct7Token, ctlivetoken that is not a UUID) or api key
+	// Secrets with little entropy, replaced by a fixed text: a digest of a
+	// password can be guessed.
+	SecretBasic    // the credential of an Authorization scheme other than Bearer (Basic, ...)
+	SecretPassword // a value labelled ...password, ...passwd, ...pwd or ...secret
+)
+
+// IsToken reports whether the secret is a high-entropy token, which may
+// leave as a digest; the others leave only as a fixed text.
+func (k SecretKind) IsToken() bool { return k >= SecretSession && k <= SecretToken }
+
+// Secret is one credential found in a line: Text points into the line
+// (like every field of a Result).
+type Secret struct {
+	Text []byte
+	Kind SecretKind
+}
+
 // Result holds the fields of one parsed line. Byte-slice fields point into
 // the parsed line (or into the Result's own buffer when the line held ANSI
 // escapes), so they are valid as long as that line is. A field that is nil
@@ -93,6 +121,12 @@ type Result struct {
 	ErrorType []byte
 	Stack     [][]byte
 
+	// Secrets are the credentials anywhere in the line (every physical line,
+	// inside payloads too), in the order found, possibly overlapping. They
+	// are not fields: the plugin replaces them before anything leaves it.
+	// Found in shaped and unshaped lines alike.
+	Secrets []Secret
+
 	// Backing stores, reused from line to line so that a Result parses
 	// without allocating once it has met its largest line: a small inline
 	// array for the tokens most lines have, growable slices for the rest.
@@ -100,8 +134,24 @@ type Result struct {
 	scopeMore  [][]byte
 	stackBuf   [][]byte
 	payloadBuf []Payload
+	spanBuf    []span   // payload value spans of the line being scanned
+	secretBuf  []Secret // Secrets' store
+	labels     map[string]struct{}
 	clean      []byte // ANSI-free copy of the line, reused across calls
+	cleaned    bool   // the fields point into clean, not the line
 	jsonBuf    []byte // scratch for the JSON seam, reused across calls
+}
+
+// span is a payload value's extent in the body, [start, end).
+type span struct{ start, end int }
+
+// Source returns the text the Result's fields and secrets point into:
+// line itself, or the Result's copy of it without ANSI escapes.
+func (r *Result) Source(line []byte) []byte {
+	if r.cleaned {
+		return r.clean
+	}
+	return line
 }
 
 // Shaped reports whether the line is CTLive-shaped: it yielded a prefix, a

@@ -22,20 +22,25 @@ type scan struct {
 	msgIDs  [4][]byte // standalone UUIDs after `id`/`messageId`, in order
 	nMsgIDs int
 
-	payloads  [8][2]int // value spans of the payloads, for "outside a payload"
-	nPayloads int
-
-	customerTenant []byte // tenant of the first USER_TENANT_uuid
-	skipRun        int    // end of what the underscore handler consumed
+	// payloadSpans are the payload values met so far, in order and apart:
+	// a payload is never looked for inside another. The two passes that ask
+	// whether a position is inside one (triggers, and word starts) each ask
+	// in increasing order, so each keeps a cursor: linear in the line.
+	payloadSpans     []span
+	trigCur, wordCur int
+	customerTenant   []byte // tenant of the first USER_TENANT_uuid
+	skipRun          int    // end of what the underscore handler consumed
+	secretsOnly      bool   // FindSecrets: credentials, nothing else
 }
 
 // words finds everything in the body except the leading tokens, in one
 // left-to-right pass over 64-byte blocks. Each block is classified at once
 // (classify64: letters, letters-or-digits, and the trigger bytes), and the
 // pass stops only where something can start: a colon (url, exception types,
-// payload labels), an underscore (contactID, userID), and a word that starts
-// with a letter and whose first three letters begin a word the parser acts
-// on (keywords, and the context words before session and message IDs).
+// payload labels, labelled secrets), '=' (labelled secrets), an underscore
+// (contactID, userID), and a word that starts with a letter and whose first
+// three letters begin a word the parser acts on (keywords, the context words
+// before session and message IDs, the words that introduce a credential).
 // Left to right matters: "the first" keyword or ID wins, and a payload is
 // known before the words inside it are met. Within a block the triggers go
 // first: a payload found at a colon only covers bytes after it, and IDs and
@@ -76,10 +81,18 @@ func byteIs(x uint64, c byte) uint64 {
 }
 
 func (s *scan) at(b []byte, p int, r *Result) {
-	if b[p] == ':' {
-		s.colon(b, p, r)
-	} else {
-		s.underscore(b, p, r)
+	switch b[p] {
+	case ':':
+		s.labelled(b, p, r)
+		if !s.secretsOnly {
+			s.colon(b, p, r)
+		}
+	case '=':
+		s.labelled(b, p, r)
+	default:
+		if !s.secretsOnly {
+			s.underscore(b, p, r)
+		}
 	}
 }
 
@@ -108,7 +121,7 @@ func (s *scan) colon(b []byte, c int, r *Result) {
 			s.unhType, s.unhMsg = w, trimSpace(b[c+1:])
 		}
 	}
-	if c+1 < n && (b[c+1] == '{' || b[c+1] == '[') && !s.inPayload(c) {
+	if c+1 < n && (b[c+1] == '{' || b[c+1] == '[') && !s.inPayloadTrig(c) {
 		s.payload(b, c, r)
 	}
 }
@@ -130,7 +143,8 @@ func (t *trigramSet) has(a, b, c byte) bool {
 // session and message IDs. `id` is two letters: any third byte passes.
 var wordTrigrams = func() (t trigramSet) {
 	for _, w := range []string{"save", "warn", "login", "error", "failed", "newcontact", "endcontact",
-		"agentlogin", "transcript", "joincontact", "unhandled", "session", "messageid", "ctlivetoken"} {
+		"agentlogin", "transcript", "joincontact", "unhandled", "session", "messageid", "ctlivetoken",
+		"ct7token", "authorization", "bearer", "eyj"} {
 		x := trigramIndex(w[0], w[1], w[2])
 		t[x>>6] |= 1 << (x & 63)
 	}
@@ -141,11 +155,22 @@ var wordTrigrams = func() (t trigramSet) {
 	return
 }()
 
-// word handles the word starting at b[w]: keywords (events and levels) and
-// the context words that stand before a session or message ID.
+// word handles the word starting at b[w]: keywords (events and levels), the
+// context words that stand before a session or message ID, and the words
+// that introduce a credential.
 func (s *scan) word(b []byte, w int, r *Result) {
 	e := wordEnd(b, w+1)
 	word := b[w:e]
+	if b[w] == 'e' && e-w >= 3 && b[w+1] == 'y' && b[w+2] == 'J' {
+		if end := jwtEnd(b, w); end > 0 {
+			s.secret(b[w:end], SecretJWT, r)
+		}
+		return
+	}
+	if s.secretsOnly {
+		s.secretWord(b, w, e, r)
+		return
+	}
 	switch len(word) {
 	case 2:
 		if eqFold(word, "id") {
@@ -154,7 +179,7 @@ func (s *scan) word(b []byte, w int, r *Result) {
 	case 4:
 		if eqFold(word, "save") {
 			s.sawSave(w)
-		} else if eqFold(word, "warn") && !s.inPayload(w) {
+		} else if eqFold(word, "warn") && !s.inPayloadWord(w) {
 			s.warnWrd = true
 		}
 	case 5:
@@ -162,26 +187,32 @@ func (s *scan) word(b []byte, w int, r *Result) {
 			s.sawEvent(EventAgentLogin, w)
 		} else if eqFold(word, "saved") {
 			s.sawSave(w)
-		} else if eqFold(word, "error") && !s.inPayload(w) {
+		} else if eqFold(word, "error") && !s.inPayloadWord(w) {
 			s.errWord = true
 		}
 	case 6:
-		if eqFold(word, "failed") && !s.inPayload(w) {
+		if eqFold(word, "failed") && !s.inPayloadWord(w) {
 			s.errWord = true
+		} else if eqFold(word, "bearer") {
+			s.bearer(b, e, r)
 		}
 	case 7:
 		if eqFold(word, "session") {
-			s.sessionAfter(b, e, r)
-		} else if eqFold(word, "failure") && !s.inPayload(w) {
+			s.sessionAfter(b, w, e, r)
+		} else if eqFold(word, "failure") && !s.inPayloadWord(w) {
 			s.errWord = true
-		} else if eqFold(word, "warning") && !s.inPayload(w) {
+		} else if eqFold(word, "warning") && !s.inPayloadWord(w) {
 			s.warnWrd = true
+		}
+	case 8:
+		if eqFold(word, "ct7token") {
+			s.tokenAfter(b, e, r)
 		}
 	case 9:
 		if eqFold(word, "sessionid") {
-			s.sessionAfter(b, e, r)
+			s.sessionAfter(b, w, e, r)
 		} else if eqFold(word, "messageid") {
-			if id := uuidAfter(b, e); id != nil {
+			if id := uuidAfter(b, e); id != nil && !s.inPayloadWord(w) && !payloadOpens(b, e, r) {
 				s.sawMessageID(id)
 			}
 		}
@@ -202,7 +233,13 @@ func (s *scan) word(b []byte, w int, r *Result) {
 		if eqFold(word, "joincontact") {
 			s.sawEvent(EventJoinContact, w)
 		} else if eqFold(word, "ctlivetoken") {
-			s.sessionAfter(b, e, r)
+			if !s.sessionAfter(b, w, e, r) {
+				s.tokenAfter(b, e, r)
+			}
+		}
+	case 13:
+		if eqFold(word, "authorization") {
+			s.authorization(b, e, r)
 		}
 	case 14:
 		if eqFold(word, "savetranscript") {
@@ -214,14 +251,41 @@ func (s *scan) word(b []byte, w int, r *Result) {
 	}
 }
 
-// inPayload reports whether position i lies inside a payload's value.
-func (s *scan) inPayload(i int) bool {
-	for _, p := range s.payloads[:s.nPayloads] {
-		if i >= p[0] && i < p[1] {
-			return true
+// secretWord is word for FindSecrets: only the words that introduce a
+// credential.
+func (s *scan) secretWord(b []byte, w, e int, r *Result) {
+	word := b[w:e]
+	switch {
+	case eqFold(word, "session"), eqFold(word, "sessionid"):
+		s.sessionAfter(b, w, e, r)
+	case eqFold(word, "id"):
+		s.idAfter(b, w, e, r)
+	case eqFold(word, "ctlivetoken"):
+		if !s.sessionAfter(b, w, e, r) {
+			s.tokenAfter(b, e, r)
 		}
+	case eqFold(word, "ct7token"):
+		s.tokenAfter(b, e, r)
+	case eqFold(word, "authorization"):
+		s.authorization(b, e, r)
+	case eqFold(word, "bearer"):
+		s.bearer(b, e, r)
 	}
-	return false
+}
+
+// inPayloadTrig and inPayloadWord report whether position i lies inside a
+// payload's value. Each serves one of the body pass's two increasing
+// sequences of positions (see scan.payloadSpans).
+func (s *scan) inPayloadTrig(i int) bool { return s.inPayload(i, &s.trigCur) }
+func (s *scan) inPayloadWord(i int) bool { return s.inPayload(i, &s.wordCur) }
+
+func (s *scan) inPayload(i int, cur *int) bool {
+	k := *cur
+	for k < len(s.payloadSpans) && s.payloadSpans[k].end <= i {
+		k++
+	}
+	*cur = k
+	return k < len(s.payloadSpans) && s.payloadSpans[k].start <= i
 }
 
 func (s *scan) sawEvent(e Event, pos int) {
@@ -251,15 +315,10 @@ func (s *scan) payload(b []byte, c int, r *Result) {
 		return
 	}
 	end := c + 1 + n
-	if s.nPayloads < len(s.payloads) {
-		s.payloads[s.nPayloads] = [2]int{c + 1, end}
-		s.nPayloads++
-	}
+	s.payloadSpans = append(s.payloadSpans, span{c + 1, end})
 	label := b[start:c]
-	for _, p := range r.Payloads {
-		if bytes.Equal(p.Label, label) {
-			return // the first value of a label wins
-		}
+	if r.hasLabel(label) {
+		return // the first value of a label wins
 	}
 	if r.Payloads == nil {
 		r.Payloads = r.payloadBuf[:0]
@@ -268,6 +327,45 @@ func (s *scan) payload(b []byte, c int, r *Result) {
 	if cap(r.Payloads) > cap(r.payloadBuf) {
 		r.payloadBuf = r.Payloads[:0] // keep the grown store for the next line
 	}
+}
+
+// labelSetFrom is how many payloads a line holds before their labels are
+// looked up in a set rather than one by one: a line with thousands of
+// payloads must stay linear.
+const labelSetFrom = 16
+
+// hasLabel reports whether a payload with this label was already kept.
+func (r *Result) hasLabel(label []byte) bool {
+	if len(r.Payloads) < labelSetFrom {
+		for _, p := range r.Payloads {
+			if bytes.Equal(p.Label, label) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(r.Payloads) == labelSetFrom {
+		if r.labels == nil {
+			r.labels = make(map[string]struct{})
+		}
+		clear(r.labels)
+		for _, p := range r.Payloads {
+			r.labels[string(p.Label)] = struct{}{}
+		}
+	}
+	if _, ok := r.labels[string(label)]; ok {
+		return true
+	}
+	r.labels[string(label)] = struct{}{}
+	return false
+}
+
+// payloadOpens reports whether a payload's value opens right after the
+// context word ending at e (`session:["<uuid>"]`): the UUID after it is
+// then inside the payload, which the colon has not reached yet when the
+// word sits in an earlier block.
+func payloadOpens(b []byte, e int, r *Result) bool {
+	return e+1 < len(b) && b[e] == ':' && b[e+1] == '[' && skipJSON(b[e+1:], &r.jsonBuf) > 0
 }
 
 // uuidAfter returns the UUID standing alone that follows the word ending at
@@ -288,9 +386,22 @@ func uuidAfter(b []byte, e int) []byte {
 	return b[u:end]
 }
 
-func (s *scan) sessionAfter(b []byte, e int, r *Result) {
-	if r.SessionID == nil {
-		r.SessionID = uuidAfter(b, e)
+// sessionAfter handles a session context word at b[w:e]: the UUID after it
+// is a credential wherever it stands, and the record's sessionID when it is
+// not inside a payload. It reports whether there was one.
+func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
+	id := uuidAfter(b, e)
+	if id == nil {
+		return false
+	}
+	s.sawSession(id, w, e, b, r)
+	return true
+}
+
+func (s *scan) sawSession(id []byte, w, e int, b []byte, r *Result) {
+	s.secret(id, SecretSession, r)
+	if r.SessionID == nil && !s.secretsOnly && !s.inPayloadWord(w) && !payloadOpens(b, e, r) {
+		r.SessionID = id
 	}
 }
 
@@ -311,13 +422,13 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 			prev--
 		}
 		if eqFold(b[prev:sp], "session") {
-			if r.SessionID == nil {
-				r.SessionID = id
-			}
+			s.sawSession(id, w, e, b, r)
 			return
 		}
 	}
-	s.sawMessageID(id)
+	if !s.secretsOnly && !s.inPayloadWord(w) && !payloadOpens(b, e, r) {
+		s.sawMessageID(id)
+	}
 }
 
 func (s *scan) sawMessageID(id []byte) {
@@ -333,6 +444,10 @@ func (s *scan) sawMessageID(id []byte) {
 func (s *scan) underscore(b []byte, u int, r *Result) {
 	if u < s.skipRun {
 		return // an underscore of a run already looked at
+	}
+	if s.inPayloadTrig(u) {
+		s.skipRun = identEnd(b, u+1) // IDs are never taken from a payload
+		return
 	}
 	start := u
 	for start > 0 && is(b[start-1], cIdent) {
@@ -389,15 +504,11 @@ func (s *scan) finishIDs(r *Result) {
 }
 
 // agentLogin matches an agent's login (letters, digits and ._%+-@, no
-// trailing '.') at b[i:] and returns where it ends, or 0. A login running
-// into '_' is part of some longer identifier, not a user ID.
+// trailing '.') at b[i:] and returns where it ends, or 0.
 func agentLogin(b []byte, i int) int {
 	j := i
 	for j < len(b) && is(b[j], cLogin) {
 		j++
-	}
-	if j < len(b) && b[j] == '_' {
-		return 0
 	}
 	for j > i && b[j-1] == '.' {
 		j--

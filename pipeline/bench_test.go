@@ -64,7 +64,7 @@ type msgpackDiscard struct{ buf []byte }
 func (m *msgpackDiscard) Deliver(_ context.Context, b *sink.Batch) error {
 	m.buf = m.buf[:0]
 	for i, ev := range b.Events {
-		m.buf = record.AppendMsgpack(m.buf, ev, b.Options)
+		m.buf = record.AppendMsgpack(m.buf, ev)
 		b.Done(i)
 	}
 	return nil

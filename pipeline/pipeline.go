@@ -1,20 +1,23 @@
 // Package pipeline is what one `ctlive` output instance does with a chunk:
-// decode it, parse and enrich each record, route it by tenant and hand it to
-// the instance's sink. It is plain Go; the cgo exports in plugin/ only read
-// the configuration, keep the instance and call Flush, so everything here
-// is tested and benchmarked without Fluent Bit.
+// decode it (record), enrich each record (enrich: parse, tenant, route,
+// redact), hand the routed ones to the instance's sink, and count what
+// happened. It is plain Go; the cgo exports in plugin/ only read the
+// configuration, keep the instance and call Flush, so everything here is
+// tested and benchmarked without Fluent Bit.
 package pipeline
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/ctlive/ctlive-fluent-bit/enrich"
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
-	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 )
@@ -44,21 +47,20 @@ func (s Status) String() string {
 type Pipeline struct {
 	Name  string
 	Log   *flblog.Logger
-	Stats sink.Stats
+	Stats Stats
 
-	parser   *parser.Parser
-	opts     record.Options
+	stage    *enrich.Stage
 	sink     sink.Sink
 	sinkName string
-	route    router
 	progress progressMap
 	flushes  sync.Pool
 	ctx      context.Context
 	cancel   context.CancelFunc
 }
 
-// SinkFactory builds a sink from the instance's properties.
-type SinkFactory func(r *config.Reader, log *flblog.Logger) (sink.Sink, error)
+// SinkFactory builds a sink from the instance's properties, bound to the
+// instance's logger and record layout.
+type SinkFactory func(r *config.Reader, log *flblog.Logger, l *record.Layout) (sink.Sink, error)
 
 // Sinks maps the `sink` key's values to their constructors.
 var Sinks = map[string]SinkFactory{}
@@ -75,22 +77,21 @@ func New(name string, get config.Getter) (*Pipeline, error) {
 	r.Errorf("plugin_log_level", err)
 	p := &Pipeline{Name: name, Log: flblog.New(name, level)}
 
-	p.opts = record.Options{
-		LogKey:       r.String("log_key", "log"),
-		NestUnder:    r.Raw("nest_under"),
-		TimeFromLine: r.Bool("time_from_line", true),
-	}
-	mask, err := newMasker(r.List("mask"), r.Secret("mask_key"))
-	r.Errorf("mask", err)
-	if mask != nil {
-		p.opts.Mask = mask
-	}
-	p.opts.Prepare()
-	p.parser = parser.New(parser.Options{
-		Components:   r.List("components"),
-		KnownTenants: r.List("known_tenants"),
+	stage, err := enrich.New(enrich.Config{
+		LogKey:         r.String("log_key", "log"),
+		NestUnder:      r.Raw("nest_under"),
+		TimeFromLine:   r.Bool("time_from_line", true),
+		Components:     names(r, "components"),
+		KnownTenants:   names(r, "known_tenants"),
+		Tenants:        names(r, "tenants"),
+		ExcludeTenants: names(r, "exclude_tenants"),
+		DefaultTenant:  r.Raw("default_tenant"),
+		Redact:         r.Bool("redact", true),
+		Mask:           names(r, "mask"),
+		MaskKey:        r.Secret("mask_key"),
 	})
-	p.route = newRouter(r.List("tenants"), r.List("exclude_tenants"), r.Raw("default_tenant"))
+	r.Add(err)
+	p.stage = stage
 	if gc := r.Int("go_gc_percent", 0, -1, 100000); gc != 0 {
 		debug.SetGCPercent(gc) // process-wide: every instance shares one Go runtime
 	}
@@ -101,21 +102,15 @@ func New(name string, get config.Getter) (*Pipeline, error) {
 	p.sinkName = strings.ToLower(r.String("sink", DefaultSink))
 	factory, ok := Sinks[p.sinkName]
 	if !ok {
-		names := make([]string, 0, len(Sinks))
-		for n := range Sinks {
-			names = append(names, n)
-		}
-		r.Errorf("sink", fmt.Errorf("unknown sink %q (one of %s)", p.sinkName, strings.Join(sortStrings(names), ", ")))
+		known := slices.Sorted(maps.Keys(Sinks))
+		r.Errorf("sink", fmt.Errorf("unknown sink %q (one of %s)", p.sinkName, strings.Join(known, ", ")))
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	s, err := factory(r, p.Log)
+	s, err := factory(r, p.Log, stage.Layout())
 	if err == nil {
 		err = r.Err()
-	}
-	if c, ok := s.(interface{ CheckOptions(*record.Options) error }); ok && err == nil {
-		err = c.CheckOptions(&p.opts) // combinations of the sink's keys and ours
 	}
 	if err != nil {
 		if s != nil {
@@ -129,14 +124,23 @@ func New(name string, get config.Getter) (*Pipeline, error) {
 	return p, nil
 }
 
+// names reads a list key that names things (tenants, components, fields).
+// A key that is set but names nothing (`tenants ,,,`) is refused: an
+// allow-list that silently became empty would take every tenant.
+func names(r *config.Reader, key string) []string {
+	list := r.List(key)
+	r.Check(len(list) > 0 || r.Raw(key) == "", key, r.Raw(key), "names nothing")
+	return list
+}
+
 // Describe summarises the instance for its start-up log line.
 func (p *Pipeline) Describe() string {
-	s := "sink=" + p.sinkName + " log_key=" + p.opts.LogKey
-	if d := p.route.describe(); d != "" {
-		s += " " + d
-	}
-	return s
+	return "sink=" + p.sinkName + " " + p.stage.Describe()
 }
+
+// Redacts reports whether the instance replaces credentials (false only
+// with `redact off`, which the plugin announces at start).
+func (p *Pipeline) Redacts() bool { return p.stage.Redacts() }
 
 // window is how many records one flush decodes, enriches and hands to the
 // sink at a time. Fluent Bit's chunks reach ~2 MB (over 10,000 CTLive
@@ -147,6 +151,7 @@ const window = 4096
 
 // flushState is the memory one flush works in, reused across flushes.
 type flushState struct {
+	work   enrich.Work     // what the window's events point into, beside the chunk
 	events []record.Event  // the window's entries, in chunk order
 	batch  []*record.Event // those handed to the sink
 	index  []int           // batch position -> chunk position (-1: a carried group start)
@@ -196,7 +201,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 			if base+i < len(fs.done) && fs.done[base+i] {
 				continue // delivered by an earlier attempt of this chunk
 			}
-			if !p.route.admit(ev) {
+			if !ev.Routed {
 				if base+i >= seen {
 					p.Stats.NotRouted.Add(1)
 				}
@@ -208,8 +213,8 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 		if len(fs.batch) > 0 && !(carried && len(fs.batch) == 1) {
 			b := &fs.b
 			b.Reset(tag, fs.batch)
-			b.Options, b.Log, b.Stats = &p.opts, p.Log, &p.Stats
 			err := p.sink.Deliver(p.ctx, b)
+			p.count(b, fs.index, base, tag)
 			if sink.IsPermanent(err) {
 				p.Log.Errorf("tag %q: %d records dropped: %v", tag, len(fs.batch), err)
 				return Error
@@ -236,6 +241,19 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 		return Error // nothing was accepted: let Fluent Bit count the chunk as failed
 	}
 	return OK
+}
+
+// count adds a delivery's outcome to the statistics and logs the first
+// records it rejected for good.
+func (p *Pipeline) count(b *sink.Batch, index []int, base int, tag string) {
+	p.Stats.Delivered.Add(int64(b.Delivered()))
+	p.Stats.Rejected.Add(int64(b.Rejected()))
+	for _, r := range b.Reasons() {
+		p.Log.Warnf("record %d of tag %q rejected for good, not retried: %s", index[r.Index], tag, r.Reason)
+	}
+	if n := b.Rejected() - len(b.Reasons()); n > 0 {
+		p.Log.Warnf("%d more records of tag %q rejected for good", n, tag)
+	}
 }
 
 // retryLater remembers what this attempt delivered and asks Fluent Bit to
@@ -275,6 +293,9 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 	if len(fs.events) < window {
 		fs.events = make([]record.Event, window)
 	}
+	fs.work.Reset() // the last window's events are delivered
+	redacted := fs.work.Redacted
+	defer func() { p.Stats.Redacted.Add(fs.work.Redacted - redacted) }()
 	n := 0
 	var e record.Entry
 	for ; n < window && len(data) > 0; n++ {
@@ -283,7 +304,7 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 			return n, nil, err
 		}
 		ev := &fs.events[n]
-		ev.Fill(&e, tag, p.parser, &p.opts)
+		p.stage.Enrich(ev, &e, tag, &fs.work)
 		if n >= skip && ev.IsRecord() {
 			p.Stats.Records.Add(1)
 			if ev.Shaped {
@@ -300,8 +321,8 @@ func (p *Pipeline) Close() error {
 	p.cancel()
 	err := p.sink.Close()
 	s := &p.Stats
-	p.Log.Infof("stopped: %d records (%d CTLive-shaped), %d delivered, %d rejected, %d not routed here, %d retries, %d corrupt chunks, %d panics",
+	p.Log.Infof("stopped: %d records (%d CTLive-shaped), %d delivered, %d rejected, %d not routed here, %d values redacted, %d retries, %d corrupt chunks, %d panics",
 		s.Records.Load(), s.Enriched.Load(), s.Delivered.Load(), s.Rejected.Load(), s.NotRouted.Load(),
-		s.Retries.Load(), s.CorruptChunk.Load(), s.Panics.Load())
+		s.Redacted.Load(), s.Retries.Load(), s.CorruptChunk.Load(), s.Panics.Load())
 	return err
 }

@@ -47,7 +47,7 @@ func (c *capture) Deliver(_ context.Context, b *sink.Batch) error {
 			b.Done(i)
 			continue
 		}
-		out, _ := record.AppendJSONMembers([]byte{'{'}, ev, b.Options, "")
+		out, _ := record.AppendJSONMembers([]byte{'{'}, ev, "")
 		var m map[string]any
 		if e := json.Unmarshal(append(out, '}'), &m); e != nil {
 			panic(e)
@@ -74,7 +74,7 @@ func (c *capture) field(name string) []string {
 func newTest(t testing.TB, c sink.Sink, props ...string) *Pipeline {
 	t.Helper()
 	name := fmt.Sprintf("test-%p", c)
-	Sinks[name] = func(*config.Reader, *flblog.Logger) (sink.Sink, error) { return c, nil }
+	Sinks[name] = func(*config.Reader, *flblog.Logger, *record.Layout) (sink.Sink, error) { return c, nil }
 	t.Cleanup(func() { delete(Sinks, name) })
 	m := map[string]string{"sink": name, "plugin_log_level": "error"}
 	for i := 0; i+1 < len(props); i += 2 {
@@ -160,7 +160,8 @@ func TestTenantRouting(t *testing.T) {
 		want  string // tenants of the records that reach the sink
 	}{
 		{"no lists: everything", nil, "AGM TENANT1 DEFAULT <nil> <nil>"},
-		{"allow-list only", []string{"tenants", "agm, TENANT1"}, "AGM TENANT1"},
+		{"allow-list only", []string{"tenants", "AGM, TENANT1"}, "AGM TENANT1"},
+		{"names are compared exactly", []string{"tenants", "agm, TENANT1"}, "TENANT1"},
 		{"exclude", []string{"exclude_tenants", "AGM"}, "TENANT1 DEFAULT <nil> <nil>"},
 		{"default tenant joins the allow-list", []string{"tenants", "OTHER", "default_tenant", "OTHER"}, "OTHER <nil>"},
 		{"default tenant can be excluded", []string{"exclude_tenants", "OTHER", "default_tenant", "OTHER"}, "AGM TENANT1 DEFAULT"},
@@ -346,7 +347,12 @@ func TestConfigurationErrorsNameTheKey(t *testing.T) {
 		{map[string]string{"time_from_line": "perhaps"}, "time_from_line"},
 		{map[string]string{"plugin_log_level": "loud"}, "plugin_log_level"},
 		{map[string]string{"mask": "userID"}, "mask_key"},
-		{map[string]string{"mask": "scopes", "mask_key": "k"}, "not a single value"},
+		{map[string]string{"mask": "scopes", "mask_key": "0123456789abcdef"}, "cannot be masked"},
+		{map[string]string{"mask": "userID", "mask_key": "short"}, "at least 16 bytes"},
+		{map[string]string{"tenants": ",,,"}, "tenants"},
+		{map[string]string{"exclude_tenants": " , "}, "exclude_tenants"},
+		{map[string]string{"known_tenants": ","}, "known_tenants"},
+		{map[string]string{"redact": "sometimes"}, "redact"},
 		{map[string]string{"go_gc_percent": "x"}, "go_gc_percent"},
 	}
 	for _, tc := range tests {
@@ -358,13 +364,13 @@ func TestConfigurationErrorsNameTheKey(t *testing.T) {
 
 func TestMaskedFieldsKeepCorrelating(t *testing.T) {
 	c := &capture{}
-	p := newTest(t, c, "mask", "userID,sessionID", "mask_key", "s3cret")
+	p := newTest(t, c, "mask", "userID,sessionID", "mask_key", "s3cret-s3cret-s3cret")
 	p.Flush(chunkOf(
 		"[socketIO] agentLogin USER_jdoe@example.com session ab4e7aff-8627-434a-a2ef-7e200363197e",
 		"[socketIO] joinContact USER_jdoe@example.com",
 	), "tail.0")
 	u := c.field("userID")
-	if len(u) != 2 || u[0] != u[1] || !strings.HasPrefix(u[0], "masked:") || strings.Contains(u[0], "jdoe") {
+	if len(u) != 2 || u[0] != u[1] || !strings.HasPrefix(u[0], "USER_hmac:") || strings.Contains(u[0], "jdoe") {
 		t.Errorf("userIDs %v", u)
 	}
 	if s := c.field("sessionID")[0]; strings.Contains(s, "ab4e7aff") {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
+	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/ctlive/ctlive-fluent-bit/sink/elasticsearch"
 	"github.com/ctlive/ctlive-fluent-bit/sink/forward"
@@ -19,9 +20,9 @@ func init() {
 
 // adapt turns a sink package's constructor into a SinkFactory, keeping a
 // failed constructor's typed nil pointer out of the interface.
-func adapt[S sink.Sink](f func(*config.Reader, *flblog.Logger) (S, error)) SinkFactory {
-	return func(r *config.Reader, log *flblog.Logger) (sink.Sink, error) {
-		s, err := f(r, log)
+func adapt[S sink.Sink](f func(*config.Reader, *flblog.Logger, *record.Layout) (S, error)) SinkFactory {
+	return func(r *config.Reader, log *flblog.Logger, l *record.Layout) (sink.Sink, error) {
+		s, err := f(r, log, l)
 		if err != nil {
 			return nil, err
 		}

@@ -65,6 +65,9 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	output.FLBPluginSetContext(plugin, p)
 	instances.Store(p, struct{}{})
 	p.Log.Infof("started: %s", p.Describe())
+	if !p.Redacts() {
+		p.Log.Warnf("redact off: session IDs, JWTs, Bearer, Basic and ct7Token values and passwords leave this instance in clear")
+	}
 	return output.FLB_OK
 }
 

@@ -1,11 +1,12 @@
-// Package record decodes the chunks Fluent Bit hands an output plugin,
-// enriches each record with the fields the parser finds in its CTLive line,
-// and encodes the result as MessagePack (forward) or JSON (stdout,
-// Elasticsearch, Loki).
+// Package record decodes the chunks Fluent Bit hands an output plugin and
+// encodes enriched records as MessagePack (forward) or JSON (stdout,
+// Elasticsearch, Loki). It does not parse: the Enrich stage (package
+// enrich) fills each Event between decoding and encoding.
 //
 // Everything is zero-copy: decoded slices point into Fluent Bit's chunk,
-// which is valid only during the flush call, so encoders must finish (or
-// copy) before the flush returns.
+// which is valid only during the flush call (and into the Enrich stage's
+// per-flush memory), so encoders must finish (or copy) before the flush
+// returns.
 package record
 
 import (
@@ -38,7 +39,7 @@ type Entry struct {
 	Meta    []byte // the metadata map; nil in the `[time, record]` form
 	Body    []byte // the record: normally a map, passed on whatever it is
 	// Timestamp is the entry's time; on an Event it becomes the line's own
-	// timestamp when Options.TimeFromLine applies.
+	// timestamp when time_from_line applies (Event.SetTime).
 	Timestamp time.Time
 	Group     GroupMarker
 }

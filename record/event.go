@@ -79,99 +79,99 @@ func fieldIndex(key []byte) int {
 	return -1
 }
 
-// Options say how records are enriched. They are fixed at plugin start and
-// shared by every flush.
-type Options struct {
-	LogKey       string // the key holding the CTLive line
-	NestUnder    string // when set, the fields go in a map under this key
-	TimeFromLine bool   // the record's time becomes the line's own timestamp
-	Mask         Masker // optional masking of chosen fields; nil emits values verbatim
+// Layout says where the added fields go in an enriched record. It is
+// fixed at plugin start and shared by every flush; the Enrich stage
+// attaches it to each Event, so encoders never take it separately.
+type Layout struct {
+	LogKey    string // the key holding the CTLive line
+	NestUnder string // when set, the fields go in a map under this key
 
 	suppress uint32 // fields never added: the one named like LogKey
 }
 
-// Masker rewrites the values of chosen fields (IDs, personal data) before
-// they leave the plugin. It is an option the user turns on, never a default.
-type Masker interface {
-	// Fields is the set of Field constants (bit i for field i) to mask.
-	Fields() uint32
-	// Append appends the masked form of v.
-	Append(dst, v []byte) []byte
+// NewLayout returns the layout for a log key ("" is "log") and an optional
+// key to nest the fields under.
+func NewLayout(logKey, nestUnder string) *Layout {
+	if logKey == "" {
+		logKey = "log"
+	}
+	l := &Layout{LogKey: logKey, NestUnder: nestUnder}
+	if i := fieldIndex([]byte(logKey)); i >= 0 && nestUnder == "" {
+		l.suppress = 1 << i // the line itself must stay as received
+	}
+	return l
 }
 
-// Prepare validates and completes the options; call it once at start.
-func (o *Options) Prepare() {
-	if o.LogKey == "" {
-		o.LogKey = "log"
-	}
-	o.suppress = 0
-	if i := fieldIndex([]byte(o.LogKey)); i >= 0 && o.NestUnder == "" {
-		o.suppress = 1 << i // the line itself must stay exactly as received
-	}
-}
-
-// Event is one entry with what the plugin knows about it.
+// Event is one entry with what the plugin knows about it. The Enrich stage
+// fills it (Reset, then the fields, then Complete); encoders and sinks only
+// read it. Every value in it is already as it may leave the plugin:
+// credentials are replaced in Line, in Fields and in the record itself.
 type Event struct {
 	Entry
-	tag    string
 	Line   []byte        // the value of LogKey when it is a string or binary
 	Fields parser.Result // valid when Shaped
 	Shaped bool          // the line is CTLive-shaped: fields are added
-	Tenant []byte        // the tenant used for routing and templates (may be a default)
+	Tenant []byte        // the record's one tenant, for routing and templates (may be a default)
+	Routed bool          // this output instance sends the record
 
-	opts       *Options
+	tag        string
+	layout     *Layout
 	keyFields  uint32 // bit i: the input has a key named like field i (or NestUnder, bit 31)
 	isMap      bool   // Body is a map: only then can fields be added
 	bodyLen    uint32 // entries in Body when isMap
 	bodyFields []byte // Body's entries: Body without its map header
 	present    uint32 // bit i: field i has a value
+	timeSet    bool   // Timestamp is the line's own, not the entry's
+	rewritten  bool   // Body is not the one received (credentials replaced): Raw is stale
 }
 
-// Fill decodes what the event needs from its entry and parses its line. The
-// event must not be copied afterwards (the parser's Result points into
-// itself).
-func (ev *Event) Fill(e *Entry, tag string, p *parser.Parser, o *Options) {
+// Reset starts the event from a decoded entry: it reads the record's map
+// header and finds the line (the string or binary value of the layout's
+// LogKey), which it returns (nil when there is none). The event must not
+// be copied afterwards (its Fields point into themselves).
+func (ev *Event) Reset(e *Entry, tag string, l *Layout) []byte {
 	ev.Entry = *e
-	ev.tag = tag
-	ev.opts = o
-	ev.Line, ev.Shaped, ev.Tenant, ev.present = nil, false, nil, 0
-	ev.isMap = false
+	ev.tag, ev.layout = tag, l
+	ev.Line, ev.Shaped, ev.Tenant, ev.Routed = nil, false, nil, true
+	ev.present, ev.isMap, ev.timeSet, ev.rewritten = 0, false, false, false
 	if e.Group != NotGroup {
-		return
+		return nil
 	}
 	n, fields, err := msgp.ReadMapHeaderBytes(e.Body)
 	if err != nil {
-		return // not a map: passed on unchanged
+		return nil // not a map: passed on unchanged
 	}
 	ev.isMap, ev.bodyLen, ev.bodyFields = true, n, fields
-	ev.Line, ev.keyFields = ev.scanKeys(o)
-	if ev.Line == nil {
-		return
-	}
-	p.Parse(ev.Line, &ev.Fields)
-	if !ev.Fields.Shaped() {
-		return
-	}
-	ev.Shaped = true
-	ev.Tenant = ev.Fields.Tenant
-	if o.TimeFromLine && ev.Fields.TimeText != nil {
-		ev.Timestamp = ev.Fields.Time
-	}
-	ev.present = ev.fieldMask() &^ o.suppress
+	ev.Line, ev.keyFields = ev.scanKeys(l)
+	return ev.Line
 }
 
-// SetDefaultTenant attributes an event that has no tenant. A CTLive-shaped
-// record also gets the `tenant` field; any other record is only routed.
-func (ev *Event) SetDefaultTenant(t []byte) {
-	if ev.Tenant != nil || len(t) == 0 {
-		return
+// SetBody replaces the record with body, the same map with values
+// rewritten (credentials replaced), and line, its new LogKey value.
+func (ev *Event) SetBody(body, line []byte) {
+	ev.Body, ev.rewritten = body, true
+	if n, fields, err := msgp.ReadMapHeaderBytes(body); err == nil {
+		ev.isMap, ev.bodyLen, ev.bodyFields = true, n, fields
 	}
-	ev.Tenant = t
-	if ev.Shaped {
-		ev.Fields.Tenant = t
-		ev.present |= 1 << FieldTenant
+	if ev.Line != nil {
+		ev.Line = line
 	}
 }
+
+// SetTime makes t, the line's own timestamp, the record's time.
+func (ev *Event) SetTime(t time.Time) { ev.Timestamp, ev.timeSet = t, true }
+
+// Complete marks the event's Fields final: when shaped, the fields that
+// have a value are added to the record (but the one named like the line).
+func (ev *Event) Complete(shaped bool) {
+	ev.Shaped = shaped && ev.isMap
+	if ev.Shaped {
+		ev.present = ev.fieldMask() &^ ev.layout.suppress
+	}
+}
+
+// Layout is the layout the event was enriched for.
+func (ev *Event) Layout() *Layout { return ev.layout }
 
 // IsRecord reports whether the event is a log record (not a group marker).
 func (ev *Event) IsRecord() bool { return ev.Group == NotGroup }
@@ -281,7 +281,7 @@ const nestBit = 1 << 31
 // binary value of LogKey) and notes which keys an added field could
 // replace, so that encoders can copy the input entries in one piece when
 // none is.
-func (ev *Event) scanKeys(o *Options) (line []byte, keyFields uint32) {
+func (ev *Event) scanKeys(o *Layout) (line []byte, keyFields uint32) {
 	b := ev.bodyFields
 	for i := uint32(0); i < ev.bodyLen; i++ {
 		k, rest, err := readKey(b)
@@ -344,22 +344,3 @@ func lookup(fields []byte, n uint32, key string) []byte {
 
 // Time is the event's time: the line's own when TimeFromLine applied.
 func (ev *Event) Time() time.Time { return ev.Timestamp }
-
-// DecodeChunk decodes and enriches every entry of a chunk, each into its own
-// Event, as the plugin does. Tests and tools use it; the plugin itself works
-// through chunks in reused windows.
-func DecodeChunk(chunk []byte, tag string, p *parser.Parser, o *Options) ([]*Event, error) {
-	var out []*Event
-	for len(chunk) > 0 {
-		var e Entry
-		rest, err := e.Decode(chunk)
-		if err != nil {
-			return out, err
-		}
-		ev := new(Event)
-		ev.Fill(&e, tag, p, o)
-		out = append(out, ev)
-		chunk = rest
-	}
-	return out, nil
-}

@@ -18,7 +18,8 @@ import (
 // writes that member itself and JSON objects must not repeat a key. It
 // returns false when it wrote nothing. JSON is written by hand: it runs once
 // per record and must not allocate.
-func AppendJSONMembers(dst []byte, ev *Event, o *Options, reserved string) ([]byte, bool) {
+func AppendJSONMembers(dst []byte, ev *Event, reserved string) ([]byte, bool) {
+	o := ev.layout
 	if !ev.isMap {
 		// Not a map: keep it searchable under the line's key.
 		dst = appendJSONString(dst, o.LogKey)
@@ -50,10 +51,10 @@ func AppendJSONMembers(dst []byte, ev *Event, o *Options, reserved string) ([]by
 		if o.NestUnder != "" {
 			dst = appendJSONString(dst, o.NestUnder)
 			dst = append(dst, ':', '{')
-			dst = appendFieldsJSON(dst, ev, o)
+			dst = appendFieldsJSON(dst, ev)
 			dst = append(dst, '}')
 		} else {
-			dst = appendFieldsJSON(dst, ev, o)
+			dst = appendFieldsJSON(dst, ev)
 		}
 	}
 	return dst, len(dst) > start
@@ -75,7 +76,7 @@ func appendJSONEntry(dst, raw []byte, start int, reserved string) []byte {
 	return dst
 }
 
-func appendFieldsJSON(dst []byte, ev *Event, o *Options) []byte {
+func appendFieldsJSON(dst []byte, ev *Event) []byte {
 	r := &ev.Fields
 	first := true
 	for m := ev.present; m != 0; m &= m - 1 {
@@ -102,7 +103,7 @@ func appendFieldsJSON(dst []byte, ev *Event, o *Options) []byte {
 			}
 			dst = append(dst, '}')
 		default:
-			dst = appendJSONBytes(dst, maskValue(o, i, ev.Value(i)))
+			dst = appendJSONBytes(dst, ev.Value(i))
 		}
 	}
 	return dst

@@ -9,10 +9,10 @@ import (
 
 // AppendMsgpack appends the event as a chunk entry in the form it arrived
 // in (`[time, record]` or `[[time, metadata], record]`, metadata kept). An
-// event with nothing to add, a group marker included, is copied byte for
-// byte.
-func AppendMsgpack(dst []byte, ev *Event, o *Options) []byte {
-	if !ev.Shaped {
+// event with nothing to add or replace, a group marker included, is copied
+// byte for byte.
+func AppendMsgpack(dst []byte, ev *Event) []byte {
+	if !ev.Shaped && !ev.rewritten {
 		return append(dst, ev.Raw...)
 	}
 	if ev.Meta != nil {
@@ -22,13 +22,13 @@ func AppendMsgpack(dst []byte, ev *Event, o *Options) []byte {
 	}
 	dst = AppendMsgpackTime(dst, ev)
 	dst = append(dst, ev.Meta...)
-	return AppendMsgpackBody(dst, ev, o)
+	return AppendMsgpackBody(dst, ev)
 }
 
 // AppendMsgpackTime appends the event's timestamp: the line's own as an
 // EventTime when it replaced the record's, else the original encoding.
 func AppendMsgpackTime(dst []byte, ev *Event) []byte {
-	if ev.Shaped && ev.opts.TimeFromLine && ev.Fields.TimeText != nil {
+	if ev.timeSet {
 		if out, ok := appendEventTime(dst, ev.Timestamp); ok {
 			return out
 		}
@@ -39,10 +39,11 @@ func AppendMsgpackTime(dst []byte, ev *Event) []byte {
 // AppendMsgpackBody appends the record map with the contract's fields.
 // Input keys that an added field replaces are dropped, the line itself
 // excepted, so the map never holds a key twice.
-func AppendMsgpackBody(dst []byte, ev *Event, o *Options) []byte {
+func AppendMsgpackBody(dst []byte, ev *Event) []byte {
 	if !ev.Shaped {
 		return append(dst, ev.Body...)
 	}
+	o := ev.layout
 	added := uint32(ev.FieldCount())
 	inserted := added
 	if o.NestUnder != "" {
@@ -62,12 +63,12 @@ func AppendMsgpackBody(dst []byte, ev *Event, o *Options) []byte {
 		dst = msgp.AppendString(dst, o.NestUnder)
 		dst = msgp.AppendMapHeader(dst, added)
 	}
-	return appendFieldsMsgpack(dst, ev, o)
+	return appendFieldsMsgpack(dst, ev)
 }
 
 // replacesKeys reports whether some input key gives way to an added field.
 func (ev *Event) replacesKeys() bool {
-	if ev.opts.NestUnder != "" {
+	if ev.layout.NestUnder != "" {
 		return ev.keyFields&nestBit != 0
 	}
 	return ev.keyFields&ev.present != 0
@@ -75,7 +76,7 @@ func (ev *Event) replacesKeys() bool {
 
 // forEachEntry calls fn with the raw bytes (key and value) of every input
 // entry that stays in the enriched record.
-func forEachEntry(ev *Event, o *Options, fn func(raw []byte)) {
+func forEachEntry(ev *Event, o *Layout, fn func(raw []byte)) {
 	b := ev.bodyFields
 	for i := uint32(0); i < ev.bodyLen; i++ {
 		k, rest, err := readKey(b)
@@ -94,7 +95,7 @@ func forEachEntry(ev *Event, o *Options, fn func(raw []byte)) {
 }
 
 // replaced reports whether an added field takes the place of input key k.
-func replaced(ev *Event, o *Options, k []byte) bool {
+func replaced(ev *Event, o *Layout, k []byte) bool {
 	if o.NestUnder != "" {
 		return string(k) == o.NestUnder
 	}
@@ -105,7 +106,7 @@ func replaced(ev *Event, o *Options, k []byte) bool {
 	return i >= 0 && ev.Has(i)
 }
 
-func appendFieldsMsgpack(dst []byte, ev *Event, o *Options) []byte {
+func appendFieldsMsgpack(dst []byte, ev *Event) []byte {
 	r := &ev.Fields
 	for m := ev.present; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros32(m)
@@ -118,7 +119,7 @@ func appendFieldsMsgpack(dst []byte, ev *Event, o *Options) []byte {
 		case FieldPayload:
 			dst = appendPayloadsMsgpack(dst, r.Payloads)
 		default:
-			dst = msgp.AppendStringFromBytes(dst, maskValue(o, i, ev.Value(i)))
+			dst = msgp.AppendStringFromBytes(dst, ev.Value(i))
 		}
 	}
 	return dst
@@ -148,14 +149,3 @@ var msgpackKeys = func() (k [numFields][]byte) {
 	}
 	return
 }()
-
-// maskValue applies the user's masking to field i, when turned on for it.
-func maskValue(o *Options, i int, v []byte) []byte {
-	if o.Mask == nil {
-		return v
-	}
-	if o.Mask.Fields()&(1<<i) == 0 {
-		return v
-	}
-	return o.Mask.Append(nil, v)
-}

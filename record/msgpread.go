@@ -61,3 +61,25 @@ func skip(b []byte) ([]byte, error) {
 	}
 	return msgp.Skip(b)
 }
+
+// ReadText returns the string or binary value at the start of b (its
+// bytes, in place) and what follows it; ok is false when b holds something
+// else or is malformed. The Enrich stage walks every text of a record with
+// it.
+func ReadText(b []byte) (text, rest []byte, ok bool) {
+	if h, n, ok := strAt(b); ok {
+		return b[h : h+n], b[h+n:], true
+	}
+	switch msgp.NextType(b) {
+	case msgp.StrType:
+		s, rest, err := msgp.ReadStringZC(b)
+		return s, rest, err == nil
+	case msgp.BinType:
+		s, rest, err := msgp.ReadBytesZC(b)
+		return s, rest, err == nil
+	}
+	return nil, b, false
+}
+
+// Skip returns what follows the msgpack value at the start of b.
+func Skip(b []byte) ([]byte, error) { return skip(b) }

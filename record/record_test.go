@@ -11,8 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/ctlive/ctlive-fluent-bit/parser"
-	"github.com/ctlive/ctlive-fluent-bit/template"
 	"github.com/tinylib/msgp/msgp"
 )
 
@@ -137,137 +135,20 @@ func TestDecodeRejectsCorruptEntries(t *testing.T) {
 	}
 }
 
-func opts(mod ...func(*Options)) *Options {
-	o := &Options{LogKey: "log", TimeFromLine: true}
-	for _, m := range mod {
-		m(o)
-	}
-	o.Prepare()
-	return o
-}
-
-var defaultParser = parser.New(parser.Options{})
-
-func fill(t *testing.T, raw []byte, o *Options) *Event {
+// decodeEvent decodes one entry into an Event with nothing added, as the
+// Enrich stage leaves a record whose line is not CTLive-shaped.
+func decodeEvent(t *testing.T, raw []byte) *Event {
 	t.Helper()
 	e := decodeOne(t, raw)
 	ev := new(Event)
-	ev.Fill(&e, "tail.0", defaultParser, o)
+	ev.Reset(&e, "tail.0", NewLayout("log", ""))
+	ev.Complete(false)
 	return ev
 }
 
-func decodeMap(t *testing.T, b []byte) map[string]any {
+func jsonObject(t *testing.T, ev *Event) map[string]any {
 	t.Helper()
-	v, rest, err := msgp.ReadIntfBytes(b)
-	if err != nil || len(rest) != 0 {
-		t.Fatalf("enriched record does not decode: %v (%d left)", err, len(rest))
-	}
-	return v.(map[string]any)
-}
-
-func TestEnrichedMsgpackRecord(t *testing.T) {
-	raw := v2(eventTime(recordTime), kv{"m", 1}, kv{"log", docLine, "stream", "stdout", "level", "old"})
-	ev := fill(t, raw, opts())
-	out := AppendMsgpack(nil, ev, opts())
-
-	var e Entry
-	if _, err := e.Decode(out); err != nil {
-		t.Fatal(err)
-	}
-	if !e.Timestamp.Equal(time.Date(2025, 2, 27, 17, 19, 22, 156214484, time.UTC)) {
-		t.Errorf("record time %v is not the line's", e.Timestamp)
-	}
-	if m := decodeMap(t, e.Meta); m["m"] != int64(1) {
-		t.Errorf("metadata lost: %v", m)
-	}
-	got := decodeMap(t, e.Body)
-	want := map[string]any{
-		"log": docLine, "stream": "stdout",
-		"service": "ctlive", "time": "2025-02-27T17:19:22.156214484Z", "function": "CT7PROTOCOL",
-		"scopes": []any{"CT7PROTOCOL", "AGM"}, "tenant": "AGM", "event": "newContact",
-		"message": `newContact response:{"chat":true,"cbn":true,"video":true,"cbl":true,"call":true}`,
-		"payload": map[string]any{"response": map[string]any{"chat": true, "cbn": true, "video": true, "cbl": true, "call": true}},
-		"level":   "info",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("record\n got %v\nwant %v", got, want)
-	}
-}
-
-func TestEnrichmentOptions(t *testing.T) {
-	raw := v1(eventTime(recordTime), kv{"log", docLine, "message", "mine"})
-	t.Run("nest_under puts the fields in one map", func(t *testing.T) {
-		o := opts(func(o *Options) { o.NestUnder = "ctlive" })
-		got := decodeMap(t, AppendMsgpackBody(nil, fill(t, raw, o), o))
-		nested, ok := got["ctlive"].(map[string]any)
-		if !ok || nested["tenant"] != "AGM" || got["message"] != "mine" || got["tenant"] != nil || len(got) != 3 {
-			t.Errorf("got %v", got)
-		}
-	})
-	t.Run("time_from_line off keeps the record's time", func(t *testing.T) {
-		o := opts(func(o *Options) { o.TimeFromLine = false })
-		var e Entry
-		if _, err := e.Decode(AppendMsgpack(nil, fill(t, raw, o), o)); err != nil || !e.Timestamp.Equal(recordTime) {
-			t.Errorf("time %v, err %v", e.Timestamp, err)
-		}
-	})
-	t.Run("an added field never replaces the line", func(t *testing.T) {
-		o := opts(func(o *Options) { o.LogKey = "message" })
-		line := "[socketIO] [AGM] newContact"
-		got := decodeMap(t, AppendMsgpackBody(nil, fill(t, v1(eventTime(recordTime), kv{"message", line}), o), o))
-		if got["message"] != line || got["function"] != "socketIO" {
-			t.Errorf("got %v", got)
-		}
-	})
-	t.Run("a masker rewrites the chosen fields", func(t *testing.T) {
-		o := opts(func(o *Options) { o.Mask = upperMasker(1 << FieldTenant) })
-		got := decodeMap(t, AppendMsgpackBody(nil, fill(t, raw, o), o))
-		if got["tenant"] != "<AGM>" || got["function"] != "CT7PROTOCOL" {
-			t.Errorf("got %v", got)
-		}
-	})
-}
-
-type upperMasker uint32
-
-func (m upperMasker) Fields() uint32 { return uint32(m) }
-func (upperMasker) Append(dst, v []byte) []byte {
-	return append(append(append(dst, '<'), v...), '>')
-}
-
-func TestUnshapedRecordsPassUnchanged(t *testing.T) {
-	tests := map[string][]byte{
-		"not a CTLive line":   v2(eventTime(recordTime), kv{}, kv{"log", "GET / 200"}),
-		"no log key":          v2(eventTime(recordTime), kv{}, kv{"msg", docLine}),
-		"log is not a string": v1(eventTime(recordTime), kv{"log", 42}),
-		"group marker":        v2([]byte{0xd7, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, kv{"resource", "x"}, kv{}),
-	}
-	for name, raw := range tests {
-		t.Run(name, func(t *testing.T) {
-			ev := fill(t, raw, opts())
-			if ev.Shaped {
-				t.Fatal("shaped")
-			}
-			if out := AppendMsgpack(nil, ev, opts()); !bytes.Equal(out, raw) {
-				t.Errorf("changed:\n%x\n%x", out, raw)
-			}
-		})
-	}
-}
-
-func TestBinaryLineIsParsed(t *testing.T) {
-	raw := append([]byte{0x92}, eventTime(recordTime)...)
-	raw = msgp.AppendMapHeader(raw, 1)
-	raw = msgp.AppendString(raw, "log")
-	raw = msgp.AppendBytes(raw, []byte(docLine))
-	if ev := fill(t, raw, opts()); !ev.Shaped || string(ev.Fields.Tenant) != "AGM" {
-		t.Fatal("a raw-bytes line was not parsed")
-	}
-}
-
-func jsonObject(t *testing.T, ev *Event, o *Options) map[string]any {
-	t.Helper()
-	b, _ := AppendJSONMembers([]byte{'{'}, ev, o, "")
+	b, _ := AppendJSONMembers([]byte{'{'}, ev, "")
 	b = append(b, '}')
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -276,37 +157,9 @@ func jsonObject(t *testing.T, ev *Event, o *Options) map[string]any {
 	return m
 }
 
-func TestJSONRecord(t *testing.T) {
-	raw := v1(eventTime(recordTime), kv{"log", docLine + " \x01\xff", "n", 1.5, "nested", map[string]any{"a": []any{1, "x", nil, true}}})
-	got := jsonObject(t, fill(t, raw, opts()), opts())
-	if got["log"] != docLine+" \x01\ufffd" {
-		t.Errorf("log %q: control characters and invalid UTF-8 must survive as valid JSON", got["log"])
-	}
-	if got["n"] != 1.5 || !reflect.DeepEqual(got["nested"], map[string]any{"a": []any{1.0, "x", nil, true}}) {
-		t.Errorf("values: %v", got)
-	}
-	if got["tenant"] != "AGM" || got["payload"].(map[string]any)["response"].(map[string]any)["call"] != true {
-		t.Errorf("fields: %v", got)
-	}
-
-	plain := jsonObject(t, fill(t, v1(eventTime(recordTime), kv{"log", "plain", "k", []byte("bin")}), opts()), opts())
-	if !reflect.DeepEqual(plain, map[string]any{"log": "plain", "k": "bin"}) {
-		t.Errorf("unshaped record as JSON: %v", plain)
-	}
-}
-
-func TestJSONLeavesOutTheSinksOwnKey(t *testing.T) {
-	ev := fill(t, v1(eventTime(recordTime), kv{"@timestamp", "x", "log", docLine}), opts())
-	b, _ := AppendJSONMembers([]byte(`{"@timestamp":"mine",`), ev, opts(), "@timestamp")
-	var m map[string]any
-	if err := json.Unmarshal(append(b, '}'), &m); err != nil || m["@timestamp"] != "mine" || bytes.Count(b, []byte("@timestamp")) != 1 {
-		t.Fatalf("%s: %v", b, err)
-	}
-}
-
 func TestJSONRecordThatIsNotAMap(t *testing.T) {
 	raw := msgp.AppendString(append([]byte{0x92}, eventTime(recordTime)...), "just text")
-	if got := jsonObject(t, fill(t, raw, opts()), opts()); got["log"] != "just text" {
+	if got := jsonObject(t, decodeEvent(t, raw)); got["log"] != "just text" {
 		t.Errorf("got %v", got)
 	}
 }
@@ -390,44 +243,25 @@ func hasDeep(in []byte) bool {
 	return bytes.Count(in, []byte("["))+bytes.Count(in, []byte("{")) > maxDepth
 }
 
-func TestTemplateSource(t *testing.T) {
-	raw := v1(eventTime(recordTime), kv{"log", docLine, "kubernetes", map[string]any{"labels": map[string]any{"app": "ctlive"}}, "n", 7})
-	ev := fill(t, raw, opts())
-	tests := []struct{ tmpl, want string }{
-		{"ctlive.$tenant.$event", "ctlive.AGM.newContact"},
-		{"$payload['response']['chat']", "true"},
-		{"$payload['response']", `{"chat":true,"cbn":true,"video":true,"cbl":true,"call":true}`},
-		{"$payload['nope']", "unknown"},
-		{"$scopes[1]", "AGM"},
-		{"$kubernetes['labels']['app']", "ctlive"},
-		{"$n", "7"},
-		{"$contactID", "unknown"},
-		{"$TAG[1]", "0"},
-		{"ctlive-$tenant-%Y.%m.%d", "ctlive-AGM-2025.02.27"},
+func TestUnenrichedRecordsPassUnchanged(t *testing.T) {
+	tests := map[string][]byte{
+		"a record":            v2(eventTime(recordTime), kv{"m", 1}, kv{"log", docLine}),
+		"log is not a string": v1(eventTime(recordTime), kv{"log", 42}),
+		"group marker":        v2([]byte{0xd7, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, kv{"resource", "x"}, kv{}),
 	}
-	for _, tc := range tests {
-		got := template.MustParse(tc.tmpl, template.Options{Strftime: true}).Append(nil, ev)
-		if string(got) != tc.want {
-			t.Errorf("%s = %q, want %q", tc.tmpl, got, tc.want)
-		}
+	for name, raw := range tests {
+		t.Run(name, func(t *testing.T) {
+			if out := AppendMsgpack(nil, decodeEvent(t, raw)); !bytes.Equal(out, raw) {
+				t.Errorf("changed:\n%x\n%x", out, raw)
+			}
+		})
 	}
 }
 
-func TestDefaultTenant(t *testing.T) {
-	shaped := fill(t, v1(eventTime(recordTime), kv{"log", "[socketIO] newContact"}), opts())
-	shaped.SetDefaultTenant([]byte("DEFAULT"))
-	if got := decodeMap(t, AppendMsgpackBody(nil, shaped, opts())); got["tenant"] != "DEFAULT" {
-		t.Errorf("shaped record without tenant: %v", got)
-	}
-	plain := fill(t, v1(eventTime(recordTime), kv{"log", "GET /"}), opts())
-	plain.SetDefaultTenant([]byte("DEFAULT"))
-	if string(plain.Tenant) != "DEFAULT" || plain.Shaped {
-		t.Error("an unshaped record is routed by the default tenant but left unchanged")
-	}
-	own := fill(t, v1(eventTime(recordTime), kv{"log", docLine}), opts())
-	own.SetDefaultTenant([]byte("DEFAULT"))
-	if string(own.Tenant) != "AGM" {
-		t.Error("the default replaced a real tenant")
+func TestRecordsWithoutAMapBodyAsJSON(t *testing.T) {
+	plain := jsonObject(t, decodeEvent(t, v1(eventTime(recordTime), kv{"log", "plain", "k", []byte("bin"), "n", 1.5})))
+	if !reflect.DeepEqual(plain, map[string]any{"log": "plain", "k": "bin", "n": 1.5}) {
+		t.Errorf("record as JSON: %v", plain)
 	}
 }
 

@@ -75,7 +75,7 @@ func (ev *Event) appendField(dst []byte, i int, path []template.PathElem) ([]byt
 	if len(path) > 0 {
 		return dst, false
 	}
-	return append(dst, maskValue(ev.opts, i, ev.Value(i))...), true
+	return append(dst, ev.Value(i)...), true
 }
 
 func (ev *Event) appendPayloadJSON(dst []byte) []byte {

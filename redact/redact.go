@@ -16,6 +16,7 @@
 package redact
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -66,33 +67,43 @@ func (d *Digester) Len() int {
 
 // AppendToken appends the digest of token v.
 func (d *Digester) AppendToken(dst, v []byte) []byte {
-	var lower [36]byte
-	if isUUID(v) {
-		for i, c := range v {
-			if 'A' <= c && c <= 'F' {
-				c += 'a' - 'A'
-			}
-			lower[i] = c
-		}
-		v = lower[:]
+	if isUUID(v) && hasUpper(v) {
+		v = bytes.ToLower(v) // rare: CTLive writes UUIDs in lower case
 	}
-	var sum [sha256.Size]byte
 	if d.Keyed() {
-		h := d.macs.Get().(hash.Hash)
-		h.Reset()
-		h.Write(v)
-		h.Sum(sum[:0])
-		d.macs.Put(h)
-		dst = append(dst, PrefixHMAC...)
-	} else {
-		sum = sha256.Sum256(v)
-		dst = append(dst, PrefixSHA256...)
+		return d.appendHMAC(dst, v)
 	}
+	sum := sha256.Sum256(v)
+	dst = append(dst, PrefixSHA256...)
 	return hex.AppendEncode(dst, sum[:digestHexLen/2])
+}
+
+// appendHMAC is apart from AppendToken so that the unkeyed path's sum stays
+// on the stack (handing a buffer to hash.Hash.Sum moves it to the heap).
+func (d *Digester) appendHMAC(dst, v []byte) []byte {
+	h := d.macs.Get().(hash.Hash)
+	h.Reset()
+	h.Write(v)
+	start := len(dst)
+	dst = h.Sum(dst) // the full MAC at dst's end, then shortened and hex-encoded
+	var mac [digestHexLen / 2]byte
+	copy(mac[:], dst[start:])
+	d.macs.Put(h)
+	dst = append(dst[:start], PrefixHMAC...)
+	return hex.AppendEncode(dst, mac[:])
 }
 
 // Token returns the digest of v as a string (tools, tests).
 func (d *Digester) Token(v string) string { return string(d.AppendToken(nil, []byte(v))) }
+
+func hasUpper(v []byte) bool {
+	for _, c := range v {
+		if 'A' <= c && c <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
 
 // isUUID reports whether v is exactly 8-4-4-4-12 hex digits.
 func isUUID(v []byte) bool {

@@ -1,14 +1,13 @@
 // Package sink defines where enriched records go. Each downstream (stdout,
 // forward, elasticsearch, loki) lives in its own package and implements
-// Sink; the plugin picks one per output instance.
+// Sink; the plugin picks one per output instance and binds it, at
+// construction, to its keys, its logger and the record layout.
 package sink
 
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 
-	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 )
 
@@ -17,32 +16,41 @@ import (
 // per-flush state outside the Batch.
 type Sink interface {
 	// Deliver sends b's events downstream. For each event that reached the
-	// downstream, or that the downstream rejected for good, it calls b.Done
-	// (or b.Reject). A non-nil error means the rest may pass later: the flush
+	// downstream it calls b.Done, for each the downstream refused for good
+	// b.Reject. A non-nil error means the rest may pass later: the flush
 	// returns FLB_RETRY, Fluent Bit keeps the chunk, and the retry skips the
 	// events already done. Errors wrapped with Permanent fail the chunk.
+	// The caller counts and logs what was delivered and rejected.
 	Deliver(ctx context.Context, b *Batch) error
 	// Close releases connections; Deliver is not called afterwards.
 	Close() error
 }
 
 // Batch is one flush's events, in chunk order, group markers included.
-// Events point into Fluent Bit's chunk buffer: a sink must finish with
-// them, or copy them, before Deliver returns.
+// Events point into Fluent Bit's chunk buffer and the Enrich stage's
+// memory: a sink must finish with them, or copy them, before Deliver
+// returns.
 type Batch struct {
-	Tag     string
-	Events  []*record.Event
-	Options *record.Options
-	Log     *flblog.Logger
-	Stats   *Stats
+	Tag    string
+	Events []*record.Event
 
 	done     []bool
 	rejected int
+	reasons  []Rejection
 }
+
+// Rejection is a record the downstream refused for good, and why.
+type Rejection struct {
+	Index  int
+	Reason string
+}
+
+// MaxReasons bounds the reasons a Batch keeps: the rest are only counted.
+const MaxReasons = 5
 
 // Reset prepares a reused Batch for a new flush.
 func (b *Batch) Reset(tag string, events []*record.Event) {
-	b.Tag, b.Events, b.rejected = tag, events, 0
+	b.Tag, b.Events, b.rejected, b.reasons = tag, events, 0, b.reasons[:0]
 	if cap(b.done) < len(events) {
 		b.done = make([]bool, len(events))
 	}
@@ -50,7 +58,7 @@ func (b *Batch) Reset(tag string, events []*record.Event) {
 	clear(b.done)
 }
 
-// Done marks event i delivered.
+// Done marks event i delivered (or, for a group marker, dealt with).
 func (b *Batch) Done(i int) { b.done[i] = true }
 
 // Reject marks event i as refused for good by the downstream: it is
@@ -61,16 +69,10 @@ func (b *Batch) Reject(i int, reason string) {
 	}
 	b.done[i] = true
 	b.rejected++
-	if b.Stats != nil {
-		b.Stats.Rejected.Add(1)
-	}
-	if b.Log != nil && b.rejected <= maxRejectLogs {
-		b.Log.Warnf("record %d of tag %q rejected for good, not retried: %s", i, b.Tag, reason)
+	if len(b.reasons) < MaxReasons {
+		b.reasons = append(b.reasons, Rejection{i, reason})
 	}
 }
-
-// maxRejectLogs bounds the warnings one flush writes; the rest are counted.
-const maxRejectLogs = 5
 
 // IsDone reports whether event i was delivered or rejected.
 func (b *Batch) IsDone(i int) bool { return b.done[i] }
@@ -78,16 +80,18 @@ func (b *Batch) IsDone(i int) bool { return b.done[i] }
 // Rejected is how many events this flush rejected for good.
 func (b *Batch) Rejected() int { return b.rejected }
 
-// Stats are an instance's counters, reported at exit and at debug level.
-type Stats struct {
-	Records      atomic.Int64 // log records received
-	Enriched     atomic.Int64 // records that were CTLive-shaped
-	Delivered    atomic.Int64 // records the downstream accepted
-	Rejected     atomic.Int64 // records the downstream refused for good
-	NotRouted    atomic.Int64 // records whose tenant is not routed to this instance
-	Retries      atomic.Int64 // flushes answered with FLB_RETRY
-	CorruptChunk atomic.Int64 // chunks that failed to decode
-	Panics       atomic.Int64 // panics recovered at the cgo boundary
+// Reasons are the first MaxReasons rejections of the flush.
+func (b *Batch) Reasons() []Rejection { return b.reasons }
+
+// Delivered is how many records (not group markers) the downstream took.
+func (b *Batch) Delivered() int {
+	n := 0
+	for i, ev := range b.Events {
+		if b.done[i] && ev.IsRecord() {
+			n++
+		}
+	}
+	return n - b.rejected
 }
 
 type permanentError struct{ err error }

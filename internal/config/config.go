@@ -157,6 +157,13 @@ func (r *Reader) Check(ok bool, key, val, format string, args ...any) {
 	}
 }
 
+// Add records err (already naming its key), when not nil.
+func (r *Reader) Add(err error) {
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
+}
+
 // Errorf records an error about key.
 func (r *Reader) Errorf(key string, err error) {
 	if err != nil {

@@ -38,7 +38,8 @@ type Redaction struct {
 	// Key is the plugin's mask_key: sessions become "hmac:…" digests with
 	// it, "sha256:…" without.
 	Key []byte
-	// MaskUser digests user IDs too (the plugin's `mask userID`); it needs Key.
+	// MaskUser digests user IDs too, as the plugin's `mask userID` does
+	// (USER_ and the keyed digest of the rest); it needs Key.
 	MaskUser bool
 }
 
@@ -121,9 +122,19 @@ func (d *decoder) redactIDs(r *rec) {
 		r.sessionID = d.sessBuf
 	}
 	if r.userID != nil && d.red.MaskUser {
-		d.userBuf = d.dig.AppendToken(d.userBuf[:0], r.userID)
+		d.userBuf = d.maskUser(d.userBuf[:0], r.userID)
 		r.userID = d.userBuf
 	}
+}
+
+// maskUser appends a user ID as the plugin's `mask userID` writes it: the
+// USER_ prefix kept, the rest (an agent's login, a customer's TENANT_UUID)
+// replaced by its keyed digest.
+func (d *decoder) maskUser(dst, id []byte) []byte {
+	if rest, ok := bytes.CutPrefix(id, []byte("USER_")); ok {
+		return d.dig.AppendToken(append(dst, "USER_"...), rest)
+	}
+	return d.dig.AppendToken(dst, id)
 }
 
 // jsonRec is what the tool reads from a JSON line: the plugin's fields

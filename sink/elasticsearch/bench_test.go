@@ -42,7 +42,7 @@ func BenchmarkEncode(b *testing.B) {
 			f := s.getFlush("ctlive.docker")
 			f.body = make([]byte, 0, 8<<20)
 			for _, ev := range evs { // warm buffers
-				f.body = s.appendRecord(f.body, ev, testOptions, f)
+				f.body = s.appendRecord(f.body, ev, f)
 			}
 			size := len(f.body)
 			b.SetBytes(int64(size))
@@ -51,7 +51,7 @@ func BenchmarkEncode(b *testing.B) {
 			for b.Loop() {
 				f.body = f.body[:0]
 				for _, ev := range evs {
-					f.body = s.appendRecord(f.body, ev, testOptions, f)
+					f.body = s.appendRecord(f.body, ev, f)
 				}
 			}
 			b.StopTimer()
@@ -99,7 +99,7 @@ func BenchmarkEncodeParts(b *testing.B) {
 		{"id", func(ev *record.Event) { buf = f.appendID(buf[:0], ev) }},
 		{"index", func(ev *record.Event) { buf = s.appendIndex(buf[:0], ev, f) }},
 		{"time", func(ev *record.Event) { buf = appendTime(buf[:0], ev.Time()) }},
-		{"members", func(ev *record.Event) { buf, _ = record.AppendJSONMembers(buf[:0], ev, testOptions, DefaultTimeKey) }},
+		{"members", func(ev *record.Event) { buf, _ = record.AppendJSONMembers(buf[:0], ev, DefaultTimeKey) }},
 	}
 	for _, p := range parts {
 		b.Run(p.name, func(b *testing.B) {

@@ -72,7 +72,7 @@ func TestNewRejectsBadValues(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := New(config.NewReader(config.MapGetter(tc.props)), nil)
+			s, err := New(config.NewReader(config.MapGetter(tc.props)), nil, stage.Layout())
 			if err == nil {
 				s.Close()
 				t.Fatal("accepted")
@@ -85,7 +85,7 @@ func TestNewRejectsBadValues(t *testing.T) {
 }
 
 func TestNewReportsEveryBadValueAtOnce(t *testing.T) {
-	_, err := New(config.NewReader(config.MapGetter(map[string]string{"time_key": "level", "id": "x"})), nil)
+	_, err := New(config.NewReader(config.MapGetter(map[string]string{"time_key": "level", "id": "x"})), nil, stage.Layout())
 	if err == nil || !strings.Contains(err.Error(), "time_key") || !strings.Contains(err.Error(), "id") {
 		t.Errorf("error %v: want both keys named", err)
 	}
@@ -95,23 +95,29 @@ func TestNewIgnoresFluentBitKeysWithBuiltInEffect(t *testing.T) {
 	newSink(t, map[string]string{"suppress_type_name": "on", "time_key_nanos": "on", "buffer_size": "false", "trace_error": "on"})
 }
 
-func TestCheckOptions(t *testing.T) {
-	s := newSink(t, map[string]string{"include_tag_key": "on", "tag_key": "t"})
+// A record layout that would lose the line or the fields in the document
+// stops the instance at start.
+func TestLayoutConflictsRefusedAtStart(t *testing.T) {
+	props := map[string]string{"include_tag_key": "on", "tag_key": "t"}
 	tests := []struct {
-		name string
-		o    record.Options
-		ok   bool
+		name   string
+		layout *record.Layout
+		ok     bool
 	}{
-		{"defaults", record.Options{LogKey: "log"}, true},
-		{"log_key is the time key", record.Options{LogKey: "@timestamp"}, false},
-		{"fields nested under the time key", record.Options{LogKey: "log", NestUnder: "@timestamp"}, false},
-		{"fields nested under the tag key", record.Options{LogKey: "log", NestUnder: "t"}, false},
-		{"fields nested elsewhere", record.Options{LogKey: "log", NestUnder: "ctlive"}, true},
+		{"defaults", record.NewLayout("log", ""), true},
+		{"log_key is the time key", record.NewLayout("@timestamp", ""), false},
+		{"fields nested under the time key", record.NewLayout("log", "@timestamp"), false},
+		{"fields nested under the tag key", record.NewLayout("log", "t"), false},
+		{"fields nested elsewhere", record.NewLayout("log", "ctlive"), true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := s.CheckOptions(&tc.o); (err == nil) != tc.ok {
-				t.Errorf("CheckOptions = %v, want ok=%v", err, tc.ok)
+			s, err := New(config.NewReader(config.MapGetter(props)), nil, tc.layout)
+			if (err == nil) != tc.ok {
+				t.Errorf("New = %v, want ok=%v", err, tc.ok)
+			}
+			if s != nil {
+				s.Close()
 			}
 		})
 	}

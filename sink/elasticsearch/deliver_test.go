@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
-	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/ctlive/ctlive-fluent-bit/sink/httpc"
 )
@@ -35,26 +34,6 @@ func states(b *sink.Batch, rejected map[int]bool) []string {
 			out[i] = "done"
 		default:
 			out[i] = "-"
-		}
-	}
-	return out
-}
-
-// rejectLog captures Reject calls through the batch's logger.
-type rejectLog struct{ buf flblog.Buffer }
-
-func (r *rejectLog) attach(b *sink.Batch) { b.Log = logTo(&r.buf) }
-
-// rejectedSet reads back which records were rejected from the warnings
-// ("record N of tag ... rejected"). Batch keeps no list of them.
-func (r *rejectLog) rejectedSet() map[int]bool {
-	out := map[int]bool{}
-	for _, l := range strings.Split(r.buf.String(), "\n") {
-		var i int
-		if k := strings.Index(l, "] record "); k >= 0 {
-			if _, err := fmt.Sscanf(l[k+len("] record "):], "%d", &i); err == nil && strings.Contains(l, "rejected") {
-				out[i] = true
-			}
 		}
 	}
 	return out
@@ -81,8 +60,7 @@ func TestItemStatuses(t *testing.T) {
 			})
 			s := newSink(t, map[string]string{"url": srv.URL})
 			b := newBatch("t", lineEvents(t, "t", numbered(len(tc.statuses))))
-			var rl rejectLog
-			rl.attach(b)
+			rl := watch(s, b)
 			err := s.Deliver(context.Background(), b)
 			if got := states(b, rl.rejectedSet()); !slices.Equal(got, tc.want) {
 				t.Errorf("states %v, want %v", got, tc.want)
@@ -99,8 +77,8 @@ func TestItemStatuses(t *testing.T) {
 					wantRejected++
 				}
 			}
-			if got := b.Stats.Delivered.Load(); got != int64(wantDelivered) {
-				t.Errorf("Stats.Delivered %d, want %d", got, wantDelivered)
+			if got := b.Delivered(); got != wantDelivered {
+				t.Errorf("Delivered %d, want %d", got, wantDelivered)
 			}
 			if got := b.Rejected(); got != wantRejected {
 				t.Errorf("%d rejections counted, want %d", got, wantRejected)
@@ -180,8 +158,7 @@ func TestWholeRequestAnswers(t *testing.T) {
 			srv := startFakeES(t, func(int, bulkRequest) (int, string) { return tc.status, tc.body })
 			s := newSink(t, map[string]string{"url": srv.URL})
 			b := newBatch("t", lineEvents(t, "t", numbered(n)))
-			var rl rejectLog
-			rl.attach(b)
+			rl := watch(s, b)
 			err := s.Deliver(context.Background(), b)
 			if isRetryable(err) != tc.retryable || (err != nil) != tc.retryable {
 				t.Errorf("error %v, want retryable %v", err, tc.retryable)
@@ -200,8 +177,8 @@ func TestWholeRequestAnswers(t *testing.T) {
 			if got := states(b, rl.rejectedSet()); !slices.Equal(got, want) {
 				t.Errorf("states %v, want %v", got, want)
 			}
-			if tc.want == "rejected" && strings.Count(rl.buf.String(), "refused") != 1 {
-				t.Errorf("want the server's reason logged once, log:\n%s", rl.buf.String())
+			if tc.want == "rejected" && strings.Count(rl.log(), "refused") != 1 {
+				t.Errorf("want the server's reason logged once, log:\n%s", rl.log())
 			}
 		})
 	}
@@ -219,8 +196,7 @@ func TestPartialDecodeFailureResendsTheRest(t *testing.T) {
 	})
 	s := newSink(t, map[string]string{"url": srv.URL})
 	b := newBatch("t", lineEvents(t, "t", numbered(6)))
-	var rl rejectLog
-	rl.attach(b)
+	rl := watch(s, b)
 	if err := s.Deliver(context.Background(), b); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
@@ -230,8 +206,8 @@ func TestPartialDecodeFailureResendsTheRest(t *testing.T) {
 	if got, want := srv.seqs(), []int{0, 1, 2, 3, 4, 5, 3, 4, 5}; !slices.Equal(got, want) {
 		t.Errorf("server received %v, want %v", got, want)
 	}
-	if b.Stats.Delivered.Load() != 5 {
-		t.Errorf("delivered %d, want 5", b.Stats.Delivered.Load())
+	if b.Delivered() != 5 {
+		t.Errorf("delivered %d, want 5", b.Delivered())
 	}
 }
 
@@ -263,8 +239,8 @@ func TestSplitsFlushByMaxRequestSize(t *testing.T) {
 	if got := srv.seqs(); !slices.Equal(got, want) {
 		t.Errorf("documents arrived out of order, or not exactly once (%d of %d)", len(got), len(want))
 	}
-	if b.Stats.Delivered.Load() != int64(len(lines)) {
-		t.Errorf("delivered %d", b.Stats.Delivered.Load())
+	if b.Delivered() != len(lines) {
+		t.Errorf("delivered %d", b.Delivered())
 	}
 }
 
@@ -279,7 +255,7 @@ func Test413SplitsRequests(t *testing.T) {
 		return 200, itemsAnswer(req, nil)
 	})
 	var log flblog.Buffer
-	s, err := New(configReader(map[string]string{"url": srv.URL}), logTo(&log))
+	s, err := New(configReader(map[string]string{"url": srv.URL}), logTo(&log), stage.Layout())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,8 +263,7 @@ func Test413SplitsRequests(t *testing.T) {
 	lines := numbered(300)
 	lines[117] = "ctlive | 2025-02-27T17:19:20Z [socketIO] [AGM] huge " + strings.Repeat("y", 30<<10)
 	b := newBatch("t", lineEvents(t, "t", lines))
-	var rl rejectLog
-	rl.attach(b)
+	rl := watch(s, b)
 	if err := s.Deliver(context.Background(), b); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
@@ -309,8 +284,8 @@ func Test413SplitsRequests(t *testing.T) {
 			t.Errorf("record %d accepted %d times, want once", i, got[i])
 		}
 	}
-	if !strings.Contains(rl.buf.String(), "413") || strings.Count(rl.buf.String()+log.String(), "lower max_request_size") != 1 {
-		t.Errorf("want one warning about max_request_size; logs:\n%s%s", log.String(), rl.buf.String())
+	if !strings.Contains(rl.log(), "413") || strings.Count(rl.log()+log.String(), "lower max_request_size") != 1 {
+		t.Errorf("want one warning about max_request_size; logs:\n%s%s", log.String(), rl.log())
 	}
 }
 
@@ -376,8 +351,8 @@ func TestGroupMarkersAndDoneEventsAreNotSent(t *testing.T) {
 			t.Errorf("event %d not done", i)
 		}
 	}
-	if got := b.Stats.Delivered.Load(); got != 3 {
-		t.Errorf("delivered %d, want 3 (markers are not records)", got)
+	if got := b.Delivered(); got != 4 {
+		t.Errorf("delivered %d, want 4: three sent, one by an earlier attempt (markers are not records)", got)
 	}
 	// A flush of markers only sends nothing.
 	only := newBatch("t", decodeChunk(t, "t", groupStart()))
@@ -443,18 +418,6 @@ func TestCanceledContextIsRetryable(t *testing.T) {
 	}
 }
 
-func TestConflictingOptionsArePermanent(t *testing.T) {
-	srv := startFakeES(t, allCreated)
-	s := newSink(t, map[string]string{"url": srv.URL})
-	o := &record.Options{LogKey: "@timestamp"}
-	o.Prepare()
-	b := newBatch("t", lineEvents(t, "t", numbered(1)))
-	b.Options = o
-	if err := s.Deliver(context.Background(), b); !sink.IsPermanent(err) {
-		t.Errorf("error %v, want permanent", err)
-	}
-}
-
 // Rejections are logged with Elasticsearch's error type and reason, but
 // never with the values Elasticsearch quotes from the document.
 func TestRejectReasonsKeepRecordContentsOut(t *testing.T) {
@@ -465,12 +428,11 @@ func TestRejectReasonsKeepRecordContentsOut(t *testing.T) {
 	srv := startFakeES(t, func(int, bulkRequest) (int, string) { return 200, answer })
 	s := newSink(t, map[string]string{"url": srv.URL})
 	b := newBatch("t", lineEvents(t, "t", []string{"[socketIO] [AGM] " + secret}))
-	var rl rejectLog
-	rl.attach(b)
+	rl := watch(s, b)
 	if err := s.Deliver(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	log := rl.buf.String()
+	log := rl.log()
 	if strings.Contains(log, secret) {
 		t.Errorf("log quotes the document:\n%s", log)
 	}

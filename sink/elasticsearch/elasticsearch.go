@@ -85,7 +85,7 @@ var unsupported = []struct{ key, hint string }{
 }
 
 // New reads the sink's keys (see the package documentation).
-func New(r *config.Reader, log *flblog.Logger) (*Sink, error) {
+func New(r *config.Reader, log *flblog.Logger, layout *record.Layout) (*Sink, error) {
 	hc := httpc.ReadConfig(r, DefaultURL)
 	for _, u := range unsupported {
 		if v := r.Raw(u.key); v != "" {
@@ -125,6 +125,7 @@ func New(r *config.Reader, log *flblog.Logger) (*Sink, error) {
 		"must be from 64k to 1G")
 	s.maxRequest = int(min(max(size, minRequestSize), maxRequestSize))
 
+	r.Add(checkLayout(layout, s.timeKey, s.tagKey))
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
@@ -154,30 +155,19 @@ func checkIndexName(name string) error {
 	return nil
 }
 
-// CheckOptions reports record options that cannot work with this sink's
-// keys; Deliver fails every flush (for good) when it does, so the plugin
-// may call it at start.
-func (s *Sink) CheckOptions(o *record.Options) error {
-	if o == nil {
-		return nil
-	}
+// checkLayout refuses a record layout that cannot work with this sink's
+// keys: the document would lose the line or the fields.
+func checkLayout(l *record.Layout, timeKey, tagKey string) error {
 	switch {
-	case o.LogKey == s.timeKey:
-		return fmt.Errorf("log_key and time_key are both %q: the line would be lost", o.LogKey)
-	case o.NestUnder != "" && o.NestUnder == s.timeKey:
-		return fmt.Errorf("time_key %q is also the key the fields are nested under", s.timeKey)
-	case o.NestUnder != "" && o.NestUnder == s.tagKey:
-		return fmt.Errorf("tag_key %q is also the key the fields are nested under", s.tagKey)
+	case l.LogKey == timeKey:
+		return fmt.Errorf("log_key and time_key are both %q: the line would be lost", l.LogKey)
+	case l.NestUnder != "" && l.NestUnder == timeKey:
+		return fmt.Errorf("time_key %q is also the key the fields are nested under (nest_under)", timeKey)
+	case l.NestUnder != "" && l.NestUnder == tagKey:
+		return fmt.Errorf("tag_key %q is also the key the fields are nested under (nest_under)", tagKey)
 	}
 	return nil
 }
-
-// defaultOptions serve a Batch without Options (tests, tools).
-var defaultOptions = func() *record.Options {
-	o := &record.Options{LogKey: "log"}
-	o.Prepare()
-	return o
-}()
 
 // flush is one Deliver call's working state, pooled across calls.
 type flush struct {
@@ -190,7 +180,6 @@ type flush struct {
 	tagMember []byte // `,"_flb-key":"tag"`
 	memo      []indexMemo
 	arena     []byte // rendered index names of memo
-	delivered int
 	warned413 bool
 	logged4xx bool
 }
@@ -199,7 +188,7 @@ func (s *Sink) getFlush(tag string) *flush {
 	f := s.pool.Get().(*flush)
 	f.body, f.recs, f.offs = f.body[:0], f.recs[:0], f.offs[:0]
 	f.memo, f.arena = f.memo[:0], f.arena[:0]
-	f.delivered, f.warned413, f.logged4xx = 0, false, false
+	f.warned413, f.logged4xx = false, false
 	if s.tagKey != "" {
 		f.tagMember = append(f.tagMember[:0], ',')
 		f.tagMember = record.AppendJSONString(f.tagMember, []byte(s.tagKey))
@@ -223,13 +212,6 @@ func (s *Sink) putFlush(f *flush) {
 // after the other. It stops at the first request that must be retried;
 // what was not sent stays undone for Fluent Bit's retry.
 func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
-	opts := b.Options
-	if opts == nil {
-		opts = defaultOptions
-	}
-	if err := s.CheckOptions(opts); err != nil {
-		return sink.Permanent(err)
-	}
 	f := s.getFlush(b.Tag)
 	defer s.putFlush(f)
 	var err error
@@ -242,7 +224,7 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 			continue
 		}
 		start := len(f.body)
-		f.body = s.appendRecord(f.body, ev, opts, f)
+		f.body = s.appendRecord(f.body, ev, f)
 		if len(f.body) > s.maxRequest && len(f.recs) > 0 {
 			// This document overflows the request: send the ones before it,
 			// then start the next request with it.
@@ -258,9 +240,6 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 	}
 	if err == nil && len(f.recs) > 0 {
 		err = s.send(ctx, b, f, f.body, 0, len(f.recs))
-	}
-	if b.Stats != nil && f.delivered > 0 {
-		b.Stats.Delivered.Add(int64(f.delivered))
 	}
 	return err
 }
@@ -298,7 +277,7 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 		}
 		if !f.warned413 {
 			f.warned413 = true
-			s.logger(b).Warnf("%s answered 413 to a bulk request of %d bytes: splitting it; lower max_request_size (now %d)",
+			s.log.Warnf("%s answered 413 to a bulk request of %d bytes: splitting it; lower max_request_size (now %d)",
 				s.client.URL(), len(body), s.maxRequest)
 		}
 		mid := lo + (hi-lo)/2
@@ -329,7 +308,6 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 		for k := lo; k < lo+n; k++ {
 			b.Done(f.recs[k])
 		}
-		f.delivered += n
 		s.logOnce4xx(b, f, st, 1, resp.Body)
 		b.Reject(f.recs[lo+n], "HTTP 400: the server could not decode this document")
 		return lo + n + 1, nil
@@ -352,7 +330,7 @@ func (s *Sink) logOnce4xx(b *sink.Batch, f *flush, status, n int, body []byte) {
 		return
 	}
 	f.logged4xx = true
-	s.logger(b).Errorf("%s refused %d document(s) with HTTP %d, not retried: %s",
+	s.log.Errorf("%s refused %d document(s) with HTTP %d, not retried: %s",
 		s.client.URL(), n, status, httpc.Snippet(body))
 }
 
@@ -392,14 +370,12 @@ func (s *Sink) markItems(b *sink.Batch, f *flush, data []byte, lo, hi int) error
 		for k := lo; k < lo+a.count; k++ {
 			b.Done(f.recs[k])
 		}
-		f.delivered += a.count
 	} else {
 		for j, item := range a.items {
 			i := f.recs[lo+j]
 			switch st := item.status; {
 			case st >= 200 && st < 300, st == http.StatusConflict:
 				b.Done(i)
-				f.delivered++
 			case st == 0, httpc.Retryable(st):
 				retry++
 				if firstRetry < 0 {
@@ -435,13 +411,6 @@ func itemReason(it bulkItem) string {
 
 func retryable(format string, a ...any) error {
 	return &httpc.RetryableError{Err: fmt.Errorf(format, a...)}
-}
-
-func (s *Sink) logger(b *sink.Batch) *flblog.Logger {
-	if b.Log != nil {
-		return b.Log
-	}
-	return s.log
 }
 
 // Close drops idle connections.

@@ -14,7 +14,7 @@ import (
 // appendRecord writes one bulk entry: the action line and the document line.
 // It runs once per record and allocates nothing once f's buffers have grown
 // (a non-ASCII index name is the one exception, see appendIndex).
-func (s *Sink) appendRecord(dst []byte, ev *record.Event, opts *record.Options, f *flush) []byte {
+func (s *Sink) appendRecord(dst []byte, ev *record.Event, f *flush) []byte {
 	if s.staticAction != nil {
 		dst = append(dst, s.staticAction...)
 	} else {
@@ -36,7 +36,7 @@ func (s *Sink) appendRecord(dst []byte, ev *record.Event, opts *record.Options, 
 	}
 	mark := len(dst)
 	dst = append(dst, ',')
-	dst, ok := record.AppendJSONMembers(dst, ev, opts, s.timeKey)
+	dst, ok := record.AppendJSONMembers(dst, ev, s.timeKey)
 	if !ok {
 		dst = dst[:mark]
 	}

@@ -16,7 +16,7 @@ func encodeOne(t *testing.T, s *Sink, tag string, ts time.Time, body any) bulkDo
 	evs := decodeChunk(t, tag, appendEntry(nil, ts, body))
 	f := s.getFlush(tag)
 	defer s.putFlush(f)
-	out := s.appendRecord(nil, evs[0], testOptions, f)
+	out := s.appendRecord(nil, evs[0], f)
 	docs := parseNDJSON(t, out)
 	if len(docs) != 1 {
 		t.Fatalf("%d documents in %q", len(docs), out)
@@ -227,12 +227,12 @@ func TestEncodeDoesNotAllocate(t *testing.T) {
 	f := s.getFlush("ctlive.docker")
 	buf := make([]byte, 0, 4<<20)
 	for _, ev := range evs {
-		buf = s.appendRecord(buf, ev, testOptions, f)
+		buf = s.appendRecord(buf, ev, f)
 	}
 	allocs := testing.AllocsPerRun(5, func() {
 		buf = buf[:0]
 		for _, ev := range evs {
-			buf = s.appendRecord(buf, ev, testOptions, f)
+			buf = s.appendRecord(buf, ev, f)
 		}
 	})
 	if allocs > 0 {

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlive/ctlive-fluent-bit/enrich"
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
-	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/tinylib/msgp/msgp"
@@ -60,18 +61,12 @@ func groupStart() []byte {
 	return msgp.AppendMapHeader(b, 0)
 }
 
-var testOptions = func() *record.Options {
-	o := &record.Options{LogKey: "log", TimeFromLine: true}
-	o.Prepare()
-	return o
-}()
-
-var testParser = parser.New(parser.Options{})
+var stage = enrich.MustNew(enrich.Defaults())
 
 // decodeChunk turns a chunk into events, as the plugin does.
 func decodeChunk(t testing.TB, tag string, chunk []byte) []*record.Event {
 	t.Helper()
-	evs, err := record.DecodeChunk(chunk, tag, testParser, testOptions)
+	evs, err := stage.DecodeChunk(chunk, tag)
 	if err != nil {
 		t.Fatalf("decode: %v", err)
 	}
@@ -104,7 +99,7 @@ func itoa(i int) string {
 }
 
 func newBatch(tag string, evs []*record.Event) *sink.Batch {
-	b := &sink.Batch{Options: testOptions, Stats: new(sink.Stats)}
+	b := new(sink.Batch)
 	b.Reset(tag, evs)
 	return b
 }
@@ -120,14 +115,47 @@ func undone(b *sink.Batch) []*record.Event {
 	return out
 }
 
+// sinkLogs holds what each test sink logged: *Sink -> *flblog.Buffer.
+var sinkLogs sync.Map
+
 func newSink(t testing.TB, props map[string]string) *Sink {
 	t.Helper()
-	s, err := New(config.NewReader(config.MapGetter(props)), nil)
+	buf := new(flblog.Buffer)
+	s, err := New(config.NewReader(config.MapGetter(props)), logTo(buf), stage.Layout())
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
+	sinkLogs.Store(s, buf)
+	t.Cleanup(func() { s.Close(); sinkLogs.Delete(s) })
 	return s
+}
+
+// rejectLog reads back a delivery's rejections and what the sink logged.
+type rejectLog struct {
+	s *Sink
+	b *sink.Batch
+}
+
+func watch(s *Sink, b *sink.Batch) rejectLog { return rejectLog{s, b} }
+
+func (r rejectLog) rejectedSet() map[int]bool {
+	out := map[int]bool{}
+	for _, x := range r.b.Reasons() {
+		out[x.Index] = true
+	}
+	return out
+}
+
+// log is the sink's log and the rejections' reasons, one per line.
+func (r rejectLog) log() string {
+	var b strings.Builder
+	if buf, ok := sinkLogs.Load(r.s); ok {
+		b.WriteString(buf.(*flblog.Buffer).String())
+	}
+	for _, x := range r.b.Reasons() {
+		fmt.Fprintf(&b, "record %d rejected: %s\n", x.Index, x.Reason)
+	}
+	return b.String()
 }
 
 // logTo returns a logger writing into buf.

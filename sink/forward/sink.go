@@ -29,7 +29,7 @@ type Sink struct {
 // New reads url (tcp://host:port or unix:///path), tag, require_ack_response,
 // compress, connect_timeout, write_timeout, ack_timeout and
 // max_message_size.
-func New(r *config.Reader, _ *flblog.Logger) (*Sink, error) {
+func New(r *config.Reader, _ *flblog.Logger, _ *record.Layout) (*Sink, error) {
 	ep, err := ParseURL(r.String("url", "tcp://127.0.0.1:24224"))
 	r.Errorf("url", err)
 	tag, err := template.Parse(r.String("tag", DefaultTag), template.Options{})
@@ -134,7 +134,7 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 			groupStart, group = nil, -1
 			continue
 		}
-		o.entry = record.AppendMsgpack(o.entry[:0], ev, b.Options)
+		o.entry = record.AppendMsgpack(o.entry[:0], ev)
 		if len(o.entry) > s.maxBytes {
 			b.Reject(i, fmt.Sprintf("record of %d bytes exceeds max_message_size", len(o.entry)))
 			continue
@@ -167,9 +167,6 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 		}
 		for _, i := range m.events {
 			b.Done(i)
-		}
-		if b.Stats != nil {
-			b.Stats.Delivered.Add(int64(len(m.events)))
 		}
 	}
 	for i, ev := range b.Events {

@@ -9,28 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlive/ctlive-fluent-bit/enrich"
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
 	"github.com/ctlive/ctlive-fluent-bit/internal/fwdtest"
-	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 )
 
 var (
-	opts = func() *record.Options {
-		o := &record.Options{LogKey: "log", TimeFromLine: true}
-		o.Prepare()
-		return o
-	}()
-	lineParser = parser.New(parser.Options{})
-	chunkTime  = time.Unix(1764064800, 0)
+	stage     = enrich.MustNew(enrich.Defaults())
+	chunkTime = time.Unix(1764064800, 0)
 )
 
 // events decodes a chunk into events, the way the pipeline does.
 func events(t testing.TB, chunk []byte) []*record.Event {
 	t.Helper()
-	out, err := record.DecodeChunk(chunk, "tail.0", lineParser, opts)
+	out, err := stage.DecodeChunk(chunk, "tail.0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +46,7 @@ func newSink(t testing.TB, props ...string) *Sink {
 	for i := 0; i+1 < len(props); i += 2 {
 		m[props[i]] = props[i+1]
 	}
-	s, err := New(config.NewReader(config.MapGetter(m)), nil)
+	s, err := New(config.NewReader(config.MapGetter(m)), nil, stage.Layout())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +55,7 @@ func newSink(t testing.TB, props ...string) *Sink {
 }
 
 func deliver(s *Sink, evs []*record.Event) (*sink.Batch, error) {
-	b := &sink.Batch{Options: opts}
+	b := new(sink.Batch)
 	b.Reset("tail.0", evs)
 	return b, s.Deliver(context.Background(), b)
 }
@@ -244,7 +239,7 @@ func TestForwardConfigErrors(t *testing.T) {
 		{"ack_timeout": "soon"},
 		{"require_ack_response": "maybe"},
 	} {
-		if _, err := New(config.NewReader(config.MapGetter(props)), nil); err == nil {
+		if _, err := New(config.NewReader(config.MapGetter(props)), nil, stage.Layout()); err == nil {
 			t.Errorf("%v accepted", props)
 		}
 	}

@@ -177,7 +177,7 @@ func TestConfiguration(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := New(config.NewReader(config.MapGetter(tc.props)), nil)
+			s, err := New(config.NewReader(config.MapGetter(tc.props)), nil, stage.Layout())
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)

@@ -43,8 +43,6 @@ func TestAnswers(t *testing.T) {
 			f := startFake(t, func(*pushReq) (int, string) { return tc.status, tc.body })
 			s, logs := newSink(t, map[string]string{"url": f.url()})
 			b := makeBatch(t, "t", lines(lineNewContact, lineURL, linePlain))
-			stats := &sink.Stats{}
-			b.Stats = stats
 			err := deliver(t, s, b)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, want error: %v", err, tc.wantErr)
@@ -59,12 +57,12 @@ func TestAnswers(t *testing.T) {
 				t.Errorf("all done = %v, want %v (undone %v)", done, tc.wantDone, undone(b))
 			}
 			if tc.wantDone && !tc.wantErr {
-				wantRejected, wantDelivered := 0, int64(3)
+				wantRejected, wantDelivered := 0, 3
 				if tc.rejected {
 					wantRejected, wantDelivered = 3, 0
 				}
-				if b.Rejected() != wantRejected || stats.Delivered.Load() != wantDelivered {
-					t.Errorf("rejected %d delivered %d, want %d and %d", b.Rejected(), stats.Delivered.Load(), wantRejected, wantDelivered)
+				if b.Rejected() != wantRejected || b.Delivered() != wantDelivered {
+					t.Errorf("rejected %d delivered %d, want %d and %d", b.Rejected(), b.Delivered(), wantRejected, wantDelivered)
 				}
 			}
 			if tc.wantInLog != "" && !strings.Contains(logs.String(), tc.wantInLog) {

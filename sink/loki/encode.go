@@ -46,7 +46,6 @@ type state struct {
 	tenantIdx  map[string]int32
 	tenantIDs  []string
 	lastTenant int32
-	masked     uint32 // Options.Mask's fields
 
 	streamIdx   map[string]int32
 	streams     []stream
@@ -79,12 +78,10 @@ func (st *state) reset() {
 }
 
 // appendValue renders sp's value for ev; false when it is missing or empty
-// (the label or pair is then left out, as Fluent Bit does). masked is the
-// set of fields the user masks (Options.Mask), which must go through
-// AppendValue.
-func appendValue(dst []byte, sp *spec, ev *record.Event, masked uint32) ([]byte, bool) {
+// (the label or pair is then left out, as Fluent Bit does).
+func appendValue(dst []byte, sp *spec, ev *record.Event) ([]byte, bool) {
 	start := len(dst)
-	if sp.field >= 0 && ev.Shaped && ev.Has(sp.field) && masked&(1<<sp.field) == 0 {
+	if sp.field >= 0 && ev.Shaped && ev.Has(sp.field) {
 		// The common case, without AppendValue's key lookup by name.
 		return append(dst, ev.Value(sp.field)...), true
 	}
@@ -123,11 +120,7 @@ func appendQuoted(dst, v []byte) []byte {
 func str(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // collect turns each record into an entry of its tenant's stream.
-func (st *state) collect(s *Sink, b *sink.Batch, opts *record.Options) {
-	st.masked = 0
-	if opts.Mask != nil {
-		st.masked = opts.Mask.Fields()
-	}
+func (st *state) collect(s *Sink, b *sink.Batch) {
 	for i, ev := range b.Events {
 		if !ev.IsRecord() {
 			b.Done(i) // group markers frame records; they are not sent
@@ -150,7 +143,7 @@ func (st *state) collect(s *Sink, b *sink.Batch, opts *record.Options) {
 			// The record as JSON: line_format json, or a record with no line.
 			off := len(st.arena)
 			st.arena = append(st.arena, '{')
-			st.arena, _ = record.AppendJSONMembers(st.arena, ev, opts, "")
+			st.arena, _ = record.AppendJSONMembers(st.arena, ev, "")
 			st.arena = append(st.arena, '}')
 			e.fromArena, e.line = true, span{uint32(off), uint32(len(st.arena) - off)}
 		}
@@ -202,7 +195,7 @@ func (st *state) streamOf(s *Sink, ev *record.Event, tenant int32) int32 {
 	n := 0
 	for j := range s.labels {
 		var ok bool
-		st.scratch, ok = appendValue(st.scratch[:0], &s.labels[j], ev, st.masked)
+		st.scratch, ok = appendValue(st.scratch[:0], &s.labels[j], ev)
 		if !ok {
 			continue
 		}
@@ -245,7 +238,7 @@ func (st *state) appendLabelsJSON(dst []byte, s *Sink, ev *record.Event, fallbac
 	n := 0
 	for j := range s.labels {
 		var ok bool
-		st.scratch, ok = appendValue(st.scratch[:0], &s.labels[j], ev, st.masked)
+		st.scratch, ok = appendValue(st.scratch[:0], &s.labels[j], ev)
 		if !ok {
 			continue
 		}
@@ -267,7 +260,7 @@ func (st *state) appendMeta(s *Sink, ev *record.Event) span {
 	n := 0
 	for j := range s.meta {
 		var ok bool
-		st.scratch, ok = appendValue(st.scratch[:0], &s.meta[j], ev, st.masked)
+		st.scratch, ok = appendValue(st.scratch[:0], &s.meta[j], ev)
 		if !ok {
 			continue
 		}

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctlive/ctlive-fluent-bit/record"
+	"github.com/ctlive/ctlive-fluent-bit/enrich"
+	"github.com/ctlive/ctlive-fluent-bit/internal/onwire"
+	"github.com/ctlive/ctlive-fluent-bit/redact"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -120,7 +122,7 @@ func wantDefaultStreams(line func(i int) string) []pbStream {
 			Entries: []pbEntry{entryAt("2025-02-27T17:19:20.130843858Z", line(1))}},
 		{Labels: `{channel="CHAT", level="info", service="ctlive", tenant="AGM"}`,
 			Entries: []pbEntry{entryAt("2025-02-27T17:19:21.000000001Z", line(2), cid,
-				pbPair{"sessionID", "ab4e7aff-8627-434a-a2ef-7e200363197e"}, pbPair{"userID", "USER_jdoe@acd.example.com"})}},
+				pbPair{"sessionID", onwire.Token("ab4e7aff-8627-434a-a2ef-7e200363197e")}, pbPair{"userID", "USER_jdoe@acd.example.com"})}},
 		{Labels: `{job="fluent-bit"}`, Entries: []pbEntry{{Sec: t0.Unix(), Nsec: int32(t0.Nanosecond()), Line: line(3)}}},
 	}
 }
@@ -148,12 +150,17 @@ func TestBodyDecodesToTheGivenStreams(t *testing.T) {
 					// The line is the enriched record: check it, then compare the rest.
 					for i, s := range got {
 						for k := range s.Entries {
-							checkJSONLine(t, s.Entries[k].Line, raw[i])
+							checkJSONLine(t, s.Entries[k].Line, onwire.Line(raw[i]))
 							got[i].Entries[k].Line = raw[i]
 						}
 					}
 				}
-				want := wantDefaultStreams(func(i int) string { return raw[i] })
+				want := wantDefaultStreams(func(i int) string {
+					if format == "json" {
+						return raw[i] // replaced above, once checked
+					}
+					return onwire.Line(raw[i])
+				})
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("streams:\n%s\nwant:\n%s", dump(got), dump(want))
 				}
@@ -169,7 +176,7 @@ func checkJSONLine(t *testing.T, line, orig string) {
 		t.Fatalf("line %q is not a JSON object: %v", line, err)
 	}
 	if m["log"] != orig {
-		t.Errorf("JSON line's log = %q, want the original line %q", m["log"], orig)
+		t.Errorf("JSON line's log = %q, want the line as sent %q", m["log"], orig)
 	}
 	if orig != linePlain && m["service"] != "ctlive" {
 		t.Errorf("JSON line lacks the enriched fields: %s", line)
@@ -286,7 +293,7 @@ func TestInvalidUTF8LabelValueSurvivesQuoting(t *testing.T) {
 	s, _ := newSink(t, map[string]string{"labels": "note=$note"})
 	st := s.getState()
 	b := makeBatch(t, "t", []rec{{line: "x", extra: []any{"note", []byte{'a', 0xff, 'b'}}}})
-	st.collect(s, b, b.Options)
+	st.collect(s, b)
 	sel := st.streams[0].selector
 	if sel != `{note="a\xffb"}` {
 		t.Fatalf("selector %q", sel)
@@ -489,30 +496,29 @@ func TestTimestampsPastInt64Nanoseconds(t *testing.T) {
 	}
 }
 
-// upper masks by upper-casing, so the test can see which path a value took.
-type upper uint32
-
-func (m upper) Fields() uint32 { return uint32(m) }
-func (upper) Append(dst, v []byte) []byte {
-	return append(dst, strings.ToUpper(string(v))...)
-}
-
-// Masking (Options.Mask) applies to labels and metadata like everywhere
-// else; the fast path for contract fields must not skip it.
+// Masked fields (mask contactID) are masked in labels and metadata like
+// everywhere else, and sessions are digested: the fast path for contract
+// fields reads the values the Enrich stage left.
 func TestMaskedFieldsStayMasked(t *testing.T) {
 	f := startFake(t, nil)
 	s, _ := newSink(t, map[string]string{"url": f.url(), "labels": "event", "structured_metadata": "contactID, sessionID"})
-	b := makeBatch(t, "t", lines(lineSession, lineNewContact))
-	b.Options.Mask = upper(1<<record.FieldContactID | 1<<record.FieldEvent)
+	c := enrich.Defaults()
+	c.Mask, c.MaskKey = []string{"contactID"}, "0123456789abcdef-test-key"
+	masked := enrich.MustNew(c)
+	b := makeBatchWith(t, masked, "t", lines(lineSession, lineNewContact))
 	if err := deliver(t, s, b); err != nil {
 		t.Fatal(err)
 	}
+	keyed := redact.NewDigester([]byte(c.MaskKey))
+	cid, session := keyed.Token("CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"), keyed.Token("ab4e7aff-8627-434a-a2ef-7e200363197e")
 	streams := f.requests()[0].Streams
 	want := []pbStream{
-		{Labels: `{job="fluent-bit"}`, Entries: []pbEntry{entryAt("2025-02-27T17:19:21.000000001Z", lineSession,
-			pbPair{"contactID", "CHAT_AGM_ABBBA71E-67B2-4F9C-AB68-DCF3F95BD32C"}, pbPair{"sessionID", "ab4e7aff-8627-434a-a2ef-7e200363197e"})}},
-		{Labels: `{event="NEWCONTACT"}`, Entries: []pbEntry{entryAt("2025-02-27T17:19:20.129613061Z", lineNewContact,
-			pbPair{"contactID", "CHAT_AGM_ABBBA71E-67B2-4F9C-AB68-DCF3F95BD32C"})}},
+		{Labels: `{job="fluent-bit"}`, Entries: []pbEntry{entryAt("2025-02-27T17:19:21.000000001Z",
+			strings.NewReplacer("CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", cid, "ab4e7aff-8627-434a-a2ef-7e200363197e", session).Replace(lineSession),
+			pbPair{"contactID", cid}, pbPair{"sessionID", session})}},
+		{Labels: `{event="newContact"}`, Entries: []pbEntry{entryAt("2025-02-27T17:19:20.129613061Z",
+			strings.ReplaceAll(lineNewContact, "CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", cid),
+			pbPair{"contactID", cid})}},
 	}
 	if !reflect.DeepEqual(streams, want) {
 		t.Fatalf("streams:\n%s\nwant:\n%s", dump(streams), dump(want))

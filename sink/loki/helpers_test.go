@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlive/ctlive-fluent-bit/enrich"
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
-	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/klauspost/compress/snappy"
@@ -69,18 +69,17 @@ func entryBytes(r rec) []byte {
 	return b
 }
 
-var testParser = parser.New(parser.Options{})
-
-func testOptions() *record.Options {
-	o := &record.Options{LogKey: "log", TimeFromLine: true}
-	o.Prepare()
-	return o
-}
+var stage = enrich.MustNew(enrich.Defaults())
 
 // makeBatch decodes and enriches records as the pipeline does.
 func makeBatch(tb testing.TB, tag string, recs []rec) *sink.Batch {
 	tb.Helper()
-	opts := testOptions()
+	return makeBatchWith(tb, stage, tag, recs)
+}
+
+func makeBatchWith(tb testing.TB, st *enrich.Stage, tag string, recs []rec) *sink.Batch {
+	tb.Helper()
+	var w enrich.Work
 	evs := make([]record.Event, len(recs))
 	ptrs := make([]*record.Event, len(recs))
 	for i, r := range recs {
@@ -89,12 +88,11 @@ func makeBatch(tb testing.TB, tag string, recs []rec) *sink.Batch {
 		if rest, err := e.Decode(raw); err != nil || len(rest) != 0 {
 			tb.Fatalf("record %d: decode: %v (%d bytes left)", i, err, len(rest))
 		}
-		evs[i].Fill(&e, tag, testParser, opts)
+		st.Enrich(&evs[i], &e, tag, &w)
 		ptrs[i] = &evs[i]
 	}
 	b := &sink.Batch{}
 	b.Reset(tag, ptrs)
-	b.Options = opts
 	return b
 }
 
@@ -110,7 +108,7 @@ func newSink(tb testing.TB, props map[string]string) (*Sink, *flblog.Buffer) {
 	tb.Helper()
 	lb := &flblog.Buffer{}
 	log := flblog.NewWriter(lb, &sync.Mutex{}, "ctlive.0", flblog.Info)
-	s, err := New(config.NewReader(config.MapGetter(props)), log)
+	s, err := New(config.NewReader(config.MapGetter(props)), log, stage.Layout())
 	if err != nil {
 		tb.Fatalf("New(%v): %v", props, err)
 	}

@@ -87,7 +87,7 @@ var unsupported = []struct{ key, hint string }{
 }
 
 // New reads an instance's properties.
-func New(r *config.Reader, log *flblog.Logger) (*Sink, error) {
+func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) {
 	hc := httpc.ReadConfig(r, DefaultURL)
 	for _, u := range unsupported {
 		switch v := strings.ToLower(r.Raw(u.key)); v {
@@ -174,23 +174,13 @@ func (s *Sink) Close() error {
 func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 	st := s.getState()
 	defer s.states.Put(st)
-	opts := b.Options
-	if opts == nil {
-		opts = defaultOptions
-	}
-	st.collect(s, b, opts)
+	st.collect(s, b)
 	if len(st.entries) == 0 {
 		return nil
 	}
 	st.sortEntries()
 	return st.push(ctx, s, b)
 }
-
-var defaultOptions = func() *record.Options {
-	o := &record.Options{LogKey: "log"}
-	o.Prepare()
-	return o
-}()
 
 // maxPooledBuffer keeps one huge flush from pinning its buffers forever.
 const maxPooledBuffer = 16 << 20
@@ -239,9 +229,6 @@ func (st *state) post(ctx context.Context, s *Sink, b *sink.Batch, tenant int32)
 	case resp.Status/100 == 2:
 		for _, i := range st.reqEvents {
 			b.Done(int(i))
-		}
-		if b.Stats != nil {
-			b.Stats.Delivered.Add(int64(n))
 		}
 		return sent, nil
 	case httpc.Retryable(resp.Status):

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/corpus"
+	"github.com/ctlive/ctlive-fluent-bit/internal/onwire"
 	"github.com/ctlive/ctlive-fluent-bit/internal/vlogs"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 )
@@ -89,7 +90,8 @@ func TestVictoriaLogsStoresEveryRecordOnceWithLabelsAsStreams(t *testing.T) {
 
 			want := map[string][]corpus.Expect{} // by line: the corpus repeats the real lines
 			for _, r := range all {
-				want[r.Line] = append(want[r.Line], r.Want)
+				sent := onwire.Line(r.Line)
+				want[sent] = append(want[sent], r.Want)
 			}
 			rows := vl.Query(t, "* | fields _msg, _time, _stream, contactID, sessionID, messageID, userID")
 			if len(rows) != len(recs) {
@@ -112,7 +114,7 @@ func TestVictoriaLogsStoresEveryRecordOnceWithLabelsAsStreams(t *testing.T) {
 				check("_stream", row["_stream"], wantStream(w))
 				check("_time", row["_time"], wantTime(t, w))
 				check("contactID", row["contactID"], w.ContactID)
-				check("sessionID", row["sessionID"], w.SessionID)
+				check("sessionID", row["sessionID"], onwire.Token(w.SessionID))
 				check("messageID", row["messageID"], w.MessageID)
 				check("userID", row["userID"], w.UserID)
 			}
@@ -151,7 +153,7 @@ func TestVictoriaLogsJSONLineIsTheEnrichedRecord(t *testing.T) {
 	rows := vl.Query(t, "* | fields _msg, _time")
 	want := map[string]corpus.Expect{}
 	for _, r := range all {
-		want[r.Line] = r.Want
+		want[onwire.Line(r.Line)] = r.Want
 	}
 	seen := map[string]int{}
 	for _, row := range rows {
@@ -176,7 +178,7 @@ func TestVictoriaLogsJSONLineIsTheEnrichedRecord(t *testing.T) {
 		}
 	}
 	for _, r := range all {
-		if seen[r.Line] == 0 {
+		if seen[onwire.Line(r.Line)] == 0 {
 			t.Errorf("line %.80q missing", r.Line)
 		}
 	}
@@ -225,7 +227,7 @@ func TestVictoriaLogsStopRestartKeepsExactlyOnce(t *testing.T) {
 	vl.WaitCount(t, "*", len(recs), 30*time.Second)
 	counts := map[string]int{}
 	for _, r := range recs {
-		counts[r.line.(string)]++
+		counts[onwire.Line(r.line.(string))]++
 	}
 	for _, row := range vl.Query(t, `* | stats by (_msg) count() n`) {
 		if fmt.Sprint(counts[row["_msg"]]) != row["n"] {

@@ -31,7 +31,7 @@ type Sink struct {
 
 // New reads json_date_key (default "date"; off/false/none for no date) and
 // json_date_format (double, epoch or iso8601), Fluent Bit's stdout keys.
-func New(r *config.Reader, _ *flblog.Logger) (*Sink, error) {
+func New(r *config.Reader, _ *flblog.Logger, _ *record.Layout) (*Sink, error) {
 	dateKey := r.String("json_date_key", "date")
 	switch strings.ToLower(dateKey) {
 	case "off", "false", "none", "no":
@@ -52,14 +52,12 @@ func (s *Sink) Deliver(_ context.Context, b *sink.Batch) error {
 		bp = new([]byte)
 	}
 	buf := (*bp)[:0]
-	n := 0
 	for i, ev := range b.Events {
 		if !ev.IsRecord() {
 			b.Done(i) // group markers frame records; they are not records
 			continue
 		}
-		buf = s.appendLine(buf, ev, b.Options)
-		n++
+		buf = s.appendLine(buf, ev)
 	}
 	s.mu.Lock()
 	_, err := s.w.Write(buf)
@@ -72,13 +70,10 @@ func (s *Sink) Deliver(_ context.Context, b *sink.Batch) error {
 	for i := range b.Events {
 		b.Done(i)
 	}
-	if b.Stats != nil {
-		b.Stats.Delivered.Add(int64(n))
-	}
 	return nil
 }
 
-func (s *Sink) appendLine(buf []byte, ev *record.Event, o *record.Options) []byte {
+func (s *Sink) appendLine(buf []byte, ev *record.Event) []byte {
 	buf = append(buf, '{')
 	start := len(buf)
 	if s.dateKey != "" {
@@ -87,7 +82,7 @@ func (s *Sink) appendLine(buf []byte, ev *record.Event, o *record.Options) []byt
 		buf = append(buf, ',')
 	}
 	mark := len(buf)
-	buf, wrote := record.AppendJSONMembers(buf, ev, o, s.dateKey)
+	buf, wrote := record.AppendJSONMembers(buf, ev, s.dateKey)
 	if !wrote {
 		buf = buf[:mark]
 		if mark > start {

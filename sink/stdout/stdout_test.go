@@ -8,21 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlive/ctlive-fluent-bit/enrich"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
-	"github.com/ctlive/ctlive-fluent-bit/parser"
-	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 )
 
 func batchOf(t *testing.T, chunk []byte) *sink.Batch {
 	t.Helper()
-	o := &record.Options{LogKey: "log", TimeFromLine: true}
-	o.Prepare()
-	evs, err := record.DecodeChunk(chunk, "tail.0", parser.New(parser.Options{}), o)
+	evs, err := enrich.MustNew(enrich.Defaults()).DecodeChunk(chunk, "tail.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &sink.Batch{Options: o, Stats: &sink.Stats{}}
+	b := new(sink.Batch)
 	b.Reset("tail.0", evs)
 	return b
 }
@@ -58,8 +55,8 @@ func TestJSONLinesWithTheDateFirst(t *testing.T) {
 		if strings.Contains(lines[1], "theirs") {
 			t.Errorf("the record's own date key must give way: %s", lines[1])
 		}
-		if b.Stats.Delivered.Load() != 2 || !b.IsDone(1) {
-			t.Errorf("delivered %d", b.Stats.Delivered.Load())
+		if b.Delivered() != 2 || !b.IsDone(1) {
+			t.Errorf("delivered %d", b.Delivered())
 		}
 	}
 }

@@ -1,0 +1,788 @@
+package enrich
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"unsafe"
+
+	"github.com/ctlive/ctlive-fluent-bit/parser"
+	"github.com/ctlive/ctlive-fluent-bit/record"
+	"github.com/ctlive/ctlive-fluent-bit/redact"
+	"github.com/tinylib/msgp/msgp"
+)
+
+// Redaction works on replacements: a span of a text and what stands there
+// instead. The line's are found by the parser (Result.Secrets) and by the
+// masked fields; the spans are merged, the redacted line is written once,
+// and every field, which points into the line, is moved onto the redacted
+// line (remap). A token or masked value found once is also replaced
+// wherever else it stands in the record (an echo): the same session UUID
+// in another key, or after no context word.
+
+// rep is one replacement, [start, end) of the text at hand, by text
+// w.texts[off:off+n].
+type rep struct {
+	start, end int
+	off, n     int
+	low        bool // a secret with little entropy: stays "[redacted]" when merged
+}
+
+// echo is a value replaced in the line, to replace wherever else it stands.
+type echo struct {
+	orig   []byte // points into the line (or the record)
+	off, n int    // its replacement in w.texts
+	word   bool   // only where it stands as a whole word (an agent's login)
+	low    bool   // a secret with little entropy
+}
+
+// minEcho is the shortest token replaced wherever it stands: shorter ones
+// are replaced only where a rule finds them, so a short value cannot wreck
+// unrelated text.
+const minEcho = 8
+
+var redacted = []byte(redact.Redacted)
+
+// protect replaces credentials and personal data in ev: its line, its
+// fields and every other text of its record.
+func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
+	w.reps, w.echoes = w.reps[:0], w.echoes[:0]
+	r := &ev.Fields
+	newLine := line
+	if line != nil {
+		src := r.Source(line)
+		cleaned := unsafe.SliceData(src) != unsafe.SliceData(line)
+		if s.redact {
+			for _, sec := range r.Secrets {
+				s.addSecret(w, src, sec)
+			}
+			if cleaned {
+				s.echoRawSecrets(w, line)
+			}
+		}
+		if s.mask.on() && shaped {
+			s.addMasked(w, src, r)
+		}
+		if s.mask.users() {
+			s.addEmails(w, src)
+		}
+		s.addEchoes(w, src)
+		if len(w.reps) > 0 {
+			w.merge(src, s.tokens)
+			out := w.apply(src)
+			if shaped {
+				w.remap(r, src)
+				w.revalidate(r)
+			}
+			if !cleaned {
+				newLine = out
+			} else {
+				// The fields come from the line without its ANSI escapes; the
+				// line itself leaves as received, escapes and all.
+				newLine = s.redactText(nil, line, w)
+			}
+		}
+	}
+	r.Secrets = nil // spans of the text before redaction: stale
+	body, changed := s.rewriteBody(ev, line, newLine, w)
+	if changed {
+		ev.SetBody(body, newLine)
+	}
+}
+
+// offset returns where t starts in src, or -1 when t is not a part of it.
+func offset(src, t []byte) int {
+	if len(t) == 0 || len(src) == 0 {
+		return -1
+	}
+	d := uintptr(unsafe.Pointer(unsafe.SliceData(t))) - uintptr(unsafe.Pointer(unsafe.SliceData(src)))
+	if d > uintptr(len(src)) || int(d)+len(t) > len(src) {
+		return -1 // also t before src: the difference wrapped around
+	}
+	return int(d)
+}
+
+// echoRawSecrets handles a line with ANSI escapes, whose fields come from
+// its copy without them: an escape can hide a credential from one reading
+// (`\x1b[ session` strips to "ession"), so what the line as received holds
+// is replaced in the copy too. A value of little entropy shorter than four
+// bytes is not, as it would wreck unrelated text.
+func (s *Stage) echoRawSecrets(w *Work, line []byte) {
+	w.secrets = parser.FindSecrets(line, w.secrets[:0])
+	for _, sec := range w.secrets {
+		if sec.Kind.IsToken() {
+			off, n := w.token(s.tokens, sec.Text)
+			w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n})
+		} else if len(sec.Text) >= 4 {
+			off, n := w.text(redacted)
+			w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n, low: true})
+		}
+	}
+}
+
+func (s *Stage) addSecret(w *Work, src []byte, sec parser.Secret) {
+	at := offset(src, sec.Text)
+	if at < 0 {
+		return
+	}
+	if sec.Kind.IsToken() {
+		off, n := w.token(s.tokens, sec.Text)
+		w.reps = append(w.reps, rep{start: at, end: at + len(sec.Text), off: off, n: n})
+		if len(sec.Text) >= minEcho {
+			w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n})
+		}
+		return
+	}
+	off, n := w.text(redacted)
+	w.reps = append(w.reps, rep{start: at, end: at + len(sec.Text), off: off, n: n, low: true})
+}
+
+// addMasked replaces the values of the masked fields. An agent's user ID
+// keeps its USER_ prefix and the login becomes its HMAC, the same as the
+// login (or e-mail address) written anywhere else.
+func (s *Stage) addMasked(w *Work, src []byte, r *parser.Result) {
+	for _, f := range [...]struct {
+		i int
+		v []byte
+	}{
+		{record.FieldUserID, r.UserID}, {record.FieldSessionID, r.SessionID},
+		{record.FieldContactID, r.ContactID}, {record.FieldMessageID, r.MessageID},
+	} {
+		if f.v == nil || !s.mask.has(f.i) {
+			continue
+		}
+		at := offset(src, f.v)
+		if at < 0 {
+			continue
+		}
+		v := f.v
+		if f.i == record.FieldUserID {
+			at, v = at+len("USER_"), v[len("USER_"):]
+			off, n := w.personal(s.mask.hmac, v)
+			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, word: true})
+			w.reps = append(w.reps, rep{start: at, end: at + len(v), off: off, n: n})
+			continue
+		}
+		off, n := w.personal(s.mask.hmac, v)
+		w.reps = append(w.reps, rep{start: at, end: at + len(v), off: off, n: n})
+		w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, word: true})
+	}
+}
+
+// addEmails replaces every e-mail address in src by its HMAC.
+func (s *Stage) addEmails(w *Work, src []byte) {
+	for i := 0; i < len(src); {
+		k := bytes.IndexByte(src[i:], '@')
+		if k < 0 {
+			return
+		}
+		at := i + k
+		start, end := emailAround(src, at)
+		if end > start {
+			off, n := w.personal(s.mask.hmac, src[start:end])
+			w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n})
+			i = end
+			continue
+		}
+		i = at + 1
+	}
+}
+
+// emailAround returns the e-mail address around the '@' at b[at] (local
+// part of letters, digits and ._%+-; a domain of labels with a dot), or
+// start == end.
+func emailAround(b []byte, at int) (start, end int) {
+	start = at
+	for start > 0 && isEmailLocal(b[start-1]) {
+		start--
+	}
+	end = at + 1
+	dot := false
+	for end < len(b) && (isAlnum(b[end]) || b[end] == '-' || b[end] == '.') {
+		if b[end] == '.' {
+			dot = true
+		}
+		end++
+	}
+	for end > at+1 && b[end-1] == '.' { // a sentence's full stop
+		end--
+	}
+	if at-start > len("USER_") && string(b[start:start+len("USER_")]) == "USER_" {
+		start += len("USER_") // an agent's user ID: the login is the address
+	}
+	if start == at || end == at+1 || !dot || !bytes.Contains(b[at+1:end], []byte(".")) {
+		return 0, 0
+	}
+	return start, end
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func isEmailLocal(c byte) bool {
+	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
+}
+
+// addEchoes replaces the other places of src where a replaced value stands.
+func (s *Stage) addEchoes(w *Work, src []byte) {
+	n := len(w.echoes)
+	for k := 0; k < n; k++ {
+		e := w.echoes[k]
+		w.addOccurrences(src, e)
+	}
+}
+
+// addOccurrences adds a replacement for every place of b where e stands.
+// The place it was found at comes again and is merged away.
+func (w *Work) addOccurrences(b []byte, e echo) {
+	for i := 0; i+len(e.orig) <= len(b); {
+		k := bytes.Index(b[i:], e.orig)
+		if k < 0 {
+			return
+		}
+		at := i + k
+		end := at + len(e.orig)
+		i = end
+		if e.word && (at > 0 && isAlnum(b[at-1]) || end < len(b) && isAlnum(b[end])) {
+			continue
+		}
+		w.reps = append(w.reps, rep{start: at, end: end, off: e.off, n: e.n, low: e.low})
+	}
+}
+
+// merge sorts the replacements and joins those that overlap: one span, one
+// text. A span inside another is dropped, unless it is a secret with
+// little entropy: the whole span is then "[redacted]". Spans that overlap
+// in part become one, "[redacted]" if either is such a secret, else the
+// digest of the whole.
+func (w *Work) merge(src []byte, tokens *redact.Digester) {
+	if len(w.reps) > 1 {
+		slices.SortFunc(w.reps, func(a, b rep) int {
+			if a.start != b.start {
+				return a.start - b.start
+			}
+			return b.end - a.end // the larger first
+		})
+	}
+	out := w.reps[:0]
+	for _, x := range w.reps {
+		if len(out) == 0 || x.start >= out[len(out)-1].end {
+			out = append(out, x)
+			continue
+		}
+		last := &out[len(out)-1]
+		if x.end <= last.end {
+			if x.low && !last.low {
+				last.low = true
+				last.off, last.n = w.text(redacted)
+			}
+			continue
+		}
+		last.end = x.end
+		last.low = last.low || x.low
+		if last.low {
+			last.off, last.n = w.text(redacted)
+		} else {
+			last.off, last.n = w.token(tokens, src[last.start:last.end])
+		}
+	}
+	w.reps = out
+}
+
+// apply writes src with the replacements (sorted, apart) into the arena and
+// returns it.
+func (w *Work) apply(src []byte) []byte {
+	start := len(w.arena)
+	prev := 0
+	w.shift = w.shift[:0]
+	delta := 0
+	for _, x := range w.reps {
+		w.arena = append(w.arena, src[prev:x.start]...)
+		w.arena = append(w.arena, w.texts[x.off:x.off+x.n]...)
+		prev = x.end
+		delta += x.n - (x.end - x.start)
+		w.shift = append(w.shift, delta)
+	}
+	w.arena = append(w.arena, src[prev:]...)
+	w.out = w.arena[start:len(w.arena):len(w.arena)]
+	w.Redacted += int64(len(w.reps))
+	return w.out
+}
+
+// pos maps a position of the text before apply to the text after it. A
+// position inside a replaced span maps to the span's start, or its end when
+// it ends a field (the field then takes the whole replacement).
+func (w *Work) pos(p int, isEnd bool) int {
+	// k: how many replacements start before p. A line has one or two;
+	// a hostile one thousands, where the search keeps remap linear.
+	k := 0
+	if len(w.reps) <= 8 {
+		for k < len(w.reps) && w.reps[k].start < p {
+			k++
+		}
+	} else {
+		k, _ = slices.BinarySearchFunc(w.reps, p, func(x rep, p int) int { return x.start - p })
+	}
+	before := 0
+	if k > 0 {
+		before = w.shift[k-1]
+		if x := w.reps[k-1]; x.end > p {
+			at := x.start
+			if k > 1 {
+				at += w.shift[k-2]
+			}
+			if isEnd {
+				return at + x.n
+			}
+			return at
+		}
+	}
+	return p + before
+}
+
+// move returns f, a part of src, as the same part of the redacted text.
+func (w *Work) move(f, src []byte) []byte {
+	at := offset(src, f)
+	if at < 0 || at+len(f) <= w.reps[0].start {
+		return f // before every replacement: the same bytes, in place
+	}
+	a, b := w.pos(at, false), w.pos(at+len(f), true)
+	return w.out[a:b:b]
+}
+
+// remap moves every field of r onto the redacted text.
+func (w *Work) remap(r *parser.Result, src []byte) {
+	for _, f := range [...]*[]byte{&r.Service, &r.TimeText, &r.Function, &r.Tenant, &r.ContactID,
+		&r.Channel, &r.UserID, &r.SessionID, &r.MessageID, &r.Message, &r.URL, &r.Error, &r.ErrorType} {
+		if *f != nil {
+			*f = w.move(*f, src)
+		}
+	}
+	for i := range r.Scopes {
+		r.Scopes[i] = w.move(r.Scopes[i], src)
+	}
+	for i := range r.Stack {
+		r.Stack[i] = w.move(r.Stack[i], src)
+	}
+	for i := range r.Payloads {
+		p := &r.Payloads[i]
+		p.Label, p.JSON = w.move(p.Label, src), w.move(p.JSON, src)
+	}
+}
+
+// revalidate drops a payload that a replacement made invalid JSON (a
+// password written as a bare JSON number becomes `[redacted]`): the
+// contract leaves out a payload that does not parse.
+func (w *Work) revalidate(r *parser.Result) {
+	kept := r.Payloads[:0]
+	for _, p := range r.Payloads {
+		if parser.ValidJSON(p.JSON, &w.json) {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == 0 {
+		kept = nil
+	}
+	r.Payloads = kept
+}
+
+// redactText returns b with its credentials (found by the parser's rules),
+// the line's echoes and, with `mask userID`, e-mail addresses replaced: a
+// text of the record other than the line. b itself when there is nothing
+// to replace.
+func (s *Stage) redactText(label, b []byte, w *Work) []byte {
+	mark := len(w.echoes)
+	w.reps = w.reps[:0]
+	if s.findSecrets(label, b, w) {
+		for _, sec := range w.secrets {
+			s.addSecret(w, b, sec)
+		}
+	}
+	if s.mask.users() {
+		s.addEmails(w, b)
+	}
+	for _, e := range w.echoes {
+		w.addOccurrences(b, e)
+	}
+	w.echoes = w.echoes[:mark] // this text's own tokens echo only in it
+	if len(w.reps) == 0 {
+		return b
+	}
+	w.merge(b, s.tokens)
+	return w.apply(b)
+}
+
+// findSecrets puts the credentials of b, a text of the record that label
+// (a map key, or nil) names, in w.secrets and reports whether there are any.
+func (s *Stage) findSecrets(label, b []byte, w *Work) bool {
+	w.secrets = w.secrets[:0]
+	if !s.redact {
+		return false
+	}
+	if label != nil {
+		w.secrets = parser.ValueSecrets(label, b, w.secrets)
+	} else {
+		w.secrets = parser.FindSecrets(b, w.secrets)
+	}
+	return len(w.secrets) > 0
+}
+
+// needsRedaction reports whether redactText would change b.
+func (s *Stage) needsRedaction(label, b []byte, w *Work) bool {
+	if len(b) < minText && (label == nil || !parser.MayNameSecret(label)) {
+		return false // "stdout", a key: too short for any rule
+	}
+	if s.findSecrets(label, b, w) {
+		return true
+	}
+	if s.mask.users() && bytes.IndexByte(b, '@') >= 0 {
+		return true
+	}
+	if len(b) >= minEcho {
+		for _, e := range w.echoes {
+			if bytes.Contains(b, e.orig) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// minText is the shortest text that can hold something to replace when no
+// key names it a secret: `pwd=x`, or an e-mail address a@b.cd.
+const minText = 5
+
+// maxWalkDepth bounds how deep the record's values are walked: the walk is
+// recursive, and a record is whatever a client sent. A deeper value is
+// looked at as raw bytes (its strings are in there) and replaced whole when
+// it holds a credential.
+const maxWalkDepth = 64
+
+// rewriteBody writes the record again when its line changed or another of
+// its texts (a key or a value, at any depth) holds something to replace.
+// It reports false, and writes nothing, when neither is the case.
+func (s *Stage) rewriteBody(ev *record.Event, line, newLine []byte, w *Work) ([]byte, bool) {
+	lineChanged := unsafe.SliceData(line) != unsafe.SliceData(newLine)
+	if !lineChanged && !w.memo.clean(ev.Body, line) {
+		if !s.bodyNeedsRedaction(ev.Body, line, w) {
+			return nil, false
+		}
+	} else if !lineChanged {
+		return nil, false
+	}
+	start := len(w.arena)
+	_, changed := s.rewriteInto(ev.Body, nil, line, newLine, 0, w)
+	return w.arena[start:len(w.arena):len(w.arena)], changed || lineChanged
+}
+
+// bodyNeedsRedaction is anyNeedsRedaction for a record, with the shape
+// nearly every record has read in place: short string keys, the line, and
+// short string values ({"log": ..., "stream": "stdout"}) need no call.
+func (s *Stage) bodyNeedsRedaction(body, line []byte, w *Work) bool {
+	if len(body) == 0 || body[0]&0xf0 != 0x80 { // not a fixmap
+		return s.anyNeedsRedaction(body, line, 0, w)
+	}
+	allQuiet := true // then the memo may remember this shape
+	defer func() {
+		if allQuiet {
+			w.memo.remember(body, line)
+		}
+	}()
+	b := body[1:]
+	for n := body[0] & 0x0f; n > 0; n-- {
+		if len(b) == 0 || b[0]&0xe0 != 0xa0 { // a key that is not a fixstr
+			return s.anyNeedsRedaction(body, line, 0, w)
+		}
+		kn := int(b[0] & 0x1f)
+		if len(b) < 1+kn {
+			return false // malformed: the encoders stop there too
+		}
+		key := b[1 : 1+kn]
+		b = b[1+kn:]
+		if !w.quiet(key) {
+			if allQuiet = false; s.needsRedaction(nil, key, w) {
+				return true
+			}
+		}
+		if len(b) > 0 && b[0]&0xe0 == 0xa0 { // a fixstr value, read in place
+			vn := int(b[0] & 0x1f)
+			if len(b) < 1+vn {
+				allQuiet = false
+				return false
+			}
+			v := b[1 : 1+vn]
+			b = b[1+vn:]
+			if w.quiet(v) && !parser.MayNameSecret(key) {
+				continue
+			}
+			if allQuiet = false; s.needsRedaction(key, v, w) {
+				return true
+			}
+			continue
+		}
+		v, rest, ok := record.ReadText(b)
+		if !ok {
+			allQuiet = false
+			if rest = walkTexts(b, key, line, 1, func(label, text []byte) bool {
+				return !s.needsRedaction(label, text, w)
+			}); rest == nil {
+				return true // something needs replacing (or it is malformed: checked whole)
+			}
+			b = rest
+			continue
+		}
+		b = rest
+		if isLine(v, line) {
+			continue
+		}
+		if allQuiet = false; s.needsRedaction(key, v, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// shapeMemo remembers the last record whose texts, but its line, were all
+// too short to hold anything to replace: records of one source repeat
+// their other keys and values byte for byte ("log", "stream": "stdout"),
+// and a repeat needs no second look. It compares the record's bytes before
+// and after the line's (the line's length header excluded).
+type shapeMemo struct {
+	before, after []byte
+}
+
+func (m *shapeMemo) clean(body, line []byte) bool {
+	before, after, ok := aroundLine(body, line)
+	return ok && m.before != nil && bytes.Equal(before, m.before) && bytes.Equal(after, m.after)
+}
+
+func (m *shapeMemo) remember(body, line []byte) {
+	if before, after, ok := aroundLine(body, line); ok && len(before)+len(after) <= maxMemo {
+		m.before = append(m.before[:0], before...)
+		m.after = append(m.after[:0], after...)
+	}
+}
+
+// maxMemo bounds the bytes a memo keeps.
+const maxMemo = 256
+
+// aroundLine splits body around the line's value, its msgpack header
+// excluded; ok is false when the line is not a string inside body.
+func aroundLine(body, line []byte) (before, after []byte, ok bool) {
+	at := offset(body, line)
+	if at < 0 {
+		return nil, nil, false
+	}
+	h := 0
+	switch {
+	case at >= 1 && body[at-1]&0xe0 == 0xa0 && len(line) < 32:
+		h = 1
+	case at >= 2 && body[at-2] == 0xd9:
+		h = 2
+	case at >= 3 && body[at-3] == 0xda:
+		h = 3
+	case at >= 5 && body[at-5] == 0xdb:
+		h = 5
+	default:
+		return nil, nil, false
+	}
+	return body[:at-h], body[at+len(line):], true
+}
+
+// quiet reports whether t is too short for anything to replace in it: no
+// rule takes fewer than minUnlabelled bytes without a ':' or '=', an
+// e-mail address has an '@', and no echo is shorter than minEcho.
+func (w *Work) quiet(t []byte) bool {
+	n := len(t)
+	if n >= minUnlabelled || n >= minEcho && len(w.echoes) > 0 {
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	if cap(t) < 8 { // at the very end of a buffer: byte by byte
+		return bytes.IndexByte(t, ':') < 0 && bytes.IndexByte(t, '=') < 0 && bytes.IndexByte(t, '@') < 0
+	}
+	// Eight bytes at once (a record's short values and keys), those past
+	// the text masked off; a ninth byte on its own.
+	x := binary.LittleEndian.Uint64(t[:8])
+	if n < 8 {
+		x &= 1<<(8*n) - 1
+	} else if n == 9 && marks[t[8]] {
+		return false
+	}
+	return hasByte(x, ':')|hasByte(x, '=')|hasByte(x, '@') == 0
+}
+
+// marks are the bytes quiet looks for.
+var marks = [256]bool{':': true, '=': true, '@': true}
+
+// hasByte sets the high bit of each byte of x equal to c, exactly (see
+// parser's byteIs).
+func hasByte(x uint64, c byte) uint64 {
+	const low7, ones = 0x7f7f7f7f7f7f7f7f, 0x0101010101010101
+	v := x ^ uint64(c)*ones
+	return ^((v&low7 + low7) | v | low7)
+}
+
+// minUnlabelled is parser's: the shortest credential without a label's ':'
+// or '=', `ct7Token x`.
+const minUnlabelled = 10
+
+// anyNeedsRedaction reports whether some text (string or binary, keys
+// included) of the msgpack value v, but the line, needs replacing.
+func (s *Stage) anyNeedsRedaction(v, line []byte, depth int, w *Work) bool {
+	need := false
+	walkTexts(v, nil, line, depth, func(label, text []byte) bool {
+		need = s.needsRedaction(label, text, w)
+		return !need
+	})
+	return need
+}
+
+// walkTexts calls fn with every text of the msgpack value v but the line,
+// and with the map key it is the value of (nil for keys and array items),
+// until fn returns false. It returns what follows v (nil when v is
+// malformed or fn stopped the walk). A value nested deeper than
+// maxWalkDepth is handed over as raw bytes: its strings are in there.
+func walkTexts(v, label, line []byte, depth int, fn func(label, text []byte) bool) []byte {
+	if depth >= maxWalkDepth {
+		rest, err := msgp.Skip(v)
+		if err != nil || !fn(nil, v[:len(v)-len(rest)]) {
+			return nil
+		}
+		return rest
+	}
+	if t, rest, ok := record.ReadText(v); ok {
+		if !isLine(t, line) && !fn(label, t) {
+			return nil
+		}
+		return rest
+	}
+	switch msgp.NextType(v) {
+	case msgp.MapType, msgp.ArrayType:
+		n, rest, isMap, err := readContainer(v)
+		if err != nil {
+			return nil
+		}
+		for i := uint32(0); i < n && rest != nil; i++ {
+			var key []byte
+			if isMap {
+				key = keyText(rest)
+				if rest = walkTexts(rest, nil, line, depth+1, fn); rest == nil {
+					return nil
+				}
+			}
+			rest = walkTexts(rest, key, line, depth+1, fn)
+		}
+		return rest
+	}
+	rest, err := record.Skip(v)
+	if err != nil {
+		return nil
+	}
+	return rest
+}
+
+// keyText returns the map key at the start of b when it is a text, else nil.
+func keyText(b []byte) []byte {
+	t, _, _ := record.ReadText(b)
+	return t
+}
+
+// rewriteInto appends v to w.arena with its texts redacted and the line
+// replaced by newLine, and returns what follows v and whether anything
+// changed. label is the map key v is the value of, or nil.
+func (s *Stage) rewriteInto(v, label, line, newLine []byte, depth int, w *Work) ([]byte, bool) {
+	if depth >= maxWalkDepth {
+		rest, err := msgp.Skip(v)
+		if err != nil {
+			w.arena = append(w.arena, v...)
+			return nil, false
+		}
+		raw := v[:len(v)-len(rest)]
+		if s.needsRedaction(nil, raw, w) {
+			w.arena = msgp.AppendString(w.arena, redact.Redacted)
+			return rest, true
+		}
+		w.arena = append(w.arena, raw...)
+		return rest, false
+	}
+	switch typ := msgp.NextType(v); typ {
+	case msgp.StrType, msgp.BinType:
+		t, rest, ok := record.ReadText(v)
+		if !ok {
+			w.arena = append(w.arena, v...)
+			return nil, false
+		}
+		out := newLine
+		if !isLine(t, line) {
+			mark := len(w.arena)
+			if out = s.redactText(label, t, w); unsafe.SliceData(out) == unsafe.SliceData(t) {
+				w.arena = append(w.arena, v[:len(v)-len(rest)]...)
+				return rest, false
+			}
+			// redactText wrote out at the arena's end, where this value's
+			// encoding goes: move it aside first.
+			w.scratch = append(w.scratch[:0], out...)
+			w.arena, out = w.arena[:mark], w.scratch
+		}
+		if typ == msgp.BinType {
+			w.arena = msgp.AppendBytes(w.arena, out)
+		} else {
+			w.arena = msgp.AppendStringFromBytes(w.arena, out)
+		}
+		return rest, true
+	case msgp.MapType, msgp.ArrayType:
+		n, rest, isMap, err := readContainer(v)
+		if err != nil {
+			w.arena = append(w.arena, v...)
+			return nil, false
+		}
+		if isMap {
+			w.arena = msgp.AppendMapHeader(w.arena, n)
+		} else {
+			w.arena = msgp.AppendArrayHeader(w.arena, n)
+		}
+		changed := false
+		for i := uint32(0); i < n && rest != nil; i++ {
+			var key []byte
+			var c bool
+			if isMap {
+				key = keyText(rest)
+				if rest, c = s.rewriteInto(rest, nil, line, newLine, depth+1, w); rest == nil {
+					break
+				}
+				changed = changed || c
+			}
+			rest, c = s.rewriteInto(rest, key, line, newLine, depth+1, w)
+			changed = changed || c
+		}
+		return rest, changed
+	}
+	rest, err := msgp.Skip(v)
+	if err != nil {
+		w.arena = append(w.arena, v...)
+		return nil, false
+	}
+	w.arena = append(w.arena, v[:len(v)-len(rest)]...)
+	return rest, false
+}
+
+// isLine reports whether t is the record's line itself (the same memory).
+func isLine(t, line []byte) bool {
+	return line != nil && len(t) == len(line) && unsafe.SliceData(t) == unsafe.SliceData(line)
+}
+
+func readContainer(v []byte) (n uint32, rest []byte, isMap bool, err error) {
+	if len(v) > 0 && v[0]&0xf0 == 0x80 { // fixmap: most records
+		return uint32(v[0] & 0x0f), v[1:], true, nil
+	}
+	if msgp.NextType(v) == msgp.MapType {
+		n, rest, err = msgp.ReadMapHeaderBytes(v)
+		return n, rest, true, err
+	}
+	n, rest, err = msgp.ReadArrayHeaderBytes(v)
+	return n, rest, false, err
+}

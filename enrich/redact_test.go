@@ -1,0 +1,269 @@
+package enrich
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ctlive/ctlive-fluent-bit/internal/corpus"
+	"github.com/ctlive/ctlive-fluent-bit/record"
+	"github.com/ctlive/ctlive-fluent-bit/redact"
+	"github.com/tinylib/msgp/msgp"
+)
+
+// The credentials of the contract, one value of each kind. None of them
+// may leave the plugin in clear by default.
+const (
+	planted  = "9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d" // a session ID
+	jwt      = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqZG9lIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+	bearer   = "tok_0a1b2c3d4e5f6a7b8c9d"
+	ct7      = "c7t-5e6f7a8b9c0d1e2f"
+	basic    = "dXNlcjpodW50ZXIy"
+	password = "hunter2-Pa55"
+)
+
+var clearValues = []string{planted, session, jwt, bearer, ct7, basic, password}
+
+// Every place of a record a credential can stand in.
+var credentialPlaces = []struct {
+	name  string
+	body  kv
+	extra string // a value that must also be gone (beside clearValues)
+}{
+	{"the line's body", kv{"log", "ctlive | 2025-02-27T17:19:20Z [HTTP] [AGM] GET /x Authorization: Bearer " + bearer + " session " + planted}, ""},
+	{"the document's login line", kv{"log", "[socketIO] agentLogin ok, session ID " + session}, ""},
+	{"a payload", kv{"log", `[CT7PROTOCOL] [AGM] newContact headers:{"authorization":"Basic ` + basic + `","ct7Token":"` + ct7 + `","sessionId":"` + planted + `"}`}, ""},
+	{"an exception message", kv{"log", "[JWT] TypeError: invalid token " + jwt + " for password=" + password}, ""},
+	{"a url", kv{"log", "[HTTP] [AGM] newContact url:https://server1/api?ctlivetoken=" + planted + "&password=" + password}, ""},
+	{"a stack frame line", kv{"log", "[auth] Error: login failed\n    at login (auth.js:1:1) jwt " + jwt + "\n    at next (x.js:2:2)"}, ""},
+	{"a line with ANSI colours", kv{"log", "\x1b[36mctlive  |\x1b[0m [HTTP] session \x1b[1m" + planted + "\x1b[0m ct7Token: " + ct7}, ""},
+	{"a nested record key", kv{"log", "[HTTP] [AGM] request", "req", map[string]any{"headers": map[string]any{"authorization": "Bearer " + bearer, "cookie": "ctlivetoken=" + planted}}}, ""},
+	{"another key, line not CTLive", kv{"log", "GET /login?password=" + password, "Authorization", "Basic " + basic, "jwt", jwt}, ""},
+	{"keys that name a secret", kv{"log", "[x] y", "password", password, "ct7Token", ct7, "headers", map[string]any{"authorization": "Bearer " + bearer}}, ""},
+	{"the same session after no context word", kv{"log", "[socketIO] session " + planted + " reconnect " + planted, "sid", planted}, ""},
+	{"a binary line", kv{"log", []byte("[HTTP] ct7Token=" + ct7)}, ""},
+	{"an array of texts", kv{"log", "[x] y", "list", []any{"a", "Authorization: Bearer " + bearer, []any{"password: " + password}}}, ""},
+	{"a key that is itself a credential", kv{"log", "[x] y", "Authorization: Bearer " + bearer, 1}, ""},
+}
+
+// outputs renders an event the ways sinks do: MessagePack (forward) and
+// JSON (stdout, Elasticsearch, Loki), plus the line Loki sends raw.
+func outputs(ev *record.Event) map[string][]byte {
+	js, _ := record.AppendJSONMembers([]byte{'{'}, ev, "")
+	return map[string][]byte{
+		"msgpack": record.AppendMsgpack(nil, ev),
+		"json":    append(js, '}'),
+		"line":    ev.Line,
+	}
+}
+
+func TestCredentialsNeverLeaveInClear(t *testing.T) {
+	for _, tc := range credentialPlaces {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := enrichOne(t, v2(kv{}, tc.body), config())
+			for form, out := range outputs(ev) {
+				for _, v := range clearValues {
+					if bytes.Contains(out, []byte(v)) {
+						t.Errorf("%s output holds %q in clear:\n%q", form, v, out)
+					}
+				}
+			}
+			if js := outputs(ev)["json"]; !json.Valid(js) {
+				t.Errorf("JSON output is invalid: %s", js)
+			}
+			if _, _, err := msgp.ReadIntfBytes(record.AppendMsgpackBody(nil, ev)); err != nil {
+				t.Errorf("MessagePack record does not decode: %v", err)
+			}
+		})
+	}
+}
+
+// A session still correlates: the same digest on the login line and on the
+// join line, in the field and in the line, and `ctlive-inspect hash` (the
+// redact package) gives it to an engineer holding the clear value.
+func TestSameSessionSameDigestEverywhere(t *testing.T) {
+	digest := redact.NewDigester(nil).Token(session)
+	login := enrichOne(t, v1(kv{"log", "[socketIO] agentLogin USER_jdoe@example.com session ID " + session}), config())
+	join := enrichOne(t, v1(kv{"log", "[socketIO] joinContact room [" + cidA + "] sessionId=" + strings.ToUpper(session)}), config())
+	for _, ev := range []*record.Event{login, join} {
+		if got := string(ev.Fields.SessionID); got != digest {
+			t.Errorf("sessionID %q, want %q", got, digest)
+		}
+		if !bytes.Contains(ev.Line, []byte(digest)) || !bytes.Contains(ev.Fields.Message, []byte(digest)) {
+			t.Errorf("line %q or message %q lacks the digest %q", ev.Line, ev.Fields.Message, digest)
+		}
+	}
+	if !strings.HasPrefix(digest, "sha256:") || len(digest) != len("sha256:")+16 {
+		t.Errorf("digest form %q, want sha256: and 16 hex digits", digest)
+	}
+}
+
+func TestKeyedDigestsWithMaskKey(t *testing.T) {
+	c := config(func(c *Config) { c.MaskKey = "0123456789abcdef-key" })
+	ev := enrichOne(t, v1(kv{"log", "[socketIO] session " + session}), c)
+	want := redact.NewDigester([]byte(c.MaskKey)).Token(session)
+	if got := string(ev.Fields.SessionID); got != want || !strings.HasPrefix(got, "hmac:") {
+		t.Errorf("sessionID %q, want the keyed %q", got, want)
+	}
+}
+
+func TestFieldsFollowTheRedactedLine(t *testing.T) {
+	line := "ctlive | 2025-02-27T17:19:20Z [HTTP] [AGM] newContact url:https://s/x?ctlivetoken=" + planted +
+		` headers:{"password":"` + password + `","n":1} MongoServerError: bad auth for jwt ` + jwt +
+		"\n    at f (a.js:1:1) " + bearer
+	ev := enrichOne(t, v1(kv{"log", line}), config())
+	d := redact.NewDigester(nil)
+	r := &ev.Fields
+	checks := map[string]string{
+		"url":       "https://s/x?ctlivetoken=" + d.Token(planted),
+		"errorType": "MongoServerError",
+		"error":     "bad auth for jwt " + d.Token(jwt),
+		"function":  "HTTP",
+		"tenant":    "AGM",
+		"payload":   `{"password":"[redacted]","n":1}`,
+		"stack":     "at f (a.js:1:1) " + bearer, // a bare token without context is not a credential
+	}
+	got := map[string]string{
+		"url": string(r.URL), "errorType": string(r.ErrorType), "error": string(r.Error),
+		"function": string(r.Function), "tenant": string(r.Tenant), "stack": string(bytes.Join(r.Stack, []byte("|"))),
+	}
+	if len(r.Payloads) == 1 {
+		got["payload"] = string(r.Payloads[0].JSON)
+	}
+	for k, want := range checks {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %q", k, got[k], want)
+		}
+	}
+	if !bytes.HasPrefix(ev.Fields.Message, []byte("newContact url:https://s/x?ctlivetoken=sha256:")) {
+		t.Errorf("message %q", ev.Fields.Message)
+	}
+}
+
+// A password written as a bare JSON number makes the payload invalid once
+// redacted: the contract leaves out a payload that does not parse.
+func TestPayloadMadeInvalidByRedactionIsLeftOut(t *testing.T) {
+	ev := enrichOne(t, v1(kv{"log", `[fn] [AGM] body:{"password":12345,"x":1} ok:{"y":2}`}), config())
+	if len(ev.Fields.Payloads) != 1 || string(ev.Fields.Payloads[0].Label) != "ok" {
+		t.Fatalf("payloads %v", ev.Fields.Payloads)
+	}
+	if bytes.Contains(outputs(ev)["json"], []byte("12345")) {
+		t.Error("the password is still in the output")
+	}
+}
+
+func TestRedactOffKeepsValuesAsWritten(t *testing.T) {
+	line := "[socketIO] agentLogin session ID " + session + " password=" + password
+	raw := v1(kv{"log", line})
+	ev := enrichOne(t, raw, config(func(c *Config) { c.Redact = false }))
+	if string(ev.Line) != line || string(ev.Fields.SessionID) != session {
+		t.Errorf("line %q session %q", ev.Line, ev.Fields.SessionID)
+	}
+	if s, _ := New(config(func(c *Config) { c.Redact = false })); s.Redacts() || !strings.Contains(s.Describe(), "redact=off") {
+		t.Error("redact off is not reported")
+	}
+}
+
+// With `mask userID`, an agent's login is nowhere in clear: not in the
+// field, the line, the message, another key, nor as an e-mail address.
+func TestMaskUserIDLeavesNoLogin(t *testing.T) {
+	c := config(func(c *Config) { c.Mask, c.MaskKey = []string{"userID"}, "0123456789abcdef-key" })
+	raw := v1(kv{
+		"log", "[socketIO] agentLogin USER_jdoe@acd.example.com session " + session + " (jdoe@acd.example.com, cc ann@b.example.org)",
+		"agent", "jdoe@acd.example.com",
+	})
+	ev := enrichOne(t, raw, c)
+	keyed := redact.NewDigester([]byte(c.MaskKey))
+	if got, want := string(ev.Fields.UserID), "USER_"+keyed.Token("jdoe@acd.example.com"); got != want {
+		t.Errorf("userID %q, want %q", got, want)
+	}
+	for form, out := range outputs(ev) {
+		for _, v := range []string{"jdoe", "ann@b.example.org", session} {
+			if bytes.Contains(out, []byte(v)) {
+				t.Errorf("%s holds %q: %s", form, v, out)
+			}
+		}
+	}
+	if !bytes.Contains(outputs(ev)["json"], []byte(keyed.Token("jdoe@acd.example.com"))) {
+		t.Error("the login's HMAC is missing: it no longer correlates")
+	}
+}
+
+func TestCustomerUserIDMasked(t *testing.T) {
+	c := config(func(c *Config) { c.Mask, c.MaskKey = []string{"userID", "contactID"}, "0123456789abcdef-key" })
+	ev := enrichOne(t, v1(kv{"log", "[socketIO] [AGM] message from USER_DEFAULT_9a0a411c-f9c7-4af7-9754-024bf157a3ef in " + cidA}), c)
+	js := outputs(ev)["json"]
+	for _, v := range []string{"9a0a411c", "abbba71e"} {
+		if bytes.Contains(js, []byte(v)) {
+			t.Errorf("JSON holds %q: %s", v, js)
+		}
+	}
+	if string(ev.Tenant) != "AGM" {
+		t.Errorf("masking changed the tenant: %q", ev.Tenant)
+	}
+}
+
+// A value nested deeper than the walk goes is looked at as raw bytes, and
+// replaced whole when it holds a credential.
+func TestDeeplyNestedCredentialIsReplaced(t *testing.T) {
+	var v any = "Authorization: Bearer " + bearer
+	for range maxWalkDepth + 5 {
+		v = []any{v}
+	}
+	ev := enrichOne(t, v1(kv{"log", "[x] y", "deep", v}), config())
+	for form, out := range outputs(ev) {
+		if bytes.Contains(out, []byte(bearer)) {
+			t.Errorf("%s holds the token", form)
+		}
+	}
+}
+
+func TestRedactionIsCounted(t *testing.T) {
+	s := MustNew(Defaults())
+	var w Work
+	ev := new(record.Event)
+	var e record.Entry
+	if _, err := e.Decode(v1(kv{"log", "[socketIO] session " + session + " jwt " + jwt})); err != nil {
+		t.Fatal(err)
+	}
+	s.Enrich(ev, &e, "t", &w)
+	if w.Redacted != 2 {
+		t.Errorf("Redacted = %d, want 2", w.Redacted)
+	}
+}
+
+// BenchmarkEnrich: one realistic record at a time through the stage, with
+// redaction (the default) and without, so the difference is redaction's
+// cost. Figures per record.
+func BenchmarkEnrich(b *testing.B) {
+	var chunk []byte
+	recs := corpus.Generate(1, 1000)
+	for _, r := range recs {
+		chunk = append(chunk, v2(kv{}, kv{"log", r.Line, "stream", "stdout"})...)
+	}
+	entries := make([]record.Entry, 0, len(recs))
+	for rest := chunk; len(rest) > 0; {
+		var e record.Entry
+		var err error
+		if rest, err = e.Decode(rest); err != nil {
+			b.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	for _, redactOn := range []bool{true, false} {
+		s := MustNew(config(func(c *Config) { c.Redact = redactOn }))
+		b.Run(fmt.Sprintf("redact=%v", redactOn), func(b *testing.B) {
+			var w Work
+			var ev record.Event
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if i%len(entries) == 0 {
+					w.Reset()
+				}
+				s.Enrich(&ev, &entries[i%len(entries)], "t", &w)
+			}
+		})
+	}
+}

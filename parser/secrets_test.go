@@ -1,0 +1,144 @@
+package parser
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqZG9lIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+
+// found lists a line's credentials as "kind:text", sorted and each once:
+// triggers and word starts of a block are taken in two runs, and one
+// credential may be found by two rules (`Authorization: Bearer eyJ...` is
+// a bearer token and a JWT); redaction merges them.
+func found(secrets []Secret) []string {
+	var out []string
+	for _, s := range secrets {
+		out = append(out, secretKindNames[s.Kind]+":"+string(s.Text))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+var secretKindNames = map[SecretKind]string{
+	SecretSession: "session", SecretJWT: "jwt", SecretBearer: "bearer", SecretToken: "token",
+	SecretBasic: "basic", SecretPassword: "password",
+}
+
+// One case per kind of credential in the contract, in the places it is
+// written, and the near misses that are not credentials.
+var secretCases = []struct {
+	name string
+	line string
+	want []string
+}{
+	{"the document's session ID", "[socketIO] agentLogin ok, session ID " + session, []string{"session:" + session}},
+	{"a session inside a payload is still a credential", `[fn] body:{"sessionId":"` + session + `"}`, []string{"session:" + session}},
+	{"ctlivetoken header", "[HTTP] headers ctlivetoken: " + session, []string{"session:" + session, "token:" + session}},
+	{"ctlivetoken query parameter", "[HTTP] GET /livechat/AGM/x?ctlivetoken=" + session + "&y=1", []string{"session:" + session, "token:" + session}},
+	{"ctlivetoken that is not a UUID", "[HTTP] ctlivetoken: 9f8e7d6c5b4a", []string{"token:9f8e7d6c5b4a"}},
+	{"a JWT anywhere", "[JWT] validating " + jwt + " for agent", []string{"jwt:" + jwt}},
+	{"an unsigned JWT", "[JWT] token eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. ok", []string{"jwt:eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."}},
+	{"Authorization: Bearer", "[HTTP] Authorization: Bearer " + jwt, []string{"jwt:" + jwt, "bearer:" + jwt}},
+	{"Authorization: Basic has little entropy", "[HTTP] Authorization: Basic dXNlcjpwYXNz", []string{"basic:dXNlcjpwYXNz"}},
+	{"authorization header in JSON", `[HTTP] headers:{"authorization":"Basic dXNlcjpwYXNz","x":1}`, []string{"basic:dXNlcjpwYXNz"}},
+	{"Proxy-Authorization", "[HTTP] Proxy-Authorization: ApiKey a2V5OnNlY3JldA==", []string{"basic:a2V5OnNlY3JldA=="}},
+	{"Authorization without a scheme", "[HTTP] authorization=Zm9vYmFyYmF6cXV4", []string{"bearer:Zm9vYmFyYmF6cXV4"}},
+	{"a bare Bearer token", "[fn] sending Bearer 0123456789abcdef0123", []string{"bearer:0123456789abcdef0123"}},
+	{"ct7Token header", "[CT7PROTOCOL] ct7Token: 8c1f2e3d4c5b6a79", []string{"token:8c1f2e3d4c5b6a79"}},
+	{"ct7Token with a Bearer value", "[CT7PROTOCOL] ct7Token Bearer 8c1f2e3d4c5b6a79", []string{"token:8c1f2e3d4c5b6a79", "bearer:8c1f2e3d4c5b6a79"}},
+	{"ct7Token in JSON", `[CT7PROTOCOL] req:{"ct7Token":"8c1f2e3d"}`, []string{"token:8c1f2e3d"}},
+	{"password=", "[fn] login user=jdoe password=hunter2&next=1", []string{"password:hunter2"}},
+	{"quoted password with a space", `[fn] {"password": "hunter 2", "user":"x"}`, []string{"password:hunter 2"}},
+	{"a label ending in password", "[MONGODB] db_password: s3cr3t", []string{"password:s3cr3t"}},
+	{"passwd, pwd and secret", "[fn] passwd=a pwd='b c' client_secret=d userPassword:e", []string{"password:a", "password:b c", "password:d", "password:e"}},
+	{"JSON escaped inside a JSON string", `[fn] body:"{\"password\":\"p@ss\",\"n\":1}"`, []string{"password:p@ss"}},
+	{"api keys are tokens", "[fn] api_key=k1k2k3 apiKey: k4k5", []string{"token:k1k2k3", "token:k4k5"}},
+	{"a secret in a stack frame line", "Error: login failed\n    at check (auth.js:1:1) password=abc", []string{"password:abc"}},
+
+	{"the word password alone", "[fn] the password is wrong", nil},
+	{"bearer in a sentence", "[fn] I am the bearer of bad news", nil},
+	{"basic without Authorization", "[fn] basic plan dXNlcjpwYXNz", nil},
+	{"a short word starting eyJ", "[fn] eyJunk.x.y", nil},
+	{"a structured value is no password", `[fn] password:{"policy":"x"}`, nil},
+	{"an empty value", "[fn] password=&next=1", nil},
+	{"a bare UUID", "[fn] x " + session, nil},
+}
+
+func TestParseFindsCredentials(t *testing.T) {
+	p := New(Options{})
+	for _, tc := range secretCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Result
+			p.Parse([]byte(tc.line), &r)
+			if g, want := found(r.Secrets), sorted(tc.want); !reflect.DeepEqual(g, want) {
+				t.Errorf("line %q\n got %q\nwant %q", tc.line, g, want)
+			}
+		})
+	}
+}
+
+// FindSecrets sees the same credentials in any text as Parse does in a
+// line (but for the multi-line case, which is Parse's own).
+func TestFindSecretsAgreesWithParse(t *testing.T) {
+	for _, tc := range secretCases {
+		if strings.Contains(tc.line, "\n") {
+			continue
+		}
+		if g, want := found(FindSecrets([]byte(tc.line), nil)), sorted(tc.want); !reflect.DeepEqual(g, want) {
+			t.Errorf("FindSecrets(%q)\n got %q\nwant %q", tc.line, g, tc.want)
+		}
+	}
+}
+
+func TestCredentialsAreFoundInLinesThatAreNotShaped(t *testing.T) {
+	var r Result
+	New(Options{}).Parse([]byte("curl -H 'Authorization: Bearer "+jwt+"'"), &r)
+	if r.Shaped() {
+		t.Fatalf("line became CTLive-shaped: %+v", got(&r))
+	}
+	if len(r.Secrets) == 0 {
+		t.Fatal("a JWT in a line that is not CTLive-shaped was not found")
+	}
+}
+
+func TestSecretKindsSayHowTheyLeave(t *testing.T) {
+	for k, name := range secretKindNames {
+		want := k != SecretBasic && k != SecretPassword
+		if k.IsToken() != want {
+			t.Errorf("%s.IsToken() = %v, want %v", name, k.IsToken(), want)
+		}
+	}
+}
+
+func TestValueSecretsOfARecordKey(t *testing.T) {
+	tests := []struct {
+		label, value string
+		want         []string
+	}{
+		{"password", "x", []string{"password:x"}},
+		{"db_passwd", "p w", []string{"password:p w"}},
+		{"clientSecret", "s", []string{"password:s"}},
+		{"ct7Token", "abc", []string{"token:abc"}},
+		{"api_key", "k", []string{"token:k"}},
+		{"authorization", "Basic dXNlcjpw", []string{"basic:dXNlcjpw"}},
+		{"Authorization", "Bearer abc", []string{"bearer:abc"}},
+		{"proxy-authorization", "opaque", []string{"bearer:opaque"}},
+		{"note", "password=x", []string{"password:x"}},
+		{"stream", "stdout", nil},
+		{"password", "", nil},
+	}
+	for _, tc := range tests {
+		if got, want := found(ValueSecrets([]byte(tc.label), []byte(tc.value), nil)), sorted(tc.want); !reflect.DeepEqual(got, want) {
+			t.Errorf("ValueSecrets(%q, %q) = %q, want %q", tc.label, tc.value, got, want)
+		}
+	}
+}
