@@ -3,9 +3,11 @@
 #   make run    build the plugin and run it on testdata/sample.log
 #   make test   lint, then every test (installs VictoriaLogs for the
 #               end-to-end tests on first use)
+#   make build  the plugin and build/ctlive-inspect, the support tool
 
 GO        ?= go
 SO        := build/out_ctlive.so
+INSPECT   := build/ctlive-inspect
 HOST      := build/flbhost
 TOOLS     := build/tools
 VL        := $(TOOLS)/victoria-logs
@@ -20,11 +22,17 @@ GOFILES   := $(shell find . -name '*.go' -not -path './build/*')
 GOEXPERIMENT ?= simd
 export GOEXPERIMENT
 
-.PHONY: all build host run test test-short lint bench fuzz victoria-logs clean
+.PHONY: all build inspect host run test test-short lint bench bench-inspect fuzz victoria-logs clean
 
 all: build
 
-build: $(SO)
+build: $(SO) $(INSPECT)
+
+inspect: $(INSPECT)
+
+# The support engineers' tool (README: ctlive-inspect); pure Go, no cgo.
+$(INSPECT): $(GOFILES) go.mod go.sum internal/inspect/report.html.tmpl
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect
 
 # c-shared needs cgo; -trimpath keeps local paths out of the library.
 $(SO): $(GOFILES) go.mod go.sum
@@ -77,6 +85,25 @@ $(VL):
 # Benchmarks on the generated corpus; figures per record and per line.
 bench: $(VL)
 	VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -run '^$$' -bench . -benchmem ./parser ./record ./template ./pipeline ./sink/...
+
+# ctlive-inspect on generated logs of 100 MB and 1 GB in $(BENCH_DIR) (made
+# once, never committed): Go benchmarks with SetBytes, then the command's
+# wall time, CPU time and peak RSS (/usr/bin/time), and `contact ID`
+# against grep -F (into a file: GNU grep stops at the first match when its
+# output is /dev/null). Figures are noisy on a shared machine: run it quiet.
+BENCH_DIR ?= /tmp
+bench-inspect: $(INSPECT)
+	@for mb in 100 1000; do f=$(BENCH_DIR)/ctlive-$${mb}mb.log; \
+		[ -s $$f ] || $(GO) run ./internal/inspect/cmd/genlog -mb $$mb -o $$f; done
+	CTLIVE_BENCH_LOG=$(BENCH_DIR)/ctlive-100mb.log $(GO) test -run '^$$' -bench . -benchmem -count 3 ./internal/inspect
+	CTLIVE_BENCH_LOG=$(BENCH_DIR)/ctlive-1000mb.log $(GO) test -run '^$$' -bench StatePerContact -benchtime 1x ./internal/inspect
+	@for mb in 100 1000; do f=$(BENCH_DIR)/ctlive-$${mb}mb.log; cat $$f > /dev/null; \
+		for w in 1 2; do /usr/bin/time -f "contacts $${mb} MB, $$w worker(s): %e s wall, %U s user, %S s sys, peak RSS %M KB" \
+			$(INSPECT) contacts --json --workers $$w $$f > /dev/null; done; \
+		/usr/bin/time -f "contact ID $${mb} MB: %e s wall, %U s user, %S s sys, peak RSS %M KB" \
+			$(INSPECT) contact CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c $$f > $(BENCH_DIR)/contact.out; \
+		/usr/bin/time -f "grep -F ID $${mb} MB: %e s wall, %U s user, %S s sys" \
+			grep -F CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c $$f > $(BENCH_DIR)/grep.out; done
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./parser
