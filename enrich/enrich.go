@@ -174,3 +174,13 @@ func MustNew(c Config) *Stage {
 	}
 	return s
 }
+
+// RedactText returns text with the credentials the parser's rules find in
+// any text replaced, as the plugin replaces them in a record's other
+// values; text itself when it holds none. For tools that show lines they
+// did not receive through the plugin (ctlive-inspect's timelines). The
+// result is valid until w is Reset.
+func (s *Stage) RedactText(text []byte, w *Work) []byte {
+	w.echoes = w.echoes[:0]
+	return s.redactText(nil, text, w)
+}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ctlive/ctlive-fluent-bit/enrich"
 )
 
 // Env is what a run of the command sees of the world.
@@ -157,6 +159,10 @@ func (o *options) redaction(env Env) (Redaction, error) {
 		key = env.Getenv("CTLIVE_MASK_KEY")
 	}
 	r.Key = []byte(key)
+	if key != "" && (len(key) < enrich.MinMaskKey || strings.TrimSpace(key) == "") {
+		// The plugin refuses such a key: no store holds digests made with it.
+		return r, usageError{fmt.Errorf("--mask-key: the plugin's mask_key is at least %d bytes and not only spaces", enrich.MinMaskKey)}
+	}
 	for _, f := range o.mask {
 		if f != "userID" {
 			return r, usageError{fmt.Errorf("--mask %s: only userID can be given (sessions are always digested)", f)}
@@ -198,7 +204,10 @@ func runHash(args []string, env Env) error {
 	if len(pos) != 1 {
 		return usageError{errors.New("give exactly one VALUE")}
 	}
-	red, _ := o.redaction(env)
+	red, err := o.redaction(env)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintln(env.Stdout, newDecoder(&red).dig.Token(pos[0]))
 	return nil
 }

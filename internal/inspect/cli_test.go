@@ -104,7 +104,8 @@ func TestErrorsGiveOneLineAndAnExitCode(t *testing.T) {
 		{"a bad --since", []string{"contacts", "--since", "yesterday", log}, 2, "--since"},
 		{"--until before --since", []string{"contacts", "--since", "2025-02-28", "--until", "2025-02-27", log}, 2, "after --since"},
 		{"--mask userID without a key", []string{"contacts", "--mask", "userID", log}, 2, "mask-key"},
-		{"--mask of another field", []string{"contacts", "--mask", "tenant", "--mask-key", "k", log}, 2, "only userID"},
+		{"--mask of another field", []string{"contacts", "--mask", "tenant", "--mask-key", "0123456789abcdef", log}, 2, "only userID"},
+		{"a --mask-key the plugin refuses", []string{"contacts", "--mask-key", "k", log}, 2, "at least 16 bytes"},
 		{"contact without an ID", []string{"contact"}, 2, "contact ID"},
 		{"hash without a value", []string{"hash"}, 2, "exactly one VALUE"},
 		{"an unknown command", []string{"contracts", log}, 2, "unknown command"},
@@ -185,8 +186,8 @@ func TestHashGivesThePluginsDigest(t *testing.T) {
 	}{
 		{"unkeyed", "", []string{"hash", session}, redact.NewDigester(nil).Token(session)},
 		{"capitals digest as the plugin's lower case", "", []string{"hash", strings.ToUpper(session)}, redact.NewDigester(nil).Token(session)},
-		{"--mask-key", "", []string{"hash", "--mask-key", "s3cret", session}, redact.NewDigester([]byte("s3cret")).Token(session)},
-		{"CTLIVE_MASK_KEY", "s3cret", []string{"hash", session}, redact.NewDigester([]byte("s3cret")).Token(session)},
+		{"--mask-key", "", []string{"hash", "--mask-key", "s3cret-s3cret-s3cret", session}, redact.NewDigester([]byte("s3cret-s3cret-s3cret")).Token(session)},
+		{"CTLIVE_MASK_KEY", "s3cret-from-the-env", []string{"hash", session}, redact.NewDigester([]byte("s3cret-from-the-env")).Token(session)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -170,9 +170,9 @@ func TestContactsMatchTheSimulatorsTruth(t *testing.T) {
 // (README, "What leaves the agent": USER_ and the login's HMAC).
 func TestContactsWithTheStoresKey(t *testing.T) {
 	recs := corpus.Generate(43, 3000)
-	keyed := redact.NewDigester([]byte("k3y")).Token
+	keyed := redact.NewDigester([]byte("k3y-k3y-k3y-k3y-k3y")).Token
 	maskedUser := func(u string) string { return "USER_" + keyed(strings.TrimPrefix(u, "USER_")) }
-	out := mustRun(t, "contacts", "--json", "--mask-key", "k3y", "--mask", "userID", writeFile(t, "ctlive.log", rawLog(recs)))
+	out := mustRun(t, "contacts", "--json", "--mask-key", "k3y-k3y-k3y-k3y-k3y", "--mask", "userID", writeFile(t, "ctlive.log", rawLog(recs)))
 	compareRows(t, ndjson(t, out), corpus.Lifecycles(recs), keyed, maskedUser)
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ctlive/ctlive-fluent-bit/enrich"
 	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/ctlive/ctlive-fluent-bit/redact"
 )
@@ -58,6 +59,8 @@ type decoder struct {
 	res    parser.Result
 	red    Redaction
 	dig    *redact.Digester
+	stage  *enrich.Stage // the plugin's redaction, for the text a timeline shows
+	work   enrich.Work
 	// lazy leaves a raw line's IDs in clear until redactIDs is called:
 	// `contact ID` parses many login lines of which it keeps few.
 	lazy bool
@@ -72,7 +75,21 @@ func newDecoder(red *Redaction) *decoder {
 		d.red = *red
 	}
 	d.dig = redact.NewDigester(d.red.Key)
+	c := enrich.Defaults()
+	c.MaskKey = string(d.red.Key) // checked by the command line (options.redaction)
+	d.stage = enrich.MustNew(c)
 	return d
+}
+
+// shown returns a raw line's text as the plugin would ship it: its
+// credentials (JWTs, Bearer and ct7Token values, passwords, sessions)
+// replaced; in clear with --no-redact.
+func (d *decoder) shown(text []byte) []byte {
+	if d.red.Clear || d.format != FormatRaw {
+		return text
+	}
+	d.work.Reset()
+	return d.stage.RedactText(text, &d.work)
 }
 
 // decode fills r from one record (a raw line with its continuation lines,

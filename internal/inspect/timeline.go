@@ -318,9 +318,9 @@ func (w *hitWorker) entry(r *rec, at pos, kind hitKind) Entry {
 	if r.userID != nil && w.d.red.MaskUser && !w.d.red.Clear && w.d.format == FormatRaw {
 		msg = bytes.ReplaceAll(msg, w.d.res.UserID, r.userID)
 	}
-	e.Message = string(msg)
+	e.Message = string(w.d.shown(msg))
 	for _, f := range r.stack {
-		e.Stack = append(e.Stack, string(f))
+		e.Stack = append(e.Stack, string(w.d.shown(f)))
 	}
 	return e
 }

@@ -115,3 +115,30 @@ func checkEntries(t *testing.T, l corpus.Lifecycle, entries []map[string]any) {
 		t.Errorf("%s: no line of its agents' sessions", l.ContactID)
 	}
 }
+
+// A timeline shows a raw log's lines as the plugin ships them: JWTs,
+// Bearer and ct7Token values and passwords replaced like sessions, in the
+// message and the stack; --no-redact shows them as written.
+func TestTimelineShowsLinesAsThePluginShipsThem(t *testing.T) {
+	const (
+		jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqZG9lIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+		cid = "CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"
+	)
+	log := writeFile(t, "ctlive.log", []byte(
+		"ctlive | 2025-02-27T17:19:20.129613061Z [socketIO] newContact. Generate UUID ["+cid+"]\n"+
+			"ctlive | 2025-02-27T17:19:21.000000000Z [HTTP] [AGM] GET /contacts/"+cid+" Authorization: Bearer "+jwt+"\n"+
+			"ctlive | 2025-02-27T17:19:22.000000000Z [MONGODB] [AGM] TypeError: login for "+cid+" failed password=hunter2-Pa55\n"+
+			"    at check (/app/auth.js:1:1) ct7Token=c7t-5e6f7a8b9c0d1e2f\n"))
+	out := mustRun(t, "contact", "--json", cid, log)
+	for _, clear := range []string{jwt, "hunter2-Pa55", "c7t-5e6f7a8b9c0d1e2f"} {
+		if strings.Contains(out, clear) {
+			t.Errorf("the timeline shows %q in clear:\n%s", clear, out)
+		}
+	}
+	if !strings.Contains(out, "sha256:") || !strings.Contains(out, "[redacted]") {
+		t.Errorf("no digest or [redacted] in the timeline:\n%s", out)
+	}
+	if out := mustRun(t, "contact", "--json", "--no-redact", cid, log); !strings.Contains(out, jwt) {
+		t.Errorf("--no-redact hides the JWT:\n%s", out)
+	}
+}
