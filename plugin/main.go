@@ -65,6 +65,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	}
 	output.FLBPluginSetContext(plugin, p)
 	instances.Store(p, struct{}{})
+	profileStart()
 	p.Log.Infof("started: %s", p.Describe())
 	if !p.Redacts() {
 		p.Log.Warnf("redact off: session IDs, JWTs, Bearer, Basic and ct7Token values and passwords leave this instance in clear")
@@ -126,6 +127,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 	if p, _ := output.FLBPluginGetContext(ctx).(*pipeline.Pipeline); p != nil {
 		if _, loaded := instances.LoadAndDelete(p); loaded {
 			p.Close()
+			profileStop()
 		}
 	}
 	return output.FLB_OK
@@ -139,6 +141,7 @@ func FLBPluginExit() (ret int) {
 	instances.Range(func(k, _ any) bool {
 		if _, loaded := instances.LoadAndDelete(k); loaded {
 			k.(*pipeline.Pipeline).Close()
+			profileStop()
 		}
 		return true
 	})
