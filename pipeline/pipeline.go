@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ctlive/ctlive-fluent-bit/enrich"
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
@@ -56,6 +57,8 @@ type Pipeline struct {
 	flushes  sync.Pool
 	ctx      context.Context
 	cancel   context.CancelFunc
+
+	engineWarned atomic.Bool
 }
 
 // SinkFactory builds a sink from the instance's properties, bound to the
@@ -68,11 +71,32 @@ var Sinks = map[string]SinkFactory{}
 // DefaultSink is used when `sink` is not set.
 const DefaultSink = "stdout"
 
+// Options are what the host tells New beyond the properties.
+type Options struct {
+	// RawEnv says the host hands the keys marked Env over raw, ${VAR}
+	// unexpanded: it took the plugin's config map, whose entries for them
+	// carry FLB_CONFIG_MAP_DYNAMIC_ENV. New then expands them itself and
+	// refuses to start when one names an unset or empty variable.
+	RawEnv bool
+	// LookupEnv reads a variable for RawEnv; config.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+}
+
 // New reads and validates every property of the instance. It fails with
 // one error naming each bad key, so the agent refuses to start with a line
 // that says what to fix.
 func New(name string, get config.Getter) (*Pipeline, error) {
+	return NewWith(name, get, Options{})
+}
+
+// NewWith is New for a host described by opts.
+func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
+	get, unset := expandEnvKeys(get, opts)
 	r := config.NewReader(get)
+	for _, err := range unset {
+		r.Add(err)
+	}
+	checkMisspelt(r, get)
 	level, err := flblog.ParseLevel(r.String("plugin_log_level", "info"))
 	r.Errorf("plugin_log_level", err)
 	p := &Pipeline{Name: name, Log: flblog.New(name, level)}
@@ -158,6 +182,38 @@ type flushState struct {
 	done   []bool          // chunk position -> delivered (this attempt or an earlier one)
 	group  record.Event    // the open log group's start marker, carried into the next window
 	b      sink.Batch
+}
+
+// Thread is the kind of thread Fluent Bit flushes on.
+type Thread int
+
+const (
+	// WorkerThread is an output worker ("flb-out-*"): the output has
+	// `workers`.
+	WorkerThread Thread = iota
+	// EngineThread is Fluent Bit's engine thread ("flb-pipeline"), which
+	// also runs every input: the output has no `workers`.
+	EngineThread
+)
+
+// FlushOn is Flush, told which thread Fluent Bit called it on. The first
+// flush on the engine thread is announced at warn level, once: it holds up
+// every input while it runs, and a forward sink looping into this Fluent
+// Bit's in_forward cannot get its acks there.
+func (p *Pipeline) FlushOn(th Thread, data []byte, tag string) Status {
+	if th == EngineThread && p.engineWarned.CompareAndSwap(false, true) {
+		p.Log.Warnf("%s", engineThreadWarning(p.sinkName))
+	}
+	return p.Flush(data, tag)
+}
+
+func engineThreadWarning(sink string) string {
+	msg := "flushing on Fluent Bit's engine thread because this output has no `workers`: each flush holds up every input until it returns"
+	if sink == "forward" {
+		msg += "; with sink forward into this Fluent Bit's own in_forward, which that same thread serves, the ack can only be read " +
+			"after the flush returns, so each flush waits ack_timeout, delivers nothing and is retried"
+	}
+	return msg + ". Set `workers 1` (or more) on this output"
 }
 
 // Flush processes one chunk. data is Fluent Bit's buffer: nothing may keep
