@@ -35,7 +35,7 @@ host: $(HOST)
 # The project's stand-in for Fluent Bit (internal/flbhost/host.c).
 $(HOST): internal/flbhost/host.c
 	@mkdir -p build
-	gcc -std=gnu11 -O2 -Wall -Werror -pthread -o $@ $< -ldl -lpthread
+	gcc -std=gnu11 -O2 -Wall -Werror -pthread -rdynamic -o $@ $< -ldl -lpthread
 
 # Runs the main job on the bundled sample log: in Fluent Bit with the
 # example configuration when fluent-bit is installed (stopped after
