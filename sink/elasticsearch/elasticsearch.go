@@ -268,11 +268,12 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 	st := resp.Status
 	switch {
 	case st >= 200 && st < 300:
+		b.Sent(len(body))
 		return hi, s.markItems(b, f, resp.Body, lo, hi)
 
 	case st == http.StatusRequestEntityTooLarge:
 		if hi-lo == 1 {
-			b.Reject(f.recs[lo], fmt.Sprintf("document of %d bytes is larger than the server accepts (HTTP 413)", len(body)))
+			b.RejectAs(f.recs[lo], sink.TooLarge, fmt.Sprintf("document of %d bytes is larger than the server accepts (HTTP 413)", len(body)))
 			return hi, nil
 		}
 		if !f.warned413 {
@@ -309,7 +310,7 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 			b.Done(f.recs[k])
 		}
 		s.logOnce4xx(b, f, st, 1, resp.Body)
-		b.Reject(f.recs[lo+n], "HTTP 400: the server could not decode this document")
+		b.RejectAs(f.recs[lo+n], sink.HTTPClass(st), "HTTP 400: the server could not decode this document")
 		return lo + n + 1, nil
 	}
 
@@ -318,7 +319,7 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 	s.logOnce4xx(b, f, st, hi-lo, resp.Body)
 	reason := "HTTP " + strconv.Itoa(st) + " for its whole bulk request"
 	for k := lo; k < hi; k++ {
-		b.Reject(f.recs[k], reason)
+		b.RejectAs(f.recs[k], sink.HTTPClass(st), reason)
 	}
 	return hi, nil
 }
@@ -382,7 +383,7 @@ func (s *Sink) markItems(b *sink.Batch, f *flush, data []byte, lo, hi int) error
 					firstRetry = j
 				}
 			default:
-				b.Reject(i, itemReason(item))
+				b.RejectAs(i, itemClass(item), itemReason(item))
 			}
 		}
 	}
@@ -393,6 +394,16 @@ func (s *Sink) markItems(b *sink.Batch, f *flush, data []byte, lo, hi int) error
 		return retryable("%s refused %d of %d documents for now, e.g. %s", s.client.URL(), retry, n, itemReason(a.items[firstRetry]))
 	}
 	return nil
+}
+
+// itemClass is the error type Elasticsearch names (mapper_parsing_exception,
+// document_parsing_exception, ...), a short fixed word, else the status.
+func itemClass(it bulkItem) string {
+	t := it.errType
+	if t == "" || len(t) > 64 || strings.Trim(t, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return sink.HTTPClass(it.status)
+	}
+	return t
 }
 
 func itemReason(it bulkItem) string {

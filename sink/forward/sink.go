@@ -136,7 +136,7 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 		}
 		o.entry = record.AppendMsgpack(o.entry[:0], ev)
 		if len(o.entry) > s.maxBytes {
-			b.Reject(i, fmt.Sprintf("record of %d bytes exceeds max_message_size", len(o.entry)))
+			b.RejectAs(i, sink.TooLarge, fmt.Sprintf("record of %d bytes exceeds max_message_size", len(o.entry)))
 			continue
 		}
 		o.tagBuf = s.tag.Append(o.tagBuf[:0], ev)
@@ -165,6 +165,7 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 			}
 			return err // retryable: what was sent so far is marked done
 		}
+		b.Sent(len(m.entries))
 		for _, i := range m.events {
 			b.Done(i)
 		}

@@ -130,7 +130,7 @@ func (st *state) collect(s *Sink, b *sink.Batch) {
 		if s.tenant != nil {
 			st.scratch = s.tenant.Append(st.scratch[:0], ev)
 			if reason := badTenant(st.scratch); reason != "" {
-				b.Reject(i, reason)
+				b.RejectAs(i, sink.BadTenant, reason)
 				continue
 			}
 			tenant = st.tenantOf(st.scratch)

@@ -215,8 +215,10 @@ func (st *state) post(ctx context.Context, s *Sink, b *sink.Batch, tenant int32)
 	}
 	var resp *httpc.Response
 	var err error
+	bodyLen := len(st.body)
 	if s.enc == Protobuf {
 		st.zbuf = snappyEncode(st.zbuf, st.body)
+		bodyLen = len(st.zbuf)
 		resp, err = s.client.PostUncompressed(ctx, PushPath, "application/x-protobuf", st.zbuf, hdr)
 	} else {
 		resp, err = s.client.Post(ctx, PushPath, "application/json", st.body, hdr)
@@ -227,6 +229,7 @@ func (st *state) post(ctx context.Context, s *Sink, b *sink.Batch, tenant int32)
 	n := len(st.reqEvents)
 	switch {
 	case resp.Status/100 == 2:
+		b.Sent(bodyLen)
 		for _, i := range st.reqEvents {
 			b.Done(int(i))
 		}
@@ -250,6 +253,10 @@ func (st *state) post(ctx context.Context, s *Sink, b *sink.Batch, tenant int32)
 		return retryAll, &StatusError{Status: resp.Status, Body: httpc.Snippet(resp.Body), Tenant: st.tenantName(tenant), Records: n}
 	}
 	reason := fmt.Sprintf("loki answered %d %s: %s", resp.Status, http.StatusText(resp.Status), httpc.Snippet(resp.Body))
+	class := sink.HTTPClass(resp.Status)
+	if resp.Status == http.StatusRequestEntityTooLarge {
+		class = sink.TooLarge
+	}
 	switch resp.Status {
 	case http.StatusBadRequest:
 		if len(s.meta) > 0 && bytes.Contains(bytes.ToLower(resp.Body), []byte("structured metadata")) {
@@ -267,7 +274,7 @@ func (st *state) post(ctx context.Context, s *Sink, b *sink.Batch, tenant int32)
 		s.log.Errorf("%d records%s dropped: %s", n, st.tenantSuffix(tenant), reason)
 	}
 	for _, i := range st.reqEvents {
-		b.Reject(int(i), reason)
+		b.RejectAs(int(i), class, reason)
 	}
 	return rejected, nil
 }
