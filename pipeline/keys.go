@@ -67,6 +67,8 @@ var Keys = withRefused([]Key{
 	{Name: "plugin_log_level", Default: "info", Desc: "the plugin's own log level: off, error, warn, info or debug"},
 	{Name: "go_gc_percent", Type: Int, Desc: "debug.SetGCPercent for the whole process (default: Go's, 100)"},
 	{Name: "go_memory_limit", Type: Size, Desc: "debug.SetMemoryLimit for the whole process, e.g. 512M"},
+	{Name: "metrics_listen", Desc: "host:port serving /metrics in the Prometheus text format (one listener per process)"},
+	{Name: "metrics_max_tenants", Type: Int, Default: "50", Desc: "tenants with their own metric series; the rest count as other"},
 
 	{Name: "json_date_key", Default: "date", Sinks: []string{"stdout"}, Desc: "stdout: the time member written first; off for none"},
 	{Name: "json_date_format", Default: "double", Sinks: []string{"stdout"}, Desc: "stdout: double, epoch or iso8601"},

@@ -15,10 +15,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/enrich"
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
+	"github.com/ctlive/ctlive-fluent-bit/metrics"
+	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 )
@@ -59,6 +62,8 @@ type Pipeline struct {
 	cancel   context.CancelFunc
 
 	engineWarned atomic.Bool
+	metrics      *metrics.Instance
+	metricsAddr  string // where this process serves them, when this instance asked
 }
 
 // SinkFactory builds a sink from the instance's properties, bound to the
@@ -123,6 +128,13 @@ func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
 		debug.SetMemoryLimit(limit)
 	}
 
+	p.metrics = metrics.NewInstance(name, r.Int("metrics_max_tenants", 50, 0, 10000))
+	if addr := r.Raw("metrics_listen"); addr != "" {
+		bound, err := metrics.Listen(addr)
+		r.Errorf("metrics_listen", err)
+		p.metricsAddr = bound
+	}
+
 	p.sinkName = strings.ToLower(r.String("sink", DefaultSink))
 	factory, ok := Sinks[p.sinkName]
 	if !ok {
@@ -130,6 +142,7 @@ func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
 		r.Errorf("sink", fmt.Errorf("unknown sink %q (one of %s)", p.sinkName, strings.Join(known, ", ")))
 	}
 	if err := r.Err(); err != nil {
+		p.metrics.Close()
 		return nil, err
 	}
 	s, err := factory(r, p.Log, stage.Layout())
@@ -140,11 +153,12 @@ func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
 		if s != nil {
 			s.Close()
 		}
+		p.metrics.Close()
 		return nil, err
 	}
 	p.sink = s
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.flushes.New = func() any { return new(flushState) }
+	p.flushes.New = func() any { return &flushState{tally: metrics.Tally{}} }
 	return p, nil
 }
 
@@ -159,7 +173,11 @@ func names(r *config.Reader, key string) []string {
 
 // Describe summarises the instance for its start-up log line.
 func (p *Pipeline) Describe() string {
-	return "sink=" + p.sinkName + " " + p.stage.Describe()
+	d := "sink=" + p.sinkName + " " + p.stage.Describe()
+	if p.metricsAddr != "" {
+		d += " metrics=http://" + p.metricsAddr + metrics.Path
+	}
+	return d
 }
 
 // Redacts reports whether the instance replaces credentials (false only
@@ -182,6 +200,7 @@ type flushState struct {
 	done   []bool          // chunk position -> delivered (this attempt or an earlier one)
 	group  record.Event    // the open log group's start marker, carried into the next window
 	b      sink.Batch
+	tally  metrics.Tally // records by tenant and event, added to the metrics once per flush
 }
 
 // Thread is the kind of thread Fluent Bit flushes on.
@@ -219,15 +238,19 @@ func engineThreadWarning(sink string) string {
 // Flush processes one chunk. data is Fluent Bit's buffer: nothing may keep
 // a reference to it after Flush returns.
 func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
+	start := time.Now()
+	defer func() { p.metrics.FlushSeconds.UpdateDuration(start) }()
 	defer func() {
 		if v := recover(); v != nil {
 			p.Stats.Panics.Add(1)
+			p.metrics.Panics.Inc()
 			p.Log.Errorf("recovered from a panic while flushing tag %q, chunk dropped: %v\n%s", tag, v, debug.Stack())
 			status = Error
 		}
 	}()
 	fs := p.flushes.Get().(*flushState)
 	defer p.flushes.Put(fs)
+	defer p.metrics.AddRecords(fs.tally)
 
 	fs.done = fs.done[:0]
 	var key progressKey
@@ -241,6 +264,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 		n, next, err := p.decodeWindow(fs, rest, tag, max(seen-base, 0))
 		if err != nil {
 			p.Stats.CorruptChunk.Add(1)
+			p.metrics.Corrupt.Inc()
 			p.Log.Errorf("tag %q: chunk of %d bytes dropped from entry %d on: %v", tag, len(data), base+n, err)
 			return Error
 		}
@@ -260,6 +284,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 			if !ev.Routed {
 				if base+i >= seen {
 					p.Stats.NotRouted.Add(1)
+					p.metrics.NotRouted.Inc()
 				}
 				continue
 			}
@@ -304,6 +329,11 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 func (p *Pipeline) count(b *sink.Batch, index []int, base int, tag string) {
 	p.Stats.Delivered.Add(int64(b.Delivered()))
 	p.Stats.Rejected.Add(int64(b.Rejected()))
+	p.metrics.Delivered.Add(b.Delivered())
+	p.metrics.SentBytes.Add(b.SentBytes())
+	for _, c := range b.RejectedBy() {
+		p.metrics.Rejected(c.Class, c.N)
+	}
 	for _, r := range b.Reasons() {
 		p.Log.Warnf("record %d of tag %q rejected for good, not retried: %s", index[r.Index], tag, r.Reason)
 	}
@@ -316,6 +346,7 @@ func (p *Pipeline) count(b *sink.Batch, index []int, base int, tag string) {
 // flush the chunk again.
 func (p *Pipeline) retryLater(fs *flushState, key progressKey, tag string, data []byte, err error) Status {
 	p.Stats.Retries.Add(1)
+	p.metrics.Retries.Inc()
 	if key == (progressKey{}) {
 		key = keyOf(tag, data)
 	}
@@ -351,7 +382,10 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 	}
 	fs.work.Reset() // the last window's events are delivered
 	redacted := fs.work.Redacted
-	defer func() { p.Stats.Redacted.Add(fs.work.Redacted - redacted) }()
+	defer func() {
+		p.Stats.Redacted.Add(fs.work.Redacted - redacted)
+		p.metrics.Redacted.Add(int(fs.work.Redacted - redacted))
+	}()
 	n := 0
 	var e record.Entry
 	for ; n < window && len(data) > 0; n++ {
@@ -365,7 +399,14 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 			p.Stats.Records.Add(1)
 			if ev.Shaped {
 				p.Stats.Enriched.Add(1)
+				p.metrics.Shaped.Inc()
 			}
+			// Fields are parsed for every line, routed here or not.
+			event := metrics.None
+			if ev.Line != nil && ev.Fields.Shaped() && ev.Fields.Event != parser.EventNone {
+				event = ev.Fields.Event.String()
+			}
+			fs.tally.Add(ev.Tenant, event)
 		}
 	}
 	return n, data, nil
@@ -376,6 +417,7 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 func (p *Pipeline) Close() error {
 	p.cancel()
 	err := p.sink.Close()
+	p.metrics.Close()
 	s := &p.Stats
 	p.Log.Infof("stopped: %d records (%d CTLive-shaped), %d delivered, %d rejected, %d not routed here, %d values redacted, %d retries, %d corrupt chunks, %d panics",
 		s.Records.Load(), s.Enriched.Load(), s.Delivered.Load(), s.Rejected.Load(), s.NotRouted.Load(),
