@@ -330,6 +330,8 @@ func (p *Pipeline) count(b *sink.Batch, index []int, base int, tag string) {
 	p.Stats.Delivered.Add(int64(b.Delivered()))
 	p.Stats.Rejected.Add(int64(b.Rejected()))
 	p.metrics.Delivered.Add(b.Delivered())
+	p.Stats.NotRouted.Add(int64(b.Skipped()))
+	p.metrics.NotRouted.Add(b.Skipped())
 	p.metrics.SentBytes.Add(b.SentBytes())
 	for _, c := range b.RejectedBy() {
 		p.metrics.Rejected(c.Class, c.N)

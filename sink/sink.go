@@ -40,6 +40,7 @@ type Batch struct {
 	reasons  []Rejection
 	classes  []ClassCount
 	sent     int
+	skipped  int
 }
 
 // ClassCount is how many records a flush refused for good for one class
@@ -72,7 +73,7 @@ const MaxReasons = 5
 // Reset prepares a reused Batch for a new flush.
 func (b *Batch) Reset(tag string, events []*record.Event) {
 	b.Tag, b.Events, b.rejected, b.reasons = tag, events, 0, b.reasons[:0]
-	b.classes, b.sent = b.classes[:0], 0
+	b.classes, b.sent, b.skipped = b.classes[:0], 0, 0
 	if cap(b.done) < len(events) {
 		b.done = make([]bool, len(events))
 	}
@@ -107,6 +108,20 @@ func (b *Batch) RejectAs(i int, class, reason string) {
 	b.classes = append(b.classes, ClassCount{class, 1})
 }
 
+// Skip marks event i as not sent because it has no destination here (a
+// Loki tenant_id that renders no value): it counts as not routed, like a
+// record whose tenant is not routed to the instance, and is never retried.
+func (b *Batch) Skip(i int) {
+	if b.done[i] {
+		return
+	}
+	b.done[i] = true
+	b.skipped++
+}
+
+// Skipped is how many events this flush skipped.
+func (b *Batch) Skipped() int { return b.skipped }
+
 // RejectedBy counts this flush's rejections by class.
 func (b *Batch) RejectedBy() []ClassCount { return b.classes }
 
@@ -134,7 +149,7 @@ func (b *Batch) Delivered() int {
 			n++
 		}
 	}
-	return n - b.rejected
+	return n - b.rejected - b.skipped
 }
 
 type permanentError struct{ err error }

@@ -107,7 +107,14 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 	}
 	s := &Sink{log: log}
 	if t := r.Raw("tenant_id"); t != "" {
-		tt, err := template.Parse(t, template.Options{})
+		// A reference without a value must never become a Loki tenant
+		// ("unknown" would create one): it renders default_tenant, or the
+		// sentinel that makes collect skip the record.
+		missing := r.Raw("default_tenant")
+		if missing == "" {
+			missing = noTenant
+		}
+		tt, err := template.Parse(t, template.Options{Missing: missing})
 		r.Errorf("tenant_id", err)
 		s.tenant = tt
 	}
