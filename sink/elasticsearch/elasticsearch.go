@@ -273,13 +273,16 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 
 	case st == http.StatusRequestEntityTooLarge:
 		if hi-lo == 1 {
-			b.RejectAs(f.recs[lo], sink.TooLarge, fmt.Sprintf("document of %d bytes is larger than the server accepts (HTTP 413)", len(body)))
+			b.RejectAs(f.recs[lo], sink.TooLarge, fmt.Sprintf("document of %d bytes is larger than the server accepts "+
+				"(HTTP 413: its request body limit, http.max_content_length, or a proxy's in front of it)", len(body)))
 			return hi, nil
 		}
 		if !f.warned413 {
 			f.warned413 = true
-			s.log.Warnf("%s answered 413 to a bulk request of %d bytes: splitting it; lower max_request_size (now %d)",
-				s.client.URL(), len(body), s.maxRequest)
+			s.log.Warnf("%s answered 413 to a bulk request of %d bytes: the server's request body limit is below max_request_size "+
+				"(now %d bytes): Elasticsearch's and OpenSearch's http.max_content_length (100mb by default), or a proxy's in "+
+				"front of it (nginx client_max_body_size, 1m by default); splitting the request and sending the halves, "+
+				"set max_request_size below that limit", s.client.URL(), len(body), s.maxRequest)
 		}
 		mid := lo + (hi-lo)/2
 		cut := f.offs[mid] - f.offs[lo]
