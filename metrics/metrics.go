@@ -118,35 +118,51 @@ func NewInstance(name string, maxTenants int) *Instance {
 	return m
 }
 
-// Tally counts one flush's records by tenant and event, to be added to the
-// instance's series at once. It is reused across flushes.
-type Tally map[string]map[string]uint64
+// Tally counts one flush's records by tenant and event, in the order the
+// tenants appear, to be added to the instance's series at once. It is
+// reused across flushes.
+type Tally struct {
+	index map[string]int // tenant -> row
+	rows  []tallyRow
+}
+
+type tallyRow struct {
+	tenant  string
+	byEvent map[string]uint64
+}
+
+// NewTally returns an empty tally.
+func NewTally() *Tally { return &Tally{index: map[string]int{}} }
 
 // Add counts one record.
-func (t Tally) Add(tenant []byte, event string) {
-	byEvent, ok := t[string(tenant)] // no allocation for the lookup
+func (t *Tally) Add(tenant []byte, event string) {
+	i, ok := t.index[string(tenant)] // no allocation for the lookup
 	if !ok {
-		byEvent = map[string]uint64{}
-		t[string(tenant)] = byEvent
+		i = len(t.rows)
+		t.rows = append(t.rows, tallyRow{tenant: string(tenant), byEvent: map[string]uint64{}})
+		t.index[t.rows[i].tenant] = i
 	}
-	byEvent[event]++
+	t.rows[i].byEvent[event]++
 }
 
 // AddRecords adds a flush's tally to ctlive_records_total{tenant, event}
-// and zeroes it.
-func (m *Instance) AddRecords(t Tally) {
-	for tenant, byEvent := range t {
-		label := m.tenantLabel(tenant)
-		for event, n := range byEvent {
+// and empties it. Tenants get their own series in the order they first
+// appear, up to maxTenants.
+func (m *Instance) AddRecords(t *Tally) {
+	for _, row := range t.rows {
+		label := m.tenantLabel(row.tenant)
+		for event, n := range row.byEvent {
 			if n == 0 {
 				continue
 			}
 			m.counter("ctlive_records_total", `tenant="`+label+`",event="`+escape(event)+`"`).Add(int(n))
-			byEvent[event] = 0
+			row.byEvent[event] = 0
 		}
 	}
-	if len(t) > 4*m.maxTenants+16 {
-		clear(t) // a tally that met many tenants would otherwise keep them all
+	if len(t.rows) > 4*m.maxTenants+16 {
+		// A tally that met many tenants would otherwise keep them all.
+		clear(t.index)
+		t.rows = t.rows[:0]
 	}
 }
 

@@ -30,7 +30,7 @@ func TestInstancesAreScrapedWithTheirLabels(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 
-	tally := Tally{}
+	tally := NewTally()
 	for _, r := range []struct{ tenant, event string }{
 		{"AGM", "newContact"}, {"AGM", "newContact"}, {"ACME", "exception"}, {"", None},
 		{"THIRD", "newContact"}, {"FOURTH", "endContact"}, // past the cap of 2 tenants
@@ -87,7 +87,7 @@ func TestAnOddTenantIsEscaped(t *testing.T) {
 	addr := listen(t)
 	m := NewInstance("ctlive.test-odd", 10)
 	defer m.Close()
-	tally := Tally{}
+	tally := NewTally()
 	tally.Add([]byte("a\"b\\c\nd"), "newContact")
 	m.AddRecords(tally)
 	if got := value(Scrape(t, addr), "ctlive_records_total", map[string]string{"instance": "ctlive.test-odd", "tenant": "a\"b\\c\nd"}); got != 1 {

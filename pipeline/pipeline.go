@@ -158,7 +158,7 @@ func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
 	}
 	p.sink = s
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.flushes.New = func() any { return &flushState{tally: metrics.Tally{}} }
+	p.flushes.New = func() any { return &flushState{tally: metrics.NewTally()} }
 	return p, nil
 }
 
@@ -200,7 +200,7 @@ type flushState struct {
 	done   []bool          // chunk position -> delivered (this attempt or an earlier one)
 	group  record.Event    // the open log group's start marker, carried into the next window
 	b      sink.Batch
-	tally  metrics.Tally // records by tenant and event, added to the metrics once per flush
+	tally  *metrics.Tally // records by tenant and event, added to the metrics once per flush
 }
 
 // Thread is the kind of thread Fluent Bit flushes on.
