@@ -62,6 +62,7 @@ type Pipeline struct {
 	cancel   context.CancelFunc
 
 	engineWarned atomic.Bool
+	engineCtx    context.Context // ctx marked with sink.OnEngineThread
 	metrics      *metrics.Instance
 	metricsAddr  string // where this process serves them, when this instance asked
 }
@@ -158,6 +159,7 @@ func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
 	}
 	p.sink = s
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.engineCtx = sink.OnEngineThread(p.ctx)
 	p.flushes.New = func() any { return &flushState{tally: metrics.NewTally()} }
 	return p, nil
 }
@@ -220,24 +222,32 @@ const (
 // every input while it runs, and a forward sink looping into this Fluent
 // Bit's in_forward cannot get its acks there.
 func (p *Pipeline) FlushOn(th Thread, data []byte, tag string) Status {
-	if th == EngineThread && p.engineWarned.CompareAndSwap(false, true) {
+	if th != EngineThread {
+		return p.flush(p.ctx, data, tag)
+	}
+	if p.engineWarned.CompareAndSwap(false, true) {
 		p.Log.Warnf("%s", engineThreadWarning(p.sinkName))
 	}
-	return p.Flush(data, tag)
+	return p.flush(p.engineCtx, data, tag)
 }
 
 func engineThreadWarning(sink string) string {
 	msg := "flushing on Fluent Bit's engine thread because this output has no `workers`: each flush holds up every input until it returns"
 	if sink == "forward" {
-		msg += "; with sink forward into this Fluent Bit's own in_forward, which that same thread serves, the ack can only be read " +
-			"after the flush returns, so each flush waits ack_timeout, delivers nothing and is retried"
+		msg += "; with sink forward into this Fluent Bit's own in_forward, which that same thread serves, an ack can only be read " +
+			"after the flush returns, so each chunk is written, answered with a retry, and confirmed by that retry without being sent again: " +
+			"a retry per chunk, and a chunk whose retries Fluent Bit has run out of (retry_limit) is not confirmed"
 	}
 	return msg + ". Set `workers 1` (or more) on this output"
 }
 
 // Flush processes one chunk. data is Fluent Bit's buffer: nothing may keep
 // a reference to it after Flush returns.
-func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
+func (p *Pipeline) Flush(data []byte, tag string) Status {
+	return p.flush(p.ctx, data, tag)
+}
+
+func (p *Pipeline) flush(ctx context.Context, data []byte, tag string) (status Status) {
 	start := time.Now()
 	defer func() { p.metrics.FlushSeconds.UpdateDuration(start) }()
 	defer func() {
@@ -294,7 +304,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 		if len(fs.batch) > 0 && !(carried && len(fs.batch) == 1) {
 			b := &fs.b
 			b.Reset(tag, fs.batch)
-			err := p.sink.Deliver(p.ctx, b)
+			err := p.sink.Deliver(ctx, b)
 			p.count(b, fs.index, base, tag)
 			if sink.IsPermanent(err) {
 				p.Log.Errorf("tag %q: %d records dropped: %v", tag, len(fs.batch), err)

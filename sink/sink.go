@@ -152,6 +152,22 @@ func (b *Batch) Delivered() int {
 	return n - b.rejected - b.skipped
 }
 
+type engineThreadKey struct{}
+
+// OnEngineThread marks ctx for a flush that runs on Fluent Bit's engine
+// thread (the output has no workers): that thread also serves this Fluent
+// Bit's inputs, so an in_forward of the same process cannot answer before
+// Deliver returns.
+func OnEngineThread(ctx context.Context) context.Context {
+	return context.WithValue(ctx, engineThreadKey{}, true)
+}
+
+// IsEngineThread reports whether ctx was marked with OnEngineThread.
+func IsEngineThread(ctx context.Context) bool {
+	on, _ := ctx.Value(engineThreadKey{}).(bool)
+	return on
+}
+
 type permanentError struct{ err error }
 
 func (e permanentError) Error() string { return e.err.Error() }
