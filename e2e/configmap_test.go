@@ -6,8 +6,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
+	"github.com/ctlive/ctlive-fluent-bit/internal/fwdtest"
 	"github.com/ctlive/ctlive-fluent-bit/pipeline"
 )
 
@@ -193,5 +195,44 @@ func TestFlushOnTheEngineThreadIsAnnouncedOnce(t *testing.T) {
 		if tc.warns > 0 && !strings.Contains(h.Stderr(), "Set `workers 1` (or more) on this output") {
 			t.Errorf("the warning does not give the fix:\n%s", h.Stderr())
 		}
+	}
+}
+
+// The forward loop without workers, through the real library on the
+// harness's engine thread: the first flush writes and answers retry at
+// once, and its retry, after in_forward has read and acked, confirms the
+// records without sending them again.
+func TestForwardLoopOnTheEngineThreadDeliversEachRecordOnce(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{})
+	g := fwdtest.NewGate(t, srv.Addr())
+	h := start(t)
+	in := h.New("match", "raw.*", "sink", "forward", "url", g.URL())
+	if in.Init() != flbhost.FLBOK {
+		t.Fatal(h.Stderr())
+	}
+	data := chunk("[CT7PROTOCOL] [AGM] newContact a", "[CT7PROTOCOL] [ACME] newContact b")
+	if got := in.Flush("raw.ctlive", data); got != flbhost.FLBRetry {
+		t.Fatalf("first flush = %d, want FLB_RETRY\n%s", got, h.Stderr())
+	}
+	g.Release()
+	if _, err := srv.WaitEvents(2, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for range 500 { // bounded: the acks follow the events at once
+		if srv.Stats().Acks >= 2 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := in.Flush("raw.ctlive", data); got != flbhost.FLBOK {
+		t.Fatalf("retry = %d, want FLB_OK\n%s", got, h.Stderr())
+	}
+	in.Exit()
+	h.Close()
+	if n := srv.Stats().Messages; n != 2 || len(srv.Events()) != 2 {
+		t.Errorf("%d messages, %d records; want 2 and 2 (one message per tag, nothing sent twice)", n, len(srv.Events()))
+	}
+	if !strings.Contains(h.Stderr(), "stopped: 2 records (2 CTLive-shaped), 2 delivered") {
+		t.Errorf("exit summary:\n%s", h.Stderr())
 	}
 }
