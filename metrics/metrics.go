@@ -92,13 +92,15 @@ type Instance struct {
 	names   map[string]bool // every series registered, to unregister at Close
 	tenants map[string]bool // tenants with their own series
 	reasons map[string]bool
+	records map[[2]string]*vm.Counter // ctlive_records_total by tenant label and event
 }
 
 // NewInstance registers the series of the instance named name. Tenants past
 // maxTenants distinct ones are counted as tenant="other".
 func NewInstance(name string, maxTenants int) *Instance {
 	m := &Instance{label: `instance="` + escape(name) + `"`, maxTenants: maxTenants,
-		tenants: map[string]bool{}, reasons: map[string]bool{}, names: map[string]bool{}}
+		tenants: map[string]bool{}, reasons: map[string]bool{}, names: map[string]bool{},
+		records: map[[2]string]*vm.Counter{}}
 	counter := func(family string) *vm.Counter {
 		n := family + "{" + m.label + "}"
 		m.names[n] = true
@@ -155,7 +157,7 @@ func (m *Instance) AddRecords(t *Tally) {
 			if n == 0 {
 				continue
 			}
-			m.counter("ctlive_records_total", `tenant="`+label+`",event="`+escape(event)+`"`).Add(int(n))
+			m.recordsCounter(label, event).Add(int(n))
 			row.byEvent[event] = 0
 		}
 	}
@@ -175,6 +177,20 @@ func (m *Instance) Rejected(reason string, n int) {
 	m.reasons[reason] = true
 	m.mu.Unlock()
 	m.counter("ctlive_records_rejected_total", `reason="`+escape(reason)+`"`).Add(n)
+}
+
+// recordsCounter resolves a ctlive_records_total series once.
+func (m *Instance) recordsCounter(tenantLabel, event string) *vm.Counter {
+	m.mu.Lock()
+	c := m.records[[2]string{tenantLabel, event}]
+	m.mu.Unlock()
+	if c == nil {
+		c = m.counter("ctlive_records_total", `tenant="`+tenantLabel+`",event="`+escape(event)+`"`)
+		m.mu.Lock()
+		m.records[[2]string{tenantLabel, event}] = c
+		m.mu.Unlock()
+	}
+	return c
 }
 
 func (m *Instance) tenantLabel(tenant string) string {
@@ -210,6 +226,7 @@ func (m *Instance) Close() {
 		set.UnregisterMetric(n)
 	}
 	clear(m.names)
+	clear(m.records)
 }
 
 // escape writes a label value as the text format wants it.
