@@ -5,9 +5,11 @@
 #               end-to-end tests on first use), listing the skipped ones
 #   make test-short  a quick run without the servers
 #   make bench  benchmarks (BENCHTIME=5s make bench)
+#   make build  the plugin and build/ctlive-inspect, the support tool
 
 GO        ?= go
 SO        := build/out_ctlive.so
+INSPECT   := build/ctlive-inspect
 HOST      := build/flbhost
 TOOLS     := build/tools
 VL        := $(TOOLS)/victoria-logs
@@ -25,11 +27,18 @@ SHELL     := /bin/bash
 GOEXPERIMENT ?= simd
 export GOEXPERIMENT
 
-.PHONY: all build host run test test-short lint bench fuzz victoria-logs clean
+.PHONY: all build inspect host run test test-short lint bench bench-inspect fuzz victoria-logs clean
 
 all: build
 
-build: $(SO)
+build: $(SO) $(INSPECT)
+
+inspect: $(INSPECT)
+
+# The support engineers' tool (README: ctlive-inspect); pure Go, no cgo.
+$(INSPECT): $(GOFILES) go.mod go.sum internal/inspect/report.html.tmpl
+	@echo "CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect" >&2
+	@CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect
 
 # Build commands are echoed to stderr, not stdout: `make run > out` must
 # hold the records alone.
@@ -103,6 +112,25 @@ bench: $(VL)
 	TMPDIR=$(BENCHTMP) VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem \
 		./parser ./record ./template ./pipeline ./sink/...
 
+# ctlive-inspect on generated logs of 100 MB and 1 GB in $(BENCH_DIR) (made
+# once, never committed): Go benchmarks with SetBytes, then the command's
+# wall time, CPU time and peak RSS (/usr/bin/time), and `contact ID`
+# against grep -F (into a file: GNU grep stops at the first match when its
+# output is /dev/null). Figures are noisy on a shared machine: run it quiet.
+BENCH_DIR ?= /tmp
+bench-inspect: $(INSPECT)
+	@for mb in 100 1000; do f=$(BENCH_DIR)/ctlive-$${mb}mb.log; \
+		[ -s $$f ] || $(GO) run ./internal/inspect/cmd/genlog -mb $$mb -o $$f; done
+	CTLIVE_BENCH_LOG=$(BENCH_DIR)/ctlive-100mb.log $(GO) test -run '^$$' -bench . -benchmem -count 3 ./internal/inspect
+	CTLIVE_BENCH_LOG=$(BENCH_DIR)/ctlive-1000mb.log $(GO) test -run '^$$' -bench StatePerContact -benchtime 1x ./internal/inspect
+	@for mb in 100 1000; do f=$(BENCH_DIR)/ctlive-$${mb}mb.log; cat $$f > /dev/null; \
+		for w in 1 2; do /usr/bin/time -f "contacts $${mb} MB, $$w worker(s): %e s wall, %U s user, %S s sys, peak RSS %M KB" \
+			$(INSPECT) contacts --json --workers $$w $$f > /dev/null; done; \
+		/usr/bin/time -f "contact ID $${mb} MB: %e s wall, %U s user, %S s sys, peak RSS %M KB" \
+			$(INSPECT) contact CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c $$f > $(BENCH_DIR)/contact.out; \
+		/usr/bin/time -f "grep -F ID $${mb} MB: %e s wall, %U s user, %S s sys" \
+			grep -F CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c $$f > $(BENCH_DIR)/grep.out; done
+
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./parser
 	$(GO) test -run '^$$' -fuzz FuzzWordEnd -fuzztime $(FUZZTIME) ./parser
@@ -111,6 +139,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzTranscode -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzJSONString -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./template
+	$(GO) test -run '^$$' -fuzz FuzzBulkResponse -fuzztime $(FUZZTIME) ./sink/elasticsearch
+	$(GO) test -run '^$$' -fuzz FuzzAck -fuzztime $(FUZZTIME) ./sink/forward
+	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./internal/config
+	$(GO) test -run '^$$' -fuzz FuzzScrub -fuzztime $(FUZZTIME) ./internal/scrub
 
 clean:
 	rm -rf build

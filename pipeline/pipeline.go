@@ -122,12 +122,7 @@ func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
 	})
 	r.Add(err)
 	p.stage = stage
-	if gc := r.Int("go_gc_percent", 0, -1, 100000); gc != 0 {
-		debug.SetGCPercent(gc) // process-wide: every instance shares one Go runtime
-	}
-	if limit := r.Size("go_memory_limit", 0); limit > 0 {
-		debug.SetMemoryLimit(limit)
-	}
+	gc, limit := readRuntime(r)
 
 	p.metrics = metrics.NewInstance(name, r.Int("metrics_max_tenants", 50, 0, 10000))
 	if addr := r.Raw("metrics_listen"); addr != "" {
@@ -158,6 +153,14 @@ func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
 		return nil, err
 	}
 	p.sink = s
+	// Process-wide (every instance shares one Go runtime), so only once the
+	// instance is sure to start.
+	if gc != 0 {
+		debug.SetGCPercent(gc)
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.engineCtx = sink.OnEngineThread(p.ctx)
 	p.flushes.New = func() any { return &flushState{tally: metrics.NewTally()} }

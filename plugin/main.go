@@ -17,6 +17,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
 	"github.com/ctlive/ctlive-fluent-bit/pipeline"
 	"github.com/fluent/fluent-bit-go/output"
 )
@@ -36,7 +37,7 @@ var (
 func guard(where string, ret *int, code int) {
 	if v := recover(); v != nil {
 		fmt.Fprintf(os.Stderr, "[%s] [error] [output:ctlive] panic in %s, returning %d: %v\n%s",
-			time.Now().Format("2006/01/02 15:04:05.000"), where, code, v, debug.Stack())
+			time.Now().Format("2006/01/02 15:04:05.000"), where, code, scrub.Line(fmt.Sprint(v)), debug.Stack())
 		*ret = code
 	}
 }
@@ -62,7 +63,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	if err != nil {
 		// One line, whatever the number of bad keys, like Fluent Bit's own.
 		fmt.Fprintf(os.Stderr, "[%s] [error] [output:ctlive:%s] invalid configuration, not starting: %s\n",
-			time.Now().Format("2006/01/02 15:04:05.000"), name, strings.ReplaceAll(err.Error(), "\n", "; "))
+			time.Now().Format("2006/01/02 15:04:05.000"), name, scrub.Line(strings.ReplaceAll(err.Error(), "\n", "; ")))
 		return output.FLB_ERROR
 	}
 	output.FLBPluginSetContext(plugin, p)

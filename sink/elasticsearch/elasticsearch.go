@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,15 +25,15 @@ const (
 	DefaultIndex          = "ctlive-$tenant-%Y.%m.%d"
 	DefaultTimeKey        = "@timestamp"
 	DefaultTagKey         = "_flb-key" // Fluent Bit's es output's default
-	DefaultMaxRequestSize = 5 << 20
+	DefaultMaxRequestSize = 5 * config.MB
 )
 
 // Bounds of max_request_size: below 64 KiB every flush becomes many
 // requests; above 1 GiB no server takes it (Elasticsearch's
 // http.max_content_length defaults to 100 MB).
 const (
-	minRequestSize = 64 << 10
-	maxRequestSize = 1 << 30
+	minRequestSize = 64 * config.KB
+	maxRequestSize = 1 * config.GB
 )
 
 const (
@@ -120,10 +121,7 @@ func New(r *config.Reader, log *flblog.Logger, layout *record.Layout) (*Sink, er
 		r.Check(s.tagKey != s.timeKey, "tag_key", s.tagKey, "is also the time_key")
 	}
 	s.genID = r.Bool("id", true)
-	size := r.Size("max_request_size", DefaultMaxRequestSize)
-	r.Check(size >= minRequestSize && size <= maxRequestSize, "max_request_size", r.Raw("max_request_size"),
-		"must be from 64k to 1G")
-	s.maxRequest = int(min(max(size, minRequestSize), maxRequestSize))
+	s.maxRequest = int(r.Size("max_request_size", DefaultMaxRequestSize, minRequestSize, maxRequestSize))
 
 	r.Add(checkLayout(layout, s.timeKey, s.tagKey))
 	if err := r.Err(); err != nil {
@@ -261,15 +259,21 @@ func (s *Sink) send(ctx context.Context, b *sink.Batch, f *flush, body []byte, l
 // returns hi, or the first document to send again when the server stored
 // only the ones before it.
 func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byte, lo, hi int) (int, error) {
-	resp, err := s.client.Post(ctx, bulkPath, contentType, body, nil)
-	if err != nil {
-		return hi, err // transport failure: *httpc.RetryableError
+	var answer bulkAnswer
+	resp, err := s.client.PostStream(ctx, bulkPath, contentType, body, nil, answerLimit(hi-lo), func(r io.Reader) error {
+		var err error
+		answer, err = readBulk(r, hi-lo, f.items)
+		f.items = answer.items
+		return err
+	})
+	if resp == nil {
+		return hi, err // transport failure (*httpc.RetryableError) or a redirect (permanent)
 	}
 	st := resp.Status
 	switch {
 	case st >= 200 && st < 300:
 		b.Sent(len(body))
-		return hi, s.markItems(b, f, resp.Body, lo, hi)
+		return hi, s.markItems(b, f, answer, err, lo, hi)
 
 	case st == http.StatusRequestEntityTooLarge:
 		if hi-lo == 1 {
@@ -358,16 +362,13 @@ func partialDecodeFailure(body []byte) (int, bool) {
 // markItems applies a 2xx bulk answer to documents lo..hi-1. Items answer
 // documents in order. Delivered: 2xx, and 409 on create (the document with
 // that _id is already there: an earlier attempt whose answer was lost).
-// Retried: 429 and 5xx. Rejected for good: any other status.
-func (s *Sink) markItems(b *sink.Batch, f *flush, data []byte, lo, hi int) error {
+// Retried: 429 and 5xx. Rejected for good: any other status. An answer
+// that could not be read (readErr) marks nothing and is retried: with id
+// on, documents the server did store answer 409 the next time.
+func (s *Sink) markItems(b *sink.Batch, f *flush, a bulkAnswer, readErr error, lo, hi int) error {
 	n := hi - lo
-	a, err := parseBulk(data, f.items)
-	f.items = a.items
-	if err != nil {
-		return retryable("bulk answer from %s: %v: %s", s.client.URL(), err, httpc.Snippet(data))
-	}
-	if a.count > n {
-		return retryable("bulk answer from %s lists %d items for %d documents", s.client.URL(), a.count, n)
+	if readErr != nil {
+		return retryable("bulk answer from %s to %d documents: %w", s.client.URL(), n, readErr)
 	}
 	retry, firstRetry := 0, -1
 	if a.allOK {

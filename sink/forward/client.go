@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -44,7 +45,7 @@ const (
 	DefaultMaxIdleTime = 30 * time.Second
 
 	// DefaultMaxMessageBytes is in_forward's default buffer_max_size
-	// (plugins/in_forward/fw_conn.h: FLB_IN_FW_CHUNK_MAX_SIZE). A bigger
+	// (plugins/in_forward/fw_config.c: FLB_IN_FW_CHUNK_MAX_SIZE). A bigger
 	// message makes in_forward drop the connection without an ack, forever.
 	DefaultMaxMessageBytes = 6144000
 )
@@ -252,12 +253,28 @@ func (cl *Client) send(ctx context.Context, tag string, entries []byte, count in
 		if cl.isClosed() {
 			err = fmt.Errorf("%w during send: %v", ErrClosed, err)
 		}
-		return cl.fail(op, err)
+		return cl.fail(op, hintTooLarge(err, len(entries)))
 	}
 	cl.put(c)
 	cl.messages.Add(1)
 	cl.entries.Add(uint64(count))
 	return nil
+}
+
+// hintTooLarge names the likely cause when the server drops the connection
+// after a large message: in_forward closes it without an ack or a word to
+// the client when a message exceeds its buffer_max_size
+// (plugins/in_forward/fw_conn.c: "incoming data exceed limit"), and the
+// retries then fail the same way. size is the entries' bytes, which
+// in_forward also checks after decompression. Messages up to
+// MinMessageBytes are left alone: no usable buffer_max_size is that small.
+func hintTooLarge(err error, size int) error {
+	if size <= MinMessageBytes || !(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, errClosedBeforeAck)) {
+		return err
+	}
+	return fmt.Errorf("%w, after a message of %d bytes: in_forward closes the connection when a message exceeds its "+
+		"buffer_max_size (%d bytes by default; its log then says \"incoming data exceed limit\"): "+
+		"lower max_message_size or raise buffer_max_size", err, size, DefaultMaxMessageBytes)
 }
 
 // get returns a healthy idle connection or dials a new one.

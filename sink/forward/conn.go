@@ -26,7 +26,9 @@ const chunkIDLen = 24
 
 // maxAckBytes bounds how much we read while waiting for an ack. An ack for a
 // 24-byte id is 30 bytes; out_forward reads into 512 bytes
-// (forward.c:forward_read_ack), and so do we.
+// (forward.c:forward_read_ack), and so do we. An ack is a map of scalars
+// ({"ack": id}, fw_prot.c:send_ack): nothing nested is read, so neither
+// its size nor its depth is the server's to choose.
 const maxAckBytes = 512
 
 // aLongTimeAgo is a deadline that has passed: setting it interrupts
@@ -198,26 +200,30 @@ func (c *conn) readAck(ctx context.Context, timeout time.Duration) error {
 	for {
 		m, err := c.nc.Read(c.ack[n:])
 		n += m
-		if n > 0 {
-			rest, perr := msgp.Skip(c.ack[:n])
+		if msgp.NextType(c.ack[:n]) == msgp.ArrayType {
+			// Not an ack: a HELO (once its first element is in), or garbage.
+			if helo, short := startsHELO(c.ack[:n]); helo {
+				return ErrHandshakeRequired
+			} else if !short {
+				return fmt.Errorf("%w: an array, not a map (% x)", ErrBadAck, head(c.ack[:n]))
+			}
+		} else if n > 0 {
+			size, perr := ackSize(c.ack[:n])
 			if perr == nil {
-				if len(rest) > 0 {
+				if size < n {
 					// The ack is complete, but more follows; the stream is
 					// out of step, so this connection must not be reused.
 					c.broken = true
 				}
-				return c.checkAck(c.ack[:n-len(rest)])
+				return c.checkAck(c.ack[:size])
 			}
 			if !errors.Is(perr, msgp.ErrShortBytes) {
-				return fmt.Errorf("%w: not msgpack (% x): %v", ErrBadAck, head(c.ack[:n]), perr)
+				return fmt.Errorf("%w: %v (% x)", ErrBadAck, perr, head(c.ack[:n]))
 			}
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				if n > 0 && isHELO(c.ack[:n]) {
-					return ErrHandshakeRequired
-				}
-				return fmt.Errorf("%w: connection closed before the ack (%d bytes read)", ErrBadAck, n)
+				return fmt.Errorf("%w: %w (%d bytes read)", ErrBadAck, errClosedBeforeAck, n)
 			}
 			if ctxDone(ctx) {
 				return ioError(ctx, err) // ctx's doing, say so
@@ -233,10 +239,43 @@ func (c *conn) readAck(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-func (c *conn) checkAck(b []byte) error {
-	if isHELO(b) {
-		return ErrHandshakeRequired
+// errClosedBeforeAck: the server closed the connection without acking,
+// as in_forward does with a message past its buffer_max_size.
+var errClosedBeforeAck = errors.New("connection closed before the ack")
+
+// ackSize returns the length of the ack at the start of b: a map whose
+// keys and values are scalars. msgp.ErrShortBytes says more must be read;
+// any other error, that no ack can start so.
+func ackSize(b []byte) (int, error) {
+	if msgp.NextType(b) != msgp.MapType {
+		if len(b) == 0 {
+			return 0, msgp.ErrShortBytes
+		}
+		return 0, errors.New("not a msgpack map")
 	}
+	pairs, rest, err := msgp.ReadMapHeaderBytes(b)
+	if err != nil {
+		return 0, err
+	}
+	for range 2 * int64(pairs) {
+		switch t := msgp.NextType(rest); t {
+		case msgp.MapType, msgp.ArrayType:
+			return 0, errors.New("a nested value in the ack")
+		case msgp.InvalidType:
+			if len(rest) == 0 {
+				return 0, msgp.ErrShortBytes
+			}
+			return 0, fmt.Errorf("not msgpack at byte %d", len(b)-len(rest))
+		}
+		// A scalar: Skip does not recurse into it.
+		if rest, err = msgp.Skip(rest); err != nil {
+			return 0, err
+		}
+	}
+	return len(b) - len(rest), nil
+}
+
+func (c *conn) checkAck(b []byte) error {
 	sz, rest, err := msgp.ReadMapHeaderBytes(b)
 	if err != nil {
 		return fmt.Errorf("%w: response is not a map (% x)", ErrBadAck, head(b))
@@ -293,6 +332,19 @@ func (c *conn) check() error {
 		return errUnexpectedData
 	}
 	return nil
+}
+
+// startsHELO reports whether b starts with ["HELO", ...], or may once more
+// bytes come (short).
+func startsHELO(b []byte) (helo, short bool) {
+	_, rest, err := msgp.ReadArrayHeaderBytes(b)
+	if err == nil {
+		var s []byte
+		if s, _, err = msgp.ReadStringZC(rest); err == nil {
+			return string(s) == "HELO", false
+		}
+	}
+	return false, errors.Is(err, msgp.ErrShortBytes)
 }
 
 // isHELO reports whether b starts with ["HELO", ...], the secure-forward

@@ -26,10 +26,23 @@ type Sink struct {
 	flushes  sync.Pool
 }
 
+// Bounds of max_message_size. The floor is a message that still holds a
+// large CTLive record (a stack trace runs to tens of KB); the ceiling keeps
+// one flush's messages to what a worker may hold in memory. Above
+// in_forward's default buffer_max_size (DefaultMaxMessageBytes) New warns:
+// such a value is right only where in_forward's buffer_max_size was raised
+// to match (or the receiver is Fluentd, which has no such limit), so it is
+// not refused, but without that every larger message's connection is
+// dropped.
+const (
+	MinMessageBytes = 64 * config.KB
+	MaxMessageBytes = 64 * config.MB
+)
+
 // New reads url (tcp://host:port or unix:///path), tag, require_ack_response,
 // compress, connect_timeout, write_timeout, ack_timeout and
 // max_message_size.
-func New(r *config.Reader, _ *flblog.Logger, _ *record.Layout) (*Sink, error) {
+func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) {
 	ep, err := ParseURL(r.String("url", "tcp://127.0.0.1:24224"))
 	r.Errorf("url", err)
 	tag, err := template.Parse(r.String("tag", DefaultTag), template.Options{})
@@ -38,15 +51,21 @@ func New(r *config.Reader, _ *flblog.Logger, _ *record.Layout) (*Sink, error) {
 	r.Errorf("compress", err)
 	cfg := Config{
 		Endpoint:        ep,
-		ConnectTimeout:  r.Duration("connect_timeout", DefaultConnectTimeout),
-		WriteTimeout:    r.Duration("write_timeout", DefaultWriteTimeout),
-		AckTimeout:      r.Duration("ack_timeout", DefaultAckTimeout),
+		ConnectTimeout:  r.Timeout("connect_timeout", DefaultConnectTimeout),
+		WriteTimeout:    r.Timeout("write_timeout", DefaultWriteTimeout),
+		AckTimeout:      r.Timeout("ack_timeout", DefaultAckTimeout),
 		DisableAck:      !r.Bool("require_ack_response", true),
 		Compression:     comp,
-		MaxMessageBytes: int(r.Size("max_message_size", DefaultMaxMessageBytes)),
+		MaxMessageBytes: int(r.Size("max_message_size", DefaultMaxMessageBytes, MinMessageBytes, MaxMessageBytes)),
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
+	}
+	if cfg.MaxMessageBytes > DefaultMaxMessageBytes && log != nil {
+		log.Warnf("max_message_size %d is above in_forward's default buffer_max_size (%d bytes): "+
+			"raise buffer_max_size on the in_forward input to at least %d, "+
+			"or it drops the connection of every larger message and the retries never pass",
+			cfg.MaxMessageBytes, DefaultMaxMessageBytes, cfg.MaxMessageBytes)
 	}
 	client, err := NewClient(cfg)
 	if err != nil {

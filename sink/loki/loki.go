@@ -26,7 +26,14 @@ const (
 
 	defaultLabels   = "service, tenant, channel, event, level"
 	defaultMetadata = "contactID, sessionID, messageID, userID"
-	defaultMaxSize  = 1 << 20
+	defaultMaxSize  = 1 * config.MB
+
+	// Bounds of max_request_size, as the elasticsearch sink's: below
+	// 64 KiB a flush becomes a request per few lines (at 1 byte, one per
+	// line); above 1 GiB no Loki takes it (its distributor refuses bodies
+	// past max_recv_msg_size, 100 MB by default).
+	minMaxSize = 64 * config.KB
+	maxMaxSize = 1 * config.GB
 
 	// maxLabels is Loki's default max_label_names_per_series.
 	maxLabels = 15
@@ -116,6 +123,12 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 		}
 		tt, err := template.Parse(t, template.Options{Missing: missing})
 		r.Errorf("tenant_id", err)
+		if err == nil && tt.Static() {
+			// Fixed text that cannot be a header would reject every record.
+			if why := badTenant(tt.Append(nil, nil)); why != "" {
+				r.Errorf("tenant_id", errors.New(why))
+			}
+		}
 		s.tenant = tt
 	}
 	var err error
@@ -144,7 +157,7 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 	if r.Enum("encoding", "protobuf", "protobuf", "json") == "json" {
 		s.enc = JSON
 	}
-	s.maxSize = int(r.Size("max_request_size", defaultMaxSize))
+	s.maxSize = int(r.Size("max_request_size", defaultMaxSize, minMaxSize, maxMaxSize))
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
