@@ -2,7 +2,9 @@
 #
 #   make run    build the plugin and run it on testdata/sample.log
 #   make test   lint, then every test (installs VictoriaLogs for the
-#               end-to-end tests on first use)
+#               end-to-end tests on first use), listing the skipped ones
+#   make test-short  a quick run without the servers
+#   make bench  benchmarks (BENCHTIME=5s make bench)
 #   make build  the plugin and build/ctlive-inspect, the support tool
 
 GO        ?= go
@@ -14,6 +16,9 @@ VL        := $(TOOLS)/victoria-logs
 VL_MODULE := github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1
 FUZZTIME  ?= 60s
 GOFILES   := $(shell find . -name '*.go' -not -path './build/*')
+
+# pipefail in recipes: go test | testreport fails when go test does.
+SHELL     := /bin/bash
 
 # Go 1.26's experimental simd/archsimd lets the parser and the JSON encoder
 # look at 32 bytes per instruction (parser/classify_simd.go,
@@ -32,18 +37,25 @@ inspect: $(INSPECT)
 
 # The support engineers' tool (README: ctlive-inspect); pure Go, no cgo.
 $(INSPECT): $(GOFILES) go.mod go.sum internal/inspect/report.html.tmpl
-	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect
+	@echo "CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect" >&2
+	@CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect
 
+# Build commands are echoed to stderr, not stdout: `make run > out` must
+# hold the records alone.
 # c-shared needs cgo; -trimpath keeps local paths out of the library.
 $(SO): $(GOFILES) go.mod go.sum
-	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin
+	@echo "CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin" >&2
+	@CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin
 
 host: $(HOST)
 
 # The project's stand-in for Fluent Bit (internal/flbhost/host.c).
+# -rdynamic exports its malloc_usable_size to the plugin, as Fluent Bit
+# exports its allocator.
 $(HOST): internal/flbhost/host.c
 	@mkdir -p build
-	gcc -std=gnu11 -O2 -Wall -Werror -pthread -o $@ $< -ldl -lpthread
+	@echo "gcc -std=gnu11 -O2 -Wall -Werror -pthread -rdynamic -o $@ $< -ldl -lpthread" >&2
+	@gcc -std=gnu11 -O2 -Wall -Werror -pthread -rdynamic -o $@ $< -ldl -lpthread
 
 # Runs the main job on the bundled sample log: in Fluent Bit with the
 # example configuration when fluent-bit is installed (stopped after
@@ -56,7 +68,7 @@ run: $(SO) $(HOST)
 		timeout --preserve-status -s TERM $(RUN_SECONDS) fluent-bit -c fluent-bit.conf; \
 	else \
 		echo "fluent-bit not found on PATH: running the plugin through build/flbhost" >&2; \
-		$(HOST) -p $(SO) -i testdata/sample.log -t raw.ctlive -o sink=stdout; \
+		$(HOST) -p $(SO) -i testdata/sample.log -t raw.ctlive -o sink=stdout -o workers=1; \
 	fi
 
 lint:
@@ -68,13 +80,18 @@ lint:
 # on 127.0.0.1 and drive build/out_ctlive.so through the host harness.
 # The parser and record tests run once more without SIMD: that is what a
 # plain go build gives users, and their fuzz tests compare both paths.
+# internal/testreport prints what go test prints, then every skipped test
+# with its reason (plain go test hides them).
+TESTREPORT = $(GO) run ./internal/testreport
 test: lint $(VL)
-	VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -race -count=1 ./...
-	GOEXPERIMENT= $(GO) test -count=1 ./parser ./record
+	@set -o pipefail; VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -race -count=1 -json ./... | $(TESTREPORT)
+	@set -o pipefail; GOEXPERIMENT= $(GO) test -count=1 -json ./parser ./record | $(TESTREPORT)
 
-# Without the downstream servers (they skip, saying so).
+# Without VictoriaLogs, lnav and other programs the tests run for real, and
+# with -short: a quick run while developing (the skips are listed, saying
+# why).
 test-short: lint
-	$(GO) test -count=1 ./...
+	@set -o pipefail; $(GO) test -short -count=1 -json ./... | $(TESTREPORT)
 
 victoria-logs: $(VL)
 
@@ -83,8 +100,17 @@ $(VL):
 	GOBIN=$(CURDIR)/$(TOOLS) $(GO) install $(VL_MODULE)
 
 # Benchmarks on the generated corpus; figures per record and per line.
+# BENCHTIME is go test's -benchtime (1s, 5x, ...). The VictoriaLogs data
+# and test binaries go to build/benchtmp, removed when the run ends or is
+# interrupted, and before the next one: an interrupted run used to leave
+# about 1 GB in /tmp.
+BENCHTIME ?= 1s
+BENCHTMP  := $(CURDIR)/build/benchtmp
 bench: $(VL)
-	VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -run '^$$' -bench . -benchmem ./parser ./record ./template ./pipeline ./sink/...
+	@rm -rf $(BENCHTMP) && mkdir -p $(BENCHTMP)
+	@trap 'rm -rf $(BENCHTMP)' EXIT INT TERM; \
+	TMPDIR=$(BENCHTMP) VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem \
+		./parser ./record ./template ./pipeline ./sink/...
 
 # ctlive-inspect on generated logs of 100 MB and 1 GB in $(BENCH_DIR) (made
 # once, never committed): Go benchmarks with SetBytes, then the command's

@@ -45,7 +45,9 @@ func guard(where string, ret *int, code int) {
 //export FLBPluginRegister
 func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 	defer guard("FLBPluginRegister", &ret, -1)
-	return output.FLBPluginRegister(def, pluginName, pluginDesc)
+	ret = output.FLBPluginRegister(def, pluginName, pluginDesc)
+	registerConfigMap(def)
+	return ret
 }
 
 // FLBPluginInit reads every property now: Fluent Bit hands all instances
@@ -56,7 +58,8 @@ func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	defer guard("FLBPluginInit", &ret, output.FLB_ERROR)
 	name := pluginName + "." + strconv.Itoa(int(instanceSeq.Add(1)-1))
-	p, err := pipeline.New(name, func(key string) string { return output.FLBPluginConfigKey(plugin, key) })
+	p, err := pipeline.NewWith(name, func(key string) string { return output.FLBPluginConfigKey(plugin, key) },
+		pipeline.Options{RawEnv: hostHasMap})
 	if err != nil {
 		// One line, whatever the number of bad keys, like Fluent Bit's own.
 		fmt.Fprintf(os.Stderr, "[%s] [error] [output:ctlive:%s] invalid configuration, not starting: %s\n",
@@ -84,7 +87,14 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.size_t, tag *C.char) (
 	if p == nil {
 		return output.FLB_ERROR
 	}
-	return int(p.Flush(chunk(data, length), C.GoString(tag)))
+	return int(p.FlushOn(thread(), chunk(data, length), C.GoString(tag)))
+}
+
+func thread() pipeline.Thread {
+	if onEngineThread() {
+		return pipeline.EngineThread
+	}
+	return pipeline.WorkerThread
 }
 
 // FLBPluginFlush is the pre-context entry point; Fluent Bit only calls it
@@ -97,7 +107,7 @@ func FLBPluginFlush(data unsafe.Pointer, length C.size_t, tag *C.char) (ret int)
 	if p == nil {
 		return output.FLB_ERROR
 	}
-	return int(p.Flush(chunk(data, length), C.GoString(tag)))
+	return int(p.FlushOn(thread(), chunk(data, length), C.GoString(tag)))
 }
 
 func chunk(data unsafe.Pointer, length C.size_t) []byte {

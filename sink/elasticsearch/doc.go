@@ -7,7 +7,7 @@
 // The HTTP keys are httpc's: url (default http://127.0.0.1:9200; a path is a
 // prefix to which /_bulk is appended; a query string is kept on every
 // request, e.g. ?pipeline=NAME for an ingest pipeline or VictoriaLogs'
-// ?_msg_field=message&_time_field=@timestamp), http_user, http_passwd,
+// ?_msg_field=message,log&_time_field=@timestamp), http_user, http_passwd,
 // api_key, bearer_token, ca_file, client_cert_file, client_key_file,
 // verify_certificate, compress (gzip by default), timeout. The sink's own:
 //

@@ -272,17 +272,21 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 	st := resp.Status
 	switch {
 	case st >= 200 && st < 300:
+		b.Sent(len(body))
 		return hi, s.markItems(b, f, answer, err, lo, hi)
 
 	case st == http.StatusRequestEntityTooLarge:
 		if hi-lo == 1 {
-			b.Reject(f.recs[lo], fmt.Sprintf("document of %d bytes is larger than the server accepts (HTTP 413)", len(body)))
+			b.RejectAs(f.recs[lo], sink.TooLarge, fmt.Sprintf("document of %d bytes is larger than the server accepts "+
+				"(HTTP 413: its request body limit, http.max_content_length, or a proxy's in front of it)", len(body)))
 			return hi, nil
 		}
 		if !f.warned413 {
 			f.warned413 = true
-			s.log.Warnf("%s answered 413 to a bulk request of %d bytes: splitting it; lower max_request_size (now %d)",
-				s.client.URL(), len(body), s.maxRequest)
+			s.log.Warnf("%s answered 413 to a bulk request of %d bytes: the server's request body limit is below max_request_size "+
+				"(now %d bytes): Elasticsearch's and OpenSearch's http.max_content_length (100mb by default), or a proxy's in "+
+				"front of it (nginx client_max_body_size, 1m by default); splitting the request and sending the halves, "+
+				"set max_request_size below that limit", s.client.URL(), len(body), s.maxRequest)
 		}
 		mid := lo + (hi-lo)/2
 		cut := f.offs[mid] - f.offs[lo]
@@ -313,7 +317,7 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 			b.Done(f.recs[k])
 		}
 		s.logOnce4xx(b, f, st, 1, resp.Body)
-		b.Reject(f.recs[lo+n], "HTTP 400: the server could not decode this document")
+		b.RejectAs(f.recs[lo+n], sink.HTTPClass(st), "HTTP 400: the server could not decode this document")
 		return lo + n + 1, nil
 	}
 
@@ -322,7 +326,7 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 	s.logOnce4xx(b, f, st, hi-lo, resp.Body)
 	reason := "HTTP " + strconv.Itoa(st) + " for its whole bulk request"
 	for k := lo; k < hi; k++ {
-		b.Reject(f.recs[k], reason)
+		b.RejectAs(f.recs[k], sink.HTTPClass(st), reason)
 	}
 	return hi, nil
 }
@@ -383,7 +387,7 @@ func (s *Sink) markItems(b *sink.Batch, f *flush, a bulkAnswer, readErr error, l
 					firstRetry = j
 				}
 			default:
-				b.Reject(i, itemReason(item))
+				b.RejectAs(i, itemClass(item), itemReason(item))
 			}
 		}
 	}
@@ -394,6 +398,16 @@ func (s *Sink) markItems(b *sink.Batch, f *flush, a bulkAnswer, readErr error, l
 		return retryable("%s refused %d of %d documents for now, e.g. %s", s.client.URL(), retry, n, itemReason(a.items[firstRetry]))
 	}
 	return nil
+}
+
+// itemClass is the error type Elasticsearch names (mapper_parsing_exception,
+// document_parsing_exception, ...), a short fixed word, else the status.
+func itemClass(it bulkItem) string {
+	t := it.errType
+	if t == "" || len(t) > 64 || strings.Trim(t, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return sink.HTTPClass(it.status)
+	}
+	return t
 }
 
 func itemReason(it bulkItem) string {

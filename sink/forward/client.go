@@ -104,6 +104,10 @@ type Config struct {
 	// uncompressed entries (in_forward checks both against buffer_max_size).
 	// Zero means DefaultMaxMessageBytes; negative means no limit.
 	MaxMessageBytes int
+
+	// ackLater makes a send return once the message is written; the caller
+	// reads the ack (park.go).
+	ackLater bool
 }
 
 func (cfg Config) normalized() (Config, error) {
@@ -170,6 +174,8 @@ type Client struct {
 	closed bool
 
 	dials, messages, entries, failures atomic.Uint64
+
+	parked parking // messages written on the engine thread, awaiting their acks
 }
 
 // NewClient validates cfg and returns a Client. It does not connect: the

@@ -155,7 +155,7 @@ func (c *conn) send(ctx context.Context, cfg *Config, tag string, entries []byte
 		}
 		return "write", ioError(ctx, err)
 	}
-	if !ack {
+	if !ack || cfg.ackLater {
 		return "", nil
 	}
 

@@ -155,7 +155,7 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 		}
 		o.entry = record.AppendMsgpack(o.entry[:0], ev)
 		if len(o.entry) > s.maxBytes {
-			b.Reject(i, fmt.Sprintf("record of %d bytes exceeds max_message_size", len(o.entry)))
+			b.RejectAs(i, sink.TooLarge, fmt.Sprintf("record of %d bytes exceeds max_message_size", len(o.entry)))
 			continue
 		}
 		o.tagBuf = s.tag.Append(o.tagBuf[:0], ev)
@@ -173,20 +173,36 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 		m.count++
 	}
 
+	engine, parked := sink.IsEngineThread(ctx), 0
 	for k := range o.msgs {
 		m := &o.msgs[k]
 		if len(m.events) == 0 {
 			continue // only group markers
 		}
-		if err := s.client.Send(ctx, m.tag, m.entries, m.count); err != nil {
+		var err error
+		waiting := false
+		if engine {
+			waiting, err = s.client.SendOrPark(ctx, m.tag, m.entries, m.count, parked == 0)
+		} else {
+			err = s.client.Send(ctx, m.tag, m.entries, m.count)
+		}
+		if err != nil {
 			if errors.Is(err, ErrHandshakeRequired) {
 				return sink.Permanent(err)
 			}
 			return err // retryable: what was sent so far is marked done
 		}
+		if waiting {
+			parked++ // not done: the retry reads its ack (park.go)
+			continue
+		}
+		b.Sent(len(m.entries))
 		for _, i := range m.events {
 			b.Done(i)
 		}
+	}
+	if parked > 0 {
+		return errParked{parked}
 	}
 	for i, ev := range b.Events {
 		if !ev.IsRecord() {
