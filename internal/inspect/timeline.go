@@ -312,13 +312,15 @@ func (w *hitWorker) entry(r *rec, at pos, kind hitKind) Entry {
 	if msg == nil {
 		msg = r.line
 	}
-	if r.sessionText != nil && !bytes.Equal(r.sessionText, r.sessionID) {
+	if w.d.format == FormatRaw && !w.d.red.Clear {
+		msg = w.d.shown(msg) // sessions, tokens and secrets as the plugin ships them
+	} else if r.sessionText != nil && !bytes.Equal(r.sessionText, r.sessionID) {
 		msg = bytes.ReplaceAll(msg, r.sessionText, r.sessionID)
 	}
 	if r.userID != nil && w.d.red.MaskUser && !w.d.red.Clear && w.d.format == FormatRaw {
 		msg = bytes.ReplaceAll(msg, w.d.res.UserID, r.userID)
 	}
-	e.Message = string(w.d.shown(msg))
+	e.Message = string(msg)
 	for _, f := range r.stack {
 		e.Stack = append(e.Stack, string(w.d.shown(f)))
 	}
