@@ -261,6 +261,79 @@ func (cl *Client) send(ctx context.Context, tag string, entries []byte, count in
 	return nil
 }
 
+// Message is one PackedForward message of a SendAll.
+type Message struct {
+	Tag     string
+	Entries []byte // msgpack entries, concatenated; not retained
+	Count   int    // how many entries
+}
+
+// SendAll delivers msgs over one connection: written back to back, then
+// acked in order (see conn.sendAll). It returns how many of them, from the
+// first, were delivered (acked, or written when acks are off); err says
+// why the rest were not, as Send's would. With gzip compression the
+// messages are sent one by one.
+func (cl *Client) SendAll(ctx context.Context, msgs []Message) (int, error) {
+	n, err := cl.sendAll(ctx, msgs)
+	if err != nil && cl.cfg.Compression == CompressionNone {
+		cl.failures.Add(1) // Send counts its own
+	}
+	return n, err
+}
+
+func (cl *Client) sendAll(ctx context.Context, msgs []Message) (int, error) {
+	if cl.cfg.Compression != CompressionNone {
+		for k, m := range msgs {
+			if err := cl.Send(ctx, m.Tag, m.Entries, m.Count); err != nil {
+				return k, err
+			}
+		}
+		return len(msgs), nil
+	}
+	for _, m := range msgs {
+		switch {
+		case m.Tag == "":
+			return 0, cl.fail("send", fmt.Errorf("%w: empty tag", ErrInvalidArgument))
+		case m.Count <= 0 || len(m.Entries) == 0:
+			return 0, cl.fail("send", fmt.Errorf("%w: %d entries in %d bytes", ErrInvalidArgument, m.Count, len(m.Entries)))
+		case cl.cfg.MaxMessageBytes > 0 && len(m.Entries) > cl.cfg.MaxMessageBytes:
+			return 0, cl.fail("send", fmt.Errorf("%w: %d bytes of entries, limit %d", ErrMessageTooLarge, len(m.Entries), cl.cfg.MaxMessageBytes))
+		}
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, cl.fail("send", err)
+	}
+	c, err := cl.get(ctx)
+	if err != nil {
+		return 0, cl.fail("dial", ioError(ctx, err))
+	}
+	n, op, err := c.sendAll(ctx, &cl.cfg, msgs)
+	for _, m := range msgs[:n] {
+		cl.messages.Add(1)
+		cl.entries.Add(uint64(m.Count))
+	}
+	if err != nil {
+		if errors.Is(err, ErrMessageTooLarge) && !c.broken {
+			cl.put(c)
+		} else {
+			cl.discard(c)
+		}
+		if cl.isClosed() {
+			err = fmt.Errorf("%w during send: %v", ErrClosed, err)
+		}
+		size := 0
+		if n < len(msgs) {
+			size = len(msgs[n].Entries)
+		}
+		return n, cl.fail(op, hintTooLarge(err, size))
+	}
+	cl.put(c)
+	return n, nil
+}
+
 // hintTooLarge names the likely cause when the server drops the connection
 // after a large message: in_forward closes it without an ack or a word to
 // the client when a message exceeds its buffer_max_size

@@ -95,6 +95,9 @@ type outbox struct {
 	byTag  map[string]int // tag -> index of its open (last) message
 	tagBuf []byte
 	entry  []byte
+
+	round    []Message // the messages of one SendAll
+	roundIdx []int     // their indexes in msgs
 }
 
 func (o *outbox) reset() {
@@ -102,6 +105,7 @@ func (o *outbox) reset() {
 		m := &o.msgs[i]
 		m.entries, m.events = m.entries[:0], m.events[:0]
 	}
+	clear(o.round[:cap(o.round)]) // don't keep the last flush's entries reachable
 	o.msgs = o.msgs[:0]
 	clear(o.byTag)
 }
@@ -127,7 +131,7 @@ func (o *outbox) add(tag string) *message {
 
 // Deliver renders each record's tag, packs the records per tag in chunk
 // order and sends one message per tag (more when a tag's entries outgrow a
-// message). Log groups (OpenTelemetry) are kept: a tag's message opens with
+// message), all written together and their acks read together (SendAll). Log groups (OpenTelemetry) are kept: a tag's message opens with
 // the group's start marker and every tag that received records of a group
 // gets its end marker.
 func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
@@ -174,18 +178,17 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 	}
 
 	engine, parked := sink.IsEngineThread(ctx), 0
+	if !engine {
+		if err := s.sendAll(ctx, o, b); err != nil {
+			return err
+		}
+	}
 	for k := range o.msgs {
 		m := &o.msgs[k]
-		if len(m.events) == 0 {
-			continue // only group markers
+		if !engine || len(m.events) == 0 {
+			continue // sent above, or only group markers
 		}
-		var err error
-		waiting := false
-		if engine {
-			waiting, err = s.client.SendOrPark(ctx, m.tag, m.entries, m.count, parked == 0)
-		} else {
-			err = s.client.Send(ctx, m.tag, m.entries, m.count)
-		}
+		waiting, err := s.client.SendOrPark(ctx, m.tag, m.entries, m.count, parked == 0)
 		if err != nil {
 			if errors.Is(err, ErrHandshakeRequired) {
 				return sink.Permanent(err)
@@ -196,10 +199,7 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 			parked++ // not done: the retry reads its ack (park.go)
 			continue
 		}
-		b.Sent(len(m.entries))
-		for _, i := range m.events {
-			b.Done(i)
-		}
+		s.done(b, m)
 	}
 	if parked > 0 {
 		return errParked{parked}
@@ -210,6 +210,51 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 		}
 	}
 	return nil
+}
+
+// sendAll sends the flush's messages with one write and one wait (see
+// Client.SendAll), in rounds of at most a message's size, and marks the
+// records of each acked message done.
+func (s *Sink) sendAll(ctx context.Context, o *outbox, b *sink.Batch) error {
+	o.round, o.roundIdx = o.round[:0], o.roundIdx[:0]
+	size := 0
+	flush := func() error {
+		n, err := s.client.SendAll(ctx, o.round)
+		for _, k := range o.roundIdx[:n] {
+			s.done(b, &o.msgs[k])
+		}
+		o.round, o.roundIdx, size = o.round[:0], o.roundIdx[:0], 0
+		if errors.Is(err, ErrHandshakeRequired) {
+			return sink.Permanent(err)
+		}
+		return err // retryable: what was acked so far is marked done
+	}
+	for k := range o.msgs {
+		m := &o.msgs[k]
+		if len(m.events) == 0 {
+			continue // only group markers
+		}
+		if size+len(m.entries) > s.maxBytes && len(o.round) > 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		o.round = append(o.round, Message{Tag: m.tag, Entries: m.entries, Count: m.count})
+		o.roundIdx = append(o.roundIdx, k)
+		size += len(m.entries)
+	}
+	if len(o.round) == 0 {
+		return nil
+	}
+	return flush()
+}
+
+// done marks a delivered message's records.
+func (s *Sink) done(b *sink.Batch, m *message) {
+	b.Sent(len(m.entries))
+	for _, i := range m.events {
+		b.Done(i)
+	}
 }
 
 // Close closes the connections.
