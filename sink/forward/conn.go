@@ -59,7 +59,7 @@ type conn struct {
 	ids    [][chunkIDLen]byte // the chunk ids of a sendAll, in order
 	parts  [][3]int           // a sendAll's message heads and options in frame
 	ackN   int                // bytes of c.ack read but not yet consumed
-	zbuf   bytes.Buffer // gzip output
+	zbuf   bytes.Buffer       // gzip output
 	rnd    [16]byte
 	chunk  [chunkIDLen]byte
 	ack    [maxAckBytes]byte
