@@ -2,16 +2,23 @@
 #
 #   make run    build the plugin and run it on testdata/sample.log
 #   make test   lint, then every test (installs VictoriaLogs for the
-#               end-to-end tests on first use)
+#               end-to-end tests on first use), listing the skipped ones
+#   make test-short  a quick run without the servers
+#   make bench  benchmarks (BENCHTIME=5s make bench)
+#   make build  the plugin and build/ctlive-inspect, the support tool
 
 GO        ?= go
 SO        := build/out_ctlive.so
+INSPECT   := build/ctlive-inspect
 HOST      := build/flbhost
 TOOLS     := build/tools
 VL        := $(TOOLS)/victoria-logs
 VL_MODULE := github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.1
 FUZZTIME  ?= 60s
 GOFILES   := $(shell find . -name '*.go' -not -path './build/*')
+
+# pipefail in recipes: go test | testreport fails when go test does.
+SHELL     := /bin/bash
 
 # Go 1.26's experimental simd/archsimd lets the parser and the JSON encoder
 # look at 32 bytes per instruction (parser/classify_simd.go,
@@ -20,22 +27,35 @@ GOFILES   := $(shell find . -name '*.go' -not -path './build/*')
 GOEXPERIMENT ?= simd
 export GOEXPERIMENT
 
-.PHONY: all build host run test test-short lint bench fuzz victoria-logs clean
+.PHONY: all build inspect host run test test-short lint bench bench-inspect fuzz victoria-logs clean
 
 all: build
 
-build: $(SO)
+build: $(SO) $(INSPECT)
 
+inspect: $(INSPECT)
+
+# The support engineers' tool (README: ctlive-inspect); pure Go, no cgo.
+$(INSPECT): $(GOFILES) go.mod go.sum internal/inspect/report.html.tmpl
+	@echo "CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect" >&2
+	@CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect
+
+# Build commands are echoed to stderr, not stdout: `make run > out` must
+# hold the records alone.
 # c-shared needs cgo; -trimpath keeps local paths out of the library.
 $(SO): $(GOFILES) go.mod go.sum
-	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin
+	@echo "CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin" >&2
+	@CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin
 
 host: $(HOST)
 
 # The project's stand-in for Fluent Bit (internal/flbhost/host.c).
+# -rdynamic exports its malloc_usable_size to the plugin, as Fluent Bit
+# exports its allocator.
 $(HOST): internal/flbhost/host.c
 	@mkdir -p build
-	gcc -std=gnu11 -O2 -Wall -Werror -pthread -o $@ $< -ldl -lpthread
+	@echo "gcc -std=gnu11 -O2 -Wall -Werror -pthread -rdynamic -o $@ $< -ldl -lpthread" >&2
+	@gcc -std=gnu11 -O2 -Wall -Werror -pthread -rdynamic -o $@ $< -ldl -lpthread
 
 # Runs the main job on the bundled sample log: in Fluent Bit with the
 # example configuration when fluent-bit is installed (stopped after
@@ -48,7 +68,7 @@ run: $(SO) $(HOST)
 		timeout --preserve-status -s TERM $(RUN_SECONDS) fluent-bit -c fluent-bit.conf; \
 	else \
 		echo "fluent-bit not found on PATH: running the plugin through build/flbhost" >&2; \
-		$(HOST) -p $(SO) -i testdata/sample.log -t raw.ctlive -o sink=stdout; \
+		$(HOST) -p $(SO) -i testdata/sample.log -t raw.ctlive -o sink=stdout -o workers=1; \
 	fi
 
 lint:
@@ -60,13 +80,18 @@ lint:
 # on 127.0.0.1 and drive build/out_ctlive.so through the host harness.
 # The parser and record tests run once more without SIMD: that is what a
 # plain go build gives users, and their fuzz tests compare both paths.
+# internal/testreport prints what go test prints, then every skipped test
+# with its reason (plain go test hides them).
+TESTREPORT = $(GO) run ./internal/testreport
 test: lint $(VL)
-	VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -race -count=1 ./...
-	GOEXPERIMENT= $(GO) test -count=1 ./parser ./record
+	@set -o pipefail; VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -race -count=1 -json ./... | $(TESTREPORT)
+	@set -o pipefail; GOEXPERIMENT= $(GO) test -count=1 -json ./parser ./record | $(TESTREPORT)
 
-# Without the downstream servers (they skip, saying so).
+# Without VictoriaLogs, lnav and other programs the tests run for real, and
+# with -short: a quick run while developing (the skips are listed, saying
+# why).
 test-short: lint
-	$(GO) test -count=1 ./...
+	@set -o pipefail; $(GO) test -short -count=1 -json ./... | $(TESTREPORT)
 
 victoria-logs: $(VL)
 
@@ -75,8 +100,36 @@ $(VL):
 	GOBIN=$(CURDIR)/$(TOOLS) $(GO) install $(VL_MODULE)
 
 # Benchmarks on the generated corpus; figures per record and per line.
+# BENCHTIME is go test's -benchtime (1s, 5x, ...). The VictoriaLogs data
+# and test binaries go to build/benchtmp, removed when the run ends or is
+# interrupted, and before the next one: an interrupted run used to leave
+# about 1 GB in /tmp.
+BENCHTIME ?= 1s
+BENCHTMP  := $(CURDIR)/build/benchtmp
 bench: $(VL)
-	VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -run '^$$' -bench . -benchmem ./parser ./record ./template ./pipeline ./sink/...
+	@rm -rf $(BENCHTMP) && mkdir -p $(BENCHTMP)
+	@trap 'rm -rf $(BENCHTMP)' EXIT INT TERM; \
+	TMPDIR=$(BENCHTMP) VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem \
+		./parser ./record ./template ./pipeline ./sink/...
+
+# ctlive-inspect on generated logs of 100 MB and 1 GB in $(BENCH_DIR) (made
+# once, never committed): Go benchmarks with SetBytes, then the command's
+# wall time, CPU time and peak RSS (/usr/bin/time), and `contact ID`
+# against grep -F (into a file: GNU grep stops at the first match when its
+# output is /dev/null). Figures are noisy on a shared machine: run it quiet.
+BENCH_DIR ?= /tmp
+bench-inspect: $(INSPECT)
+	@for mb in 100 1000; do f=$(BENCH_DIR)/ctlive-$${mb}mb.log; \
+		[ -s $$f ] || $(GO) run ./internal/inspect/cmd/genlog -mb $$mb -o $$f; done
+	CTLIVE_BENCH_LOG=$(BENCH_DIR)/ctlive-100mb.log $(GO) test -run '^$$' -bench . -benchmem -count 3 ./internal/inspect
+	CTLIVE_BENCH_LOG=$(BENCH_DIR)/ctlive-1000mb.log $(GO) test -run '^$$' -bench StatePerContact -benchtime 1x ./internal/inspect
+	@for mb in 100 1000; do f=$(BENCH_DIR)/ctlive-$${mb}mb.log; cat $$f > /dev/null; \
+		for w in 1 2; do /usr/bin/time -f "contacts $${mb} MB, $$w worker(s): %e s wall, %U s user, %S s sys, peak RSS %M KB" \
+			$(INSPECT) contacts --json --workers $$w $$f > /dev/null; done; \
+		/usr/bin/time -f "contact ID $${mb} MB: %e s wall, %U s user, %S s sys, peak RSS %M KB" \
+			$(INSPECT) contact CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c $$f > $(BENCH_DIR)/contact.out; \
+		/usr/bin/time -f "grep -F ID $${mb} MB: %e s wall, %U s user, %S s sys" \
+			grep -F CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c $$f > $(BENCH_DIR)/grep.out; done
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./parser
@@ -92,6 +145,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzPushIsLinear -fuzztime $(FUZZTIME) ./sink/loki
 	$(GO) test -run '^$$' -fuzz FuzzForwardIsLinear -fuzztime $(FUZZTIME) ./sink/forward
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./template
+	$(GO) test -run '^$$' -fuzz FuzzBulkResponse -fuzztime $(FUZZTIME) ./sink/elasticsearch
+	$(GO) test -run '^$$' -fuzz FuzzAck -fuzztime $(FUZZTIME) ./sink/forward
+	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./internal/config
+	$(GO) test -run '^$$' -fuzz FuzzScrub -fuzztime $(FUZZTIME) ./internal/scrub
 
 clean:
 	rm -rf build

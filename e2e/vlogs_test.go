@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -291,4 +292,40 @@ func TestLokiIntoVictoriaLogs(t *testing.T) {
 	if d := vl.DroppedRows(t); d != 0 {
 		t.Errorf("%d rows dropped", d)
 	}
+}
+
+// The README's VictoriaLogs URL must give every record a _msg: lines that
+// are only bracketed tokens, and lines that are not CTLive-shaped, have no
+// message field (a field case from users, testdata/field-cases).
+func TestReadmeVictoriaLogsURLGivesEveryRecordAMessage(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("VictoriaLogs works too: `url http://127\\.0\\.0\\.1:9428(/insert/elasticsearch\\?[^`]+)`").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("the README names no VictoriaLogs URL")
+	}
+	data, err := os.ReadFile("../testdata/field-cases/victorialogs-missing-msg.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	vl := vlogs.Start(t)
+	h := start(t)
+	in := h.New("match", "*", "workers", "1", "sink", "elasticsearch", "url", vl.URL()+string(m[1]))
+	if in.Init() != flbhost.FLBOK {
+		t.Fatal(h.Stderr())
+	}
+	if got := in.Flush("raw.ctlive", chunk(lines...)); got != flbhost.FLBOK {
+		t.Fatalf("flush = %d\n%s", got, h.Stderr())
+	}
+	vl.WaitCount(t, `*`, len(lines), 20*time.Second)
+	for _, r := range vl.Query(t, `*`) {
+		if r["_msg"] == "" || strings.Contains(r["_msg"], "missing _msg field") {
+			t.Errorf("record without a message: %v", r)
+		}
+	}
+	in.Exit()
+	h.Close()
 }

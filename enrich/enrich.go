@@ -68,8 +68,9 @@ func New(c Config) (*Stage, error) {
 		redact:       c.Redact,
 		tokens:       redact.NewDigester([]byte(c.MaskKey)),
 	}
-	var err error
-	if s.mask, err = newMasking(c.Mask, c.MaskKey); err != nil {
+	if err := checkMaskKey(c.MaskKey); err != nil {
+		errs = append(errs, fmt.Errorf("mask_key: %w", err))
+	} else if s.mask, err = newMasking(c.Mask, c.MaskKey); err != nil {
 		errs = append(errs, fmt.Errorf("mask: %w", err))
 	}
 	if slices.Contains(s.route.allow, "") || slices.Contains(s.route.deny, "") {
@@ -172,4 +173,14 @@ func MustNew(c Config) *Stage {
 		panic(err)
 	}
 	return s
+}
+
+// RedactText returns text with the credentials the parser's rules find in
+// any text replaced, as the plugin replaces them in a record's other
+// values; text itself when it holds none. For tools that show lines they
+// did not receive through the plugin (ctlive-inspect's timelines). The
+// result is valid until w is Reset.
+func (s *Stage) RedactText(text []byte, w *Work) []byte {
+	w.echoes = w.echoes[:0]
+	return s.redactText(nil, text, w)
 }

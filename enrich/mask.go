@@ -33,10 +33,15 @@ var maskable = map[string]int{
 // guessed protects nothing.
 const MinMaskKey = 16
 
-func newMasking(fields []string, key string) (masking, error) {
+// checkMaskKey refuses a key that can be guessed.
+func checkMaskKey(key string) error {
 	if key != "" && (len(key) < MinMaskKey || strings.TrimSpace(key) == "") {
-		return masking{}, fmt.Errorf("mask_key must be at least %d bytes and not only spaces (an HMAC key that can be guessed protects nothing)", MinMaskKey)
+		return fmt.Errorf("must be at least %d bytes and not only spaces (an HMAC key that can be guessed protects nothing)", MinMaskKey)
 	}
+	return nil
+}
+
+func newMasking(fields []string, key string) (masking, error) {
 	if len(fields) == 0 {
 		return masking{}, nil
 	}

@@ -26,7 +26,6 @@ type rep struct {
 	start, end int
 	off, n     int
 	low        bool // a secret with little entropy: stays "[redacted]" when merged
-	hmac       bool // personal data: stays keyed when merged
 	pending    bool // off and n not written yet: the digest of the span, written by merge
 }
 
@@ -163,11 +162,11 @@ func (s *Stage) addMasked(w *Work, src []byte, r *parser.Result) {
 			at, v = at+len("USER_"), v[len("USER_"):]
 			off, n := w.personal(s.mask.hmac, v)
 			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, word: true})
-			w.reps = append(w.reps, rep{start: at, end: at + len(v), off: off, n: n, hmac: true})
+			w.reps = append(w.reps, rep{start: at, end: at + len(v), off: off, n: n})
 			continue
 		}
 		off, n := w.personal(s.mask.hmac, v)
-		w.reps = append(w.reps, rep{start: at, end: at + len(v), off: off, n: n, hmac: true})
+		w.reps = append(w.reps, rep{start: at, end: at + len(v), off: off, n: n})
 		w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, word: true})
 	}
 }
@@ -183,7 +182,7 @@ func (s *Stage) addEmails(w *Work, src []byte) {
 		start, end := emailAround(src, at)
 		if end > start {
 			off, n := w.personal(s.mask.hmac, src[start:end])
-			w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n, hmac: true})
+			w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n})
 			i = end
 			continue
 		}

@@ -14,10 +14,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/enrich"
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
+	"github.com/ctlive/ctlive-fluent-bit/metrics"
+	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 )
@@ -56,6 +60,11 @@ type Pipeline struct {
 	flushes  sync.Pool
 	ctx      context.Context
 	cancel   context.CancelFunc
+
+	engineWarned atomic.Bool
+	engineCtx    context.Context // ctx marked with sink.OnEngineThread
+	metrics      *metrics.Instance
+	metricsAddr  string // where this process serves them, when this instance asked
 }
 
 // SinkFactory builds a sink from the instance's properties, bound to the
@@ -68,11 +77,32 @@ var Sinks = map[string]SinkFactory{}
 // DefaultSink is used when `sink` is not set.
 const DefaultSink = "stdout"
 
+// Options are what the host tells New beyond the properties.
+type Options struct {
+	// RawEnv says the host hands the keys marked Env over raw, ${VAR}
+	// unexpanded: it took the plugin's config map, whose entries for them
+	// carry FLB_CONFIG_MAP_DYNAMIC_ENV. New then expands them itself and
+	// refuses to start when one names an unset or empty variable.
+	RawEnv bool
+	// LookupEnv reads a variable for RawEnv; config.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+}
+
 // New reads and validates every property of the instance. It fails with
 // one error naming each bad key, so the agent refuses to start with a line
 // that says what to fix.
 func New(name string, get config.Getter) (*Pipeline, error) {
+	return NewWith(name, get, Options{})
+}
+
+// NewWith is New for a host described by opts.
+func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
+	get, unset := expandEnvKeys(get, opts)
 	r := config.NewReader(get)
+	for _, err := range unset {
+		r.Add(err)
+	}
+	checkMisspelt(r, get)
 	level, err := flblog.ParseLevel(r.String("plugin_log_level", "info"))
 	r.Errorf("plugin_log_level", err)
 	p := &Pipeline{Name: name, Log: flblog.New(name, level)}
@@ -92,11 +122,13 @@ func New(name string, get config.Getter) (*Pipeline, error) {
 	})
 	r.Add(err)
 	p.stage = stage
-	if gc := r.Int("go_gc_percent", 0, -1, 100000); gc != 0 {
-		debug.SetGCPercent(gc) // process-wide: every instance shares one Go runtime
-	}
-	if limit := r.Size("go_memory_limit", 0); limit > 0 {
-		debug.SetMemoryLimit(limit)
+	gc, limit := readRuntime(r)
+
+	p.metrics = metrics.NewInstance(name, r.Int("metrics_max_tenants", 50, 0, 10000))
+	if addr := r.Raw("metrics_listen"); addr != "" {
+		bound, err := metrics.Listen(addr)
+		r.Errorf("metrics_listen", err)
+		p.metricsAddr = bound
 	}
 
 	p.sinkName = strings.ToLower(r.String("sink", DefaultSink))
@@ -106,6 +138,7 @@ func New(name string, get config.Getter) (*Pipeline, error) {
 		r.Errorf("sink", fmt.Errorf("unknown sink %q (one of %s)", p.sinkName, strings.Join(known, ", ")))
 	}
 	if err := r.Err(); err != nil {
+		p.metrics.Close()
 		return nil, err
 	}
 	s, err := factory(r, p.Log, stage.Layout())
@@ -116,11 +149,21 @@ func New(name string, get config.Getter) (*Pipeline, error) {
 		if s != nil {
 			s.Close()
 		}
+		p.metrics.Close()
 		return nil, err
 	}
 	p.sink = s
+	// Process-wide (every instance shares one Go runtime), so only once the
+	// instance is sure to start.
+	if gc != 0 {
+		debug.SetGCPercent(gc)
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.flushes.New = func() any { return new(flushState) }
+	p.engineCtx = sink.OnEngineThread(p.ctx)
+	p.flushes.New = func() any { return &flushState{tally: metrics.NewTally()} }
 	return p, nil
 }
 
@@ -135,7 +178,11 @@ func names(r *config.Reader, key string) []string {
 
 // Describe summarises the instance for its start-up log line.
 func (p *Pipeline) Describe() string {
-	return "sink=" + p.sinkName + " " + p.stage.Describe()
+	d := "sink=" + p.sinkName + " " + p.stage.Describe()
+	if p.metricsAddr != "" {
+		d += " metrics=http://" + p.metricsAddr + metrics.Path
+	}
+	return d
 }
 
 // Redacts reports whether the instance replaces credentials (false only
@@ -158,20 +205,65 @@ type flushState struct {
 	done   []bool          // chunk position -> delivered (this attempt or an earlier one)
 	group  record.Event    // the open log group's start marker, carried into the next window
 	b      sink.Batch
+	tally  *metrics.Tally // records by tenant and event, added to the metrics once per flush
+}
+
+// Thread is the kind of thread Fluent Bit flushes on.
+type Thread int
+
+const (
+	// WorkerThread is an output worker ("flb-out-*"): the output has
+	// `workers`.
+	WorkerThread Thread = iota
+	// EngineThread is Fluent Bit's engine thread ("flb-pipeline"), which
+	// also runs every input: the output has no `workers`.
+	EngineThread
+)
+
+// FlushOn is Flush, told which thread Fluent Bit called it on. The first
+// flush on the engine thread is announced at warn level, once: it holds up
+// every input while it runs, and a forward sink looping into this Fluent
+// Bit's in_forward cannot get its acks there.
+func (p *Pipeline) FlushOn(th Thread, data []byte, tag string) Status {
+	if th != EngineThread {
+		return p.flush(p.ctx, data, tag)
+	}
+	if p.engineWarned.CompareAndSwap(false, true) {
+		p.Log.Warnf("%s", engineThreadWarning(p.sinkName))
+	}
+	return p.flush(p.engineCtx, data, tag)
+}
+
+func engineThreadWarning(sink string) string {
+	msg := "flushing on Fluent Bit's engine thread because this output has no `workers`: each flush holds up every input until it returns"
+	if sink == "forward" {
+		msg += "; with sink forward into this Fluent Bit's own in_forward, which that same thread serves, an ack can only be read " +
+			"after the flush returns, so each chunk is written, answered with a retry, and confirmed by that retry without being sent again: " +
+			"a retry per chunk, and a chunk whose retries Fluent Bit has run out of (retry_limit) is not confirmed"
+	}
+	return msg + ". Set `workers 1` (or more) on this output"
 }
 
 // Flush processes one chunk. data is Fluent Bit's buffer: nothing may keep
 // a reference to it after Flush returns.
-func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
+func (p *Pipeline) Flush(data []byte, tag string) Status {
+	return p.flush(p.ctx, data, tag)
+}
+
+func (p *Pipeline) flush(ctx context.Context, data []byte, tag string) (status Status) {
+	start := time.Now()
+	defer func() { p.metrics.FlushSeconds.UpdateDuration(start) }()
 	defer func() {
 		if v := recover(); v != nil {
 			p.Stats.Panics.Add(1)
+			p.metrics.Panics.Inc()
 			p.Log.Errorf("recovered from a panic while flushing tag %q, chunk dropped: %v\n%s", tag, v, debug.Stack())
 			status = Error
 		}
 	}()
 	fs := p.flushes.Get().(*flushState)
 	defer p.flushes.Put(fs)
+	defer p.metrics.AddRecords(fs.tally)
 
 	fs.done = fs.done[:0]
 	var key progressKey
@@ -212,6 +304,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 			if !ev.Routed {
 				if base+i >= seen {
 					p.Stats.NotRouted.Add(1)
+					p.metrics.NotRouted.Inc()
 				}
 				continue
 			}
@@ -221,7 +314,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 		if len(fs.batch) > 0 && !(carried && len(fs.batch) == 1) {
 			b := &fs.b
 			b.Reset(tag, fs.batch)
-			err := p.sink.Deliver(p.ctx, b)
+			err := p.sink.Deliver(ctx, b)
 			p.count(b, fs.index, base, tag)
 			if sink.IsPermanent(err) {
 				p.Log.Errorf("tag %q: %d records dropped: %v", tag, len(fs.batch), err)
@@ -247,6 +340,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (status Status) {
 	}
 	if damage != nil {
 		p.Stats.CorruptChunk.Add(1)
+		p.metrics.Corrupt.Inc()
 		p.Log.Errorf("tag %q: chunk of %d bytes damaged at entry %d: %d records before it delivered, the last %d bytes dropped: %v",
 			tag, len(data), damagedAt, earlier+delivered, dropped, damage)
 		return Error
@@ -273,6 +367,13 @@ func doneCount(done []bool) int {
 func (p *Pipeline) count(b *sink.Batch, index []int, base int, tag string) {
 	p.Stats.Delivered.Add(int64(b.Delivered()))
 	p.Stats.Rejected.Add(int64(b.Rejected()))
+	p.metrics.Delivered.Add(b.Delivered())
+	p.Stats.NotRouted.Add(int64(b.Skipped()))
+	p.metrics.NotRouted.Add(b.Skipped())
+	p.metrics.SentBytes.Add(b.SentBytes())
+	for _, c := range b.RejectedBy() {
+		p.metrics.Rejected(c.Class, c.N)
+	}
 	for _, r := range b.Reasons() {
 		p.Log.Warnf("record %d of tag %q rejected for good, not retried: %s", index[r.Index], tag, r.Reason)
 	}
@@ -285,6 +386,7 @@ func (p *Pipeline) count(b *sink.Batch, index []int, base int, tag string) {
 // flush the chunk again.
 func (p *Pipeline) retryLater(fs *flushState, key progressKey, tag string, data []byte, err error) Status {
 	p.Stats.Retries.Add(1)
+	p.metrics.Retries.Inc()
 	if key == (progressKey{}) {
 		key = keyOf(tag, data)
 	}
@@ -315,7 +417,10 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 	}
 	fs.work.Reset() // the last window's events are delivered
 	redacted := fs.work.Redacted
-	defer func() { p.Stats.Redacted.Add(fs.work.Redacted - redacted) }()
+	defer func() {
+		p.Stats.Redacted.Add(fs.work.Redacted - redacted)
+		p.metrics.Redacted.Add(int(fs.work.Redacted - redacted))
+	}()
 	var e record.Entry
 	for ; n < window && len(data) > 0; n++ {
 		next, err := e.Decode(data)
@@ -329,11 +434,18 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 			p.Stats.Records.Add(1)
 			if ev.Shaped {
 				p.Stats.Enriched.Add(1)
+				p.metrics.Shaped.Inc()
 			}
 			if ev.Truncated() {
 				p.Stats.Truncated.Add(1)
 				truncated++
 			}
+			// Fields are parsed for every line, routed here or not.
+			event := metrics.None
+			if ev.Line != nil && ev.Fields.Shaped() && ev.Fields.Event != parser.EventNone {
+				event = ev.Fields.Event.String()
+			}
+			fs.tally.Add(ev.Tenant, event)
 		}
 	}
 	return n, data, truncated, nil
@@ -344,6 +456,7 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 func (p *Pipeline) Close() error {
 	p.cancel()
 	err := p.sink.Close()
+	p.metrics.Close()
 	s := &p.Stats
 	p.Log.Infof("stopped: %d records (%d CTLive-shaped), %d delivered, %d rejected, %d not routed here, %d values redacted, %d retries, %d corrupt chunks, %d cut at %d levels, %d panics",
 		s.Records.Load(), s.Enriched.Load(), s.Delivered.Load(), s.Rejected.Load(), s.NotRouted.Load(),

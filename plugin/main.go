@@ -17,6 +17,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
 	"github.com/ctlive/ctlive-fluent-bit/pipeline"
 	"github.com/fluent/fluent-bit-go/output"
 )
@@ -36,7 +37,7 @@ var (
 func guard(where string, ret *int, code int) {
 	if v := recover(); v != nil {
 		fmt.Fprintf(os.Stderr, "[%s] [error] [output:ctlive] panic in %s, returning %d: %v\n%s",
-			time.Now().Format("2006/01/02 15:04:05.000"), where, code, v, debug.Stack())
+			time.Now().Format("2006/01/02 15:04:05.000"), where, code, scrub.Line(fmt.Sprint(v)), debug.Stack())
 		*ret = code
 	}
 }
@@ -44,7 +45,9 @@ func guard(where string, ret *int, code int) {
 //export FLBPluginRegister
 func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 	defer guard("FLBPluginRegister", &ret, -1)
-	return output.FLBPluginRegister(def, pluginName, pluginDesc)
+	ret = output.FLBPluginRegister(def, pluginName, pluginDesc)
+	registerConfigMap(def)
+	return ret
 }
 
 // FLBPluginInit reads every property now: Fluent Bit hands all instances
@@ -55,15 +58,17 @@ func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	defer guard("FLBPluginInit", &ret, output.FLB_ERROR)
 	name := pluginName + "." + strconv.Itoa(int(instanceSeq.Add(1)-1))
-	p, err := pipeline.New(name, func(key string) string { return output.FLBPluginConfigKey(plugin, key) })
+	p, err := pipeline.NewWith(name, func(key string) string { return output.FLBPluginConfigKey(plugin, key) },
+		pipeline.Options{RawEnv: hostHasMap})
 	if err != nil {
 		// One line, whatever the number of bad keys, like Fluent Bit's own.
 		fmt.Fprintf(os.Stderr, "[%s] [error] [output:ctlive:%s] invalid configuration, not starting: %s\n",
-			time.Now().Format("2006/01/02 15:04:05.000"), name, strings.ReplaceAll(err.Error(), "\n", "; "))
+			time.Now().Format("2006/01/02 15:04:05.000"), name, scrub.Line(strings.ReplaceAll(err.Error(), "\n", "; ")))
 		return output.FLB_ERROR
 	}
 	output.FLBPluginSetContext(plugin, p)
 	instances.Store(p, struct{}{})
+	profileStart()
 	p.Log.Infof("started: %s", p.Describe())
 	if !p.Redacts() {
 		p.Log.Warnf("redact off: session IDs, JWTs, Bearer, Basic and ct7Token values and passwords leave this instance in clear")
@@ -82,7 +87,14 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.size_t, tag *C.char) (
 	if p == nil {
 		return output.FLB_ERROR
 	}
-	return int(p.Flush(chunk(data, length), C.GoString(tag)))
+	return int(p.FlushOn(thread(), chunk(data, length), C.GoString(tag)))
+}
+
+func thread() pipeline.Thread {
+	if onEngineThread() {
+		return pipeline.EngineThread
+	}
+	return pipeline.WorkerThread
 }
 
 // FLBPluginFlush is the pre-context entry point; Fluent Bit only calls it
@@ -95,7 +107,7 @@ func FLBPluginFlush(data unsafe.Pointer, length C.size_t, tag *C.char) (ret int)
 	if p == nil {
 		return output.FLB_ERROR
 	}
-	return int(p.Flush(chunk(data, length), C.GoString(tag)))
+	return int(p.FlushOn(thread(), chunk(data, length), C.GoString(tag)))
 }
 
 func chunk(data unsafe.Pointer, length C.size_t) []byte {
@@ -125,6 +137,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 	if p, _ := output.FLBPluginGetContext(ctx).(*pipeline.Pipeline); p != nil {
 		if _, loaded := instances.LoadAndDelete(p); loaded {
 			p.Close()
+			profileStop()
 		}
 	}
 	return output.FLB_OK
@@ -138,6 +151,7 @@ func FLBPluginExit() (ret int) {
 	instances.Range(func(k, _ any) bool {
 		if _, loaded := instances.LoadAndDelete(k); loaded {
 			k.(*pipeline.Pipeline).Close()
+			profileStop()
 		}
 		return true
 	})

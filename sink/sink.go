@@ -7,6 +7,7 @@ package sink
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ctlive/ctlive-fluent-bit/record"
 )
@@ -37,7 +38,28 @@ type Batch struct {
 	done     []bool
 	rejected int
 	reasons  []Rejection
+	classes  []ClassCount
+	sent     int
+	skipped  int
 }
+
+// ClassCount is how many records a flush refused for good for one class
+// of reason.
+type ClassCount struct {
+	Class string
+	N     int
+}
+
+// Classes of reasons, the label of ctlive_records_rejected_total: short
+// and fixed, where a reason's text is neither.
+const (
+	TooLarge  = "too_large"  // above a size limit: max_message_size, HTTP 413
+	BadTenant = "bad_tenant" // a tenant that cannot be an HTTP tenant ID
+	Other     = "other"
+)
+
+// HTTPClass is the class of a refusal known only by its HTTP status.
+func HTTPClass(status int) string { return fmt.Sprintf("http_%d", status) }
 
 // Rejection is a record the downstream refused for good, and why.
 type Rejection struct {
@@ -51,6 +73,7 @@ const MaxReasons = 5
 // Reset prepares a reused Batch for a new flush.
 func (b *Batch) Reset(tag string, events []*record.Event) {
 	b.Tag, b.Events, b.rejected, b.reasons = tag, events, 0, b.reasons[:0]
+	b.classes, b.sent, b.skipped = b.classes[:0], 0, 0
 	if cap(b.done) < len(events) {
 		b.done = make([]bool, len(events))
 	}
@@ -62,8 +85,12 @@ func (b *Batch) Reset(tag string, events []*record.Event) {
 func (b *Batch) Done(i int) { b.done[i] = true }
 
 // Reject marks event i as refused for good by the downstream: it is
-// counted and reported, and never retried.
-func (b *Batch) Reject(i int, reason string) {
+// counted and reported, and never retried. Its class is Other.
+func (b *Batch) Reject(i int, reason string) { b.RejectAs(i, Other, reason) }
+
+// RejectAs is Reject with the reason's class (TooLarge, HTTPClass(400), an
+// Elasticsearch error type): short, from a small set, it labels the count.
+func (b *Batch) RejectAs(i int, class, reason string) {
 	if b.done[i] {
 		return
 	}
@@ -72,7 +99,38 @@ func (b *Batch) Reject(i int, reason string) {
 	if len(b.reasons) < MaxReasons {
 		b.reasons = append(b.reasons, Rejection{i, reason})
 	}
+	for k := range b.classes {
+		if b.classes[k].Class == class {
+			b.classes[k].N++
+			return
+		}
+	}
+	b.classes = append(b.classes, ClassCount{class, 1})
 }
+
+// Skip marks event i as not sent because it has no destination here (a
+// Loki tenant_id that renders no value): it counts as not routed, like a
+// record whose tenant is not routed to the instance, and is never retried.
+func (b *Batch) Skip(i int) {
+	if b.done[i] {
+		return
+	}
+	b.done[i] = true
+	b.skipped++
+}
+
+// Skipped is how many events this flush skipped.
+func (b *Batch) Skipped() int { return b.skipped }
+
+// RejectedBy counts this flush's rejections by class.
+func (b *Batch) RejectedBy() []ClassCount { return b.classes }
+
+// Sent records n bytes handed to the downstream: forward messages as
+// written, HTTP request bodies before compression, stdout lines.
+func (b *Batch) Sent(n int) { b.sent += n }
+
+// SentBytes is what Sent added up.
+func (b *Batch) SentBytes() int { return b.sent }
 
 // IsDone reports whether event i was delivered or rejected.
 func (b *Batch) IsDone(i int) bool { return b.done[i] }
@@ -91,7 +149,23 @@ func (b *Batch) Delivered() int {
 			n++
 		}
 	}
-	return n - b.rejected
+	return n - b.rejected - b.skipped
+}
+
+type engineThreadKey struct{}
+
+// OnEngineThread marks ctx for a flush that runs on Fluent Bit's engine
+// thread (the output has no workers): that thread also serves this Fluent
+// Bit's inputs, so an in_forward of the same process cannot answer before
+// Deliver returns.
+func OnEngineThread(ctx context.Context) context.Context {
+	return context.WithValue(ctx, engineThreadKey{}, true)
+}
+
+// IsEngineThread reports whether ctx was marked with OnEngineThread.
+func IsEngineThread(ctx context.Context) bool {
+	on, _ := ctx.Value(engineThreadKey{}).(bool)
+	return on
 }
 
 type permanentError struct{ err error }

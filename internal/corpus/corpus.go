@@ -14,6 +14,10 @@ type Record struct {
 	// line. It is not a contract field: a line of the endContact flow may
 	// carry no endContact keyword, and so no event.
 	Case Case
+
+	// saved marks the line with which the simulator saved the transcript
+	// of the line's contact (see Lifecycles).
+	saved bool
 }
 
 // Expect holds the contract's fields for one record. An empty string (zero

@@ -98,6 +98,15 @@
 // The package's tests check every record's Want against an independent
 // regular-expression reading of the contract (oracle_test.go).
 //
+// # Contacts' lives
+//
+// Lifecycles(records) gives every contact's true lifecycle as
+// ctlive-inspect defines it (first and last line, lines, ended, transcript
+// saved, the sessions that joined it and their agents, exceptions,
+// errors), from the typed arguments each line was written with: the truth
+// the tool's tests compare with. It holds for any prefix of a corpus, such
+// as a log cut while a contact is still open.
+//
 // # Determinism
 //
 // The generator uses its own splitmix64 source and integer arithmetic only,

@@ -388,7 +388,7 @@ func (s *sim) saveTranscript(t int64, c *contact) {
 	t += s.r.between(5*ms, 60*ms)
 	saved := func(t int64) {
 		s.burst(t, CaseSaveTranscript,
-			mk(tk("MONGODB"), `Transcript [%s] saved in mongo db result:{"acknowledged":true,"insertedId":"%s"}`, c.ref, c.ref).ev("saveTranscript").payload(),
+			mk(tk("MONGODB"), `Transcript [%s] saved in mongo db result:{"acknowledged":true,"insertedId":"%s"}`, c.ref, c.ref).ev("saveTranscript").payload().save(),
 			mk(tk("REDIS"), "Delete contact [%s] from redis db: 1", c.ref))
 	}
 	if s.r.permille(20) {

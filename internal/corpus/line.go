@@ -40,9 +40,10 @@ func newContactRef(channel, tenant, uuid string) contactRef {
 
 // draft is a body (and its following physical lines) with what it holds.
 type draft struct {
-	body string
-	more []string
-	want Expect
+	body  string
+	more  []string
+	want  Expect
+	saved bool // the line that saves the contact's transcript
 }
 
 // mk writes "[tok] [tok] " and the formatted text; toks holds strings and
@@ -129,6 +130,7 @@ func (d *draft) warn() *draft        { d.want.Level = "warn"; return d }
 func (d *draft) fail() *draft        { d.want.Level = "error"; return d }
 func (d *draft) payload() *draft     { d.want.HasPayload = true; return d }
 func (d *draft) url(u string) *draft { d.want.URL = u; return d }
+func (d *draft) save() *draft        { d.saved = true; return d }
 
 // exc makes the draft an exception of type errType ("" when the contract
 // leaves the type open for this line) followed by the given lines; the

@@ -281,7 +281,7 @@ func (s *sim) emit(t int64, c Case, d *draft) {
 		b.WriteByte('\n')
 		b.WriteString(l)
 	}
-	s.out(Record{Line: b.String(), Want: w, Case: c})
+	s.out(Record{Line: b.String(), Want: w, Case: c, saved: d.saved})
 	s.left--
 }
 

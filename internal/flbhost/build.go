@@ -60,7 +60,9 @@ func BuildHost(dir string) (string, error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), gccTimeout)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "gcc", "-std=gnu11", "-O2", "-g", "-Wall", "-Werror", "-pthread",
+		// -rdynamic exports malloc_usable_size, as Fluent Bit (linked with
+		// ENABLE_EXPORTS) exports its allocator: the plugin binds to it.
+		cmd := exec.CommandContext(ctx, "gcc", "-std=gnu11", "-O2", "-g", "-Wall", "-Werror", "-pthread", "-rdynamic",
 			"-o", bin, src, "-ldl", "-lpthread")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return "", fmt.Errorf("flbhost: gcc: %v\n%s", err, out)

@@ -400,7 +400,9 @@ func TestHungFlushTimesOutAndKillsHost(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no reply within 1s") {
 		t.Fatalf("TryFlush error = %v, want a timeout", err)
 	}
-	if waited := time.Since(began); waited > 5*time.Second {
+	// A bound only against hanging: a loaded CI machine may take seconds to
+	// kill and reap the host.
+	if waited := time.Since(began); waited > 30*time.Second {
 		t.Errorf("timeout took %v", waited)
 	}
 	if _, err := in.TryFlush("t", oneRecord(t0, "x")); err == nil {

@@ -31,6 +31,25 @@
  *       every chunk was accepted, 1 when one was dropped or init failed,
  *       2 on usage or I/O errors.
  *
+ *   flbhost -p PLUGIN.so -H [-L LAYOUT]
+ *       Help mode.  Prints the plugin's configuration map the way
+ *       `fluent-bit -e PLUGIN.so -o NAME -h` prints its OPTIONS (src/
+ *       fluent-bit.c, help_format_text); nothing after the banner when the
+ *       plugin registered no map (flb_help_plugin does the same).
+ *
+ *   -L LAYOUT  the size of struct flb_plugin_proxy_def the host allocates
+ *             for FLBPluginRegister: 48 (default; Fluent Bit 5.1.1 and
+ *             later, with the config_map member) or 40 (before 5.1.1: the
+ *             block ends after event_type).  With 48 a config map the
+ *             plugin registers is used as Fluent Bit uses it: property
+ *             names are checked before init (flb_output_plugin_property_
+ *             check), entries flagged FLB_CONFIG_MAP_DYNAMIC_ENV are stored
+ *             raw, and -H prints it.  With 40 the block is placed against
+ *             an inaccessible page, and this host's malloc_usable_size
+ *             (which the plugin's call binds to, as it binds to Fluent
+ *             Bit's allocator) reports 40 for it: a plugin that writes past
+ *             the old layout dies of SIGSEGV on the spot.
+ *
  *   -s STACK  size in bytes of the stack every flush runs on.  Fluent Bit
  *             runs output flushes inside libco coroutines on malloc'd stacks
  *             of coro_stack_size bytes (include/fluent-bit/flb_coro.h,
@@ -64,6 +83,12 @@
  *         Bit's shutdown does, then unregisters, dlcloses and exits 0.
  *         EXITED lists those instances, comma separated, or "-".
  *   End of input behaves like quit without the result line.
+ *
+ * THREADS
+ *   Flushes run on a thread named as Fluent Bit names the thread it calls
+ *   the plugin on: "flb-out-INSTANCE-wN" (truncated to 15 bytes by the
+ *   kernel) when the instance has `workers` (src/flb_output_thread.c), else
+ *   "flb-pipeline", the engine thread (src/flb_lib.c, flb_lib_worker).
  */
 
 #define _GNU_SOURCE
@@ -71,7 +96,10 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -110,6 +138,8 @@
 /* include/fluent-bit/flb_plugin_proxy.h: struct flb_plugin_proxy_def.  The
  * whole struct is allocated even though fluent-bit-go only knows the first
  * five fields. */
+struct flb_config_map;
+
 struct flb_plugin_proxy_def {
     int type;
     int proxy;
@@ -117,8 +147,48 @@ struct flb_plugin_proxy_def {
     char *name;
     char *description;
     int event_type;
-    void *config_map;
+    struct flb_config_map *config_map; /* since 5.1.1 (commit 09936af) */
 };
+
+/* The def before 5.1.1 ends after event_type (and its padding). */
+#define PROXY_DEF_OLD_SIZE 40
+
+/* include/fluent-bit/flb_config_map.h.  A plugin fills in the public
+ * fields; value and _head are the host's, in its own copies. */
+#define FLB_CONFIG_MAP_STR 0
+#define FLB_CONFIG_MAP_STR_PREFIX 1
+#define FLB_CONFIG_MAP_INT 2
+#define FLB_CONFIG_MAP_BOOL 3
+#define FLB_CONFIG_MAP_DOUBLE 4
+#define FLB_CONFIG_MAP_SIZE 5
+#define FLB_CONFIG_MAP_TIME 6
+#define FLB_CONFIG_MAP_DEPRECATED 7
+#define FLB_CONFIG_MAP_CLIST 30
+#define FLB_CONFIG_MAP_CLIST_4 34
+#define FLB_CONFIG_MAP_SLIST 40
+#define FLB_CONFIG_MAP_SLIST_4 44
+#define FLB_CONFIG_MAP_VARIANT 50
+#define FLB_CONFIG_MAP_MULT 1
+#define FLB_CONFIG_MAP_DYNAMIC_ENV 2
+
+struct flb_config_map {
+    int type;
+    char *name;
+    char *def_value;
+    int flags;
+    int set_property;
+    uintptr_t offset;
+    char *desc;
+    struct {
+        void *val[1];
+        char *raw;
+        void *mult;
+        void *head[2];
+    } value;
+    void *head[2];
+};
+_Static_assert(sizeof(struct flb_config_map) == 104,
+               "struct flb_config_map is 104 bytes in Fluent Bit 5.x");
 
 struct flb_plugin_proxy;
 
@@ -183,6 +253,7 @@ enum instance_state { INS_NEW, INS_READY, INS_FAILED };
  * pointer back to the API, so the layout is ours. */
 struct instance {
     char *name;
+    int workers; /* ins->tp_workers */
     struct prop *props; /* ins->properties, in the order they were set */
     struct prop **props_tail;
     int log_level;   /* ins->log_level */
@@ -196,6 +267,10 @@ static struct flb_plugin_proxy proxy;
 static struct instance *instances;
 static FILE *results;
 static size_t flush_stack_size = 64 * 1024;
+static size_t def_layout = sizeof(struct flb_plugin_proxy_def);
+static const char *program_name = "flbhost";
+static const char *plugin_path_arg = "";
+static struct flb_config_map *plugin_map; /* the plugin's, if it gave one */
 
 #define POISON_BYTE 0xC1 /* never used in msgpack: stale reads fail loudly */
 
@@ -546,6 +621,13 @@ static int set_tls(struct instance *ins, const char *v)
     return is_true(v) ? -1 : 0;
 }
 
+/* src/flb_output.c: ins->tp_workers = atoi(tmp) */
+static int set_workers(struct instance *ins, const char *v)
+{
+    ins->workers = atoi(v);
+    return 0;
+}
+
 static int set_retry_limit(struct instance *ins, const char *v)
 {
     if (!v) {
@@ -609,7 +691,7 @@ static const struct core_key {
     {"tls.proxy.ca_path", 0, 0, NULL},
     {"tls.proxy.ca_file", 0, 0, NULL},
     {"storage.total_limit_size", 0, 1, NULL},
-    {"workers", 0, 1, NULL},
+    {"workers", 0, 1, set_workers},
 };
 
 static const struct core_key *core_key_for(const char *key, int has_value)
@@ -627,6 +709,275 @@ static const struct core_key *core_key_for(const char *key, int has_value)
         }
     }
     return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * The plugin's config map: src/flb_config_map.c, src/flb_output.c.
+ * ------------------------------------------------------------------------ */
+
+/* include/fluent-bit/flb_config_map.h:
+ * flb_config_map_property_has_dynamic_env walks the plugin's own array. */
+static int map_has_dynamic_env(const char *name)
+{
+    struct flb_config_map *m = plugin_map;
+
+    while (m && m->name) {
+        if (strcasecmp(m->name, name) == 0) {
+            return (m->flags & FLB_CONFIG_MAP_DYNAMIC_ENV) != 0;
+        }
+        m++;
+    }
+    return 0;
+}
+
+static int map_size(const struct flb_config_map *m)
+{
+    int n = 0;
+
+    while (m && m[n].name) {
+        n++;
+    }
+    return n;
+}
+
+/* src/flb_utils.c:flb_utils_bool */
+static int utils_bool(const char *v)
+{
+    if (strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0 ||
+        strcasecmp(v, "yes") == 0) {
+        return 1;
+    }
+    if (strcasecmp(v, "false") == 0 || strcasecmp(v, "off") == 0 ||
+        strcasecmp(v, "no") == 0) {
+        return 0;
+    }
+    return -1;
+}
+
+/* The checks flb_config_map_create makes of each entry's default
+ * (translate_default_value): a boolean must read as one, a prefixed string
+ * has none.  A failure stops every instance of the plugin. */
+static int map_check_defaults(void)
+{
+    struct flb_config_map *m = plugin_map;
+
+    for (; m && m->name; m++) {
+        if (!m->def_value) {
+            continue;
+        }
+        if (m->type == FLB_CONFIG_MAP_BOOL && utils_bool(m->def_value) < 0) {
+            host_log("[error] [config map] invalid default value for boolean "
+                     "'%s=%s'", m->name, m->def_value);
+            return -1;
+        }
+        if (m->type == FLB_CONFIG_MAP_STR_PREFIX) {
+            host_log("[error] [config map] invalid default value for prefixed "
+                     "string '%s'", m->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* src/flb_config_map.c:helper_map_options: "a, b, and c." */
+static void map_allowed(struct buf *b)
+{
+    struct flb_config_map *m = plugin_map;
+    int n = map_size(m);
+    int i;
+
+    buf_put(b, "The following properties are allowed: ",
+            strlen("The following properties are allowed: "));
+    for (i = 0; i < n; i++) {
+        if (i < n - 1) {
+            buf_put(b, m[i].name, strlen(m[i].name));
+            buf_put(b, ", ", 2);
+        }
+        else {
+            if (n > 1) {
+                buf_put(b, "and ", 4);
+            }
+            buf_put(b, m[i].name, strlen(m[i].name));
+            buf_byte(b, '.');
+        }
+    }
+}
+
+/* src/flb_output.c:flb_output_plugin_property_check, which Fluent Bit runs
+ * for each instance before its init (flb_output_init_all), and
+ * src/flb_config_map.c:flb_config_map_properties_check.  Only the
+ * plugin's properties are checked: core keys never reach the list. */
+static int property_check(struct instance *ins)
+{
+    struct flb_config_map *map = plugin_map;
+    const char *pname = proxy.data->name;
+    struct prop *p, *q;
+
+    if (!map) {
+        return 0;
+    }
+    if (map_check_defaults() != 0) {
+        host_log("[error] [output] error loading config map for '%s' plugin",
+                 pname);
+        return -1;
+    }
+    for (p = ins->props; p; p = p->next) {
+        struct flb_config_map *m;
+        int count = 0;
+
+        if (strcasecmp(p->key, "active") == 0 ||
+            strcasecmp(p->key, "condition") == 0) {
+            continue;
+        }
+        for (m = map; m->name; m++) {
+            size_t len = strlen(m->name);
+
+            if (m->type != FLB_CONFIG_MAP_STR_PREFIX && len != strlen(p->key)) {
+                continue;
+            }
+            if (strncasecmp(p->key, m->name, len) == 0) {
+                if (m->type == FLB_CONFIG_MAP_STR_PREFIX &&
+                    strlen(p->key) <= len) {
+                    host_log("[error] [config] incomplete prefixed key '%s'",
+                             p->key);
+                    m = NULL;
+                }
+                else if (m->type == FLB_CONFIG_MAP_DEPRECATED) {
+                    host_log("[ warn] [config] %s: '%s' is deprecated", pname,
+                             p->key);
+                }
+                break;
+            }
+        }
+        if (!m || !m->name) {
+            struct buf b = {0};
+
+            map_allowed(&b);
+            host_log("[error] [config] %s: unknown configuration property "
+                     "'%s'. %s", pname, p->key, buf_cstr(&b));
+            free(b.data);
+            host_log("[ help] try the command: %s -p %s -H", program_name,
+                     plugin_path_arg);
+            return -1;
+        }
+        /* property_count compares the exact key, case included. */
+        for (q = ins->props; q; q = q->next) {
+            if (strcmp(q->key, p->key) == 0) {
+                count++;
+            }
+        }
+        if ((m->flags & FLB_CONFIG_MAP_MULT) == 0 && count > 1) {
+            host_log("[error] [config] %s: configuration property '%s' is set "
+                     "%i times", pname, p->key, count);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* src/flb_help.c:pack_config_map_entry, the type names. */
+static const char *map_type_name(int type)
+{
+    switch (type) {
+    case FLB_CONFIG_MAP_STR:
+        return "string";
+    case FLB_CONFIG_MAP_DEPRECATED:
+        return "deprecated";
+    case FLB_CONFIG_MAP_INT:
+        return "integer";
+    case FLB_CONFIG_MAP_BOOL:
+        return "boolean";
+    case FLB_CONFIG_MAP_DOUBLE:
+        return "double";
+    case FLB_CONFIG_MAP_SIZE:
+        return "size";
+    case FLB_CONFIG_MAP_TIME:
+        return "time";
+    case FLB_CONFIG_MAP_VARIANT:
+        return "variant";
+    case FLB_CONFIG_MAP_STR_PREFIX:
+        return "prefixed string";
+    case FLB_CONFIG_MAP_CLIST:
+        return "multiple comma delimited strings";
+    case FLB_CONFIG_MAP_SLIST:
+        return "multiple space delimited strings";
+    }
+    if (type > FLB_CONFIG_MAP_CLIST && type <= FLB_CONFIG_MAP_CLIST_4) {
+        return "comma delimited strings";
+    }
+    if (type > FLB_CONFIG_MAP_SLIST && type <= FLB_CONFIG_MAP_SLIST_4) {
+        return "space delimited strings";
+    }
+    return "?";
+}
+
+/* src/fluent-bit.c:help_plugin_description: wrapped at 90 columns. */
+static void help_description(int pad, const char *s)
+{
+    int max = 90 - pad;
+    const char *p = s;
+    const char *end = s + strlen(s);
+    int line = 0;
+
+    if ((int) strlen(s) <= max) {
+        printf("%s\n", s);
+        return;
+    }
+    while (p < end) {
+        const char *c;
+        int len;
+
+        if (p + max > end) {
+            c = end;
+        }
+        else {
+            c = p + max;
+            while (*c != ' ' && c > p) {
+                c--;
+            }
+        }
+        len = c == p ? (int) (end - p) : (int) (c - p);
+        printf("%*s%.*s\n", line ? pad : 0, "", len, p);
+        line++;
+        p += len + 1;
+    }
+}
+
+/* src/fluent-bit.c:flb_help_plugin and help_format_text, the plugin's own
+ * section: without a map Fluent Bit prints nothing but its banner. */
+static int help_mode(void)
+{
+    struct flb_config_map *m = plugin_map;
+    int max = 0;
+
+    if (!m) {
+        return 0;
+    }
+    if (map_check_defaults() != 0) {
+        return 1;
+    }
+    printf("HELP\n%s output plugin\n\nDESCRIPTION\n%s\n\nOPTIONS\n",
+           proxy.data->name,
+           proxy.def->description ? proxy.def->description : "");
+    /* The padding is the longest name of all sections, the global options
+     * included, of which tls.windows.use_enterprise_store is the longest. */
+    max = (int) strlen("tls.windows.use_enterprise_store");
+    for (; m->name; m++) {
+        if ((int) strlen(m->name) > max) {
+            max = (int) strlen(m->name);
+        }
+    }
+    max += 2;
+    for (m = plugin_map; m->name; m++) {
+        printf("%-*s", max, m->name);
+        help_description(max, m->desc ? m->desc : "");
+        /* help_print_property reads a nil default as the string
+         * "default": Fluent Bit 5.1.1 prints "> default: default". */
+        printf("%*s> default: %s, type: ", max, " ",
+               m->def_value ? m->def_value : "default");
+        printf("%s\n\n", map_type_name(m->type));
+    }
+    return 0;
 }
 
 static int set_property(struct instance *ins, const char *key,
@@ -647,6 +998,13 @@ static int set_property(struct instance *ins, const char *key,
 
         free(val);
         return ret;
+    }
+
+    /* flb_config_map_property_has_dynamic_env: such a value is stored
+     * raw, ${VAR} and all, even when its translation was empty. */
+    if (map_has_dynamic_env(key)) {
+        free(val);
+        val = xstrdup(value);
     }
 
     /* flb_kv_item_create appends, so a repeated key keeps its FIRST value
@@ -763,6 +1121,66 @@ static void *symbol(const char *name)
     return s;
 }
 
+/* ------------------------------------------------------------------------
+ * The proxy def's layout.
+ * ------------------------------------------------------------------------ */
+
+/* The old layout's def sits in the last PROXY_DEF_OLD_SIZE bytes of a page
+ * followed by an inaccessible one. */
+static void *old_def_pages;
+static long page_size;
+
+static void *def_alloc(void)
+{
+    if (def_layout != PROXY_DEF_OLD_SIZE) {
+        /* src/flb_plugin_proxy.c:flb_plugin_proxy_create:
+         * flb_calloc(1, sizeof(struct flb_plugin_proxy_def)) */
+        return calloc(1, def_layout);
+    }
+    page_size = sysconf(_SC_PAGESIZE);
+    old_def_pages = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (old_def_pages == MAP_FAILED) {
+        return NULL;
+    }
+    if (mprotect((char *) old_def_pages + page_size, page_size, PROT_NONE)) {
+        return NULL;
+    }
+    return (char *) old_def_pages + page_size - PROXY_DEF_OLD_SIZE;
+}
+
+static int is_old_def(const void *p)
+{
+    return old_def_pages &&
+           p == (char *) old_def_pages + page_size - PROXY_DEF_OLD_SIZE;
+}
+
+static void def_free(void *def)
+{
+    if (is_old_def(def)) {
+        munmap(old_def_pages, 2 * page_size);
+        old_def_pages = NULL;
+        return;
+    }
+    free(def);
+}
+
+/* A plugin asks the host's allocator how big the def's block is (this
+ * symbol is exported, so the plugin's call binds here, as it binds to
+ * Fluent Bit's allocator): the old layout's block is 40 bytes. */
+size_t malloc_usable_size(void *p)
+{
+    static size_t (*next)(void *);
+
+    if (is_old_def(p)) {
+        return PROXY_DEF_OLD_SIZE;
+    }
+    if (!next) {
+        next = (size_t (*)(void *)) dlsym(RTLD_NEXT, "malloc_usable_size");
+    }
+    return next(p);
+}
+
 /* src/flb_plugin_proxy.c:flb_plugin_proxy_create, flb_plugin_proxy_register
  * and src/proxy/go/go.c:proxy_go_output_register.  Fluent Bit ignores a
  * plugin that registers as something else; here that is an error. */
@@ -782,7 +1200,7 @@ static int load_plugin(const char *path, char *err, size_t err_size)
         return -1;
     }
     proxy.api = api_create();
-    def = calloc(1, sizeof(*def));
+    def = def_alloc();
     if (!proxy.api || !def) {
         snprintf(err, err_size, "out of memory");
         return -1;
@@ -821,6 +1239,10 @@ static int load_plugin(const char *path, char *err, size_t err_size)
         snprintf(err, err_size, "registered without a name");
         return -1;
     }
+    /* src/flb_plugin_proxy.c:flb_proxy_register_output:
+     * out->config_map = def->config_map, a pointer the host keeps.  The old
+     * layout has no such member: whatever lies past it is not read. */
+    plugin_map = def_layout == PROXY_DEF_OLD_SIZE ? NULL : def->config_map;
 
     /* go.c mallocs this; api, o_ins and context are set before each init. */
     plugin = calloc(1, sizeof(*plugin));
@@ -861,7 +1283,7 @@ static void unload_plugin(void)
         free(proxy.data);
         proxy.data = NULL;
     }
-    free(proxy.def);
+    def_free(proxy.def);
     free(proxy.api);
     /* A Go runtime cannot be unloaded: c-shared objects are linked with
      * -z nodelete, so this only drops the reference, as in Fluent Bit. */
@@ -945,6 +1367,12 @@ static int init_instance(struct instance *ins)
     int (*cb_pre_run)(int);
     int ret;
 
+    if (property_check(ins) != 0) {
+        /* flb_output_init_all fails before the plugin's init is called. */
+        host_log("[error] [engine] output initialization failed");
+        ins->state = INS_FAILED;
+        return -1;
+    }
     proxy.instance = ins;
     plugin->api = proxy.api;
     plugin->o_ins = ins;
@@ -1123,6 +1551,24 @@ static void run_on_flush_stack(void (*fn)(void *), void *arg)
     free(stack);
 }
 
+static __thread int worker_index;
+
+/* Names the calling thread as Fluent Bit names the one it flushes on. */
+static void name_flush_thread(struct instance *ins)
+{
+    char name[64];
+
+    if (ins->workers > 0) {
+        /* src/flb_output_thread.c: "flb-out-%s-w%i" with ins->name */
+        snprintf(name, sizeof(name), "flb-out-%s-w%i", ins->name,
+                 worker_index);
+    }
+    else {
+        snprintf(name, sizeof(name), "flb-pipeline");
+    }
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 /* One flush as Fluent Bit performs it: the plugin gets a buffer that is
  * Fluent Bit's own and that is gone once the callback returns. */
 static int flush_chunk(struct instance *ins, const char *tag,
@@ -1132,6 +1578,7 @@ static int flush_chunk(struct instance *ins, const char *tag,
     struct flush_call call = {ins, data, size, tag, strlen(tag), FLB_ERROR};
 
     memcpy(data, chunk, size);
+    name_flush_thread(ins);
     run_on_flush_stack(proxy_cb_flush, &call);
     poison_and_free(data, size);
     return call.ret;
@@ -1170,6 +1617,9 @@ static void run_jobs(struct flush_batch *b)
 static void *flush_worker(void *arg)
 {
     struct flush_batch *b = arg;
+    static int next_index;
+
+    worker_index = __atomic_fetch_add(&next_index, 1, __ATOMIC_SEQ_CST);
 
     pthread_barrier_wait(&b->start);
     run_jobs(b);
@@ -1902,7 +2352,9 @@ static void usage(void)
 {
     fputs("usage: flbhost -p PLUGIN.so -S [-r FD | -R PATH] [-s STACK]\n"
           "       flbhost -p PLUGIN.so -i FILE|- [-o KEY=VALUE]... [-t TAG]\n"
-          "               [-n RECORDS] [-T SEC[.FRAC]] [-s STACK]\n",
+          "               [-n RECORDS] [-T SEC[.FRAC]] [-s STACK]\n"
+          "       flbhost -p PLUGIN.so -H\n"
+          "       (each with -L 40|48: the proxy def's layout)\n",
           stderr);
 }
 
@@ -1917,12 +2369,13 @@ int main(int argc, char **argv)
     long per_chunk = 100;
     long stack = -1;
     int script = 0;
+    int help = 0;
     char **props = xmalloc(sizeof(char *) * argc);
     int nprops = 0;
     char err[1024];
     int opt;
 
-    while ((opt = getopt(argc, argv, "p:Sr:R:s:i:o:t:n:T:h")) != -1) {
+    while ((opt = getopt(argc, argv, "p:Sr:R:s:i:o:t:n:T:HL:h")) != -1) {
         switch (opt) {
         case 'p':
             plugin_path = optarg;
@@ -1963,19 +2416,36 @@ int main(int argc, char **argv)
         case 'T':
             fixed_time = optarg;
             break;
+        case 'H':
+            help = 1;
+            break;
+        case 'L':
+            if (strcmp(optarg, "40") == 0) {
+                def_layout = PROXY_DEF_OLD_SIZE;
+            }
+            else if (strcmp(optarg, "48") == 0) {
+                def_layout = sizeof(struct flb_plugin_proxy_def);
+            }
+            else {
+                usage();
+                return 2;
+            }
+            break;
         default:
             usage();
             return 2;
         }
     }
-    if (!plugin_path || script == (input != NULL) || optind != argc ||
-        (!script && result_path)) {
+    if (!plugin_path || script + help + (input != NULL) != 1 ||
+        optind != argc || (!script && result_path)) {
         usage();
         return 2;
     }
     if (stack >= 0) {
         flush_stack_size = (size_t) stack;
     }
+    program_name = argv[0];
+    plugin_path_arg = plugin_path;
     /* Stdout is usually a file or pipe here; line buffering lets C-side
      * prints of a plugin show up as they happen, as on a terminal. */
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1997,6 +2467,13 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (help) {
+        int ret = help_mode();
+
+        unload_plugin();
+        free(props);
+        return ret;
+    }
     if (!script) {
         int ret = cli_mode(input, props, nprops, tag, per_chunk, fixed_time);
 

@@ -25,6 +25,7 @@ package flbhost
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -62,6 +63,50 @@ type Options struct {
 	// Fluent Bit's coroutine size (64 KiB); negative runs flushes on the
 	// calling thread's own stack.
 	FlushStack int
+	// Layout is the size of the proxy def the host hands FLBPluginRegister:
+	// LayoutConfigMap (the default) or LayoutOld.
+	Layout Layout
+}
+
+// Layout is a size of struct flb_plugin_proxy_def.
+type Layout int
+
+const (
+	// LayoutConfigMap is Fluent Bit 5.1.1's 48-byte def, whose config_map
+	// member the host uses: it checks property names before init, stores
+	// FLB_CONFIG_MAP_DYNAMIC_ENV values raw and prints the map with Help.
+	LayoutConfigMap Layout = 48
+	// LayoutOld is the 40-byte def of earlier releases, placed against an
+	// inaccessible page: a plugin writing config_map there dies of SIGSEGV.
+	LayoutOld Layout = 40
+)
+
+func (l Layout) args() []string {
+	if l == 0 {
+		return nil
+	}
+	return []string{"-L", strconv.Itoa(int(l))}
+}
+
+// Help runs the host in help mode: what `fluent-bit -e PLUGIN -o NAME -h`
+// prints as the plugin's OPTIONS, nothing when the plugin registered no
+// config map. env is added to the environment.
+func Help(hostPath, pluginPath string, layout Layout, env ...string) (string, error) {
+	plugin, err := filepath.Abs(pluginPath)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hostPath, append([]string{"-p", plugin, "-H"}, layout.args()...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("flbhost -H: %w\n%s", err, stderr.String())
+	}
+	return string(out), nil
 }
 
 // Host is one running host process with one loaded plugin. Its methods
@@ -145,7 +190,7 @@ func Start(tb testing.TB, hostPath, pluginPath string, opts Options) *Host {
 	}
 	defer resultW.Close()
 
-	args := []string{"-p", plugin, "-S", "-r", "3"}
+	args := append([]string{"-p", plugin, "-S", "-r", "3"}, opts.Layout.args()...)
 	switch {
 	case opts.FlushStack < 0:
 		args = append(args, "-s", "0")

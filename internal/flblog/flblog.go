@@ -2,6 +2,11 @@
 // (`[2026/11/25 07:16:26.123] [ warn] [output:ctlive:ctlive.0] msg`), so the
 // plugin's messages sit naturally in the agent's log. Fluent Bit keeps
 // `log_level` to itself, so the plugin has its own level key.
+//
+// Every message goes through scrub.Line before it is written: whatever a
+// caller formats (an error quoting a URL, a server's answer), no URL
+// credential or query value, authorization token or configured secret
+// reaches the agent's log.
 package flblog
 
 import (
@@ -12,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
 )
 
 type Level int32
@@ -76,7 +83,8 @@ func (l *Logger) logf(v Level, format string, a ...any) {
 		return
 	}
 	now := time.Now()
-	line := fmt.Sprintf("[%s] [%5s] %s%s\n", now.Format("2006/01/02 15:04:05.000"), levelNames[v], l.prefix, fmt.Sprintf(format, a...))
+	msg := scrub.Line(fmt.Sprintf(format, a...))
+	line := fmt.Sprintf("[%s] [%5s] %s%s\n", now.Format("2006/01/02 15:04:05.000"), levelNames[v], l.prefix, msg)
 	l.mu.Lock()
 	io.WriteString(l.w, line)
 	l.mu.Unlock()

@@ -36,3 +36,14 @@ func TestLevels(t *testing.T) {
 		t.Error("off writes nothing")
 	}
 }
+
+func TestLinesNeverCarryCredentials(t *testing.T) {
+	l, buf := Capture("ctlive.0", Info)
+	l.Warnf("tag %q: delivery failed: bulk request to %s: HTTP 503: %s", "t", "http://h/?token=abc", "Authorization: Bearer xyz")
+	l.Errorf("invalid configuration, not starting: url: %s", "tcp://user:pass@host:24224?shared_key=s3cret")
+	for _, secret := range []string{"abc", "xyz", "pass", "s3cret"} {
+		if bytes.Contains([]byte(buf.String()), []byte(secret)) {
+			t.Errorf("the log shows %q:\n%s", secret, buf.String())
+		}
+	}
+}

@@ -26,7 +26,7 @@ import (
 )
 
 // DefaultMaxMessageBytes is in_forward's default buffer_max_size
-// (plugins/in_forward/fw_conn.h: FLB_IN_FW_CHUNK_MAX_SIZE).
+// (plugins/in_forward/fw_config.c: FLB_IN_FW_CHUNK_MAX_SIZE).
 const DefaultMaxMessageBytes = 6144000
 
 // AckMode says how the server answers a message that carries a chunk id.

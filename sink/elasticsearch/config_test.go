@@ -19,7 +19,7 @@ func TestNewDefaults(t *testing.T) {
 	if s.timeKey != "@timestamp" || string(s.docStart) != `{"@timestamp":"` {
 		t.Errorf("time key %q, doc start %q", s.timeKey, s.docStart)
 	}
-	if !s.genID || s.tagKey != "" || s.maxRequest != 5<<20 {
+	if !s.genID || s.tagKey != "" || s.maxRequest != 5000000 {
 		t.Errorf("id %v, tag key %q, max request %d", s.genID, s.tagKey, s.maxRequest)
 	}
 }
@@ -35,7 +35,7 @@ func TestNewReadsKeys(t *testing.T) {
 	if string(s.staticAction) != `{"create":{"_index":"logs-all"` {
 		t.Errorf("static action %q: a static index is lower-cased once", s.staticAction)
 	}
-	if s.timeKey != "ts" || s.genID || s.tagKey != "fluent_tag" || s.maxRequest != 512<<10 {
+	if s.timeKey != "ts" || s.genID || s.tagKey != "fluent_tag" || s.maxRequest != 512000 {
 		t.Errorf("time key %q, id %v, tag key %q, max request %d", s.timeKey, s.genID, s.tagKey, s.maxRequest)
 	}
 	if s := newSink(t, map[string]string{"index": "Logs-100%%"}); string(s.staticAction) != `{"create":{"_index":"logs-100%"` {

@@ -284,8 +284,10 @@ func Test413SplitsRequests(t *testing.T) {
 			t.Errorf("record %d accepted %d times, want once", i, got[i])
 		}
 	}
-	if !strings.Contains(rl.log(), "413") || strings.Count(rl.log()+log.String(), "lower max_request_size") != 1 {
-		t.Errorf("want one warning about max_request_size; logs:\n%s%s", log.String(), rl.log())
+	// One warning, naming the limit that was hit and what to set.
+	if !strings.Contains(rl.log(), "413") || strings.Count(rl.log()+log.String(), "http.max_content_length (100mb by default)") != 1 ||
+		!strings.Contains(log.String(), "set max_request_size below that limit") {
+		t.Errorf("want one warning naming the server's limit and max_request_size; logs:\n%s%s", log.String(), rl.log())
 	}
 }
 

@@ -7,7 +7,7 @@
 // The HTTP keys are httpc's: url (default http://127.0.0.1:9200; a path is a
 // prefix to which /_bulk is appended; a query string is kept on every
 // request, e.g. ?pipeline=NAME for an ingest pipeline or VictoriaLogs'
-// ?_msg_field=message&_time_field=@timestamp), http_user, http_passwd,
+// ?_msg_field=message,log&_time_field=@timestamp), http_user, http_passwd,
 // api_key, bearer_token, ca_file, client_cert_file, client_key_file,
 // verify_certificate, compress (gzip by default), timeout. The sink's own:
 //
@@ -22,8 +22,9 @@
 //	id                on                        deterministic _id (see below); off lets the server pick
 //	include_tag_key   off                       add the Fluent Bit tag to each document...
 //	tag_key           _flb-key                  ...under this key (Fluent Bit's es output's names)
-//	max_request_size  5M                        bulk body cap before compression; a flush larger than
-//	                                            this goes out as several requests, one after the other
+//	max_request_size  5M                        bulk body cap before compression, 64k to 1G; a flush
+//	                                            larger than this goes out as several requests, one
+//	                                            after the other
 //	replace_dots      off                       '.' in keys, at every depth (payloads' too), becomes '_',
 //	                                            as Fluent Bit's es output's Replace_Dots does: keys
 //	                                            `app` and `app.kubernetes.io/name` (Kubernetes' standard
@@ -34,7 +35,7 @@
 // write_operation: always create; path and pipeline: put them in url).
 // suppress_type_name, time_key_nanos, buffer_size and trace_* are accepted
 // and ignored: this sink behaves as if the first two were on and reads
-// whole answers. host, port, tls* and workers belong to Fluent Bit.
+// answers as they stream. host, port, tls* and workers belong to Fluent Bit.
 //
 // # Requests
 //
@@ -56,7 +57,11 @@
 // the request's records and logs the server's reason once, except
 // VictoriaLogs' 400 "cannot decode log message #N", which stored the
 // documents before N: those are delivered, N is rejected and the rest are
-// sent again. An answer that
-// cannot be read, or lists fewer items than documents sent, is retried for
-// the documents it does not account for.
+// sent again. A 2xx answer is read as it streams, within bounds: 64 KiB
+// plus 4 KiB per document, 64 levels of nesting, no more items than
+// documents (response.go). One that breaks them or cannot be read is
+// retried whole (with id on, what the server stored answers 409); one that
+// lists fewer items than documents is retried for the documents it does
+// not account for. A redirect is never followed: it fails the flush for
+// good, naming the Location.
 package elasticsearch

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,15 +25,15 @@ const (
 	DefaultIndex          = "ctlive-$tenant-%Y.%m.%d"
 	DefaultTimeKey        = "@timestamp"
 	DefaultTagKey         = "_flb-key" // Fluent Bit's es output's default
-	DefaultMaxRequestSize = 5 << 20
+	DefaultMaxRequestSize = 5 * config.MB
 )
 
 // Bounds of max_request_size: below 64 KiB every flush becomes many
 // requests; above 1 GiB no server takes it (Elasticsearch's
 // http.max_content_length defaults to 100 MB).
 const (
-	minRequestSize = 64 << 10
-	maxRequestSize = 1 << 30
+	minRequestSize = 64 * config.KB
+	maxRequestSize = 1 * config.GB
 )
 
 const (
@@ -121,10 +122,7 @@ func New(r *config.Reader, log *flblog.Logger, layout *record.Layout) (*Sink, er
 	}
 	s.json = record.JSON{Reserved: s.timeKey, ReplaceDots: r.Bool("replace_dots", false)}
 	s.genID = r.Bool("id", true)
-	size := r.Size("max_request_size", DefaultMaxRequestSize)
-	r.Check(size >= minRequestSize && size <= maxRequestSize, "max_request_size", r.Raw("max_request_size"),
-		"must be from 64k to 1G")
-	s.maxRequest = int(min(max(size, minRequestSize), maxRequestSize))
+	s.maxRequest = int(r.Size("max_request_size", DefaultMaxRequestSize, minRequestSize, maxRequestSize))
 
 	r.Add(checkLayout(layout, s.timeKey, s.tagKey))
 	if err := r.Err(); err != nil {
@@ -262,24 +260,34 @@ func (s *Sink) send(ctx context.Context, b *sink.Batch, f *flush, body []byte, l
 // returns hi, or the first document to send again when the server stored
 // only the ones before it.
 func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byte, lo, hi int) (int, error) {
-	resp, err := s.client.Post(ctx, bulkPath, contentType, body, nil)
-	if err != nil {
-		return hi, err // transport failure: *httpc.RetryableError
+	var answer bulkAnswer
+	resp, err := s.client.PostStream(ctx, bulkPath, contentType, body, nil, answerLimit(hi-lo), func(r io.Reader) error {
+		var err error
+		answer, err = readBulk(r, hi-lo, f.items)
+		f.items = answer.items
+		return err
+	})
+	if resp == nil {
+		return hi, err // transport failure (*httpc.RetryableError) or a redirect (permanent)
 	}
 	st := resp.Status
 	switch {
 	case st >= 200 && st < 300:
-		return hi, s.markItems(b, f, resp.Body, lo, hi)
+		b.Sent(len(body))
+		return hi, s.markItems(b, f, answer, err, lo, hi)
 
 	case st == http.StatusRequestEntityTooLarge:
 		if hi-lo == 1 {
-			b.Reject(f.recs[lo], fmt.Sprintf("document of %d bytes is larger than the server accepts (HTTP 413)", len(body)))
+			b.RejectAs(f.recs[lo], sink.TooLarge, fmt.Sprintf("document of %d bytes is larger than the server accepts "+
+				"(HTTP 413: its request body limit, http.max_content_length, or a proxy's in front of it)", len(body)))
 			return hi, nil
 		}
 		if !f.warned413 {
 			f.warned413 = true
-			s.log.Warnf("%s answered 413 to a bulk request of %d bytes: splitting it; lower max_request_size (now %d)",
-				s.client.URL(), len(body), s.maxRequest)
+			s.log.Warnf("%s answered 413 to a bulk request of %d bytes: the server's request body limit is below max_request_size "+
+				"(now %d bytes): Elasticsearch's and OpenSearch's http.max_content_length (100mb by default), or a proxy's in "+
+				"front of it (nginx client_max_body_size, 1m by default); splitting the request and sending the halves, "+
+				"set max_request_size below that limit", s.client.URL(), len(body), s.maxRequest)
 		}
 		mid := lo + (hi-lo)/2
 		cut := f.offs[mid] - f.offs[lo]
@@ -310,7 +318,7 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 			b.Done(f.recs[k])
 		}
 		s.logOnce4xx(b, f, st, 1, resp.Body)
-		b.Reject(f.recs[lo+n], "HTTP 400: the server could not decode this document")
+		b.RejectAs(f.recs[lo+n], sink.HTTPClass(st), "HTTP 400: the server could not decode this document")
 		return lo + n + 1, nil
 	}
 
@@ -319,7 +327,7 @@ func (s *Sink) sendOnce(ctx context.Context, b *sink.Batch, f *flush, body []byt
 	s.logOnce4xx(b, f, st, hi-lo, resp.Body)
 	reason := "HTTP " + strconv.Itoa(st) + " for its whole bulk request"
 	for k := lo; k < hi; k++ {
-		b.Reject(f.recs[k], reason)
+		b.RejectAs(f.recs[k], sink.HTTPClass(st), reason)
 	}
 	return hi, nil
 }
@@ -355,16 +363,13 @@ func partialDecodeFailure(body []byte) (int, bool) {
 // markItems applies a 2xx bulk answer to documents lo..hi-1. Items answer
 // documents in order. Delivered: 2xx, and 409 on create (the document with
 // that _id is already there: an earlier attempt whose answer was lost).
-// Retried: 429 and 5xx. Rejected for good: any other status.
-func (s *Sink) markItems(b *sink.Batch, f *flush, data []byte, lo, hi int) error {
+// Retried: 429 and 5xx. Rejected for good: any other status. An answer
+// that could not be read (readErr) marks nothing and is retried: with id
+// on, documents the server did store answer 409 the next time.
+func (s *Sink) markItems(b *sink.Batch, f *flush, a bulkAnswer, readErr error, lo, hi int) error {
 	n := hi - lo
-	a, err := parseBulk(data, f.items)
-	f.items = a.items
-	if err != nil {
-		return retryable("bulk answer from %s: %v: %s", s.client.URL(), err, httpc.Snippet(data))
-	}
-	if a.count > n {
-		return retryable("bulk answer from %s lists %d items for %d documents", s.client.URL(), a.count, n)
+	if readErr != nil {
+		return retryable("bulk answer from %s to %d documents: %w", s.client.URL(), n, readErr)
 	}
 	retry, firstRetry := 0, -1
 	if a.allOK {
@@ -383,7 +388,7 @@ func (s *Sink) markItems(b *sink.Batch, f *flush, data []byte, lo, hi int) error
 					firstRetry = j
 				}
 			default:
-				b.Reject(i, itemReason(item))
+				b.RejectAs(i, itemClass(item), itemReason(item))
 			}
 		}
 	}
@@ -394,6 +399,16 @@ func (s *Sink) markItems(b *sink.Batch, f *flush, data []byte, lo, hi int) error
 		return retryable("%s refused %d of %d documents for now, e.g. %s", s.client.URL(), retry, n, itemReason(a.items[firstRetry]))
 	}
 	return nil
+}
+
+// itemClass is the error type Elasticsearch names (mapper_parsing_exception,
+// document_parsing_exception, ...), a short fixed word, else the status.
+func itemClass(it bulkItem) string {
+	t := it.errType
+	if t == "" || len(t) > 64 || strings.Trim(t, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return sink.HTTPClass(it.status)
+	}
+	return t
 }
 
 func itemReason(it bulkItem) string {

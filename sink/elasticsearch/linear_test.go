@@ -4,15 +4,15 @@ import (
 	"testing"
 
 	"github.com/ctlive/ctlive-fluent-bit/enrich"
-	"github.com/ctlive/ctlive-fluent-bit/internal/hostile"
+	hostilerec "github.com/ctlive/ctlive-fluent-bit/internal/hostile"
 )
 
-// A bulk entry is at most hostile.JSONFactor times its record, plus an
+// A bulk entry is at most hostilerec.JSONFactor times its record, plus an
 // action line, whatever the record holds (issue #7): keys nested in keys,
 // nesting past record.MaxDepth, every msgpack type, CTLive lines with
 // payloads and credentials; after the Enrich stage, redacting and masking.
 func FuzzBulkIsLinear(f *testing.F) {
-	for _, p := range hostile.Seeds() {
+	for _, p := range hostilerec.Seeds() {
 		f.Add(p)
 	}
 	masking := enrich.MustNew(enrich.Config{LogKey: "log", NestUnder: "ctlive", TimeFromLine: true, Redact: true,
@@ -22,7 +22,7 @@ func FuzzBulkIsLinear(f *testing.F) {
 		newSink(f, map[string]string{"replace_dots": "on", "include_tag_key": "on"}),
 	}
 	f.Fuzz(func(t *testing.T, program []byte) {
-		raw := hostile.Entry(program)
+		raw := hostilerec.Entry(program)
 		for _, st := range []*enrich.Stage{stage, masking} {
 			evs, err := st.DecodeChunk(raw, "tail.0")
 			if err != nil {
@@ -32,7 +32,7 @@ func FuzzBulkIsLinear(f *testing.F) {
 				f := s.getFlush("tail.0")
 				out := s.appendRecord(nil, evs[0], f)
 				s.putFlush(f)
-				if len(out) > hostile.JSONFactor*len(raw)+hostile.Slack {
+				if len(out) > hostilerec.JSONFactor*len(raw)+hostilerec.Slack {
 					t.Fatalf("a %d-byte bulk entry for a %d-byte record (%d×)", len(out), len(raw), len(out)/len(raw))
 				}
 				if docs := parseNDJSON(t, out); len(docs) != 1 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -44,7 +45,7 @@ const (
 	DefaultMaxIdleTime = 30 * time.Second
 
 	// DefaultMaxMessageBytes is in_forward's default buffer_max_size
-	// (plugins/in_forward/fw_conn.h: FLB_IN_FW_CHUNK_MAX_SIZE). A bigger
+	// (plugins/in_forward/fw_config.c: FLB_IN_FW_CHUNK_MAX_SIZE). A bigger
 	// message makes in_forward drop the connection without an ack, forever.
 	DefaultMaxMessageBytes = 6144000
 )
@@ -103,6 +104,10 @@ type Config struct {
 	// uncompressed entries (in_forward checks both against buffer_max_size).
 	// Zero means DefaultMaxMessageBytes; negative means no limit.
 	MaxMessageBytes int
+
+	// ackLater makes a send return once the message is written; the caller
+	// reads the ack (park.go).
+	ackLater bool
 }
 
 func (cfg Config) normalized() (Config, error) {
@@ -169,6 +174,8 @@ type Client struct {
 	closed bool
 
 	dials, messages, entries, failures atomic.Uint64
+
+	parked parking // messages written on the engine thread, awaiting their acks
 }
 
 // NewClient validates cfg and returns a Client. It does not connect: the
@@ -246,12 +253,101 @@ func (cl *Client) send(ctx context.Context, tag string, entries []byte, count in
 		if cl.isClosed() {
 			err = fmt.Errorf("%w during send: %v", ErrClosed, err)
 		}
-		return cl.fail(op, err)
+		return cl.fail(op, hintTooLarge(err, len(entries)))
 	}
 	cl.put(c)
 	cl.messages.Add(1)
 	cl.entries.Add(uint64(count))
 	return nil
+}
+
+// Message is one PackedForward message of a SendAll.
+type Message struct {
+	Tag     string
+	Entries []byte // msgpack entries, concatenated; not retained
+	Count   int    // how many entries
+}
+
+// SendAll delivers msgs over one connection: written back to back, then
+// acked in order (see conn.sendAll). It returns how many of them, from the
+// first, were delivered (acked, or written when acks are off); err says
+// why the rest were not, as Send's would. With gzip compression the
+// messages are sent one by one.
+func (cl *Client) SendAll(ctx context.Context, msgs []Message) (int, error) {
+	n, err := cl.sendAll(ctx, msgs)
+	if err != nil && cl.cfg.Compression == CompressionNone {
+		cl.failures.Add(1) // Send counts its own
+	}
+	return n, err
+}
+
+func (cl *Client) sendAll(ctx context.Context, msgs []Message) (int, error) {
+	if cl.cfg.Compression != CompressionNone {
+		for k, m := range msgs {
+			if err := cl.Send(ctx, m.Tag, m.Entries, m.Count); err != nil {
+				return k, err
+			}
+		}
+		return len(msgs), nil
+	}
+	for _, m := range msgs {
+		switch {
+		case m.Tag == "":
+			return 0, cl.fail("send", fmt.Errorf("%w: empty tag", ErrInvalidArgument))
+		case m.Count <= 0 || len(m.Entries) == 0:
+			return 0, cl.fail("send", fmt.Errorf("%w: %d entries in %d bytes", ErrInvalidArgument, m.Count, len(m.Entries)))
+		case cl.cfg.MaxMessageBytes > 0 && len(m.Entries) > cl.cfg.MaxMessageBytes:
+			return 0, cl.fail("send", fmt.Errorf("%w: %d bytes of entries, limit %d", ErrMessageTooLarge, len(m.Entries), cl.cfg.MaxMessageBytes))
+		}
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, cl.fail("send", err)
+	}
+	c, err := cl.get(ctx)
+	if err != nil {
+		return 0, cl.fail("dial", ioError(ctx, err))
+	}
+	n, op, err := c.sendAll(ctx, &cl.cfg, msgs)
+	for _, m := range msgs[:n] {
+		cl.messages.Add(1)
+		cl.entries.Add(uint64(m.Count))
+	}
+	if err != nil {
+		if errors.Is(err, ErrMessageTooLarge) && !c.broken {
+			cl.put(c)
+		} else {
+			cl.discard(c)
+		}
+		if cl.isClosed() {
+			err = fmt.Errorf("%w during send: %v", ErrClosed, err)
+		}
+		size := 0
+		if n < len(msgs) {
+			size = len(msgs[n].Entries)
+		}
+		return n, cl.fail(op, hintTooLarge(err, size))
+	}
+	cl.put(c)
+	return n, nil
+}
+
+// hintTooLarge names the likely cause when the server drops the connection
+// after a large message: in_forward closes it without an ack or a word to
+// the client when a message exceeds its buffer_max_size
+// (plugins/in_forward/fw_conn.c: "incoming data exceed limit"), and the
+// retries then fail the same way. size is the entries' bytes, which
+// in_forward also checks after decompression. Messages up to
+// MinMessageBytes are left alone: no usable buffer_max_size is that small.
+func hintTooLarge(err error, size int) error {
+	if size <= MinMessageBytes || !(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, errClosedBeforeAck)) {
+		return err
+	}
+	return fmt.Errorf("%w, after a message of %d bytes: in_forward closes the connection when a message exceeds its "+
+		"buffer_max_size (%d bytes by default; its log then says \"incoming data exceed limit\"): "+
+		"lower max_message_size or raise buffer_max_size", err, size, DefaultMaxMessageBytes)
 }
 
 // get returns a healthy idle connection or dials a new one.

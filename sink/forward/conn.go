@@ -26,7 +26,9 @@ const chunkIDLen = 24
 
 // maxAckBytes bounds how much we read while waiting for an ack. An ack for a
 // 24-byte id is 30 bytes; out_forward reads into 512 bytes
-// (forward.c:forward_read_ack), and so do we.
+// (forward.c:forward_read_ack), and so do we. An ack is a map of scalars
+// ({"ack": id}, fw_prot.c:send_ack): nothing nested is read, so neither
+// its size nor its depth is the server's to choose.
 const maxAckBytes = 512
 
 // aLongTimeAgo is a deadline that has passed: setting it interrupts
@@ -54,10 +56,14 @@ type conn struct {
 	frame  []byte      // message head, then options, in one buffer
 	bufs   net.Buffers // head, entries, options: written with one writev
 	bufArr [3][]byte
-	zbuf   bytes.Buffer // gzip output
+	ids    [][chunkIDLen]byte // the chunk ids of a sendAll, in order
+	parts  [][3]int           // a sendAll's message heads and options in frame
+	ackN   int                // bytes of c.ack read but not yet consumed
+	zbuf   bytes.Buffer       // gzip output
 	rnd    [16]byte
 	chunk  [chunkIDLen]byte
 	ack    [maxAckBytes]byte
+	ackOut [maxAckBytes]byte // the ack nextAck returned
 
 	// liveness probe, see peek_*.go
 	raw     syscall.RawConn
@@ -153,7 +159,7 @@ func (c *conn) send(ctx context.Context, cfg *Config, tag string, entries []byte
 		}
 		return "write", ioError(ctx, err)
 	}
-	if !ack {
+	if !ack || cfg.ackLater {
 		return "", nil
 	}
 
@@ -170,6 +176,100 @@ func (c *conn) send(ctx context.Context, cfg *Config, tag string, entries []byte
 		return "ack", err
 	}
 	return "", nil
+}
+
+// sendAll writes msgs back to back with one writev and then reads their
+// acks, in order (in_forward handles a connection's messages one after
+// the other and acks each: fw_prot.c). It returns how many were acked
+// before the first failure, and the step that failed. One write and one
+// wait per flush instead of one per tag: the default tag splits a flush
+// into dozens of messages, and each round trip parks the worker (issue:
+// the re-injection loop's cost). Not for gzip: each message's compressed
+// payload would need a buffer of its own.
+func (c *conn) sendAll(ctx context.Context, cfg *Config, msgs []Message) (int, string, error) {
+	ack := !cfg.DisableAck
+	c.frame, c.ids, c.parts = c.frame[:0], c.ids[:0], c.parts[:0]
+	for _, m := range msgs {
+		start := len(c.frame)
+		b := msgp.AppendArrayHeader(c.frame, 3)
+		b = msgp.AppendString(b, m.Tag)
+		b = msgp.AppendBytesHeader(b, uint32(len(m.Entries)))
+		head := len(b)
+		if ack {
+			c.newChunkID()
+			c.ids = append(c.ids, c.chunk)
+			b = msgp.AppendMapHeader(b, 2)
+			b = msgp.AppendString(b, "chunk")
+			b = msgp.AppendStringFromBytes(b, c.chunk[:])
+		} else {
+			b = msgp.AppendMapHeader(b, 1)
+		}
+		b = msgp.AppendString(b, "size")
+		b = msgp.AppendUint(b, uint(m.Count))
+		c.frame = b
+		if max := cfg.MaxMessageBytes; max > 0 && len(b)-start+len(m.Entries) > max {
+			return 0, "encode", fmt.Errorf("%w: %d-byte message, limit %d", ErrMessageTooLarge, len(b)-start+len(m.Entries), max)
+		}
+		c.parts = append(c.parts, [3]int{start, head, len(b)})
+	}
+	c.bufs = c.bufs[:0]
+	for k, m := range msgs {
+		p := c.parts[k]
+		c.bufs = append(c.bufs, c.frame[p[0]:p[1]], m.Entries, c.frame[p[1]:p[2]])
+	}
+
+	if ctx.Done() != nil { // see send: cancellation moves the deadline
+		stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
+		defer func() {
+			if !stop() {
+				c.broken = true
+			}
+		}()
+	}
+	if err := c.nc.SetWriteDeadline(deadline(ctx, time.Now(), cfg.WriteTimeout)); err != nil {
+		c.broken = true
+		return 0, "write", err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, "write", err
+	}
+	bufs := c.bufs // WriteTo consumes the slice it is called on
+	_, err := bufs.WriteTo(c.nc)
+	clear(c.bufs) // don't keep the caller's entries reachable
+	if err != nil {
+		c.broken = true
+		if n, _, _ := c.peek(); n > 0 && isHELO(c.peekBuf[:n]) {
+			return 0, "write", ErrHandshakeRequired
+		}
+		return 0, "write", ioError(ctx, err)
+	}
+	if !ack {
+		return len(msgs), "", nil
+	}
+	for k := range msgs {
+		// Each ack gets the whole timeout: in_forward acks a message once
+		// its records are in a chunk, one message after the other.
+		if err := c.nc.SetReadDeadline(deadline(ctx, time.Now(), cfg.AckTimeout)); err != nil {
+			c.broken = true
+			return k, "ack", err
+		}
+		if err := ctx.Err(); err != nil {
+			c.broken = true
+			return k, "ack", err
+		}
+		b, err := c.nextAck(ctx, cfg.AckTimeout)
+		if err == nil {
+			err = checkAck(b, c.ids[k][:])
+		}
+		if err != nil {
+			c.broken = true
+			return k, "ack", err
+		}
+	}
+	if c.ackN > 0 {
+		c.broken = true // more than was asked for: out of step
+	}
+	return len(msgs), "", nil
 }
 
 // newChunkID fills c.chunk with base64 of 16 random bytes.
@@ -193,50 +293,105 @@ func (c *conn) gzip(entries []byte) ([]byte, error) {
 
 // readAck reads exactly one msgpack object and checks it is
 // {"ack": <our chunk id>} (forward.c:forward_read_ack does the same checks).
+// Anything after it means the stream is out of step: the connection is
+// not reused.
 func (c *conn) readAck(ctx context.Context, timeout time.Duration) error {
-	n := 0
+	b, err := c.nextAck(ctx, timeout)
+	if err != nil {
+		return err
+	}
+	if c.ackN > 0 {
+		c.broken = true
+	}
+	return checkAck(b, c.chunk[:])
+}
+
+// nextAck returns the next ack on the connection (a map of scalars, at most
+// maxAckBytes), reading as much as it needs: acks of messages written back
+// to back may arrive in one read, and one ack in several. The ack's bytes
+// are valid until the next call.
+func (c *conn) nextAck(ctx context.Context, timeout time.Duration) ([]byte, error) {
 	for {
-		m, err := c.nc.Read(c.ack[n:])
-		n += m
-		if n > 0 {
-			rest, perr := msgp.Skip(c.ack[:n])
+		buf := c.ack[:c.ackN]
+		if msgp.NextType(buf) == msgp.ArrayType {
+			// Not an ack: a HELO (once its first element is in), or garbage.
+			if helo, short := startsHELO(buf); helo {
+				return nil, ErrHandshakeRequired
+			} else if !short {
+				return nil, fmt.Errorf("%w: an array, not a map (% x)", ErrBadAck, head(buf))
+			}
+		} else if len(buf) > 0 {
+			size, perr := ackSize(buf)
 			if perr == nil {
-				if len(rest) > 0 {
-					// The ack is complete, but more follows; the stream is
-					// out of step, so this connection must not be reused.
-					c.broken = true
-				}
-				return c.checkAck(c.ack[:n-len(rest)])
+				copy(c.ackOut[:], buf[:size])
+				c.ackN = copy(c.ack[:], buf[size:])
+				return c.ackOut[:size], nil
 			}
 			if !errors.Is(perr, msgp.ErrShortBytes) {
-				return fmt.Errorf("%w: not msgpack (% x): %v", ErrBadAck, head(c.ack[:n]), perr)
+				return nil, fmt.Errorf("%w: %v (% x)", ErrBadAck, perr, head(buf))
 			}
 		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				if n > 0 && isHELO(c.ack[:n]) {
-					return ErrHandshakeRequired
-				}
-				return fmt.Errorf("%w: connection closed before the ack (%d bytes read)", ErrBadAck, n)
-			}
-			if ctxDone(ctx) {
-				return ioError(ctx, err) // ctx's doing, say so
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return fmt.Errorf("%w: none within %v (%d bytes read): %v", ErrBadAck, timeout, n, err)
-			}
-			return err
+		if c.ackN == len(c.ack) {
+			return nil, fmt.Errorf("%w: no complete ack in %d bytes", ErrBadAck, c.ackN)
 		}
-		if n == len(c.ack) {
-			return fmt.Errorf("%w: no complete ack in %d bytes", ErrBadAck, n)
+		m, err := c.nc.Read(c.ack[c.ackN:])
+		c.ackN += m
+		if m > 0 {
+			continue
 		}
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: %w (%d bytes read)", ErrBadAck, errClosedBeforeAck, c.ackN)
+		}
+		if ctxDone(ctx) {
+			return nil, ioError(ctx, err) // ctx's doing, say so
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, fmt.Errorf("%w: none within %v (%d bytes read): %v", ErrBadAck, timeout, c.ackN, err)
+		}
+		return nil, err
 	}
 }
 
-func (c *conn) checkAck(b []byte) error {
-	if isHELO(b) {
-		return ErrHandshakeRequired
+// errClosedBeforeAck: the server closed the connection without acking,
+// as in_forward does with a message past its buffer_max_size.
+var errClosedBeforeAck = errors.New("connection closed before the ack")
+
+// ackSize returns the length of the ack at the start of b: a map whose
+// keys and values are scalars. msgp.ErrShortBytes says more must be read;
+// any other error, that no ack can start so.
+func ackSize(b []byte) (int, error) {
+	if msgp.NextType(b) != msgp.MapType {
+		if len(b) == 0 {
+			return 0, msgp.ErrShortBytes
+		}
+		return 0, errors.New("not a msgpack map")
 	}
+	pairs, rest, err := msgp.ReadMapHeaderBytes(b)
+	if err != nil {
+		return 0, err
+	}
+	for range 2 * int64(pairs) {
+		switch t := msgp.NextType(rest); t {
+		case msgp.MapType, msgp.ArrayType:
+			return 0, errors.New("a nested value in the ack")
+		case msgp.InvalidType:
+			if len(rest) == 0 {
+				return 0, msgp.ErrShortBytes
+			}
+			return 0, fmt.Errorf("not msgpack at byte %d", len(b)-len(rest))
+		}
+		// A scalar: Skip does not recurse into it.
+		if rest, err = msgp.Skip(rest); err != nil {
+			return 0, err
+		}
+	}
+	return len(b) - len(rest), nil
+}
+
+func checkAck(b, chunk []byte) error {
 	sz, rest, err := msgp.ReadMapHeaderBytes(b)
 	if err != nil {
 		return fmt.Errorf("%w: response is not a map (% x)", ErrBadAck, head(b))
@@ -265,8 +420,8 @@ func (c *conn) checkAck(b []byte) error {
 		if err != nil {
 			return fmt.Errorf("%w: ack value is not a string: %v", ErrBadAck, err)
 		}
-		if !bytes.Equal(id, c.chunk[:]) {
-			return fmt.Errorf("%w: ack %q does not match chunk %q", ErrBadAck, id, c.chunk[:])
+		if !bytes.Equal(id, chunk) {
+			return fmt.Errorf("%w: ack %q does not match chunk %q", ErrBadAck, id, chunk)
 		}
 		return nil
 	}
@@ -293,6 +448,19 @@ func (c *conn) check() error {
 		return errUnexpectedData
 	}
 	return nil
+}
+
+// startsHELO reports whether b starts with ["HELO", ...], or may once more
+// bytes come (short).
+func startsHELO(b []byte) (helo, short bool) {
+	_, rest, err := msgp.ReadArrayHeaderBytes(b)
+	if err == nil {
+		var s []byte
+		if s, _, err = msgp.ReadStringZC(rest); err == nil {
+			return string(s) == "HELO", false
+		}
+	}
+	return false, errors.Is(err, msgp.ErrShortBytes)
 }
 
 // isHELO reports whether b starts with ["HELO", ...], the secure-forward

@@ -30,7 +30,7 @@
 //   - "compressed": "gzip" selects decompression (get_compression_type); the
 //     gzip magic is also sniffed (sniff_magic). The decompressed size and the
 //     whole message must each fit in in_forward's buffer_max_size, 6,144,000
-//     bytes by default (plugins/in_forward/fw_conn.h, fw_conn.c:fw_conn_event),
+//     bytes by default (plugins/in_forward/fw_config.c, fw_conn.c:fw_conn_event),
 //     or the connection is dropped without an ack.
 //   - The chunk id mirrors out_forward's format: base64 (standard, padded) of
 //     16 bytes, 24 characters (forward_format.c:append_options). out_forward

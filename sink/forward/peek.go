@@ -2,7 +2,12 @@
 
 package forward
 
-import "syscall"
+import (
+	"errors"
+	"os"
+	"syscall"
+	"time"
+)
 
 // initPeek prepares the liveness probe once per connection, so probing
 // allocates nothing.
@@ -44,4 +49,31 @@ func (c *conn) peek() (n int, eof bool, err error) {
 		return 0, true, nil
 	}
 	return c.peekN, false, nil
+}
+
+// waitReadable waits up to d for bytes (or the end of the stream) on c
+// without consuming them.
+func (c *conn) waitReadable(d time.Duration) (bool, error) {
+	if c.raw == nil {
+		return d > 0, nil // cannot look: let readAck wait
+	}
+	if err := c.nc.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return false, err
+	}
+	err := c.raw.Read(func(fd uintptr) bool {
+		for {
+			c.peekN, c.peekErr = recvPeek(int(fd), c.peekBuf[:])
+			if c.peekErr != syscall.EINTR {
+				// Wait for the poller only while nothing is there.
+				return c.peekErr != syscall.EAGAIN && c.peekErr != syscall.EWOULDBLOCK
+			}
+		}
+	})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, nil
 }

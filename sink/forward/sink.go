@@ -26,10 +26,23 @@ type Sink struct {
 	flushes  sync.Pool
 }
 
+// Bounds of max_message_size. The floor is a message that still holds a
+// large CTLive record (a stack trace runs to tens of KB); the ceiling keeps
+// one flush's messages to what a worker may hold in memory. Above
+// in_forward's default buffer_max_size (DefaultMaxMessageBytes) New warns:
+// such a value is right only where in_forward's buffer_max_size was raised
+// to match (or the receiver is Fluentd, which has no such limit), so it is
+// not refused, but without that every larger message's connection is
+// dropped.
+const (
+	MinMessageBytes = 64 * config.KB
+	MaxMessageBytes = 64 * config.MB
+)
+
 // New reads url (tcp://host:port or unix:///path), tag, require_ack_response,
 // compress, connect_timeout, write_timeout, ack_timeout and
 // max_message_size.
-func New(r *config.Reader, _ *flblog.Logger, _ *record.Layout) (*Sink, error) {
+func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) {
 	ep, err := ParseURL(r.String("url", "tcp://127.0.0.1:24224"))
 	r.Errorf("url", err)
 	tag, err := template.Parse(r.String("tag", DefaultTag), template.Options{})
@@ -38,15 +51,21 @@ func New(r *config.Reader, _ *flblog.Logger, _ *record.Layout) (*Sink, error) {
 	r.Errorf("compress", err)
 	cfg := Config{
 		Endpoint:        ep,
-		ConnectTimeout:  r.Duration("connect_timeout", DefaultConnectTimeout),
-		WriteTimeout:    r.Duration("write_timeout", DefaultWriteTimeout),
-		AckTimeout:      r.Duration("ack_timeout", DefaultAckTimeout),
+		ConnectTimeout:  r.Timeout("connect_timeout", DefaultConnectTimeout),
+		WriteTimeout:    r.Timeout("write_timeout", DefaultWriteTimeout),
+		AckTimeout:      r.Timeout("ack_timeout", DefaultAckTimeout),
 		DisableAck:      !r.Bool("require_ack_response", true),
 		Compression:     comp,
-		MaxMessageBytes: int(r.Size("max_message_size", DefaultMaxMessageBytes)),
+		MaxMessageBytes: int(r.Size("max_message_size", DefaultMaxMessageBytes, MinMessageBytes, MaxMessageBytes)),
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
+	}
+	if cfg.MaxMessageBytes > DefaultMaxMessageBytes && log != nil {
+		log.Warnf("max_message_size %d is above in_forward's default buffer_max_size (%d bytes): "+
+			"raise buffer_max_size on the in_forward input to at least %d, "+
+			"or it drops the connection of every larger message and the retries never pass",
+			cfg.MaxMessageBytes, DefaultMaxMessageBytes, cfg.MaxMessageBytes)
 	}
 	client, err := NewClient(cfg)
 	if err != nil {
@@ -77,6 +96,9 @@ type outbox struct {
 	tagBuf []byte
 	entry  []byte
 	group  []byte // the open log group's start marker
+
+	round    []Message // the messages of one SendAll
+	roundIdx []int     // their indexes in msgs
 }
 
 func (o *outbox) reset() {
@@ -84,6 +106,7 @@ func (o *outbox) reset() {
 		m := &o.msgs[i]
 		m.entries, m.events = m.entries[:0], m.events[:0]
 	}
+	clear(o.round[:cap(o.round)]) // don't keep the last flush's entries reachable
 	o.msgs = o.msgs[:0]
 	clear(o.byTag)
 }
@@ -109,27 +132,40 @@ func (o *outbox) add(tag string) *message {
 
 // Deliver renders each record's tag, packs the records per tag in chunk
 // order and sends one message per tag (more when a tag's entries outgrow a
-// message). Log groups (OpenTelemetry) are kept: a tag's message opens with
+// message), all written together and their acks read together (SendAll). Log groups (OpenTelemetry) are kept: a tag's message opens with
 // the group's start marker and every tag that received records of a group
 // gets its end marker.
 func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 	o := s.flushes.Get().(*outbox)
 	defer s.flushes.Put(o)
 	s.pack(o, b)
+
+	engine, parked := sink.IsEngineThread(ctx), 0
+	if !engine {
+		if err := s.sendAll(ctx, o, b); err != nil {
+			return err
+		}
+	}
 	for k := range o.msgs {
 		m := &o.msgs[k]
-		if len(m.events) == 0 {
-			continue // only group markers
+		if !engine || len(m.events) == 0 {
+			continue // sent above, or only group markers
 		}
-		if err := s.client.Send(ctx, m.tag, m.entries, m.count); err != nil {
+		waiting, err := s.client.SendOrPark(ctx, m.tag, m.entries, m.count, parked == 0)
+		if err != nil {
 			if errors.Is(err, ErrHandshakeRequired) {
 				return sink.Permanent(err)
 			}
 			return err // retryable: what was sent so far is marked done
 		}
-		for _, i := range m.events {
-			b.Done(i)
+		if waiting {
+			parked++ // not done: the retry reads its ack (park.go)
+			continue
 		}
+		s.done(b, m)
+	}
+	if parked > 0 {
+		return errParked{parked}
 	}
 	for i, ev := range b.Events {
 		if !ev.IsRecord() {
@@ -167,7 +203,7 @@ func (s *Sink) pack(o *outbox, b *sink.Batch) {
 		}
 		o.entry = record.AppendMsgpack(o.entry[:0], ev)
 		if len(o.entry) > s.maxBytes {
-			b.Reject(i, fmt.Sprintf("record of %d bytes exceeds max_message_size", len(o.entry)))
+			b.RejectAs(i, sink.TooLarge, fmt.Sprintf("record of %d bytes exceeds max_message_size", len(o.entry)))
 			continue
 		}
 		o.tagBuf = s.tag.Append(o.tagBuf[:0], ev)
@@ -184,7 +220,51 @@ func (s *Sink) pack(o *outbox, b *sink.Batch) {
 		m.events = append(m.events, i)
 		m.count++
 	}
+}
 
+// sendAll sends the flush's messages with one write and one wait (see
+// Client.SendAll), in rounds of at most a message's size, and marks the
+// records of each acked message done.
+func (s *Sink) sendAll(ctx context.Context, o *outbox, b *sink.Batch) error {
+	o.round, o.roundIdx = o.round[:0], o.roundIdx[:0]
+	size := 0
+	flush := func() error {
+		n, err := s.client.SendAll(ctx, o.round)
+		for _, k := range o.roundIdx[:n] {
+			s.done(b, &o.msgs[k])
+		}
+		o.round, o.roundIdx, size = o.round[:0], o.roundIdx[:0], 0
+		if errors.Is(err, ErrHandshakeRequired) {
+			return sink.Permanent(err)
+		}
+		return err // retryable: what was acked so far is marked done
+	}
+	for k := range o.msgs {
+		m := &o.msgs[k]
+		if len(m.events) == 0 {
+			continue // only group markers
+		}
+		if size+len(m.entries) > s.maxBytes && len(o.round) > 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		o.round = append(o.round, Message{Tag: m.tag, Entries: m.entries, Count: m.count})
+		o.roundIdx = append(o.roundIdx, k)
+		size += len(m.entries)
+	}
+	if len(o.round) == 0 {
+		return nil
+	}
+	return flush()
+}
+
+// done marks a delivered message's records.
+func (s *Sink) done(b *sink.Batch, m *message) {
+	b.Sent(len(m.entries))
+	for _, i := range m.events {
+		b.Done(i)
+	}
 }
 
 // Close closes the connections.

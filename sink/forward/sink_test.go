@@ -12,6 +12,7 @@ import (
 	"github.com/ctlive/ctlive-fluent-bit/enrich"
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
+	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
 	"github.com/ctlive/ctlive-fluent-bit/internal/fwdtest"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
@@ -125,11 +126,11 @@ func TestForwardTagTemplateUsesTheChunkTag(t *testing.T) {
 }
 
 func TestForwardSplitsLargeFlushesIntoMessages(t *testing.T) {
-	srv := fwdtest.Start(t, fwdtest.Options{MaxMessageBytes: 8 << 10})
-	s := newSink(t, "url", srv.URL(), "max_message_size", "8k")
+	srv := fwdtest.Start(t, fwdtest.Options{MaxMessageBytes: 64 << 10})
+	s := newSink(t, "url", srv.URL(), "max_message_size", "64k")
 	lines := make([]string, 300)
 	for i := range lines {
-		lines[i] = fmt.Sprintf("[socketIO] [AGM] newContact record %03d %s", i, strings.Repeat("x", 40))
+		lines[i] = fmt.Sprintf("[socketIO] [AGM] newContact record %03d %s", i, strings.Repeat("x", 700))
 	}
 	if _, err := deliver(s, events(t, chunkOf(lines...))); err != nil {
 		t.Fatal(err)
@@ -139,7 +140,7 @@ func TestForwardSplitsLargeFlushesIntoMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n := len(srv.Messages()); n < 3 {
-		t.Errorf("%d messages for ~30 KB of records under an 8 KiB limit", n)
+		t.Errorf("%d messages for ~250 KB of records under a 64 KiB limit", n)
 	}
 	for i, e := range got {
 		if !strings.Contains(e.Record["log"].(string), fmt.Sprintf("record %03d ", i)) {
@@ -150,8 +151,8 @@ func TestForwardSplitsLargeFlushesIntoMessages(t *testing.T) {
 
 func TestForwardRejectsARecordLargerThanAMessage(t *testing.T) {
 	srv := fwdtest.Start(t, fwdtest.Options{})
-	s := newSink(t, "url", srv.URL(), "max_message_size", "4k")
-	evs := events(t, chunkOf("[fn] [AGM] small", "[fn] [AGM] "+strings.Repeat("y", 5000)))
+	s := newSink(t, "url", srv.URL(), "max_message_size", "64k")
+	evs := events(t, chunkOf("[fn] [AGM] small", "[fn] [AGM] "+strings.Repeat("y", 70000)))
 	b, err := deliver(s, evs)
 	if err != nil {
 		t.Fatal(err)
@@ -231,16 +232,89 @@ func TestForwardKeepsLogGroupsPerTag(t *testing.T) {
 	}
 }
 
+// One row per key and per kind of wrong value: each is refused at start
+// with one line naming the key, the value (unless secret) and what is
+// allowed.
 func TestForwardConfigErrors(t *testing.T) {
-	for _, props := range []map[string]string{
-		{"url": "http://127.0.0.1:24224"},
-		{"tag": "ctlive.${TENANT}"},
-		{"compress": "zstd"},
-		{"ack_timeout": "soon"},
-		{"require_ack_response": "maybe"},
-	} {
-		if _, err := New(config.NewReader(config.MapGetter(props)), nil, stage.Layout()); err == nil {
-			t.Errorf("%v accepted", props)
+	tests := []struct {
+		name  string
+		props map[string]string
+		want  string
+	}{
+		{"url scheme", map[string]string{"url": "http://127.0.0.1:24224"}, "unsupported scheme"},
+		{"url with credentials", map[string]string{"url": "tcp://user:pass@host:24224?shared_key=s3cret"},
+			`url: forward: URL "tcp://***@host:24224?shared_key=***" must not have user info`},
+		{"url with credentials and a bad port", map[string]string{"url": "tcp://user:pass@host:port?shared_key=s3cret"}, "url: forward: invalid URL"},
+		{"url with credentials, no scheme", map[string]string{"url": "user:pass@host:24224"}, `"***@host:24224" has no scheme`},
+		{"tag", map[string]string{"tag": "ctlive.${TENANT}"}, "tag"},
+		{"compress", map[string]string{"compress": "zstd"}, "compress"},
+		{"require_ack_response", map[string]string{"require_ack_response": "maybe"}, "require_ack_response"},
+		{"ack_timeout not a duration", map[string]string{"ack_timeout": "soon"}, `ack_timeout "soon": must be a duration from 100ms to 1h`},
+		{"ack_timeout 1e300", map[string]string{"ack_timeout": "1e300"}, `ack_timeout "1e300": must be a duration from 100ms to 1h`},
+		{"connect_timeout NaN", map[string]string{"connect_timeout": "NaN"}, `connect_timeout "NaN": must be a duration`},
+		{"connect_timeout too short", map[string]string{"connect_timeout": "1ms"}, `connect_timeout "1ms"`},
+		{"write_timeout negative", map[string]string{"write_timeout": "-5s"}, `write_timeout "-5s"`},
+		{"write_timeout past an hour", map[string]string{"write_timeout": "2h"}, `write_timeout "2h"`},
+		{"max_message_size 1000", map[string]string{"max_message_size": "1000"}, `max_message_size "1000": must be a size from 64k to 64M`},
+		{"max_message_size a unit alone", map[string]string{"max_message_size": "B"}, `max_message_size "B": must be a size`},
+		{"max_message_size past the ceiling", map[string]string{"max_message_size": "1G"}, `max_message_size "1G"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(config.NewReader(config.MapGetter(tc.props)), nil, stage.Layout())
+			if err == nil {
+				s.Close()
+				t.Fatalf("%v accepted", tc.props)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line containing %q", msg, tc.want)
+			}
+			for _, secret := range []string{"pass", "s3cret"} {
+				if strings.Contains(msg, secret) {
+					t.Errorf("error %q shows %q", msg, secret)
+				}
+			}
+		})
+	}
+}
+
+// A max_message_size above in_forward's default buffer_max_size is legal
+// (in_forward's may have been raised) but warned about at start.
+func TestForwardWarnsAboveInForwardsDefaultBufferMaxSize(t *testing.T) {
+	tests := []struct {
+		size string
+		warn bool
+	}{{"6144000", false}, {"6M", false}, {"6.2M", true}, {"6144001", true}, {"64M", true}}
+	for _, tc := range tests {
+		log, buf := flblog.Capture("ctlive.0", flblog.Info)
+		s, err := New(config.NewReader(config.MapGetter(map[string]string{"max_message_size": tc.size})), log, stage.Layout())
+		if err != nil {
+			t.Fatalf("%s: %v", tc.size, err)
 		}
+		s.Close()
+		if warned := strings.Contains(buf.String(), "raise buffer_max_size on the in_forward input"); warned != tc.warn {
+			t.Errorf("max_message_size %s: warned %v, want %v:\n%s", tc.size, warned, tc.warn, buf.String())
+		}
+	}
+}
+
+// in_forward drops the connection of a message past its buffer_max_size
+// without a word; the error (which the retry log line quotes) names that
+// likely cause.
+func TestForwardResetAfterALargeMessageNamesTheLikelyCause(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{MaxMessageBytes: 100 << 10, ExpectViolations: true})
+	s := newSink(t, "url", srv.URL(), "max_message_size", "1M")
+	lines := make([]string, 400)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("[socketIO] [AGM] newContact record %03d %s", i, strings.Repeat("x", 1000))
+	}
+	_, err := deliver(s, events(t, chunkOf(lines...)))
+	if err == nil || !IsRetryable(err) {
+		t.Fatalf("err = %v, want a retryable error", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "in_forward closes the connection when a message exceeds its buffer_max_size") ||
+		!strings.Contains(msg, "lower max_message_size or raise buffer_max_size") {
+		t.Errorf("error %q does not name the likely cause", msg)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
 )
 
 // DefaultPort is the Forward protocol's well-known port, in_forward's default
@@ -30,9 +32,11 @@ func (e Endpoint) String() string {
 
 // ParseURL parses "tcp://host[:port]" (port defaults to 24224) or
 // "unix:///absolute/path". Anything else, including TLS, UDP, bare host:port,
-// user info, queries and fragments, is rejected.
+// user info, queries and fragments, is rejected; the errors quote the URL
+// without its user information and query values (scrub.URL).
 func ParseURL(raw string) (Endpoint, error) {
 	s := strings.TrimSpace(raw)
+	raw = scrub.URL(raw) // from here on, raw is only quoted
 	if s == "" {
 		return Endpoint{}, fmt.Errorf("forward: empty URL; want tcp://host:port or unix:///path")
 	}
@@ -41,7 +45,7 @@ func ParseURL(raw string) (Endpoint, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("forward: invalid URL %q: %v", raw, err)
+		return Endpoint{}, fmt.Errorf("forward: invalid URL %q: %s", raw, scrub.ParseError(err))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return Endpoint{}, fmt.Errorf("forward: URL %q must not have user info, query or fragment", raw)

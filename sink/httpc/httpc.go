@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
+	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
+	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -51,6 +53,9 @@ var Keys = []string{"url", "http_user", "http_passwd", "api_key", "bearer_token"
 // ReadConfig reads the shared HTTP keys. defaultURL is used when `url` is
 // unset. Secrets come from the properties, where Fluent Bit has already
 // replaced ${ENV_VAR} references, so users keep them out of config files.
+// Values that go into a header are refused when they hold a control
+// character (a line break from the file a secret came from): every request
+// would fail.
 func ReadConfig(r *config.Reader, defaultURL string) Config {
 	c := Config{
 		User:               r.Raw("http_user"),
@@ -62,24 +67,32 @@ func ReadConfig(r *config.Reader, defaultURL string) Config {
 		ClientKeyFile:      r.Raw("client_key_file"),
 		InsecureSkipVerify: !r.Bool("verify_certificate", true),
 		Gzip:               r.Enum("compress", "gzip", "gzip", "none", "off") == "gzip",
-		Timeout:            r.Duration("timeout", DefaultTimeout),
+		Timeout:            r.Timeout("timeout", DefaultTimeout),
 	}
+	r.CheckHeader("http_user", c.User, false)
+	if strings.Contains(c.User, ":") {
+		r.Check(false, "http_user", c.User, "must not hold ':' (RFC 7617: basic auth joins user and password with it)")
+	}
+	r.CheckHeader("http_passwd", c.Password, true)
+	r.CheckHeader("api_key", c.APIKey, true)
+	r.CheckHeader("bearer_token", c.BearerToken, true)
 	raw := r.String("url", defaultURL)
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		r.Errorf("url", fmt.Errorf("%q is not a URL: %s", redactURL(raw), parseReason(err)))
+		r.Errorf("url", fmt.Errorf("%q is not a URL: %s", scrub.URL(raw), scrub.ParseError(err)))
 	case u.Scheme != "http" && u.Scheme != "https":
-		r.Errorf("url", fmt.Errorf("%q: the scheme must be http or https", u.Redacted()))
+		r.Errorf("url", fmt.Errorf("%q: the scheme must be http or https", scrub.URL(raw)))
 	case u.Host == "":
-		r.Errorf("url", fmt.Errorf("%q has no host", u.Redacted()))
+		r.Errorf("url", fmt.Errorf("%q has no host", scrub.URL(raw)))
 	case u.Fragment != "":
-		r.Errorf("url", fmt.Errorf("%q: a fragment is not allowed", u.Redacted()))
+		r.Errorf("url", fmt.Errorf("%q: a fragment is not allowed", scrub.URL(raw)))
 	default:
 		if u.User != nil { // credentials in the URL count as basic auth
+			pw, _ := u.User.Password()
+			scrub.Register(pw)
 			if c.User == "" {
-				c.User = u.User.Username()
-				c.Password, _ = u.User.Password()
+				c.User, c.Password = u.User.Username(), pw
 			}
 			u.User = nil
 		}
@@ -102,32 +115,6 @@ func ReadConfig(r *config.Reader, defaultURL string) Config {
 		r.Errorf("client_cert_file", errors.New("client_cert_file and client_key_file go together"))
 	}
 	return c
-}
-
-// redactURL hides the user information of a URL that did not parse. The
-// last '@' is taken: an unescaped '@' in a password must not expose the
-// rest of it.
-func redactURL(s string) string {
-	if i := strings.LastIndex(s, "@"); i >= 0 {
-		if j := strings.Index(s, "://"); j >= 0 && j < i {
-			return s[:j+3] + "xxxxx" + s[i:]
-		}
-	}
-	return s
-}
-
-// parseReason is url.Parse's complaint without the URL it quotes (which
-// holds the password) nor the escape it quotes (which may be part of it).
-func parseReason(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ee url.EscapeError
-	if errors.As(err, &ee) {
-		return "a bad %-escape (in the user, password or path?)"
-	}
-	return err.Error()
 }
 
 // Client posts request bodies to the downstream.
@@ -168,6 +155,11 @@ func New(c Config) (*Client, error) {
 		tlsConf.Certificates = []tls.Certificate{cert}
 	}
 	dialer := &net.Dialer{Timeout: min(c.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	// Redirects are never followed: a 307/308 would resend the body, and
+	// the Authorization header with it, wherever the server points (to
+	// http:// on the same host: in clear), and a 2xx from there would count
+	// as delivered. A 3xx comes back as an error naming the Location.
+	noRedirects := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
@@ -179,7 +171,7 @@ func New(c Config) (*Client, error) {
 		ForceAttemptHTTP2:     true,
 	}
 	cl := &Client{
-		http: &http.Client{Transport: transport, Timeout: c.Timeout},
+		http: &http.Client{Transport: transport, Timeout: c.Timeout, CheckRedirect: noRedirects},
 		base: c.URL,
 		gzip: c.Gzip,
 	}
@@ -196,30 +188,53 @@ func New(c Config) (*Client, error) {
 	return cl, nil
 }
 
-// URL is the base URL, without credentials, for log lines.
-func (c *Client) URL() string { return c.base.Redacted() }
+// URL is the base URL for log lines: no credentials, query values masked.
+func (c *Client) URL() string { return scrub.URL(c.base.String()) }
 
 // Response is a downstream's answer.
 type Response struct {
 	Status int
-	Body   []byte
+	Body   []byte // at most MaxAnswerBody bytes of it (none when streamed)
 }
 
+// MaxAnswerBody bounds what Post reads of an answer: enough for any error
+// message a server writes, which is only ever logged (cut to 300 bytes) or
+// searched for a marker near its start. Answers to be parsed are streamed
+// (PostStream) with a bound of their own.
+const MaxAnswerBody = 4 << 10
+
+// ErrAnswerTooLarge is what a streamed answer's reader returns past its
+// limit.
+var ErrAnswerTooLarge = errors.New("answer larger than its limit")
+
 // Post sends body to the base URL's path prefix + path. A transport failure
-// (refused, reset, timeout) comes back as a *RetryableError; any HTTP answer
+// (refused, reset, timeout) comes back as a *RetryableError, a redirect
+// (3xx) as a permanent error naming its Location; any other HTTP answer
 // comes back as a Response for the sink to judge (see Retryable).
 func (c *Client) Post(ctx context.Context, path, contentType string, body []byte, header http.Header) (*Response, error) {
-	return c.post(ctx, path, contentType, body, header, c.gzip)
+	return c.post(ctx, path, contentType, body, header, c.gzip, 0, nil)
 }
 
 // PostUncompressed is Post without the client's gzip, whatever `compress`
 // says: for bodies whose format carries its own compression (Loki's
 // snappy-framed protobuf), sent as given with no Content-Encoding.
 func (c *Client) PostUncompressed(ctx context.Context, path, contentType string, body []byte, header http.Header) (*Response, error) {
-	return c.post(ctx, path, contentType, body, header, false)
+	return c.post(ctx, path, contentType, body, header, false, 0, nil)
 }
 
-func (c *Client) post(ctx context.Context, path, contentType string, body []byte, header http.Header, gzip bool) (*Response, error) {
+// PostStream is Post for an answer that is parsed rather than logged: when
+// the status is 2xx, read gets the body as it streams and its error is
+// returned as it is; reading past limit bytes fails with an error wrapping
+// ErrAnswerTooLarge, and a transport failure midway reaches read as its
+// Reader's error. read must not keep the Reader. Any other status is read
+// as Post reads it.
+func (c *Client) PostStream(ctx context.Context, path, contentType string, body []byte, header http.Header,
+	limit int64, read func(io.Reader) error) (*Response, error) {
+	return c.post(ctx, path, contentType, body, header, c.gzip, limit, read)
+}
+
+func (c *Client) post(ctx context.Context, path, contentType string, body []byte, header http.Header, gzip bool,
+	limit int64, read func(io.Reader) error) (*Response, error) {
 	var payload []byte
 	encoding := ""
 	if gzip {
@@ -242,7 +257,7 @@ func (c *Client) post(ctx context.Context, path, contentType string, body []byte
 	if len(payload) > 0 {
 		req.Body, req.ContentLength = bodies.open(), int64(len(payload))
 		// GetBody lets the transport replay the body on a reused connection
-		// found dead before anything was written, and follow 307/308.
+		// found dead before anything was written.
 		req.GetBody = func() (io.ReadCloser, error) { return bodies.open(), nil }
 	}
 	for k, v := range header {
@@ -261,11 +276,46 @@ func (c *Client) post(ctx context.Context, path, contentType string, body []byte
 		return nil, &RetryableError{Err: fmt.Errorf("POST %s: %w", redactErr(err, c), errTransport)}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if st := resp.StatusCode; st >= 300 && st < 400 {
+		return nil, sink.Permanent(fmt.Errorf("POST %s: HTTP %d redirect to %q, not followed: set url to the address the server should be reached at",
+			scrub.URL(u.String()), st, scrub.Answer([]byte(resp.Header.Get("Location")), 200)))
+	}
+	if read != nil && resp.StatusCode/100 == 2 {
+		return &Response{Status: resp.StatusCode}, read(&capped{r: resp.Body, left: limit, limit: limit})
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBody))
 	if err != nil {
-		return nil, &RetryableError{Err: fmt.Errorf("POST %s: reading the answer: %w", u.Redacted(), err)}
+		return nil, &RetryableError{Err: fmt.Errorf("POST %s: reading the answer: %w", scrub.URL(u.String()), err)}
 	}
 	return &Response{Status: resp.StatusCode, Body: data}, nil
+}
+
+// capped reads at most left bytes of r, then fails with ErrAnswerTooLarge
+// if r has more.
+type capped struct {
+	r           io.Reader
+	left, limit int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		for {
+			n, err := c.r.Read(one[:])
+			if n > 0 {
+				return 0, fmt.Errorf("%w (%d bytes)", ErrAnswerTooLarge, c.limit)
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // bodyReaders hands out readers over one request body and can cut them all
@@ -332,17 +382,13 @@ func (r *guardedReader) Close() error {
 // Close drops the idle keep-alive connections; the client stays usable.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
-// maxResponse bounds what is read of an answer; a bulk answer for a large
-// batch is a few megabytes.
-const maxResponse = 256 << 20
-
 var errTransport = errors.New("downstream unreachable")
 
 // redactErr keeps credentials out of error text (url.Error prints the URL).
 func redactErr(err error, c *Client) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return c.base.Redacted() + ": " + ue.Err.Error()
+		return c.URL() + ": " + ue.Err.Error()
 	}
 	return err.Error()
 }
@@ -387,12 +433,7 @@ func Retryable(status int) bool {
 	}
 }
 
-// Snippet is the start of an answer body, for log lines.
-func Snippet(b []byte) string {
-	const max = 300
-	s := strings.TrimSpace(string(b))
-	if len(s) > max {
-		s = s[:max] + "..."
-	}
-	return s
-}
+// Snippet is the start of an answer body, for log lines: at most 300 bytes,
+// one line, with anything that looks like a credential removed
+// (scrub.Answer).
+func Snippet(b []byte) string { return scrub.Answer(b, 300) }

@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -26,6 +27,7 @@ import (
 	"time"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
+	"github.com/ctlive/ctlive-fluent-bit/sink"
 )
 
 func readConfig(props map[string]string) (Config, error) {
@@ -147,6 +149,14 @@ func TestReadConfigRejects(t *testing.T) {
 		{"cert without key", map[string]string{"client_cert_file": "/c.pem"}, "client_key_file"},
 		{"compress", map[string]string{"compress": "zstd"}, "compress"},
 		{"timeout", map[string]string{"timeout": "-1s"}, "timeout"},
+		{"timeout past an hour", map[string]string{"timeout": "1e300"}, `timeout "1e300": must be a duration from 100ms to 1h`},
+		{"timeout NaN", map[string]string{"timeout": "NaN"}, "timeout"},
+		{"timeout too short", map[string]string{"timeout": "1ms"}, "timeout"},
+		{"bearer_token with a line break", map[string]string{"bearer_token": secret + "\nmore"}, "bearer_token: holds a control character"},
+		{"api_key with a NUL", map[string]string{"api_key": secret + "\x00"}, "api_key: holds a control character"},
+		{"http_passwd with a trailing line break", map[string]string{"http_user": "u", "http_passwd": secret + "\n"}, "http_passwd: holds a control character"},
+		{"http_user with a CR", map[string]string{"http_user": "u\rx", "http_passwd": secret}, "http_user"},
+		{"http_user with a colon", map[string]string{"http_user": "u:x", "http_passwd": secret}, "RFC 7617"},
 		{"verify_certificate", map[string]string{"verify_certificate": "sometimes"}, "verify_certificate"},
 	}
 	for _, tc := range tests {
@@ -300,24 +310,62 @@ func TestHeadersAndResponse(t *testing.T) {
 	}
 }
 
-// A 307 makes the transport send the body again (GetBody).
-func TestRedirectResendsBody(t *testing.T) {
-	s := new(seen)
-	mux := http.NewServeMux()
-	mux.Handle("/new/_bulk", recorder(t, s))
-	mux.HandleFunc("/old/_bulk", func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		http.Redirect(w, r, "/new/_bulk", http.StatusTemporaryRedirect)
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	cl := mustClient(t, map[string]string{"url": srv.URL + "/old", "compress": "none"})
-	resp, err := cl.Post(context.Background(), "/_bulk", "text/plain", []byte("the body"), nil)
-	if err != nil || resp.Status != 200 {
-		t.Fatalf("%v %v", resp, err)
+// No redirect is followed, whatever its code and wherever it points: the
+// server it points to receives nothing (neither the body nor the
+// Authorization header), and the answer is a permanent error that names
+// the Location without its credentials.
+func TestRedirectsAreNeverFollowed(t *testing.T) {
+	var targetHits sync.Map
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		targetHits.Store(r.URL.String(), r.Header.Get("Authorization"))
+		io.WriteString(w, `{"errors":false,"items":[{"create":{"status":201}}]}`)
+	}))
+	defer target.Close()
+	port := target.URL[strings.LastIndexByte(target.URL, ':')+1:]
+	tests := []struct {
+		name, location string
+		tls            bool
+	}{
+		{"https to http on the same host", "http://127.0.0.1:" + port + "/_bulk?token=abc", true},
+		{"to another host", "http://localhost:" + port + "/_bulk", false},
+		{"to another host, with credentials", "http://user:pa55@localhost:" + port + "/_bulk", false},
+		{"relative", "/elsewhere/_bulk", false},
 	}
-	if _, body := s.last(t); string(body) != "the body" {
-		t.Errorf("redirected body %q", body)
+	for _, tc := range tests {
+		for _, code := range []int{301, 302, 303, 307, 308} {
+			t.Run(fmt.Sprint(tc.name, " ", code), func(t *testing.T) {
+				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					io.Copy(io.Discard, r.Body)
+					w.Header().Set("Location", tc.location)
+					w.WriteHeader(code)
+				})
+				var srv *httptest.Server
+				if tc.tls {
+					srv = httptest.NewTLSServer(h)
+				} else {
+					srv = httptest.NewServer(h)
+				}
+				defer srv.Close()
+				cl := mustClient(t, map[string]string{"url": srv.URL, "api_key": "k3y-in-clear", "verify_certificate": "off"})
+				resp, err := cl.Post(context.Background(), "/_bulk", "application/x-ndjson", []byte("{}\n"), nil)
+				if err == nil || !sink.IsPermanent(err) {
+					t.Fatalf("Post = %v, %v; want a permanent error", resp, err)
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, fmt.Sprintf("HTTP %d redirect to", code)) || !strings.Contains(msg, "_bulk") {
+					t.Errorf("error %q does not name the redirect and where it points", msg)
+				}
+				for _, secret := range []string{"abc", "pa55", "k3y"} {
+					if strings.Contains(msg, secret) {
+						t.Errorf("error %q shows %q", msg, secret)
+					}
+				}
+				targetHits.Range(func(k, v any) bool {
+					t.Errorf("the redirect's target received %v (Authorization %q)", k, v)
+					return true
+				})
+			})
+		}
 	}
 }
 
@@ -590,5 +638,77 @@ func TestNewRejectsBadTLSFiles(t *testing.T) {
 				t.Errorf("New: %v, want an error about %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// What is read of an answer is bounded: Post keeps MaxAnswerBody bytes of
+// any answer, PostStream hands a 2xx body to its reader and fails the read
+// past the limit.
+func TestAnswersAreReadWithinBounds(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		switch r.URL.Path {
+		case "/error":
+			w.WriteHeader(500)
+			io.WriteString(w, huge)
+		case "/exact":
+			io.WriteString(w, "0123456789")
+		default:
+			io.WriteString(w, huge)
+		}
+	}))
+	defer srv.Close()
+	cl := mustClient(t, map[string]string{"url": srv.URL})
+	ctx := context.Background()
+
+	resp, err := cl.Post(ctx, "/error", "text/plain", []byte("a"), nil)
+	if err != nil || resp.Status != 500 || len(resp.Body) != MaxAnswerBody {
+		t.Errorf("Post of a 1 MiB error: %v, %d bytes kept; want %d", err, len(resp.Body), MaxAnswerBody)
+	}
+	resp, err = cl.Post(ctx, "/", "text/plain", []byte("a"), nil)
+	if err != nil || len(resp.Body) != MaxAnswerBody {
+		t.Errorf("Post of a 1 MiB answer: %v, %d bytes kept", err, len(resp.Body))
+	}
+
+	tests := []struct {
+		path    string
+		limit   int64
+		wantErr bool
+	}{
+		{"/exact", 10, false},
+		{"/exact", 100, false},
+		{"/exact", 9, true},
+		{"/", 64 << 10, true},
+	}
+	for _, tc := range tests {
+		var got int64
+		resp, err := cl.PostStream(ctx, tc.path, "text/plain", []byte("a"), nil, tc.limit, func(r io.Reader) error {
+			n, err := io.Copy(io.Discard, r)
+			got = n
+			return err
+		})
+		if tc.wantErr != errors.Is(err, ErrAnswerTooLarge) || got > tc.limit {
+			t.Errorf("PostStream(%s, limit %d): read %d bytes, err %v", tc.path, tc.limit, got, err)
+		}
+		if resp == nil || resp.Status != 200 || len(resp.Body) != 0 {
+			t.Errorf("PostStream(%s): response %+v", tc.path, resp)
+		}
+	}
+
+	// An error status is read as Post reads it, not handed to the reader.
+	resp, err = cl.PostStream(ctx, "/error", "text/plain", []byte("a"), nil, 10, func(io.Reader) error {
+		t.Error("reader called for a 500")
+		return nil
+	})
+	if err != nil || resp.Status != 500 || len(resp.Body) != MaxAnswerBody {
+		t.Errorf("PostStream of a 500: %v %v", resp, err)
+	}
+}
+
+func TestURLHidesQueryValues(t *testing.T) {
+	cl := mustClient(t, map[string]string{"url": "http://u:pw@h:9428/insert/elasticsearch?_msg_field=message&token=abc"})
+	if got := cl.URL(); got != "http://h:9428/insert/elasticsearch?_msg_field=***&token=***" {
+		t.Errorf("URL() = %q", got)
 	}
 }

@@ -133,7 +133,7 @@ func TestConfiguration(t *testing.T) {
 			if got := strings.Join(meta, ","); got != "contactID,sessionID,messageID,userID" {
 				t.Errorf("metadata %s", got)
 			}
-			if s.enc != Protobuf || s.lineJSON || s.tenant != nil || s.maxSize != 1<<20 {
+			if s.enc != Protobuf || s.lineJSON || s.tenant != nil || s.maxSize != 1000000 {
 				t.Errorf("encoding %v lineJSON %v tenant %v max %d", s.enc, s.lineJSON, s.tenant, s.maxSize)
 			}
 			if s.client.URL() != "http://127.0.0.1:3100" {
@@ -154,7 +154,7 @@ func TestConfiguration(t *testing.T) {
 			}},
 		{name: "json and sizes", props: map[string]string{"encoding": "JSON", "line_format": "json", "max_request_size": "512k"},
 			check: func(t *testing.T, s *Sink) {
-				if s.enc != JSON || !s.lineJSON || s.maxSize != 512<<10 {
+				if s.enc != JSON || !s.lineJSON || s.maxSize != 512000 {
 					t.Errorf("encoding %v lineJSON %v max %d", s.enc, s.lineJSON, s.maxSize)
 				}
 			}},
@@ -174,6 +174,20 @@ func TestConfiguration(t *testing.T) {
 		{name: "Fluent Bit's switches turned off are harmless", props: map[string]string{"drop_single_key": "off", "auto_kubernetes_labels": "Off"},
 			check: func(t *testing.T, s *Sink) {}},
 		{name: "max_request_size", props: map[string]string{"max_request_size": "lots"}, wantErr: "max_request_size"},
+		{name: "max_request_size 1", props: map[string]string{"max_request_size": "1"}, wantErr: `max_request_size "1": must be a size from 64k to 1G`},
+		{name: "max_request_size a unit alone", props: map[string]string{"max_request_size": "B"}, wantErr: `max_request_size "B": must be a size from 64k to 1G`},
+		{name: "max_request_size past the ceiling", props: map[string]string{"max_request_size": "2G"}, wantErr: `max_request_size "2G"`},
+		{name: "timeout 1e300", props: map[string]string{"timeout": "1e300"}, wantErr: `timeout "1e300": must be a duration from 100ms to 1h`},
+		{name: "bearer_token with a line break", props: map[string]string{"bearer_token": "s3cr3t\nx"}, wantErr: "bearer_token: holds a control character"},
+		{name: "http_passwd with a line break", props: map[string]string{"http_user": "u", "http_passwd": "s3cr3t\n"}, wantErr: "http_passwd: holds a control character"},
+		{name: "static tenant_id with a control character", props: map[string]string{"tenant_id": "org\x01"}, wantErr: "tenant_id: tenant_id renders"},
+		{name: "static tenant_id with a space", props: map[string]string{"tenant_id": "org one"}, wantErr: "printable ASCII without spaces"},
+		{name: "max_request_size at the floor", props: map[string]string{"max_request_size": "64k"},
+			check: func(t *testing.T, s *Sink) {
+				if s.maxSize != 64000 {
+					t.Errorf("max %d", s.maxSize)
+				}
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,6 +195,9 @@ func TestConfiguration(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "s3cr3t") {
+					t.Errorf("err = %v shows a secret", err)
 				}
 				return
 			}

@@ -214,7 +214,8 @@ func TestRequestShape(t *testing.T) {
 func TestConcurrentDeliveries(t *testing.T) {
 	f := startFake(t, nil)
 	for _, enc := range []string{"protobuf", "json"} {
-		s, _ := newSink(t, map[string]string{"url": f.url(), "encoding": enc, "tenant_id": "$tenant", "max_request_size": "4k"})
+		s, _ := newSink(t, map[string]string{"url": f.url(), "encoding": enc, "tenant_id": "$tenant"})
+		s.maxSize = 4 << 10 // below max_request_size's floor: several requests per flush
 		var wg sync.WaitGroup
 		errs := make(chan error, 8)
 		for w := 0; w < 8; w++ {

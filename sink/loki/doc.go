@@ -47,7 +47,8 @@
 //	                    half the CPU of json+gzip for ~30% more bytes on the
 //	                    wire (see bench_test.go).
 //	max_request_size    upper bound of one push body before compression,
-//	                    default 1M (Promtail's and Alloy's batch size).
+//	                    default 1M (Promtail's and Alloy's batch size),
+//	                    from 64k to 1G.
 //
 // plus httpc's keys: http_user, http_passwd, bearer_token, ca_file,
 // client_cert_file, client_key_file, verify_certificate, compress (json

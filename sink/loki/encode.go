@@ -1,6 +1,7 @@
 package loki
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strconv"
@@ -58,6 +59,8 @@ type state struct {
 	zbuf      []byte
 	reqEvents []int32
 
+	noTenant int // records whose tenant_id rendered no value
+
 	// encoder position
 	streamStart, streamEntries, reqEntries int
 	firstStream                            bool
@@ -75,6 +78,7 @@ func (st *state) reset() {
 	clear(st.streamIdx)
 	st.tenantIDs, st.streams, st.entries = st.tenantIDs[:0], st.streams[:0], st.entries[:0]
 	st.lastTenant = -1
+	st.noTenant = 0
 }
 
 // appendValue renders sp's value for ev; false when it is missing or empty
@@ -129,8 +133,13 @@ func (st *state) collect(s *Sink, b *sink.Batch) {
 		tenant := int32(-1)
 		if s.tenant != nil {
 			st.scratch = s.tenant.Append(st.scratch[:0], ev)
+			if bytes.Contains(st.scratch, []byte(noTenant)) {
+				b.Skip(i)
+				st.noTenant++
+				continue
+			}
 			if reason := badTenant(st.scratch); reason != "" {
-				b.Reject(i, reason)
+				b.RejectAs(i, sink.BadTenant, reason)
 				continue
 			}
 			tenant = st.tenantOf(st.scratch)
@@ -150,7 +159,15 @@ func (st *state) collect(s *Sink, b *sink.Batch) {
 		e.meta = st.appendMeta(s, ev)
 		st.entries = append(st.entries, e)
 	}
+	if st.noTenant > 0 {
+		s.log.Warnf("%d records not sent: tenant_id %s renders no value for them and default_tenant is not set; "+
+			"counted as not routed (set default_tenant to send them to that Loki tenant)", st.noTenant, s.tenant)
+	}
 }
+
+// noTenant is what a tenant_id reference without a value renders when
+// there is no default_tenant: a NUL, which no tenant ID holds.
+const noTenant = "\x00"
 
 // badTenant says why a rendered tenant ID cannot go in a header: Go's HTTP
 // client refuses control bytes and would fail the request forever, and

@@ -26,7 +26,14 @@ const (
 
 	defaultLabels   = "service, tenant, channel, event, level"
 	defaultMetadata = "contactID, sessionID, messageID, userID"
-	defaultMaxSize  = 1 << 20
+	defaultMaxSize  = 1 * config.MB
+
+	// Bounds of max_request_size, as the elasticsearch sink's: below
+	// 64 KiB a flush becomes a request per few lines (at 1 byte, one per
+	// line); above 1 GiB no Loki takes it (its distributor refuses bodies
+	// past max_recv_msg_size, 100 MB by default).
+	minMaxSize = 64 * config.KB
+	maxMaxSize = 1 * config.GB
 
 	// maxLabels is Loki's default max_label_names_per_series.
 	maxLabels = 15
@@ -107,8 +114,21 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 	}
 	s := &Sink{log: log}
 	if t := r.Raw("tenant_id"); t != "" {
-		tt, err := template.Parse(t, template.Options{})
+		// A reference without a value must never become a Loki tenant
+		// ("unknown" would create one): it renders default_tenant, or the
+		// sentinel that makes collect skip the record.
+		missing := r.Raw("default_tenant")
+		if missing == "" {
+			missing = noTenant
+		}
+		tt, err := template.Parse(t, template.Options{Missing: missing})
 		r.Errorf("tenant_id", err)
+		if err == nil && tt.Static() {
+			// Fixed text that cannot be a header would reject every record.
+			if why := badTenant(tt.Append(nil, nil)); why != "" {
+				r.Errorf("tenant_id", errors.New(why))
+			}
+		}
 		s.tenant = tt
 	}
 	var err error
@@ -137,7 +157,7 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 	if r.Enum("encoding", "protobuf", "protobuf", "json") == "json" {
 		s.enc = JSON
 	}
-	s.maxSize = int(r.Size("max_request_size", defaultMaxSize))
+	s.maxSize = int(r.Size("max_request_size", defaultMaxSize, minMaxSize, maxMaxSize))
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
@@ -215,8 +235,10 @@ func (st *state) post(ctx context.Context, s *Sink, b *sink.Batch, tenant int32)
 	}
 	var resp *httpc.Response
 	var err error
+	bodyLen := len(st.body)
 	if s.enc == Protobuf {
 		st.zbuf = snappyEncode(st.zbuf, st.body)
+		bodyLen = len(st.zbuf)
 		resp, err = s.client.PostUncompressed(ctx, PushPath, "application/x-protobuf", st.zbuf, hdr)
 	} else {
 		resp, err = s.client.Post(ctx, PushPath, "application/json", st.body, hdr)
@@ -227,6 +249,7 @@ func (st *state) post(ctx context.Context, s *Sink, b *sink.Batch, tenant int32)
 	n := len(st.reqEvents)
 	switch {
 	case resp.Status/100 == 2:
+		b.Sent(bodyLen)
 		for _, i := range st.reqEvents {
 			b.Done(int(i))
 		}
@@ -250,6 +273,10 @@ func (st *state) post(ctx context.Context, s *Sink, b *sink.Batch, tenant int32)
 		return retryAll, &StatusError{Status: resp.Status, Body: httpc.Snippet(resp.Body), Tenant: st.tenantName(tenant), Records: n}
 	}
 	reason := fmt.Sprintf("loki answered %d %s: %s", resp.Status, http.StatusText(resp.Status), httpc.Snippet(resp.Body))
+	class := sink.HTTPClass(resp.Status)
+	if resp.Status == http.StatusRequestEntityTooLarge {
+		class = sink.TooLarge
+	}
 	switch resp.Status {
 	case http.StatusBadRequest:
 		if len(s.meta) > 0 && bytes.Contains(bytes.ToLower(resp.Body), []byte("structured metadata")) {
@@ -267,7 +294,7 @@ func (st *state) post(ctx context.Context, s *Sink, b *sink.Batch, tenant int32)
 		s.log.Errorf("%d records%s dropped: %s", n, st.tenantSuffix(tenant), reason)
 	}
 	for _, i := range st.reqEvents {
-		b.Reject(int(i), reason)
+		b.RejectAs(int(i), class, reason)
 	}
 	return rejected, nil
 }

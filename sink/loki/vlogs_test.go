@@ -191,7 +191,8 @@ func TestVictoriaLogsJSONLineIsTheEnrichedRecord(t *testing.T) {
 func TestVictoriaLogsStopRestartKeepsExactlyOnce(t *testing.T) {
 	vl := vlogs.Start(t)
 	// Small requests: one flush is several requests.
-	s, _ := newSink(t, map[string]string{"url": vlURL(vl), "max_request_size": "16k", "timeout": "5s"})
+	s, _ := newSink(t, map[string]string{"url": vlURL(vl), "timeout": "5s"})
+	s.maxSize = 16 << 10 // below max_request_size's floor
 	recs, _ := corpusRecs(3000)
 	const flush = 500
 	batches := [][]rec{}

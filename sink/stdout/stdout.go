@@ -67,6 +67,7 @@ func (s *Sink) Deliver(_ context.Context, b *sink.Batch) error {
 	if err != nil {
 		return fmt.Errorf("writing to stdout: %w", err)
 	}
+	b.Sent(len(buf))
 	for i := range b.Events {
 		b.Done(i)
 	}

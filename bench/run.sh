@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# bench/run.sh: the plugin inside real Fluent Bit, at the cost of Fluent
+# Bit's own pipelines, on one generated CTLive log (README: Performance).
+# Not part of CI: it needs fluent-bit on PATH (or FLUENT_BIT=/path).
+#
+#   bench/run.sh                      every row, 3 rounds, alternated
+#   bench/run.sh -r 5 null ctlive-forward fb-forward
+#   bench/run.sh -m 100               a ~100 MB log instead of ~49 MB
+#
+# Each row is a configuration in this directory (null, fb-forward,
+# ctlive-forward, native-route, fb-stdout, ctlive-stdout, native-stdout).
+# A run ends when Fluent Bit's own metrics (its HTTP server) show every
+# line through the row's last output; then Fluent Bit is stopped, and
+# /usr/bin/time -v gives its CPU seconds (user + sys, the whole process)
+# and peak RSS. CPU seconds do not count the idle waits, so a run's wall
+# time hardly matters; the median of the rounds is printed, and the
+# ratios the README's table uses.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+rounds=3 mb=49
+while getopts "r:m:" opt; do
+	case $opt in
+	r) rounds=$OPTARG ;;
+	m) mb=$OPTARG ;;
+	*) sed -n 2,20p "$0"; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+rows=("$@")
+[ ${#rows[@]} -gt 0 ] || rows=(null fb-forward ctlive-forward native-route fb-stdout ctlive-stdout native-stdout)
+
+fb=${FLUENT_BIT:-$(command -v fluent-bit || true)}
+if [ -z "$fb" ]; then
+	echo "bench/run.sh: fluent-bit is not on PATH (set FLUENT_BIT=/path/to/fluent-bit)" >&2
+	exit 2
+fi
+for tool in curl /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "bench/run.sh: needs $tool" >&2; exit 2; }
+done
+
+export BENCH_DIR=${BENCH_DIR:-/tmp/ctlive-bench}
+mkdir -p "$BENCH_DIR"
+export BENCH_LOG=$BENCH_DIR/ctlive-${mb}mb.log
+if [ ! -s "$BENCH_LOG" ]; then
+	echo "== generating $BENCH_LOG"
+	go run ./internal/inspect/cmd/genlog -mb "$mb" -o "$BENCH_LOG"
+fi
+lines=$(wc -l <"$BENCH_LOG")
+make -s build/out_ctlive.so >&2
+so=$root/build/out_ctlive.so
+
+# The plugin of the output whose processed records say a run is through
+# (Fluent Bit numbers instances across all outputs: null.1 after ctlive.0).
+last_output() {
+	case $1 in
+	null | fb-forward | ctlive-forward | native-route) echo null ;;
+	fb-stdout | native-stdout) echo stdout ;;
+	ctlive-stdout) echo ctlive ;;
+	esac
+}
+
+# proc_records of the output of plugin $2 in the metrics at port $1 (0
+# before it shows).
+proc_records() {
+	curl -s "http://127.0.0.1:$1/api/v1/metrics" 2>/dev/null |
+		grep -o "\"$2\.[0-9]*\":{\"proc_records\":[0-9]*" | grep -o '[0-9]*$' | tail -n 1 || echo 0
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# run ROW: one run; prints "cpu sys rss_mb".
+run() {
+	local row=$1 out=$BENCH_DIR/$1.time err=$BENCH_DIR/$1.err
+	rm -f "$BENCH_DIR/tail.db"*
+	export BENCH_HTTP_PORT=$(free_port) BENCH_FORWARD_PORT=$(free_port)
+	(cd bench && exec /usr/bin/time -v -o "$out" "$fb" -e "$so" -c "$row.conf" >/dev/null 2>"$err") &
+	local timer=$! deadline=$((SECONDS + 600)) want n=0
+	want=$(last_output "$row")
+	while [ "$n" -lt "$lines" ]; do
+		if [ $SECONDS -gt $deadline ] || ! kill -0 $timer 2>/dev/null; then
+			echo "bench/run.sh: $row stopped at $n of $lines records; see $err" >&2
+			break
+		fi
+		sleep 0.5
+		n=$(proc_records "$BENCH_HTTP_PORT" "$want")
+	done
+	pkill -TERM -P $timer fluent-bit 2>/dev/null || true
+	wait $timer || true
+	awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2}
+		END {printf "%.2f %.2f %.0f\n", u+s, s, r/1024}' "$out"
+}
+
+declare -A cpu sys rss
+for ((k = 1; k <= rounds; k++)); do
+	for row in "${rows[@]}"; do
+		read -r c s r < <(run "$row")
+		cpu[$row]+="$c " sys[$row]+="$s " rss[$row]+="$r "
+		echo "round $k: $row ${c}s cpu (${s}s sys), ${r} MB" >&2
+	done
+done
+
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo
+echo "$lines lines, $(du -m "$BENCH_LOG" | cut -f1) MB, $rounds rounds, $("$fb" --version | sed -n 1p)"
+printf '%-16s %8s %8s %8s\n' row cpu_s sys_s rss_mb
+declare -A med
+for row in "${rows[@]}"; do
+	med[$row]=$(echo "${cpu[$row]}" | median)
+	printf '%-16s %8s %8s %8s\n' "$row" "${med[$row]}" "$(echo "${sys[$row]}" | median)" "$(echo "${rss[$row]}" | median)"
+done
+ratio() { [ -n "${med[$1]:-}" ] && [ -n "${med[$2]:-}" ] && awk -v a="${med[$1]}" -v b="${med[$2]}" -v t="$3" 'BEGIN {printf "%-44s %5.2f×\n", t, a/b}'; }
+echo
+ratio ctlive-forward fb-forward "forward loop: ctlive / Fluent Bit's own" || true
+ratio ctlive-stdout fb-stdout "stdout: ctlive / Fluent Bit's own" || true
+ratio native-stdout ctlive-stdout "stdout: native regex+Lua / ctlive" || true
+ratio native-route ctlive-forward "routing: native regex+Lua+rewrite_tag / ctlive" || true
