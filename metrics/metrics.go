@@ -82,8 +82,8 @@ var FlushBuckets = []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5,
 
 // Instance is one output instance's series.
 type Instance struct {
-	Shaped, Delivered, NotRouted, Retries, Redacted, Corrupt, Panics, SentBytes *vm.Counter
-	FlushSeconds                                                                *vm.PrometheusHistogram
+	Shaped, Delivered, NotRouted, Retries, Redacted, Corrupt, Truncated, Panics, SentBytes *vm.Counter
+	FlushSeconds                                                                           *vm.PrometheusHistogram
 
 	label      string // instance="ctlive.0"
 	maxTenants int
@@ -112,6 +112,7 @@ func NewInstance(name string, maxTenants int) *Instance {
 	m.Retries = counter("ctlive_flush_retries_total")
 	m.Redacted = counter("ctlive_redacted_values_total")
 	m.Corrupt = counter("ctlive_corrupt_chunks_total")
+	m.Truncated = counter("ctlive_records_truncated_total")
 	m.Panics = counter("ctlive_panics_total")
 	m.SentBytes = counter("ctlive_sent_bytes_total")
 	h := "ctlive_flush_duration_seconds{" + m.label + "}"

@@ -438,6 +438,7 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 			}
 			if ev.Truncated() {
 				p.Stats.Truncated.Add(1)
+				p.metrics.Truncated.Inc()
 				truncated++
 			}
 			// Fields are parsed for every line, routed here or not.
