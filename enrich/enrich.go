@@ -111,7 +111,12 @@ func (s *Stage) Describe() string {
 func (s *Stage) Enrich(ev *record.Event, e *record.Entry, tag string, w *Work) {
 	line := ev.Reset(e, tag, s.layout)
 	if e.Group != record.NotGroup {
-		return // group markers frame records; they are always passed on
+		// Group markers frame records; they are always passed on, their
+		// own values protected.
+		if s.redact || s.mask.users() {
+			s.protectMarker(ev, w)
+		}
+		return
 	}
 	r := &ev.Fields
 	shaped := false

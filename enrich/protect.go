@@ -55,6 +55,9 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 		src := r.Source(line)
 		cleaned := unsafe.SliceData(src) != unsafe.SliceData(line)
 		if s.redact {
+			if r.TooManySecrets {
+				w.whole(src)
+			}
 			for _, sec := range w.withoutNestedTokens(src, r.Secrets) {
 				s.addSecret(w, src, sec)
 			}
@@ -62,6 +65,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 				s.echoRawSecrets(w, line)
 			}
 		}
+		s.addViewSecrets(w, src)
 		if s.mask.on() && shaped {
 			s.addMasked(w, src, r)
 		}
@@ -81,7 +85,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			} else {
 				// The fields come from the line without its ANSI escapes; the
 				// line itself leaves as received, escapes and all.
-				newLine = s.redactText(nil, line, w)
+				newLine = s.redactLine(line, w)
 			}
 		}
 	}
@@ -90,6 +94,61 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 	if changed {
 		ev.SetBody(body, newLine)
 	}
+	s.protectMeta(ev, w)
+}
+
+// protectMeta replaces what the entry's metadata map holds: the forward
+// sink passes it on.
+func (s *Stage) protectMeta(ev *record.Event, w *Work) {
+	if ev.Meta == nil || !s.anyNeedsRedaction(ev.Meta, nil, 0, w) {
+		return
+	}
+	start := len(w.arena)
+	if _, changed := s.rewriteInto(ev.Meta, nil, nil, nil, 0, w); changed {
+		ev.SetMeta(w.arena[start:len(w.arena):len(w.arena)])
+	}
+}
+
+// protectMarker replaces what a log group's marker holds (its metadata and
+// its attributes, e.g. an OpenTelemetry resource): the forward sink passes
+// markers on.
+func (s *Stage) protectMarker(ev *record.Event, w *Work) {
+	w.reps, w.echoes, w.lineEchoes = w.reps[:0], w.echoes[:0], 0
+	w.indexed = [2]bool{}
+	if s.anyNeedsRedaction(ev.Body, nil, 0, w) {
+		start := len(w.arena)
+		if _, changed := s.rewriteInto(ev.Body, nil, nil, nil, 0, w); changed {
+			ev.SetBody(w.arena[start:len(w.arena):len(w.arena)], nil)
+		}
+	}
+	s.protectMeta(ev, w)
+}
+
+// redactLine writes the line as received with the replacements made in its
+// copy without ANSI escapes (w.reps, merged), each over the span its text
+// covers in the line, escapes inside it included; and what only the line
+// as received shows.
+func (s *Stage) redactLine(line []byte, w *Work) []byte {
+	w.vtext, w.vpos = parser.StripANSI(w.vtext[:0], w.vpos[:0], line)
+	w.saved = append(w.saved[:0], w.reps...)
+	w.reps = w.reps[:0]
+	for _, x := range w.saved {
+		a, b := rawSpan(w.vpos, x.start, x.end, len(line))
+		w.reps = append(w.reps, rep{start: a, end: b, off: x.off, n: x.n, low: x.low})
+	}
+	if s.redact {
+		w.secrets = parser.FindSecrets(line, w.secrets[:0])
+		for _, sec := range w.withoutNestedTokens(line, w.secrets) {
+			s.addSecret(w, line, sec)
+		}
+	}
+	if s.mask.users() {
+		s.addEmails(w, line)
+	}
+	w.indexed = [2]bool{}
+	w.echoesIn(line, 0, len(w.echoes))
+	w.merge(line, s.tokens)
+	return w.apply(line)
 }
 
 // offset returns where t starts in src, or -1 when t is not a part of it.
@@ -127,16 +186,55 @@ func (s *Stage) addSecret(w *Work, src []byte, sec parser.Secret) {
 	if at < 0 {
 		return
 	}
+	s.addSecretAt(w, at, at+len(sec.Text), sec.Text, sec)
+}
+
+// quotedRedacted replaces a JSON value that is not a string (`"pwd":4711`,
+// `"password":["x"]`): a string keeps the JSON valid.
+var quotedRedacted = []byte(`"` + redact.Redacted + `"`)
+
+// addSecretAt replaces [start, end) of the text at hand, which holds the
+// credential sec whose value, as read, is v.
+func (s *Stage) addSecretAt(w *Work, start, end int, v []byte, sec parser.Secret) {
 	if sec.Kind.IsToken() {
-		off, n := w.token(s.tokens, sec.Text)
-		w.reps = append(w.reps, rep{start: at, end: at + len(sec.Text), off: off, n: n})
-		if len(sec.Text) >= minEcho {
-			w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n})
+		off, n := w.token(s.tokens, v)
+		w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n})
+		if len(v) >= minEcho {
+			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n})
+			if sec.Kind == parser.SecretSession {
+				// The same UUID written in the other case is the same session
+				// (its digest lower-cases it): replaced too.
+				if other := w.swapCase(v); other != nil {
+					w.echoes = append(w.echoes, echo{orig: other, off: off, n: n})
+				}
+			}
 		}
 		return
 	}
-	off, n := w.text(redacted)
-	w.reps = append(w.reps, rep{start: at, end: at + len(sec.Text), off: off, n: n, low: true})
+	t := redacted
+	if sec.JSON {
+		t = quotedRedacted
+	}
+	off, n := w.text(t)
+	w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n, low: true})
+}
+
+// swapCase returns v with the case of its letters swapped (kept in w), or
+// nil when v has none.
+func (w *Work) swapCase(v []byte) []byte {
+	if !bytes.ContainsFunc(v, func(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }) {
+		return nil
+	}
+	out := w.keep(v)
+	for i, c := range out {
+		switch {
+		case 'a' <= c && c <= 'z':
+			out[i] = c - ('a' - 'A')
+		case 'A' <= c && c <= 'Z':
+			out[i] = c + ('a' - 'A')
+		}
+	}
+	return out
 }
 
 // addMasked replaces the values of the masked fields. An agent's user ID
@@ -171,23 +269,59 @@ func (s *Stage) addMasked(w *Work, src []byte, r *parser.Result) {
 	}
 }
 
-// addEmails replaces every e-mail address in src by its HMAC.
+// addEmails replaces every e-mail address in src, and the login of every
+// user ID (`USER_<login>`, anywhere: a second agent, a payload, a stack
+// frame), by its HMAC.
 func (s *Stage) addEmails(w *Work, src []byte) {
-	for i := 0; i < len(src); {
-		k := bytes.IndexByte(src[i:], '@')
+	w.spans = personalSpans(src, w.spans[:0])
+	for _, sp := range w.spans {
+		off, n := w.personal(s.mask.hmac, src[sp[0]:sp[1]])
+		w.reps = append(w.reps, rep{start: sp[0], end: sp[1], off: off, n: n})
+	}
+}
+
+// personalSpans appends the spans of b's personal data: e-mail addresses,
+// and the part after USER_ of every user ID (an agent's login of letters,
+// digits and ._%+-@ with no trailing '.', or a customer's TENANT_uuid).
+func personalSpans(b []byte, dst [][2]int) [][2]int {
+	for i := 0; i < len(b); {
+		k := bytes.IndexByte(b[i:], '@')
 		if k < 0 {
-			return
+			break
 		}
 		at := i + k
-		start, end := emailAround(src, at)
-		if end > start {
-			off, n := w.personal(s.mask.hmac, src[start:end])
-			w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n})
+		if start, end := emailAround(b, at); end > start {
+			dst = append(dst, [2]int{start, end})
 			i = end
 			continue
 		}
 		i = at + 1
 	}
+	for i := 0; i < len(b); {
+		k := bytes.Index(b[i:], userPrefix)
+		if k < 0 {
+			break
+		}
+		start := i + k + len(userPrefix)
+		end := start
+		for end < len(b) && isLogin(b[end]) {
+			end++
+		}
+		for end > start && b[end-1] == '.' {
+			end--
+		}
+		if end > start {
+			dst = append(dst, [2]int{start, end})
+		}
+		i = max(end, start)
+	}
+	return dst
+}
+
+var userPrefix = []byte("USER_")
+
+func isLogin(c byte) bool {
+	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '@'
 }
 
 // emailAround returns the e-mail address around the '@' at b[at] (local
@@ -405,10 +539,14 @@ func (s *Stage) redactText(label, b []byte, w *Work) []byte {
 	w.reps = w.reps[:0]
 	w.indexed[1] = false // this text's own echoes are new
 	if s.findSecrets(label, b, w) {
+		if len(w.secrets) >= parser.MaxSecrets {
+			w.whole(b)
+		}
 		for _, sec := range w.withoutNestedTokens(b, w.secrets) {
 			s.addSecret(w, b, sec)
 		}
 	}
+	s.addViewSecrets(w, b)
 	if s.mask.users() {
 		s.addEmails(w, b)
 	}
@@ -445,8 +583,16 @@ func (s *Stage) needsRedaction(label, b []byte, w *Work) bool {
 	if s.findSecrets(label, b, w) {
 		return true
 	}
-	if s.mask.users() && bytes.IndexByte(b, '@') >= 0 {
+	if s.mask.users() && (bytes.IndexByte(b, '@') >= 0 || bytes.Contains(b, userPrefix)) {
 		return true
+	}
+	if text, _, ok := w.view(b); ok { // what a reader sees behind escapes
+		if s.redact && len(parser.FindSecrets(text, w.vsecrets[:0])) > 0 {
+			return true
+		}
+		if s.mask.users() && len(personalSpans(text, w.spans[:0])) > 0 {
+			return true
+		}
 	}
 	return len(b) >= minEcho && w.anyEchoIn(b, 0, len(w.echoes))
 }
@@ -522,6 +668,10 @@ func (s *Stage) bodyNeedsRedaction(body, line []byte, w *Work) bool {
 				return true
 			}
 			continue
+		}
+		if _, _, ok := labelledNonText(key, b); ok && s.redact {
+			allQuiet = false
+			return true
 		}
 		v, rest, ok := record.ReadText(b)
 		if !ok {
@@ -675,6 +825,13 @@ func walkTexts(v, label, line []byte, depth int, fn func(label, text []byte) boo
 				if rest = walkTexts(rest, nil, line, depth+1, fn); rest == nil {
 					return nil
 				}
+				if v, after, ok := labelledNonText(key, rest); ok {
+					if !fn(key, v) { // ValueSecrets takes all of it
+						return nil
+					}
+					rest = after
+					continue
+				}
 			}
 			rest = walkTexts(rest, key, line, depth+1, fn)
 		}
@@ -685,6 +842,25 @@ func walkTexts(v, label, line []byte, depth int, fn func(label, text []byte) boo
 		return nil
 	}
 	return rest
+}
+
+// labelledNonText reports whether the value at the start of b, under key,
+// is a credential that is not a text ({"password": ["x"]}, {"pin_pwd":
+// 4711}, {"ct7Token": {"v": "x"}}): it is replaced whole. It returns the
+// value's bytes and what follows it.
+func labelledNonText(key, b []byte) (v, rest []byte, ok bool) {
+	if key == nil || !parser.LabelNamesSecret(key) {
+		return nil, nil, false
+	}
+	switch msgp.NextType(b) {
+	case msgp.StrType, msgp.BinType, msgp.NilType, msgp.InvalidType:
+		return nil, nil, false
+	}
+	rest, err := msgp.Skip(b)
+	if err != nil {
+		return nil, nil, false
+	}
+	return b[:len(b)-len(rest)], rest, true
 }
 
 // keyText returns the map key at the start of b when it is a text, else nil.
@@ -757,6 +933,11 @@ func (s *Stage) rewriteInto(v, label, line, newLine []byte, depth int, w *Work) 
 					break
 				}
 				changed = changed || c
+				if _, after, ok := labelledNonText(key, rest); ok && s.redact {
+					w.arena = msgp.AppendString(w.arena, redact.Redacted)
+					rest, changed = after, true
+					continue
+				}
 			}
 			rest, c = s.rewriteInto(rest, key, line, newLine, depth+1, w)
 			changed = changed || c

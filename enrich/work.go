@@ -21,7 +21,14 @@ type Work struct {
 	json    []byte
 	scratch []byte
 	digests digestCache
-	memo    shapeMemo
+
+	// views (views.go)
+	vtext, utext []byte
+	vpos, upos   []int32
+	vsecrets     []parser.Secret
+	spans        [][2]int
+	saved        []rep
+	memo         shapeMemo
 
 	kept       []parser.Secret // withoutNestedTokens' result
 	lineEchoes int             // echoes[:lineEchoes] are the line's

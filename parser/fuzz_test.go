@@ -2,9 +2,11 @@ package parser
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -257,6 +259,47 @@ func FuzzClassify64(f *testing.F) {
 			l, a, tr := classify(&block)
 			if l != wantLetters || a != wantAlnum || tr != wantTrig {
 				t.Fatalf("%s classify64(%q) = %#x %#x %#x, want %#x %#x %#x", name, block, l, a, tr, wantLetters, wantAlnum, wantTrig)
+			}
+		}
+	})
+}
+
+// FuzzStripANSI: StripANSI gives the same text as the parser's own
+// stripping, and each position points at that byte of the line, in order.
+func FuzzStripANSI(f *testing.F) {
+	f.Add([]byte("\x1b[36mctlive  |\x1b[0m x \x1b[1msession\x1b[0m \x1b \x1b[ x \x1b[31"))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		text, pos := StripANSI(nil, nil, line)
+		if want := stripANSI(nil, line); !bytes.Equal(text, want) {
+			t.Fatalf("StripANSI(%q) = %q, want %q", line, text, want)
+		}
+		for k := range text {
+			if line[pos[k]] != text[k] || k > 0 && pos[k] <= pos[k-1] {
+				t.Fatalf("pos[%d] = %d does not point at %q in %q", k, pos[k], text[k], line)
+			}
+		}
+	})
+}
+
+// FuzzUnescape: what Unescape reads in a JSON string is what encoding/json
+// decodes, and each position points at the escape or byte it came from.
+func FuzzUnescape(f *testing.F) {
+	f.Add([]byte(`a\u0073ession \n\t\"x\\ \ud83d\ude00 \u00e9 \uZZ \`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		text, pos := Unescape(nil, nil, raw)
+		if len(pos) != len(text) {
+			t.Fatalf("%d positions for %d bytes", len(pos), len(text))
+		}
+		for k := range pos {
+			if pos[k] < 0 || int(pos[k]) >= len(raw) || k > 0 && pos[k] < pos[k-1] {
+				t.Fatalf("pos[%d] = %d out of order or range in %q", k, pos[k], raw)
+			}
+		}
+		quoted := append(append([]byte{'"'}, raw...), '"')
+		var want string
+		if utf8.Valid(raw) && json.Unmarshal(quoted, &want) == nil && !bytes.Contains(raw, []byte(`\u`)) {
+			if string(text) != want {
+				t.Fatalf("Unescape(%q) = %q, encoding/json says %q", raw, text, want)
 			}
 		}
 	})

@@ -59,7 +59,7 @@ func New(o Options) *Parser {
 // or not, and in every physical line of it (Result.Secrets).
 func (p *Parser) Parse(line []byte, r *Result) {
 	r.reset()
-	r.Secrets = r.secretBuf[:0]
+	r.Secrets, r.TooManySecrets = r.secretBuf[:0], false
 	r.cleaned = bytes.IndexByte(line, 0x1b) >= 0
 	if r.cleaned {
 		r.clean = stripANSI(r.clean[:0], line)
@@ -76,7 +76,10 @@ func (p *Parser) Parse(line []byte, r *Result) {
 		if cap(r.Stack) > cap(r.stackBuf) {
 			r.stackBuf = r.Stack[:0] // keep the grown store for the next exception
 		}
-		r.Secrets = FindSecrets(rest, r.Secrets)
+		// The whole text: a credential's context word may end the first
+		// line (`session\n<uuid>`); what the first line holds is found twice
+		// and merged by the plugin.
+		r.Secrets, r.TooManySecrets = findSecrets(line, r.Secrets, r.TooManySecrets)
 	}
 	if cap(r.Secrets) > cap(r.secretBuf) {
 		r.secretBuf = r.Secrets[:0]

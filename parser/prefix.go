@@ -32,6 +32,34 @@ func stripANSI(dst, line []byte) []byte {
 	}
 }
 
+// StripANSI is stripANSI that also says where each byte of the result
+// stands in line (pos[k] is the index in line of text[k]): the plugin
+// finds credentials in the text a reader sees and replaces them in the
+// line as received, escapes and all.
+func StripANSI(text []byte, pos []int32, line []byte) ([]byte, []int32) {
+	for i := 0; i < len(line); {
+		c := line[i]
+		if c != 0x1b {
+			text = append(text, c)
+			pos = append(pos, int32(i))
+			i++
+			continue
+		}
+		i++ // the ESC goes, whatever follows
+		if i >= len(line) || line[i] != '[' {
+			continue
+		}
+		j := i + 1
+		for j < len(line) && line[j] >= 0x20 && line[j] <= 0x3f {
+			j++
+		}
+		if j < len(line) && (line[j]|0x20) >= 'a' && (line[j]|0x20) <= 'z' {
+			i = j + 1
+		}
+	}
+	return text, pos
+}
+
 // composePrefix matches docker compose's `service  | ` at the start of a
 // line and returns the service name and the prefix length, or n == 0.
 func composePrefix(line []byte) (service []byte, n int) {

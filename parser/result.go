@@ -90,6 +90,9 @@ func (k SecretKind) IsToken() bool { return k >= SecretSession && k <= SecretTok
 type Secret struct {
 	Text []byte
 	Kind SecretKind
+	// JSON: Text is a JSON value that is not a string (`"pwd":4711`,
+	// `"password":["x"]`): its replacement must be a JSON string.
+	JSON bool
 }
 
 // Result holds the fields of one parsed line. Byte-slice fields point into
@@ -126,6 +129,9 @@ type Result struct {
 	// are not fields: the plugin replaces them before anything leaves it.
 	// Found in shaped and unshaped lines alike.
 	Secrets []Secret
+	// TooManySecrets: the line holds more than MaxSecrets credentials (only
+	// the first are in Secrets); the plugin replaces it whole.
+	TooManySecrets bool
 
 	// Backing stores, reused from line to line so that a Result parses
 	// without allocating once it has met its largest line: a small inline

@@ -69,7 +69,12 @@ func (s *scan) words(b []byte, r *Result) {
 			s.at(b, i+bits.TrailingZeros64(trig), r)
 		}
 		for ; starts != 0; starts &= starts - 1 {
-			if w := i + bits.TrailingZeros64(starts); w+2 < n && wordTrigrams.has(b[w], b[w+1], b[w+2]) {
+			w := i + bits.TrailingZeros64(starts)
+			if w > 0 && b[w-1] == '\\' {
+				s.escaped(b, w, r)
+				continue
+			}
+			if w+2 < n && wordTrigrams.has(b[w], b[w+1], b[w+2]) {
 				s.word(b, w, r)
 			}
 		}
@@ -397,6 +402,13 @@ func uuidAfter(b []byte, e int) []byte {
 func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
 	id := uuidAfter(b, e)
 	if id == nil {
+		// Not the contract's sessionID, but still its credential when only
+		// escapes or line breaks stand between (`sessionId\":\"<uuid>`,
+		// `session\n<uuid>`).
+		if id = uuidAfterLoosely(b, e); id != nil {
+			s.secret(id, SecretSession, r)
+			return true
+		}
 		return false
 	}
 	s.sawSession(id, w, e, b, r)
@@ -416,6 +428,11 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 	id := uuidAfter(b, e)
 	if id == nil {
 		return
+	}
+	if w > 8 && (b[w-1] == '_' || b[w-1] == '-') && eqFold(b[w-8:w-1], "session") && (w == 8 || !alnum[b[w-9]]) {
+		// session_id=, Session-Id: not the contract's sessionID (the word is
+		// "id"), but a session all the same.
+		s.secret(id, SecretSession, r)
 	}
 	sp := w
 	for sp > 0 && (b[sp-1] == ' ' || b[sp-1] == '\t') {

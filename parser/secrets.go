@@ -12,14 +12,22 @@ import "bytes"
 // FindSecrets appends the credentials in b (any text: a stack frame, a
 // value of another record key) to dst and returns it. Secret.Text points
 // into b.
+//
+// It keeps at most MaxSecrets in dst: a caller that finds dst that full
+// must treat b as hostile and replace it whole.
 func FindSecrets(b []byte, dst []Secret) []Secret {
+	dst, _ = findSecrets(b, dst, false)
+	return dst
+}
+
+func findSecrets(b []byte, dst []Secret, over bool) ([]Secret, bool) {
 	if len(b) < minSecretText || len(b) < minUnlabelled && bytes.IndexByte(b, ':') < 0 && bytes.IndexByte(b, '=') < 0 {
-		return dst // most values of a record: "stdout", a pod name
+		return dst, over // most values of a record: "stdout", a pod name
 	}
-	r := Result{Secrets: dst}
+	r := Result{Secrets: dst, TooManySecrets: over}
 	s := scan{secretsOnly: true}
 	s.words(b, &r)
-	return r.Secrets
+	return r.Secrets, r.TooManySecrets
 }
 
 // ValueSecrets appends to dst the credentials of value, a value of a record
@@ -78,9 +86,98 @@ const (
 )
 
 func (s *scan) secret(text []byte, k SecretKind, r *Result) {
-	if len(text) > 0 {
-		r.Secrets = append(r.Secrets, Secret{Text: text, Kind: k})
+	s.secretJSON(text, k, false, r)
+}
+
+// MaxSecrets bounds the credentials one text may hold: past it the text is
+// hostile, Result.TooManySecrets is set, and the plugin replaces it whole.
+// It bounds the memory a line of nothing but `pwd=x` costs.
+const MaxSecrets = 4096
+
+func (s *scan) secretJSON(text []byte, k SecretKind, json bool, r *Result) {
+	if len(text) == 0 {
+		return
 	}
+	if len(r.Secrets) >= MaxSecrets {
+		r.TooManySecrets = true
+		return
+	}
+	r.Secrets = append(r.Secrets, Secret{Text: text, Kind: k, JSON: json})
+}
+
+// escaped handles a word that follows a backslash: in JSON written inside
+// a string (`\"msg\":\"hi\nsession <uuid>\"`) the letter after the
+// backslash belongs to the escape, and the word the credential rules look
+// for starts after it. Only credentials are taken there: by the contract a
+// word is a run of letters and digits, so fields stay as they are.
+func (s *scan) escaped(b []byte, w int, r *Result) {
+	switch b[w] {
+	case 'n', 'r', 't', 'b', 'f':
+		w++
+	case 'u':
+		if w+5 > len(b) || !isHex4(b[w+1:w+5]) {
+			return
+		}
+		w += 5
+	default:
+		return
+	}
+	if w >= len(b) || !is(b[w], cLetter) {
+		return
+	}
+	e := wordEnd(b, w+1)
+	if b[w] == 'e' && e-w >= 3 && b[w+1] == 'y' && b[w+2] == 'J' {
+		if end := s.jwtEnd(b, w); end > 0 {
+			s.secret(b[w:end], SecretJWT, r)
+		}
+		return
+	}
+	was := s.secretsOnly
+	s.secretsOnly = true
+	s.secretWord(b, w, e, r)
+	s.secretsOnly = was
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !is(c, cHex) {
+			return false
+		}
+	}
+	return true
+}
+
+// uuidAfterLoosely is uuidAfter for credentials only: besides its
+// separators, line breaks, tabs, backslashes (escapes of JSON inside a
+// string) and the letters of \n, \r, \t right after a backslash.
+func uuidAfterLoosely(b []byte, e int) []byte {
+	u := e
+	for u < len(b) && u-e < 16 {
+		c := b[u]
+		if is(c, cSep) || is(c, cSpace) || c == '\\' {
+			u++
+			continue
+		}
+		if u > e && b[u-1] == '\\' && (c == 'n' || c == 'r' || c == 't') {
+			u++
+			continue
+		}
+		break
+	}
+	if u == e {
+		return nil
+	}
+	end := uuidAt(b, u)
+	if end == 0 || end < len(b) && (is(b[end], cIdent) || b[end] == '-') {
+		return nil
+	}
+	return b[u:end]
+}
+
+// LabelNamesSecret reports whether a record key names a credential: its
+// whole value is one, whatever its type.
+func LabelNamesSecret(label []byte) bool {
+	return MayNameSecret(label) && (secretLabel(label) != SecretNone || hasSuffixFold(label, "authorization"))
 }
 
 // labelled handles the ':' or '=' at c after a label that names a secret:
@@ -115,10 +212,29 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	for v < len(b) && b[v] == ' ' {
 		v++
 	}
-	if text := s.value(b, v); text != nil && text[0] != '{' && text[0] != '[' {
-		s.secret(text, kind, r)
+	// In JSON (a quoted label) a value that is not a string is replaced by
+	// a string, so the JSON stays valid: `"password":4711`, `"pwd":["x"]`.
+	inJSON := j < c && b[j] == '"' || j+1 < c && b[j] == '\\'
+	if v < len(b) && (b[v] == '{' || b[v] == '[') {
+		if n := skipJSON(b[v:], &r.jsonBuf); n > 0 {
+			s.secretJSON(b[v:v+n], SecretPassword, true, r) // a structure: no entropy to rely on
+		}
+		return
+	}
+	if text := s.value(b, v); text != nil {
+		if kind == SecretToken && len(text) < minTokenEntropy && !eqFold(b[start:j], "ct7token") && !eqFold(b[start:j], "ctlivetoken") {
+			kind = SecretPassword // too short for a digest to be safe (not a contract token)
+		}
+		quoted := v < len(b) && (b[v] == '"' || b[v] == '\'' || b[v] == '\\')
+		s.secretJSON(text, kind, inJSON && !quoted, r)
 	}
 }
+
+// minTokenEntropy: a value labelled ...token or api key shorter than this
+// is replaced by "[redacted]", not digested: an unkeyed digest of a short
+// value (`otp_token=483920`) is found by trying them all. ct7Token and
+// ctlivetoken values are the contract's tokens and are always digested.
+const minTokenEntropy = 16
 
 // secretLabel says what a label's value is: a password or secret (little
 // entropy), a token or API key, or nothing.
@@ -224,7 +340,7 @@ const minBareBearer = 16
 // bearer handles the word `bearer` ending at e: the token after it.
 func (s *scan) bearer(b []byte, e int, r *Result) {
 	v := e
-	for v < len(b) && b[v] == ' ' {
+	for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
 		v++
 	}
 	if v == e {
@@ -247,9 +363,9 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 	if v == e || v >= len(b) {
 		return
 	}
-	if w := wordEnd(b, v); w > v && w < len(b) && b[w] == ' ' {
+	if w := wordEnd(b, v); w > v && w < len(b) && (b[w] == ' ' || b[w] == '\t') {
 		t := w
-		for t < len(b) && b[t] == ' ' {
+		for t < len(b) && (b[t] == ' ' || b[t] == '\t') {
 			t++
 		}
 		if end := s.tokenEnd(b, t); end > t {
@@ -262,7 +378,11 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		}
 	}
 	if end := s.tokenEnd(b, v); end > v {
-		s.secret(b[v:end], SecretBearer, r)
+		kind := SecretBearer
+		if end-v < minTokenEntropy {
+			kind = SecretBasic // a short value without a scheme: no entropy to rely on
+		}
+		s.secret(b[v:end], kind, r)
 	}
 }
 

@@ -61,14 +61,28 @@ var secretCases = []struct {
 	{"a label ending in password", "[MONGODB] db_password: s3cr3t", []string{"password:s3cr3t"}},
 	{"passwd, pwd and secret", "[fn] passwd=a pwd='b c' client_secret=d userPassword:e", []string{"password:a", "password:b c", "password:d", "password:e"}},
 	{"JSON escaped inside a JSON string", `[fn] body:"{\"password\":\"p@ss\",\"n\":1}"`, []string{"password:p@ss"}},
-	{"api keys are tokens", "[fn] api_key=k1k2k3 apiKey: k4k5", []string{"token:k1k2k3", "token:k4k5"}},
+	{"api keys are tokens", "[fn] api_key=k1k2k3k4k5k6k7k8 apiKey: 0123456789abcdef", []string{"token:k1k2k3k4k5k6k7k8", "token:0123456789abcdef"}},
+	{"a short token is redacted, not digested", "[fn] otp_token=483920 api_key=k1k2", []string{"password:483920", "password:k1k2"}},
+	{"a short ct7Token is still the contract's token", "[fn] ct7Token=abc123", []string{"token:abc123"}},
+	{"a short Authorization value without a scheme", "[HTTP] Authorization: hunter2", []string{"basic:hunter2"}},
+	{"a tab after the scheme", "[HTTP] Authorization:\tBasic\tdXNlcjpwYXNz", []string{"basic:dXNlcjpwYXNz"}},
+	{"a tab after Bearer", "[HTTP] sending Bearer\t0123456789abcdef0123", []string{"bearer:0123456789abcdef0123"}},
+	{"a JSON escape before a session", `[fn] msg:"hello\nsession ` + session + `"`, []string{"session:" + session}},
+	{"a JSON escape before Authorization", `[fn] hdrs:"Host: h\r\nAuthorization: Basic dXNlcjpwYXNz"`, []string{"basic:dXNlcjpwYXNz"}},
+	{"a JSON escape before a JWT", `[fn] x data:{"text":"hi\n` + jwt + `"}`, []string{"jwt:" + jwt}},
+	{"a unicode escape before a session", `[fn] m:"\u0020session ` + session + `"`, []string{"session:" + session}},
+	{"an escaped JSON sessionId", `[fn] body:"{\"sessionId\":\"` + session + `\"}"`, []string{"session:" + session}},
+	{"session_id is a session", "[fn] GET /x?session_id=" + session, []string{"session:" + session}},
+	{"Session-Id is a session", "[HTTP] Session-Id: " + session, []string{"session:" + session}},
+	{"a number labelled password, in JSON", `[fn] body:{"pin_password":4711,"x":1}`, []string{"password:4711"}},
+	{"an array labelled password", `[fn] body:{"password":["x"]}`, []string{"password:[\"x\"]"}},
 	{"a secret in a stack frame line", "Error: login failed\n    at check (auth.js:1:1) password=abc", []string{"password:abc"}},
 
 	{"the word password alone", "[fn] the password is wrong", nil},
 	{"bearer in a sentence", "[fn] I am the bearer of bad news", nil},
 	{"basic without Authorization", "[fn] basic plan dXNlcjpwYXNz", nil},
 	{"a short word starting eyJ", "[fn] eyJunk.x.y", nil},
-	{"a structured value is no password", `[fn] password:{"policy":"x"}`, nil},
+	{"a structured value labelled password is redacted whole", `[fn] password:{"policy":"x"}`, []string{`password:{"policy":"x"}`}},
 	{"an empty value", "[fn] password=&next=1", nil},
 	{"a bare UUID", "[fn] x " + session, nil},
 }
@@ -172,5 +186,39 @@ func TestCredentialRunsGiveEveryLabelsValue(t *testing.T) {
 				t.Errorf("got %q\nwant %q", got, sorted(tc.want))
 			}
 		})
+	}
+}
+
+func TestJSONValuesThatAreNotStringsAreMarked(t *testing.T) {
+	var r Result
+	New(Options{}).Parse([]byte(`[fn] body:{"pin_password":4711,"password":"s3cr3t-pw","pwd":["x"]}`), &r)
+	got := map[string]bool{}
+	for _, sec := range r.Secrets {
+		got[string(sec.Text)] = sec.JSON
+	}
+	want := map[string]bool{"4711": true, "s3cr3t-pw": false, `["x"]`: true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("JSON marks %v, want %v", got, want)
+	}
+}
+
+func TestSessionAcrossALineBreakIsFound(t *testing.T) {
+	var r Result
+	New(Options{}).Parse([]byte("[auth] Error: expired session\n"+session+"\n    at check (a.js:1:1)"), &r)
+	if g := found(r.Secrets); !reflect.DeepEqual(g, []string{"session:" + session}) {
+		t.Errorf("secrets %q", g)
+	}
+}
+
+func TestTooManySecretsIsFlagged(t *testing.T) {
+	var r Result
+	line := "[fn] " + strings.Repeat("pwd=x ", MaxSecrets+10)
+	New(Options{}).Parse([]byte(line), &r)
+	if !r.TooManySecrets || len(r.Secrets) != MaxSecrets {
+		t.Errorf("TooManySecrets %v with %d secrets, want true and %d", r.TooManySecrets, len(r.Secrets), MaxSecrets)
+	}
+	New(Options{}).Parse([]byte("[fn] pwd=x"), &r)
+	if r.TooManySecrets {
+		t.Error("the flag survived into the next line")
 	}
 }

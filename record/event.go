@@ -168,6 +168,10 @@ func (ev *Event) SetBody(body, line []byte) {
 	}
 }
 
+// SetMeta replaces the entry's metadata map with meta, the same map with
+// values rewritten (credentials replaced).
+func (ev *Event) SetMeta(meta []byte) { ev.Meta, ev.rewritten = meta, true }
+
 // SetTime makes t, the line's own timestamp, the record's time.
 func (ev *Event) SetTime(t time.Time) { ev.Timestamp, ev.timeSet = t, true }
 

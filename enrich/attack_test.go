@@ -1,0 +1,90 @@
+package enrich
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
+	"github.com/ctlive/ctlive-fluent-bit/record"
+)
+
+// What an attacker review got through in clear, each a case that must now
+// hold: escapes in front of or inside a credential, colours, decoded
+// payloads, metadata and group markers, values that are not strings, tabs,
+// other spellings of a session.
+func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
+	const uuid = "ab4e7aff-8627-434a-a2ef-7e200363197e"
+	tests := []struct {
+		name  string
+		entry []byte
+		clear []string // none may be in any output
+	}{
+		{"a JSON \\n before session", v1(kv{"log", `[AGM] login msg:"hello\nsession ` + uuid + `"`}), []string{uuid}},
+		{"JSON \\r\\n before Authorization", v1(kv{"log", `[AGM] req hdrs:"Host: h\r\nAuthorization: Basic dXNlcjpwYXNz"`}), []string{"dXNlcjpwYXNz"}},
+		{"a JSON \\n before a JWT in a payload", v1(kv{"log", `[AGM] x data:{"text":"hi\n` + jwt + `"}`}), []string{jwt}},
+		{"a \\t before session", v1(kv{"log", `[AGM] m:"a\tsession ` + uuid + `"`}), []string{uuid}},
+		{"an ANSI colour in another value", v1(kv{"log", "[AGM] login ok", "msg", "\x1b[1msession " + uuid + "\x1b[0m"}), []string{uuid}},
+		{"an ANSI colour before a Basic value", v1(kv{"log", "[AGM] login \x1b[33mAuthorization: Basic dXNlcjpwYXNz\x1b[0m"}), []string{"dXNlcjpwYXNz"}},
+		{"an ANSI colour before a password", v1(kv{"log", "[AGM] login password=\x1b[1mHunter2Pw"}), []string{"Hunter2Pw"}},
+		{"an ANSI colour inside a session", v1(kv{"log", "[AGM] session ab4e7aff-8627-\x1b[0m434a-a2ef-7e200363197e"}), []string{"ab4e7aff-8627-", "434a-a2ef-7e200363197e"}},
+		{"an ANSI colour inside a ct7Token", v1(kv{"log", "[AGM] ct7Token: abcdefghijk\x1b[0mlmnopqrstuv"}), []string{"abcdefghijk", "lmnopqrstuv"}},
+		{"a \\u escape in a payload's key", v1(kv{"log", `[AGM] login data:{"pass\u0077ord":"Hunter2Pw"}`}), []string{"Hunter2Pw"}},
+		{"a \\u escape in session", v1(kv{"log", `[AGM] data:{"m":"\u0073ession ` + uuid + `"}`}), []string{uuid}},
+		{"a \\u escape after Bearer", v1(kv{"log", `[AGM] data:{"a":"Bearer\u0020tok_0a1b2c3d4e5f6a7b8c9d"}`}), []string{"tok_0a1b2c3d4e5f6a7b8c9d"}},
+		{"metadata", flbhost.AppendV2(nil, flbhost.EventTime(recordTime), kv{"authorization", "Basic TUVUQTpzZWNyZXQ="}.Map(), kv{"log", "[AGM] x"}.Map()), []string{"TUVUQTpzZWNyZXQ="}},
+		{"a group marker's attributes", flbhost.AppendGroupStart(nil, kv{"k", "password=GROUP_Hunter2"}.Map(), kv{"resource", map[string]any{"password": "GROUP_Hunter3"}}.Map()), []string{"GROUP_Hunter2", "GROUP_Hunter3"}},
+		{"record values that are not strings", v1(kv{"log", "[AGM] x", "password", []any{"Hunter2Pw"}, "pin_password", 4711, "ct7Token", map[string]any{"v": "c7t-5e6f7a8b9c0d1e2f"}}), []string{"Hunter2Pw", "4711", "c7t-5e6f7a8b9c0d1e2f"}},
+		{"payload values that are not strings", v1(kv{"log", `[AGM] data:{"password":["Hunter2Pw"],"ct7Token":{"v":"c7t-5e6f7a8b9c0d1e2f"}}`}), []string{"Hunter2Pw", "c7t-5e6f7a8b9c0d1e2f"}},
+		{"tabs in an Authorization header", v1(kv{"log", "[AGM] Authorization:\tBasic\tdXNlcjpwYXNz"}), []string{"dXNlcjpwYXNz"}},
+		{"an escaped JSON sessionId", v1(kv{"log", `[AGM] body:"{\"sessionId\":\"` + uuid + `\"}"`}), []string{uuid}},
+		{"Session-Id and session_id", v1(kv{"log", "[AGM] Session-Id: " + uuid + " q=?session_id=11111111-2222-3333-4444-555555555555"}), []string{uuid, "11111111-2222-3333-4444-555555555555"}},
+		{"a session across a line break", v1(kv{"log", "[AGM] Error: expired session\n" + uuid + "\n    at f (a.js:1:1)"}), []string{uuid}},
+		{"the session in capitals elsewhere", v1(kv{"log", "[AGM] session " + uuid + " again AB4E7AFF-8627-434A-A2EF-7E200363197E", "sid", "AB4E7AFF-8627-434A-A2EF-7E200363197E"}), []string{uuid, "AB4E7AFF-8627-434A-A2EF-7E200363197E"}},
+		{"a hostile line of credentials", v1(kv{"log", "[AGM] " + string(bytes.Repeat([]byte("pwd=Hunter2Pw "), 5000))}), []string{"Hunter2Pw"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := MustNew(Defaults())
+			evs, err := s.DecodeChunk(tc.entry, "t")
+			if err != nil || len(evs) != 1 {
+				t.Fatalf("decode: %v", err)
+			}
+			for form, out := range outputs(evs[0]) {
+				for _, c := range tc.clear {
+					if bytes.Contains(out, []byte(c)) {
+						t.Errorf("%s holds %q in clear: %.300q", form, c, out)
+					}
+				}
+			}
+		})
+	}
+}
+
+// With `mask userID`, every login is masked, not only the record's userID:
+// a second agent, one in a payload, in a stack frame, in another key.
+func TestMaskUserIDFindsEveryLogin(t *testing.T) {
+	c := config(func(c *Config) { c.Mask, c.MaskKey = []string{"userID"}, "0123456789abcdef-key" })
+	ev := enrichOne(t, v1(kv{
+		"log", "[AGM] transfer from USER_alice to USER_bobby data:{\"agent\":\"USER_carol1\"}\n    at f (USER_dave.js:1:1)",
+		"agent", "USER_grace1",
+	}), c)
+	for form, out := range outputs(ev) {
+		for _, login := range []string{"alice", "bobby", "carol1", "dave", "grace1"} {
+			if bytes.Contains(out, []byte(login)) {
+				t.Errorf("%s holds the login %q: %.300q", form, login, out)
+			}
+		}
+	}
+}
+
+func TestOutputsOfAGroupMarkerStayAMarker(t *testing.T) {
+	raw := flbhost.AppendGroupStart(nil, nil, kv{"resource", "password=x1x2x3"}.Map())
+	evs, err := MustNew(Defaults()).DecodeChunk(raw, "t")
+	if err != nil || len(evs) != 1 {
+		t.Fatal(err)
+	}
+	var e record.Entry
+	if _, err := e.Decode(record.AppendMsgpack(nil, evs[0])); err != nil || e.Group != record.GroupStart {
+		t.Fatalf("re-encoded marker: %v, group %v", err, e.Group)
+	}
+}

@@ -1,0 +1,101 @@
+package enrich
+
+import (
+	"bytes"
+
+	"github.com/ctlive/ctlive-fluent-bit/parser"
+)
+
+// A credential can hide from the rules behind the escapes of the text it
+// stands in: an ANSI colour inside `session` or a UUID, a JSON escape
+// (`\u0073ession`, `pass\u0077ord`, `jdoe\u0040example.com`) that the
+// encoders decode on the way out. So a text with ESC or '\' is also read
+// as a reader sees it (its view: colours stripped, escapes resolved), the
+// credentials are found there, and their spans are replaced in the text
+// itself, escapes and all.
+
+// view returns b's view and, for each of its bytes, where it stands in b;
+// ok is false when b has nothing to resolve. Both are valid until the next
+// call.
+func (w *Work) view(b []byte) (text []byte, pos []int32, ok bool) {
+	esc, bs := bytes.IndexByte(b, 0x1b) >= 0, bytes.IndexByte(b, '\\') >= 0
+	if !esc && !bs {
+		return nil, nil, false
+	}
+	text = b
+	if esc {
+		w.vtext, w.vpos = parser.StripANSI(w.vtext[:0], w.vpos[:0], b)
+		text, pos = w.vtext, w.vpos
+	}
+	if bytes.IndexByte(text, '\\') >= 0 {
+		w.utext, w.upos = parser.Unescape(w.utext[:0], w.upos[:0], text)
+		if pos != nil {
+			for k, p := range w.upos {
+				w.upos[k] = pos[p] // through both readings, to b
+			}
+		}
+		text, pos = w.utext, w.upos
+	}
+	if pos == nil { // an ESC that starts nothing: the text as it is
+		return nil, nil, false
+	}
+	return text, pos, true
+}
+
+// rawSpan maps [a, b) of a view to the text it was read from (of length n):
+// from where its first byte stands to where the next one does, so escapes
+// inside or right after it go too.
+func rawSpan(pos []int32, a, b, n int) (int, int) {
+	end := n
+	if b < len(pos) {
+		end = int(pos[b])
+	}
+	return int(pos[a]), end
+}
+
+// addViewSecrets adds replacements for what b's view shows: its
+// credentials, and with `mask userID` its personal data.
+func (s *Stage) addViewSecrets(w *Work, b []byte) {
+	text, pos, ok := w.view(b)
+	if !ok {
+		return
+	}
+	if s.redact {
+		w.vsecrets = parser.FindSecrets(text, w.vsecrets[:0])
+		if len(w.vsecrets) >= parser.MaxSecrets {
+			w.whole(b)
+			return
+		}
+		for _, sec := range w.vsecrets {
+			at := offset(text, sec.Text)
+			if at < 0 {
+				continue
+			}
+			ra, rb := rawSpan(pos, at, at+len(sec.Text), len(b))
+			s.addSecretAt(w, ra, rb, w.keep(sec.Text), sec)
+		}
+	}
+	if s.mask.users() {
+		w.spans = personalSpans(text, w.spans[:0])
+		for _, sp := range w.spans {
+			ra, rb := rawSpan(pos, sp[0], sp[1], len(b))
+			off, n := w.personal(s.mask.hmac, text[sp[0]:sp[1]])
+			w.reps = append(w.reps, rep{start: ra, end: rb, off: off, n: n})
+		}
+	}
+}
+
+// keep copies v where it outlives the view it was read from (as an echo).
+func (w *Work) keep(v []byte) []byte {
+	off := len(w.texts)
+	w.texts = append(w.texts, v...)
+	return w.texts[off:len(w.texts):len(w.texts)]
+}
+
+// whole replaces all of b: a text with more credentials than
+// parser.MaxSecrets is hostile, and looking at each would cost memory
+// without bound. The replacement covers every other one.
+func (w *Work) whole(b []byte) {
+	off, n := w.text(redacted)
+	w.reps = append(w.reps, rep{start: 0, end: len(b), off: off, n: n, low: true})
+}
