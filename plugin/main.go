@@ -71,7 +71,9 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	profileStart()
 	p.Log.Infof("started: %s", p.Describe())
 	if !p.Redacts() {
-		p.Log.Warnf("redact off: session IDs, JWTs, Bearer, Basic and ct7Token values and passwords leave this instance in clear")
+		// Worded so that the plugin's own log scrubber leaves it whole (no
+		// scheme name followed by a word, which it would take for a value).
+		p.Log.Warnf("redact off: credentials (session IDs, JWTs, ct7Token values, the values of Authorization headers, passwords) leave this instance in clear")
 	}
 	return output.FLB_OK
 }
