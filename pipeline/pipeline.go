@@ -416,11 +416,6 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 		fs.events = make([]record.Event, window)
 	}
 	fs.work.Reset() // the last window's events are delivered
-	redacted := fs.work.Redacted
-	defer func() {
-		p.Stats.Redacted.Add(fs.work.Redacted - redacted)
-		p.metrics.Redacted.Add(int(fs.work.Redacted - redacted))
-	}()
 	var e record.Entry
 	for ; n < window && len(data) > 0; n++ {
 		next, err := e.Decode(data)
@@ -429,10 +424,15 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 		}
 		data = next
 		ev := &fs.events[n]
+		redacted := fs.work.Redacted
 		p.stage.Enrich(ev, &e, tag, &fs.work)
-		if n >= skip && ev.IsRecord() {
+		if n >= skip && ev.IsRecord() { // counted once: a retry decodes the chunk again
 			p.Stats.Records.Add(1)
-			if ev.Shaped {
+			if d := fs.work.Redacted - redacted; d > 0 {
+				p.Stats.Redacted.Add(d)
+				p.metrics.Redacted.Add(int(d))
+			}
+			if ev.Fields.Shaped() && ev.Line != nil {
 				p.Stats.Enriched.Add(1)
 				p.metrics.Shaped.Inc()
 			}
