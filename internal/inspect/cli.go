@@ -208,7 +208,13 @@ func runHash(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, newDecoder(&red).dig.Token(pos[0]))
+	d := newDecoder(&red)
+	if v := pos[0]; strings.HasPrefix(v, "USER_") && len(red.Key) > 0 {
+		// A user ID as `mask userID` writes it: USER_ kept, the rest keyed.
+		fmt.Fprintln(env.Stdout, string(d.maskUser(nil, []byte(v))))
+		return nil
+	}
+	fmt.Fprintln(env.Stdout, d.dig.Token(pos[0]))
 	return nil
 }
 

@@ -188,6 +188,8 @@ func TestHashGivesThePluginsDigest(t *testing.T) {
 		{"capitals digest as the plugin's lower case", "", []string{"hash", strings.ToUpper(session)}, redact.NewDigester(nil).Token(session)},
 		{"--mask-key", "", []string{"hash", "--mask-key", "s3cret-s3cret-s3cret", session}, redact.NewDigester([]byte("s3cret-s3cret-s3cret")).Token(session)},
 		{"CTLIVE_MASK_KEY", "s3cret-from-the-env", []string{"hash", session}, redact.NewDigester([]byte("s3cret-from-the-env")).Token(session)},
+		{"a user ID as mask userID writes it", "", []string{"hash", "--mask-key", "s3cret-s3cret-s3cret", "USER_ahmed.k@agm.example"},
+			"USER_" + redact.NewDigester([]byte("s3cret-s3cret-s3cret")).Token("ahmed.k@agm.example")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
