@@ -138,7 +138,7 @@ func (r *Reader) Duration(key string, def, min, max time.Duration) time.Duration
 	}
 	d, ok := parseDuration(v, max)
 	if !ok || d < min {
-		r.fail(key, v, "must be a duration from %s to %s, such as 5s or 250ms", formatDuration(min), formatDuration(max))
+		r.fail(key, v, "must be a duration from %s to %s, in seconds or with a unit (ms, s, m, h)", formatDuration(min), formatDuration(max))
 		return def
 	}
 	return d
@@ -198,7 +198,7 @@ func (r *Reader) Size(key string, def, min, max int64) int64 {
 	}
 	n, ok := parseSize(v)
 	if !ok || n < min || n > max {
-		r.fail(key, v, "must be a size from %s to %s, such as 5M or 512k", FormatSize(min), FormatSize(max))
+		r.fail(key, v, "must be a size from %s to %s, in bytes or with k, M or G (powers of 1000)", FormatSize(min), FormatSize(max))
 		return def
 	}
 	return n

@@ -96,7 +96,7 @@ func TestSizes(t *testing.T) {
 				t.Errorf("Size(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
 			case tc.want == 0 && (got != 7 || err == nil):
 				t.Errorf("Size(%q) = %d, %v; want the default and an error", tc.in, got, err)
-			case tc.want == 0 && err.Error() != fmt.Sprintf("max_message_size %q: must be a size from 64k to 64M, such as 5M or 512k", strings.TrimSpace(tc.in)):
+			case tc.want == 0 && err.Error() != fmt.Sprintf("max_message_size %q: must be a size from 64k to 64M, in bytes or with k, M or G (powers of 1000)", strings.TrimSpace(tc.in)):
 				t.Errorf("error %q: want the key, the value and the range", err)
 			}
 		})
@@ -125,7 +125,7 @@ func TestDurations(t *testing.T) {
 				t.Errorf("Duration(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 			case tc.want == 0 && (got != 7 || err == nil):
 				t.Errorf("Duration(%q) = %v, %v; want the default and an error", tc.in, got, err)
-			case tc.want == 0 && err.Error() != fmt.Sprintf("timeout %q: must be a duration from 100ms to 1h, such as 5s or 250ms", tc.in):
+			case tc.want == 0 && err.Error() != fmt.Sprintf("timeout %q: must be a duration from 100ms to 1h, in seconds or with a unit (ms, s, m, h)", tc.in):
 				t.Errorf("error %q: want the key, the value and the range", err)
 			}
 		})
