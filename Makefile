@@ -117,13 +117,13 @@ bench: $(VL)
 		./parser ./record ./template ./pipeline ./sink/...
 
 # ctlive-inspect on generated logs of 100 MB and 1 GB in $(BENCH_DIR) (made
-# once, never committed): Go benchmarks with SetBytes, then the command's
+# once, kept for the next run, ignored by git): Go benchmarks with SetBytes, then the command's
 # wall time, CPU time and peak RSS (/usr/bin/time), and `contact ID`
 # against grep -F (into a file: GNU grep stops at the first match when its
 # output is /dev/null). Figures are noisy on a shared machine: run it quiet.
-BENCH_DIR ?= /tmp
+BENCH_DIR ?= $(CURDIR)/build/bench-data
 bench-inspect: $(INSPECT)
-	@for mb in 100 1000; do f=$(BENCH_DIR)/ctlive-$${mb}mb.log; \
+	@mkdir -p $(BENCH_DIR); for mb in 100 1000; do f=$(BENCH_DIR)/ctlive-$${mb}mb.log; \
 		[ -s $$f ] || $(GO) run ./internal/inspect/cmd/genlog -mb $$mb -o $$f; done
 	CTLIVE_BENCH_LOG=$(BENCH_DIR)/ctlive-100mb.log $(GO) test -run '^$$' -bench . -benchmem -count 3 ./internal/inspect
 	CTLIVE_BENCH_LOG=$(BENCH_DIR)/ctlive-1000mb.log $(GO) test -run '^$$' -bench StatePerContact -benchtime 1x ./internal/inspect
@@ -140,6 +140,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzWordEnd -fuzztime $(FUZZTIME) ./parser
 	$(GO) test -run '^$$' -fuzz FuzzClassify64 -fuzztime $(FUZZTIME) ./parser
 	$(GO) test -run '^$$' -fuzz FuzzUUIDAt -fuzztime $(FUZZTIME) ./parser
+	$(GO) test -run '^$$' -fuzz FuzzByteIs -fuzztime $(FUZZTIME) ./parser
+	$(GO) test -run '^$$' -fuzz FuzzStripANSI -fuzztime $(FUZZTIME) ./parser
+	$(GO) test -run '^$$' -fuzz FuzzUnescape -fuzztime $(FUZZTIME) ./parser
+	$(GO) test -run '^$$' -fuzz FuzzTenantNeverFromAPayload -fuzztime $(FUZZTIME) ./enrich
 	$(GO) test -run '^$$' -fuzz FuzzTranscode -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzJSONString -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzMsgpackFastPaths -fuzztime $(FUZZTIME) ./record
@@ -153,6 +157,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzAck -fuzztime $(FUZZTIME) ./sink/forward
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./internal/config
 	$(GO) test -run '^$$' -fuzz FuzzScrub -fuzztime $(FUZZTIME) ./internal/scrub
+	$(GO) test -run '^$$' -fuzz FuzzFinder -fuzztime $(FUZZTIME) ./internal/inspect
 
 clean:
 	rm -rf build

@@ -40,7 +40,7 @@ for tool in curl /usr/bin/time; do
 	command -v "$tool" >/dev/null || { echo "bench/run.sh: needs $tool" >&2; exit 2; }
 done
 
-export BENCH_DIR=${BENCH_DIR:-/tmp/ctlive-bench}
+export BENCH_DIR=${BENCH_DIR:-$root/build/bench-data}
 mkdir -p "$BENCH_DIR"
 export BENCH_LOG=$BENCH_DIR/ctlive-${mb}mb.log
 if [ ! -s "$BENCH_LOG" ]; then

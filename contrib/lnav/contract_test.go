@@ -7,7 +7,7 @@ import (
 	"github.com/ctlive/ctlive-fluent-bit/internal/corpus"
 )
 
-// The raw format rule by rule (contract.md, "Fields added"): what lnav must
+// The raw format rule by rule (docs/contract.md, "Fields added"): what lnav must
 // read from each record, written out by hand, and the same comparison with
 // the parser as in TestRawFormatAgreesWithTheParser.
 func TestRawFormatFollowsTheContract(t *testing.T) {

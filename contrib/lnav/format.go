@@ -3,7 +3,7 @@
 // ctlive_json.json for the JSON lines of the plugin's stdout sink.
 //
 // The raw format's regular expression is long, so it is built here from
-// named parts, each with the contract rule it follows (contract.md, "Fields
+// named parts, each with the contract rule it follows (docs/contract.md, "Fields
 // added"); `go generate ./contrib/lnav` writes the files, and a test fails
 // when they are stale. lnav 0.11 uses PCRE2: lookaheads, atomic groups,
 // branch reset groups and recursion are available, and payloads are

@@ -1,5 +1,5 @@
 // Package corpus generates realistic CTLive log records, with the fields
-// the contract (contract.md) says the parser must find in each, for the
+// the contract (docs/contract.md) says the parser must find in each, for the
 // project's tests and benchmarks, and the bundled testdata/sample.log.
 //
 // CTLive's log format is described only by the support engineers' guide

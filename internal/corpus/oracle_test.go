@@ -8,7 +8,7 @@ import (
 )
 
 // oracle re-derives a record's contract fields from its text with regular
-// expressions, following contract.md rule by rule, independently of how
+// expressions, following docs/contract.md rule by rule, independently of how
 // the generator built the record. Where the generator's Want and the
 // oracle disagree, one of them misreads the contract.
 
