@@ -27,6 +27,9 @@ type lnavHome struct {
 // lnav (.ci/run), and a format nobody loaded must not pass.
 func installed(t *testing.T) *lnavHome {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short runs no lnav (make test does)")
+	}
 	bin, err := exec.LookPath("lnav")
 	if err != nil {
 		if os.Getenv("CI") != "" {

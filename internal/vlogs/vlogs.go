@@ -125,7 +125,8 @@ type process struct {
 
 // Start launches victoria-logs on 127.0.0.1:<free port> with its data in
 // t.TempDir() and stops it in t.Cleanup. Without a binary it skips the test,
-// or fails it when the CI environment variable is non-empty.
+// or fails it when the CI environment variable is non-empty; with a binary
+// it skips under -short.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	cfg := config{startTimeout: defaultStartTimeout}
@@ -141,6 +142,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("vlogs: %v\nCI is set, so this fails instead of skipping: a missing downstream must not pass silently", err)
 	case err != nil:
 		t.Skipf("vlogs: %v", err)
+	case testing.Short():
+		// After the lookup, so that a broken setup still says so.
+		t.Skip("vlogs: -short starts no VictoriaLogs (make test does)")
 	}
 
 	root := t.TempDir()
@@ -418,9 +422,9 @@ func findBinary(getenv func(string) string, lookPath func(string) (string, error
 		}
 		checked = append(checked, p)
 	}
-	return "", fmt.Errorf("%s binary not found (checked %s); install it with\n\t%s\n"+
-		"(binary lands in $(go env GOPATH)/bin, or set GOBIN=/some/dir and export %s=/some/dir/%s)",
-		binaryName, strings.Join(checked, ", "), InstallCommand, EnvBinary, binaryName)
+	// One line: make test's summary lists a skip by its reason.
+	return "", fmt.Errorf("%s not found (checked %s): make test installs it into build/tools; or %s and set %s",
+		binaryName, strings.Join(checked, ", "), InstallCommand, EnvBinary)
 }
 
 func isExecutable(p string) bool {
