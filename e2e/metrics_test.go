@@ -40,7 +40,9 @@ func TestMetricsOfTwoInstancesThroughTheSharedObject(t *testing.T) {
 		{"ctlive_records_total", map[string]string{"instance": "ctlive.0", "tenant": "ACME", "event": "newContact"}, 1},
 		{"ctlive_records_delivered_total", map[string]string{"instance": "ctlive.0"}, 2},
 		{"ctlive_records_not_routed_total", map[string]string{"instance": "ctlive.0"}, 3},
-		{"ctlive_records_ctlive_shaped_total", map[string]string{"instance": "ctlive.0"}, 2},
+		// CTLive-shaped classifies what came in, routed here or not.
+		{"ctlive_records_ctlive_shaped_total", map[string]string{"instance": "ctlive.0"}, 4},
+		{"ctlive_records_ctlive_shaped_total", map[string]string{"instance": "ctlive.1"}, 4},
 		{"ctlive_records_delivered_total", map[string]string{"instance": "ctlive.1"}, 3},
 		{"ctlive_records_not_routed_total", map[string]string{"instance": "ctlive.1"}, 2},
 		{"ctlive_flush_duration_seconds", map[string]string{"instance": "ctlive.1"}, 1},
