@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
 )
@@ -261,9 +262,10 @@ func FormatSize(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-// List splits on commas and whitespace and drops empty items.
+// List splits on commas and every whitespace (line breaks too: a YAML
+// block list arrives one item a line) and drops empty items.
 func (r *Reader) List(key string) []string {
-	return strings.FieldsFunc(r.Raw(key), func(c rune) bool { return c == ',' || c == ' ' || c == '\t' })
+	return strings.FieldsFunc(r.Raw(key), func(c rune) bool { return c == ',' || unicode.IsSpace(c) })
 }
 
 // Check records an error for key unless ok.
