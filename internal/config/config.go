@@ -49,6 +49,10 @@ func (r *Reader) fail(key, val, format string, args ...any) {
 // Raw is the trimmed value, "" when unset.
 func (r *Reader) Raw(key string) string { return strings.TrimSpace(r.get(key)) }
 
+// Given is the value as the host handed it over, untrimmed: "" only when
+// the key is unset. A key Given but with an empty Raw was set to blanks.
+func (r *Reader) Given(key string) string { return r.get(key) }
+
 // String returns the value or def.
 func (r *Reader) String(key, def string) string {
 	if v := r.Raw(key); v != "" {
