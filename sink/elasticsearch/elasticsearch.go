@@ -50,6 +50,7 @@ type Sink struct {
 	index        *template.Template
 	staticAction []byte // `{"create":{"_index":"name"` when the index is static
 	memoIndex    bool   // the index depends on the tenant and the day only
+	tenantIndex  bool   // the index names the tenant: see foldsApart
 	timeKey      string
 	docStart     []byte // `{"@timestamp":"`
 	tagKey       string // "" unless include_tag_key
@@ -102,6 +103,12 @@ func New(r *config.Reader, log *flblog.Logger, layout *record.Layout) (*Sink, er
 	} else {
 		s.index = tmpl
 		s.memoIndex = memoizable(indexSrc, tmpl.Keys())
+		s.tenantIndex = slices.Contains(tmpl.Keys(), "tenant")
+		if d := r.Raw("default_tenant"); s.tenantIndex && d != "" && !foldsApart(d) {
+			r.Errorf("default_tenant", fmt.Errorf("%q has lower-case or non-ASCII letters, and index %q names the tenant: "+
+				"Elasticsearch lower-cases index names, so it could share an index with another tenant (shared with SHARED), "+
+				"and every record without a tenant would be rejected; write it in capitals", d, indexSrc))
+		}
 		if tmpl.Static() {
 			name := strings.ToLower(string(tmpl.Append(nil, nil))) // "%%" renders as "%"
 			if err := checkIndexName(name); err != nil {
@@ -136,6 +143,21 @@ func New(r *config.Reader, log *flblog.Logger, layout *record.Layout) (*Sink, er
 }
 
 func isFieldName(k string) bool { return slices.Contains(record.FieldNames[:], k) }
+
+// foldsApart reports whether lower-casing tenant, as the index name is,
+// cannot make it another tenant's: tenants are compared exactly (agm is
+// not AGM, and passes `exclude_tenants AGM`), but ctlive-agm and ctlive-AGM
+// are one index. Capitals, digits and other ASCII lower-case one to one;
+// a lower-case letter could be another tenant's capital, and bytes.ToLower
+// maps some non-ASCII letters onto ASCII ones (the Kelvin sign onto k).
+func foldsApart[T string | []byte](tenant T) bool {
+	for i := 0; i < len(tenant); i++ {
+		if c := tenant[i]; c >= 0x80 || 'a' <= c && c <= 'z' {
+			return false
+		}
+	}
+	return true
+}
 
 // checkIndexName applies Elasticsearch's rules for index names
 // (MetadataCreateIndexService.validateIndexOrAliasName) to a static index,
@@ -220,6 +242,12 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 		}
 		if !ev.IsRecord() {
 			b.Done(i) // group markers are not records
+			continue
+		}
+		if s.tenantIndex && ev.Tenant != nil && !foldsApart(ev.Tenant) {
+			b.RejectAs(i, sink.TenantCase, fmt.Sprintf("tenant %q differs from another only in case once lower-cased "+
+				"for index %q (Elasticsearch index names are lower case): not sent, so that no two tenants share an index",
+				ev.Tenant, s.index.String()))
 			continue
 		}
 		start := len(f.body)
