@@ -13,6 +13,7 @@ import (
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
+	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/ctlive/ctlive-fluent-bit/sink/httpc"
@@ -439,6 +440,10 @@ func itemClass(it bulkItem) string {
 	return t
 }
 
+// itemReason is what an item's answer says, for a log line. Its type and
+// reason (its causes' too) are the server's text, so the whole goes
+// through the answer scrubber: credentials masked, control characters
+// (line breaks) made spaces, at most maxItemReason bytes.
 func itemReason(it bulkItem) string {
 	if it.status == 0 {
 		return "no status in the bulk answer"
@@ -450,8 +455,12 @@ func itemReason(it bulkItem) string {
 	if it.reason != "" {
 		s += ": " + it.reason
 	}
-	return s
+	return scrub.Answer([]byte(s), maxItemReason)
 }
+
+// maxItemReason bounds an item's reason in a log line: the type (up to
+// maxType) and the reason (already cut to 200 bytes by scrubReason).
+const maxItemReason = 300
 
 func retryable(format string, a ...any) error {
 	return &httpc.RetryableError{Err: fmt.Errorf(format, a...)}
