@@ -171,6 +171,42 @@ func TestUnsetVariableInARoutingKey(t *testing.T) {
 	}
 }
 
+// url gets the routing keys' treatment on 5.1.1: Fluent Bit hands it over
+// raw, and a variable that is unset, defaults to empty or holds only
+// blanks stops the instance, where it used to leave the default url and
+// send every record to the wrong destination (attacker review, item B).
+func TestUnsetOrEmptyVariableInTheURLStopsTheInstance(t *testing.T) {
+	tests := []struct {
+		name, sink, url string
+		refusal         string // in stderr; "" when it starts
+	}{
+		{"unset, elasticsearch", "elasticsearch", "${CTLIVE_TEST_UNSET_URL}", "url: ${CTLIVE_TEST_UNSET_URL} is unset or empty"},
+		{"unset, loki", "loki", "${CTLIVE_TEST_UNSET_URL}", "url: ${CTLIVE_TEST_UNSET_URL} is unset or empty"},
+		{"unset, forward", "forward", "${CTLIVE_TEST_UNSET_URL}", "url: ${CTLIVE_TEST_UNSET_URL} is unset or empty"},
+		{"an empty default", "elasticsearch", "${CTLIVE_TEST_UNSET_URL:-}", "url: ${CTLIVE_TEST_UNSET_URL:-} expands to nothing"},
+		{"set to blanks", "loki", "${CTLIVE_TEST_BLANK_URL}", "url: ${CTLIVE_TEST_BLANK_URL} expands to nothing"},
+		{"set", "elasticsearch", "${CTLIVE_TEST_SET_URL}", ""},
+		{"a default", "loki", "${CTLIVE_TEST_UNSET_URL:-http://127.0.0.1:9}", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startLayout(t, flbhost.LayoutConfigMap, "CTLIVE_TEST_SET_URL=http://127.0.0.1:9", "CTLIVE_TEST_BLANK_URL=  ")
+			in := h.New("sink", tc.sink, "url", tc.url, "plugin_log_level", "error", "match", "*", "workers", "1")
+			started := in.Init() > 0
+			if started {
+				in.Exit()
+			}
+			h.Close()
+			switch {
+			case started != (tc.refusal == ""):
+				t.Errorf("url %s: started = %v\n%s", tc.url, started, h.Stderr())
+			case tc.refusal != "" && !strings.Contains(h.Stderr(), tc.refusal):
+				t.Errorf("no reason given, want %q:\n%s", tc.refusal, h.Stderr())
+			}
+		})
+	}
+}
+
 // Without workers Fluent Bit flushes on its engine thread; the plugin says
 // so once, with the fix. With workers it says nothing.
 func TestFlushOnTheEngineThreadIsAnnouncedOnce(t *testing.T) {

@@ -35,9 +35,11 @@ type Key struct {
 	Sinks []string
 	// Env marks a key whose unset ${VAR} must stop the instance: an
 	// allow-list or deny-list that silently became empty would route every
-	// tenant, a mask without its key would not mask. On hosts with the
-	// config map Fluent Bit hands such a key over raw
-	// (FLB_CONFIG_MAP_DYNAMIC_ENV) and New expands it itself.
+	// tenant, a mask without its key would not mask, a url would become the
+	// default destination. On hosts with the config map Fluent Bit hands
+	// such a key over raw (FLB_CONFIG_MAP_DYNAMIC_ENV) and New expands it
+	// itself. A value that is blank once expanded (`${VAR:-}`, a variable
+	// set to spaces or a line break) stops it too, on every host.
 	Env bool
 }
 
@@ -73,7 +75,7 @@ var Keys = withRefused([]Key{
 	{Name: "json_date_key", Default: "date", Sinks: []string{"stdout"}, Desc: "stdout: the time member written first; off for none"},
 	{Name: "json_date_format", Default: "double", Sinks: []string{"stdout"}, Desc: "stdout: double, epoch or iso8601"},
 
-	{Name: "url", Sinks: []string{"forward", "elasticsearch", "loki"},
+	{Name: "url", Env: true, Sinks: []string{"forward", "elasticsearch", "loki"},
 		Desc: "forward: tcp://127.0.0.1:24224 or unix:///path; elasticsearch: http://127.0.0.1:9200; loki: http://127.0.0.1:3100"},
 	{Name: "tag", Default: "ctlive.$tenant.$event", Sinks: []string{"forward"}, Desc: "forward: tag of each record sent (template)"},
 	{Name: "require_ack_response", Type: Bool, Default: "on", Sinks: []string{"forward"}, Desc: "forward: wait for in_forward's ack of each message"},
@@ -223,13 +225,22 @@ func expandEnvKeys(get config.Getter, opts Options) (config.Getter, []error) {
 		if !k.Env {
 			continue
 		}
-		v, unset := config.Expand(get(k.Name), lookup)
-		expanded[k.Name] = v
+		raw := get(k.Name)
+		v, unset := config.Expand(raw, lookup)
 		for _, name := range unset {
 			errs = append(errs, fmt.Errorf("%s: ${%s} is unset or empty, and this key must not silently lose its value: "+
 				"set %s in Fluent Bit's process environment (variables from @SET or a YAML env section are not visible "+
-				"to the plugin for this key), or write ${%s:-} for an intended empty value", k.Name, name, name, name))
+				"to the plugin for this key), or leave the key out for no value", k.Name, name, name))
 		}
+		if len(unset) == 0 && raw != "" && v != raw && strings.TrimSpace(v) == "" {
+			// ${VAR:-}, or a variable set to blanks: the key is set and
+			// names nothing. Reported here, where the variable is known;
+			// the key then reads as unset, so checkBlank says nothing more.
+			errs = append(errs, fmt.Errorf("%s: %s expands to nothing, and a key that is set must name something: "+
+				"leave the key out for no value", k.Name, raw))
+			v = ""
+		}
+		expanded[k.Name] = v
 	}
 	return func(key string) string {
 		if v, ok := expanded[strings.ToLower(key)]; ok {
@@ -237,4 +248,21 @@ func expandEnvKeys(get config.Getter, opts Options) (config.Getter, []error) {
 		}
 		return get(key)
 	}, errs
+}
+
+// checkBlank refuses an Env key that is set to blanks only (spaces, a line
+// break: what a variable Fluent Bit expanded can hold), which would read as
+// unset: the default tenant dropped, the default url. List keys are checked
+// by names, which also refuses `tenants ,,,`. Only the keys sinkName reads
+// are looked at.
+func checkBlank(r *config.Reader, sinkName string) {
+	for _, k := range Keys {
+		if !k.Env || k.Type == List || k.Sinks != nil && !slices.Contains(k.Sinks, sinkName) {
+			continue
+		}
+		if r.Given(k.Name) == "" || r.Raw(k.Name) != "" {
+			continue
+		}
+		r.Errorf(k.Name, fmt.Errorf("is set to blanks only, and a key that is set must name something: leave the key out for no value"))
+	}
 }

@@ -185,7 +185,7 @@ func TestEnvKeysHandedOverRawAreExpandedOrRefused(t *testing.T) {
 		{"an unset mask key", map[string]string{"mask": "userID", "mask_key": "${NOT_SET}"}, "mask_key: ${NOT_SET}"},
 		{"an unset mask list", map[string]string{"mask": "${NOT_SET}"}, "mask: ${NOT_SET}"},
 		{"a set mask key", map[string]string{"mask": "userID", "mask_key": "${MASK_KEY}"}, ""},
-		{"an explicit empty default", map[string]string{"tenants": "${NOT_SET:-}"}, ""},
+		{"an explicit empty default names nothing", map[string]string{"tenants": "${NOT_SET:-}"}, "tenants: ${NOT_SET:-} expands to nothing"},
 		{"a default", map[string]string{"tenants": "${NOT_SET:-AGM}"}, ""},
 	}
 	for _, tc := range tests {

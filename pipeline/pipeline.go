@@ -132,6 +132,7 @@ func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
 	}
 
 	p.sinkName = strings.ToLower(r.String("sink", DefaultSink))
+	checkBlank(r, p.sinkName)
 	factory, ok := Sinks[p.sinkName]
 	if !ok {
 		known := slices.Sorted(maps.Keys(Sinks))
@@ -168,11 +169,12 @@ func NewWith(name string, get config.Getter, opts Options) (*Pipeline, error) {
 }
 
 // names reads a list key that names things (tenants, components, fields).
-// A key that is set but names nothing (`tenants ,,,`) is refused: an
-// allow-list that silently became empty would take every tenant.
+// A key that is set but names nothing (`tenants ,,,`, or blanks and line
+// breaks from a variable) is refused: an allow-list that silently became
+// empty would take every tenant.
 func names(r *config.Reader, key string) []string {
 	list := r.List(key)
-	r.Check(len(list) > 0 || r.Raw(key) == "", key, r.Raw(key), "names nothing")
+	r.Check(len(list) > 0 || r.Given(key) == "", key, r.Given(key), "names nothing: leave the key out for none")
 	return list
 }
 

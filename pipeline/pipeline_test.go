@@ -162,6 +162,8 @@ func TestTenantRouting(t *testing.T) {
 		{"allow-list only", []string{"tenants", "AGM, TENANT1"}, "AGM TENANT1"},
 		{"names are compared exactly", []string{"tenants", "agm, TENANT1"}, "TENANT1"},
 		{"exclude", []string{"exclude_tenants", "AGM"}, "TENANT1 DEFAULT <nil> <nil>"},
+		{"a YAML block list, one name a line", []string{"exclude_tenants", "AGM\nTENANT1\n"}, "DEFAULT <nil> <nil>"},
+		{"a block list with Windows line ends", []string{"tenants", "AGM\r\nTENANT1\r\n"}, "AGM TENANT1"},
 		{"default tenant joins the allow-list", []string{"tenants", "OTHER", "default_tenant", "OTHER"}, "OTHER <nil>"},
 		{"default tenant can be excluded", []string{"exclude_tenants", "OTHER", "default_tenant", "OTHER"}, "AGM TENANT1 DEFAULT"},
 	}

@@ -8,8 +8,9 @@ import (
 	"github.com/tinylib/msgp/msgp"
 )
 
-// An Event is the Source of the sinks' templates (tag, index, tenant_id):
-// the contract's fields first, then the record's own keys.
+// An Event is the Source of the sinks' templates (tag, index, tenant_id)
+// and of Loki's labels: a contract field's name is the plugin's field, any
+// other name the record's own key.
 var _ template.Source = (*Event)(nil)
 
 // Tag is the Fluent Bit tag of the chunk the event came in.
@@ -17,14 +18,26 @@ func (ev *Event) Tag() string { return ev.tag }
 
 // AppendValue renders the value at key and path, as templates need it:
 // strings raw, numbers and booleans as text, maps and arrays as JSON.
+//
+// A contract field's name (tenant, event, contactID, ...) renders only the
+// plugin's own value, never a key of that name in the record: the record
+// is what a client sent, and a client that writes "tenant":"AGM" into a
+// record the plugin decided has no tenant must not steer its tag, index or
+// Loki tenant to AGM's. $tenant is the record's one tenant (Tenant: the
+// one routing decided on, default_tenant included); without one it is
+// missing.
 func (ev *Event) AppendValue(dst []byte, key string, path []template.PathElem) ([]byte, bool) {
-	if key == "tenant" && len(path) == 0 && ev.Tenant != nil {
-		return append(dst, ev.Tenant...), true
-	}
-	if ev.Shaped {
-		if i := fieldIndex(unsafe.Slice(unsafe.StringData(key), len(key))); i >= 0 && ev.Has(i) {
+	if i := fieldIndex(unsafe.Slice(unsafe.StringData(key), len(key))); i >= 0 {
+		switch {
+		case i == FieldTenant:
+			if ev.Tenant == nil || len(path) > 0 {
+				return dst, false
+			}
+			return append(dst, ev.Tenant...), true
+		case ev.Shaped && ev.Has(i):
 			return ev.appendField(dst, i, path)
 		}
+		return dst, false
 	}
 	if !ev.isMap {
 		return dst, false

@@ -55,7 +55,10 @@ type ClassCount struct {
 const (
 	TooLarge  = "too_large"  // above a size limit: max_message_size, HTTP 413
 	BadTenant = "bad_tenant" // a tenant that cannot be an HTTP tenant ID
-	Other     = "other"
+	// TenantCase: a tenant that a lower-cased name (an Elasticsearch
+	// index) would merge with another tenant (agm with AGM).
+	TenantCase = "tenant_case"
+	Other      = "other"
 )
 
 // HTTPClass is the class of a refusal known only by its HTTP status.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
 )
@@ -47,6 +48,10 @@ func (r *Reader) fail(key, val, format string, args ...any) {
 
 // Raw is the trimmed value, "" when unset.
 func (r *Reader) Raw(key string) string { return strings.TrimSpace(r.get(key)) }
+
+// Given is the value as the host handed it over, untrimmed: "" only when
+// the key is unset. A key Given but with an empty Raw was set to blanks.
+func (r *Reader) Given(key string) string { return r.get(key) }
 
 // String returns the value or def.
 func (r *Reader) String(key, def string) string {
@@ -261,9 +266,10 @@ func FormatSize(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-// List splits on commas and whitespace and drops empty items.
+// List splits on commas and every whitespace (line breaks too: a YAML
+// block list arrives one item a line) and drops empty items.
 func (r *Reader) List(key string) []string {
-	return strings.FieldsFunc(r.Raw(key), func(c rune) bool { return c == ',' || c == ' ' || c == '\t' })
+	return strings.FieldsFunc(r.Raw(key), func(c rune) bool { return c == ',' || unicode.IsSpace(c) })
 }
 
 // Check records an error for key unless ok.

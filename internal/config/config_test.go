@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
 )
@@ -226,7 +227,7 @@ func FuzzReader(f *testing.F) {
 
 		r = newReader()
 		for _, item := range r.List(key) {
-			if item == "" || strings.ContainsAny(item, ", \t") {
+			if item == "" || strings.ContainsRune(item, ',') || strings.IndexFunc(item, unicode.IsSpace) >= 0 {
 				t.Fatalf("List(%q) has item %q", v, item)
 			}
 		}
@@ -238,4 +239,29 @@ func FuzzReader(f *testing.F) {
 		r.CheckHeader(key, v, true)
 		check("CheckHeader", r, true)
 	})
+}
+
+// A YAML block list (`exclude_tenants: |` with one name a line) arrives
+// with line breaks: every whitespace separates items, or "AGM\nTENANT1"
+// is one name that matches nothing and splits the start-up log line.
+func TestListSplitsOnEveryWhitespace(t *testing.T) {
+	tests := []struct {
+		name, value string
+		want        []string
+	}{
+		{"commas and spaces", "AGM, TENANT1  ACME,,X", []string{"AGM", "TENANT1", "ACME", "X"}},
+		{"a YAML block list", "AGM\nTENANT1\n", []string{"AGM", "TENANT1"}},
+		{"Windows line ends", "AGM\r\nTENANT1\r\n", []string{"AGM", "TENANT1"}},
+		{"tabs, vertical tabs and form feeds", "AGM\tTENANT1\vACME\fX", []string{"AGM", "TENANT1", "ACME", "X"}},
+		{"a folded list with commas", "AGM,\n  TENANT1,\n  ACME", []string{"AGM", "TENANT1", "ACME"}},
+		{"only separators", " ,\n\r\v\f,", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := reader("l", tc.value).List("l")
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
+				t.Errorf("List(%q) = %q, want %q", tc.value, got, tc.want)
+			}
+		})
+	}
 }

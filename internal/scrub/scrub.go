@@ -56,13 +56,27 @@ func registered() []string {
 // URL returns raw with its user information replaced by Mask and every
 // query (and fragment) value replaced by Mask, names kept:
 // "tcp://u:p@h:1?shared_key=x" becomes "tcp://***@h:1?shared_key=***".
-// Without "://", raw is taken to start with the authority, as in a URL
-// whose scheme was forgotten ("u:p@h:1").
+// Whatever the slashes after the scheme, or without one, everything up to
+// the last '@' before the query is user information: "//u:p@h",
+// "http:/u:p@h", "u:p@h:1" and "http://u:pa/ss@h" all keep only "@h". A
+// path holding an '@' is masked up to it too: a log line can do without
+// it, but not with half a password.
 func URL(raw string) string {
-	if i := strings.Index(raw, "://"); i >= 0 {
-		return raw[:i+3] + urlRest(raw[i+3:])
+	n := schemeLen(raw)
+	return raw[:n] + urlRest(raw[n:])
+}
+
+// schemeLen is the length of raw's "scheme:" when a '/' follows it, else 0:
+// "u:p@h" starts with its user, not a scheme.
+func schemeLen(raw string) int {
+	i := 0
+	for i < len(raw) && i <= maxScheme && isSchemeByte(raw[i]) {
+		i++
 	}
-	return urlRest(raw)
+	if i == 0 || !isLetter(raw[0]) || i+1 >= len(raw) || raw[i] != ':' || raw[i+1] != '/' {
+		return 0
+	}
+	return i + 1
 }
 
 // ParseError is the reason of a url.Parse error without what it quotes:
@@ -81,10 +95,13 @@ func ParseError(err error) string {
 }
 
 // Line is s, a log line the plugin wrote, without registered secrets, URL
-// credentials and query values, HTTP authorization tokens (Bearer, Basic,
-// ApiKey) and JWTs. Line breaks are kept: a panic's stack is one entry.
+// credentials and query values (of any URL-ish text: "scheme:/", "//host",
+// a relative "/path?query", a bare "user:password@host"), HTTP
+// authorization tokens (Bearer, Basic, ApiKey), session IDs (a UUID after
+// session, sessionID, session ID or ctlivetoken) and JWTs. Line breaks are
+// kept: a panic's stack is one entry.
 func Line(s string) string {
-	return jwts(schemes(urls(secrets(s, registered()))))
+	return jwts(schemes(sessions(userinfos(relatives(urls(secrets(s, registered())))))))
 }
 
 // Answer is what of a downstream's answer may go into a log line:
@@ -134,18 +151,18 @@ func rewrite(s string, next func(s string, i int) (start, end int, repl string))
 	return b.String()
 }
 
-// urls scrubs every scheme://... in s as URL does.
+// urls scrubs every scheme:/... (any number of slashes) in s as URL does.
 func urls(s string) string { return rewrite(s, nextURL) }
 
 func nextURL(s string, i int) (int, int, string) {
 	from := i
 	for {
-		k := strings.Index(s[i:], "://")
+		k := strings.Index(s[i:], ":/")
 		if k < 0 {
 			return -1, 0, ""
 		}
 		k += i
-		i = k + 3
+		i = k + 2
 		// The scheme: a letter, then letters, digits, '+', '-' or '.'.
 		start := k
 		for start > from && k-start < maxScheme && isSchemeByte(s[start-1]) {
@@ -157,39 +174,238 @@ func nextURL(s string, i int) (int, int, string) {
 		if start == k {
 			continue
 		}
-		end := k + 3
-		for end < len(s) && !endsURL(s[end]) {
+		end := urlEnd(s, k+2)
+		return start, end, s[start:k+1] + urlRest(s[k+1:end])
+	}
+}
+
+// urlEnd is where the URL-ish text from i ends: at white space, a quote or
+// a bracket, less the punctuation that belongs to the sentence around it
+// ("to http://h/?q=x: refused").
+func urlEnd(s string, i int) int {
+	end := i
+	for end < len(s) && !endsURL(s[end]) {
+		end++
+	}
+	for end > i && strings.IndexByte(".,:;)!?", s[end-1]) >= 0 {
+		end--
+	}
+	return end
+}
+
+// relatives scrubs URLs without a scheme as URL does: a relative
+// "/path?query" (a redirect's Location) or a protocol-relative
+// "//user:pw@host/…", starting a word.
+func relatives(s string) string { return rewrite(s, nextRelative) }
+
+func nextRelative(s string, i int) (int, int, string) {
+	for {
+		k := strings.IndexByte(s[i:], '/')
+		if k < 0 {
+			return -1, 0, ""
+		}
+		k += i
+		if k > 0 && !startsURL(s[k-1]) {
+			i = k + 1
+			continue
+		}
+		end := urlEnd(s, k)
+		i = max(end, k+1)
+		if strings.ContainsAny(s[k:end], "?#@") {
+			return k, end, urlRest(s[k:end])
+		}
+	}
+}
+
+// startsURL: what may stand before a URL without a scheme; a backslash
+// too, as JSON may escape every '/' ("http:\/\/u:pw@h\/x?sig=v").
+func startsURL(c byte) bool { return c <= ' ' || strings.IndexByte("\"'`(<[=,\\", c) >= 0 }
+
+// userinfos masks the user information of a bare "user:password@host",
+// wherever it stands (a URL whose scheme and slashes were left out or
+// already scrubbed): a run of user information characters holding a ':'
+// and ending in an '@' that a host follows. An e-mail address has no ':',
+// and stays.
+func userinfos(s string) string { return rewrite(s, nextUserinfo) }
+
+func nextUserinfo(s string, i int) (int, int, string) {
+	for {
+		k := strings.IndexByte(s[i:], '@')
+		if k < 0 {
+			return -1, 0, ""
+		}
+		k += i
+		// The run of user information and '@' around k: every '@' in it
+		// has the same start and end, so the run is judged once.
+		start := k
+		for start > i && (isUserinfoByte(s[start-1]) || s[start-1] == '@') {
+			start--
+		}
+		end, last := k, -1
+		for end < len(s) && (isUserinfoByte(s[end]) || s[end] == '@') {
+			if s[end] == '@' && end+1 < len(s) && isHostStart(s[end+1]) {
+				last = end // the last '@' before a host: the password may hold one
+			}
 			end++
 		}
-		// Punctuation after a URL in prose ("to http://h/?q=x: refused")
-		// belongs to the sentence.
-		for end > k+3 && strings.IndexByte(".,:;)!?", s[end-1]) >= 0 {
-			end--
+		i = end
+		if last > start && strings.IndexByte(s[start:last], ':') >= 0 {
+			return start, last, Mask
 		}
-		return start, end, s[start:k+3] + urlRest(s[k+3:end])
 	}
+}
+
+// sessions masks a session ID: a UUID after session, sessionID, session_id,
+// session ID or ctlivetoken (the contract's rule for the sessionID field),
+// separated by spaces, quotes, ':' or '='.
+func sessions(s string) string { return rewrite(s, nextSession) }
+
+func nextSession(s string, i int) (int, int, string) {
+	for i < len(s) {
+		if n := spaceLen(s, i); n > 0 {
+			i += n // an escaped "\t" is white space, not a word starting with t
+			continue
+		}
+		if !isLetter(s[i]) || i > 0 && isLetter(s[i-1]) && !afterEscape(s, i) {
+			i++
+			continue
+		}
+		w := i
+		for w < len(s) && isLetter(s[w]) {
+			w++
+		}
+		word := s[i:w]
+		i = w
+		switch {
+		case strings.EqualFold(word, "ctlivetoken"), strings.EqualFold(word, "session"), strings.EqualFold(word, "sessionid"):
+		default:
+			continue
+		}
+		v := w
+		if strings.EqualFold(word, "session") {
+			// "session_id", "session-id", "session ID"
+			if v+3 <= len(s) && (s[v] == '_' || s[v] == '-') && strings.EqualFold(s[v+1:v+3], "id") {
+				v += 3
+			} else if sp := skipSeparators(s, v); sp > v && sp+2 <= len(s) && strings.EqualFold(s[sp:sp+2], "id") &&
+				(sp+2 == len(s) || !isLetter(s[sp+2])) {
+				v = sp + 2
+			}
+		}
+		v = skipSeparators(s, v)
+		if end := uuidEnd(s, v); end > 0 {
+			return v, end, Mask
+		}
+	}
+	return -1, 0, ""
+}
+
+// skipSeparators skips what may stand between a name and its value: white
+// space (JSON-escaped too), quotes, backslashes, ':' and '='.
+func skipSeparators(s string, i int) int {
+	for i < len(s) {
+		if n := spaceLen(s, i); n > 0 {
+			i += n
+		} else if isQuoteOrSpace(s[i]) || s[i] == ':' || s[i] == '=' {
+			i++
+		} else {
+			break
+		}
+	}
+	return i
+}
+
+// uuidEnd is the end of the UUID (8-4-4-4-12 hex digits, any case) at i,
+// or 0 when there is none or it runs on into more letters or digits.
+func uuidEnd(s string, i int) int {
+	const form = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+	if len(s)-i < len(form) {
+		return 0
+	}
+	for k := 0; k < len(form); k++ {
+		c := s[i+k]
+		if form[k] == '-' && c != '-' || form[k] == 'x' && !isHex(c) {
+			return 0
+		}
+	}
+	end := i + len(form)
+	if end < len(s) && (isLetter(s[end]) || isDigit(s[end])) {
+		return 0
+	}
+	return end
+}
+
+// spaceLen is the length of the white space at i, JSON-escaped or not: a
+// space or tab, or "\t", "\n", "\r", or "\u0009", "\u0020", "\u000a",
+// "\u000d" as a server's JSON writes them. 0 when there is none.
+func spaceLen(s string, i int) int {
+	switch {
+	case s[i] == ' ' || s[i] == '\t':
+		return 1
+	case s[i] != '\\' || i+1 == len(s):
+		return 0
+	case s[i+1] == 't' || s[i+1] == 'n' || s[i+1] == 'r':
+		return 2
+	case s[i+1] == 'u' && i+6 <= len(s) && isEscapedSpace(s[i+2:i+6]):
+		return 6
+	}
+	return 0
+}
+
+// isEscapedBlank: a JSON-escaped tab or space at i ("\t", "\u0009", "\u0020").
+func isEscapedBlank(s string, i int) bool {
+	switch spaceLen(s, i) {
+	case 2:
+		return s[i+1] == 't'
+	case 6:
+		return strings.EqualFold(s[i+2:i+6], "0009") || s[i+2:i+6] == "0020"
+	}
+	return false
+}
+
+func isEscapedSpace(hex string) bool {
+	for _, h := range []string{"0009", "0020", "000a", "000d"} {
+		if strings.EqualFold(hex, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// afterEscape reports whether a JSON-escaped white space ends just before
+// i: the letter before i is then the escape's, not part of a word
+// ("\tBasic" is the word Basic).
+func afterEscape(s string, i int) bool {
+	if i >= 2 && s[i-2] == '\\' && strings.IndexByte("tnr", s[i-1]) >= 0 {
+		return true
+	}
+	return i >= 6 && s[i-6] == '\\' && s[i-5] == 'u' && isEscapedSpace(s[i-4:i])
 }
 
 const maxScheme = 32
 
-// urlRest scrubs what follows "scheme://": authority, path, query, fragment.
+// urlRest scrubs what follows "scheme:": slashes, authority, path, query,
+// fragment. Everything before the last '@' ahead of the query is masked:
+// the user information, wherever malformed slashes put it, and an
+// unescaped '@' in a password.
 func urlRest(r string) string {
-	a := strings.IndexAny(r, "/?#")
-	if a < 0 {
-		a = len(r)
+	slashes := 0
+	for slashes < len(r) && r[slashes] == '/' {
+		slashes++
 	}
-	auth := r[:a]
-	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
-		auth = Mask + auth[at:] // the last '@': an unescaped one in a password stays hidden
-	}
-	r = r[a:]
 	q := strings.IndexAny(r, "?#")
 	if q < 0 {
-		return auth + r
+		q = len(r)
+	}
+	hier := r[slashes:q]
+	if at := strings.LastIndexByte(hier, '@'); at >= 0 {
+		hier = Mask + hier[at:]
+	}
+	if q == len(r) {
+		return r[:slashes] + hier
 	}
 	var b strings.Builder
-	b.WriteString(auth)
-	b.WriteString(r[:q])
+	b.WriteString(r[:slashes])
+	b.WriteString(hier)
 	for _, part := range splitKeep(r[q:], "?#&;") {
 		sep, v := part[:1], part[1:]
 		b.WriteString(sep)
@@ -223,7 +439,11 @@ func schemes(s string) string { return rewrite(s, nextScheme) }
 
 func nextScheme(s string, i int) (int, int, string) {
 	for i < len(s) {
-		if !isLetter(s[i]) || i > 0 && isLetter(s[i-1]) {
+		if n := spaceLen(s, i); n > 0 {
+			i += n // an escaped "\t" is white space, not a word starting with t
+			continue
+		}
+		if !isLetter(s[i]) || i > 0 && isLetter(s[i-1]) && !afterEscape(s, i) {
 			i++
 			continue
 		}
@@ -237,8 +457,8 @@ func nextScheme(s string, i int) (int, int, string) {
 			continue
 		}
 		sp := w
-		for sp < len(s) && (s[sp] == ' ' || s[sp] == '\t') {
-			sp++
+		for sp < len(s) && spaceLen(s, sp) > 0 {
+			sp += spaceLen(s, sp)
 		}
 		end := sp
 		for end < len(s) && isTokenByte(s[end]) {
@@ -325,11 +545,17 @@ func nextLabel(s string, i int) (int, int, string) {
 			continue
 		}
 		v++
-		for v < len(s) && (isQuoteOrSpace(s[v]) || s[v] == '[') {
-			v++
+		for v < len(s) {
+			if n := spaceLen(s, v); n > 0 {
+				v += n // "Authorization:\tBasic …" in a server's JSON
+			} else if isQuoteOrSpace(s[v]) || s[v] == '[' {
+				v++
+			} else {
+				break
+			}
 		}
 		end := v
-		for end < len(s) && !endsValue(s[end], header) {
+		for end < len(s) && !endsValue(s, end, header) {
 			end++
 		}
 		if end > v && s[v:end] != Mask {
@@ -375,7 +601,15 @@ func isLetter(c byte) bool     { return 'a' <= c && c <= 'z' || 'A' <= c && c <=
 func isDigit(c byte) bool      { return '0' <= c && c <= '9' }
 func isSchemeByte(c byte) bool { return isLetter(c) || isDigit(c) || c == '+' || c == '-' || c == '.' }
 func isB64URL(c byte) bool     { return isLetter(c) || isDigit(c) || c == '-' || c == '_' }
-func isNameByte(c byte) bool   { return isLetter(c) || isDigit(c) || c == '_' || c == '-' }
+func isHex(c byte) bool        { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+func isHostStart(c byte) bool  { return isLetter(c) || isDigit(c) || c == '[' }
+
+// isUserinfoByte: RFC 3986 userinfo characters (unreserved, %-escapes,
+// sub-delimiters but quotes and brackets, which belong to the text around).
+func isUserinfoByte(c byte) bool {
+	return isLetter(c) || isDigit(c) || strings.IndexByte("-._~%!$&*+,;=:", c) >= 0
+}
+func isNameByte(c byte) bool { return isLetter(c) || isDigit(c) || c == '_' || c == '-' }
 func isQuoteOrSpace(c byte) bool {
 	return c == '"' || c == '\'' || c == '\\' || c == ' ' || c == '\t'
 }
@@ -391,15 +625,21 @@ func endsURL(c byte) bool {
 	return c <= ' ' || c == 0x7f || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`' || c == '\\'
 }
 
-// endsValue: a header's value runs to the end of the line or its quote; any
+// endsValue: a header's value runs to the end of the line or its quote
+// (JSON-escaped white space inside it, "Basic\tx", does not end it); any
 // other value to the next white space or delimiter.
-func endsValue(c byte, header bool) bool {
-	switch c {
-	case '\r', '\n', '"', '\'', '\\':
+func endsValue(s string, i int, header bool) bool {
+	switch c := s[i]; c {
+	case '\r', '\n', '"', '\'':
 		return true
+	case '\\':
+		// Any escape ends a value but, in a header's, an escaped tab or
+		// space: \" ends its string, \n and \r its line.
+		return !header || !isEscapedBlank(s, i)
+	default:
+		if header {
+			return false
+		}
+		return c <= ' ' || c == ',' || c == ';' || c == '&' || c == '}' || c == ']' || c == ')' || c == '<' || c == '>'
 	}
-	if header {
-		return false
-	}
-	return c <= ' ' || c == ',' || c == ';' || c == '&' || c == '}' || c == ']' || c == ')' || c == '<' || c == '>'
 }

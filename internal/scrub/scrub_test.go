@@ -18,6 +18,13 @@ func TestURLHidesUserInformationAndQueryValues(t *testing.T) {
 		{"unix:///run/fluent.sock", "unix:///run/fluent.sock"},
 		{"not a url", "not a url"},
 		{"user:pass@host:24224", "***@host:24224"},
+		// Attacker review, item D: user information without "://".
+		{"//admin:S3cretPw@es:9200", "//***@es:9200"},
+		{"http:/u:pw@h", "http:/***@h"},
+		{"http:///admin:S3cretPw@es", "http:///***@es"},
+		{"http://u:pa/ss@h/x", "http://***@h/x"},
+		{"/x?X-Amz-Signature=S1gValue", "/x?X-Amz-Signature=***"},
+		{"//admin:S3cretPw@other/x?sig=S1gValue", "//***@other/x?sig=***"},
 	}
 	for _, tc := range tests {
 		if got := URL(tc.in); got != tc.want {
@@ -43,6 +50,21 @@ func TestLineRemovesCredentials(t *testing.T) {
 			"bearer_token: contains a control character; check http_user/http_passwd, api_key or bearer_token"},
 		{"a scheme word without a token", "Basic: and Bearer", "Basic: and Bearer"},
 		{"stack traces keep their lines", "panic: x\ngoroutine 1\n", "panic: x\ngoroutine 1\n"},
+		// Attacker review, item D: URL-ish text without "://", relative URLs, sessions.
+		{"protocol-relative url", `url "//admin:S3cretPw@es:9200": the scheme must be http or https`,
+			`url "//***@es:9200": the scheme must be http or https`},
+		{"one slash after the scheme", `url "http:/u:pw@h" has no host`, `url "http:/***@h" has no host`},
+		{"a bare user and password", "refused by admin:S3cretPw@es:9200 twice", "refused by ***@es:9200 twice"},
+		{"an @ in the password", "to //admin:p@ss@es/x", "to //***@es/x"},
+		{"a redirect elsewhere", `redirect to "//admin:S3cretPw@other/x?sig=S1gValue", not followed`,
+			`redirect to "//***@other/x?sig=***", not followed`},
+		{"a relative redirect", "Location: /x?X-Amz-Signature=S1gValue&b=2", "Location: /x?X-Amz-Signature=***&b=***"},
+		{"a session", "session 9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d joined", "session *** joined"},
+		{"a session ID", `sessionID: 9D1C2B3A-4E5F-4A6B-8C7D-0E1F2A3B4C5D, "session ID" "9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d"`,
+			`sessionID: ***, "session ID" "***"`},
+		{"an e-mail address is not a password", "contact jdoe@example.com", "contact jdoe@example.com"},
+		{"paths without a query stay", "at check (/app/auth.js:1:1) in /srv/x/", "at check (/app/auth.js:1:1) in /srv/x/"},
+		{"a uuid that is not a session stays", "contact CHAT_AGM_9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d", "contact CHAT_AGM_9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +103,15 @@ func TestAnswerRemovesWhatLooksLikeACredential(t *testing.T) {
 		{"CTLive tokens", "ctlivetoken=ab4e7aff-8627 ct7Token: xyz", "ctlivetoken=*** ct7Token: ***"},
 		{"query in a URL", "see http://h/cb?code=c0de", "see http://h/cb?code=***"},
 		{"a server cannot write log lines", "bad\n[2026/01/01 00:00:00] [error] forged", "bad [2026/01/01 00:00:00] [error] forged"},
+		// Attacker review, item D: JSON-escaped white space, forged lines.
+		{"JSON-escaped tabs in a header", `{"h":"Authorization:\tBasic\tdXNlcjpwdw=="}`, `{"h":"Authorization:\t***"}`},
+		{"real tabs in a header", "Authorization:\tBasic\tdXNlcjpwdw==", "Authorization: ***"},
+		{"unicode-escaped tabs in a header", `{"h":"Authorization:\u0009Basic\u0009dXNlcjpwdw=="}`, `{"h":"Authorization:\u0009***"}`},
+		{"an escaped line break before a scheme", `"x\nBearer\tdG9rZW4tdmFsdWU="`, `"x\nBearer\t***"`},
+		{"JSON-escaped slashes", `{"location":"http:\/\/admin:S3cretPw@h\/x?sig=S1gValue"}`, `{"location":"http:\/\/***@h\/x?sig=***"}`},
+		{"a session in an answer", `{"error":"unknown session 9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d"}`, `{"error":"unknown session ***"}`},
+		{"a forged line with a password", "x password=Hunter2Pw\n[2026/01/01 00:00:00] [ info] forged line",
+			"x password=*** [2026/01/01 00:00:00] [ info] forged line"},
 		{"ordinary answers are kept", `{"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [x]"}}`,
 			`{"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [x]"}}`},
 	}
@@ -119,7 +150,22 @@ func FuzzScrub(f *testing.F) {
 	} {
 		f.Add(s, "s3cret-value")
 	}
+	for _, s := range []string{"//a:b@c", "http:/u:pw@h", "/x?y=z", "a:b@c@d", `Authorization:\tBasic\tx`, "session 9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d"} {
+		f.Add(s, "s3cret-value")
+	}
 	f.Fuzz(func(t *testing.T, s, secret string) {
+		// Credentials planted between any texts never show (item D).
+		if !strings.Contains(s, "S3cretPw") && !strings.Contains(s, "S1gValue") && !strings.Contains(s, "4e5f-4a6b") {
+			const planted = " //admin:S3cretPw@es:9200/x?X-Amz-Signature=S1gValue http:/u:S3cretPw@h admin:S3cretPw@es " +
+				"/y?sig=S1gValue session 9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d \\tBasic\\tS3cretPw "
+			for _, out := range []string{Line(s + planted + s), Answer([]byte(s+planted+s), 1<<20)} {
+				for _, v := range []string{"S3cretPw", "S1gValue", "4e5f-4a6b"} {
+					if strings.Contains(out, v) {
+						t.Fatalf("%s shows in %q", v, out)
+					}
+				}
+			}
+		}
 		line := Line(s)
 		if len(line) > 4*len(s)+8 {
 			t.Fatalf("Line grew %d bytes to %d", len(s), len(line))
@@ -149,6 +195,12 @@ func BenchmarkWorstCase(b *testing.B) {
 		"names":           strings.Repeat("password     ", 1500),
 		"jwt starts":      strings.Repeat("eyJ.", 5000),
 		"bearer no token": strings.Repeat("Bearer  ", 2500),
+		"at signs":        strings.Repeat("a:b@", 5000),
+		"at signs alone":  strings.Repeat("@", 20000),
+		"relative urls":   strings.Repeat(" /?", 5000),
+		"scheme colons":   strings.Repeat("a:/", 5000),
+		"sessions":        strings.Repeat("session \\t", 2000),
+		"escaped tabs":    strings.Repeat("\\t", 10000),
 	}
 	for name, in := range inputs {
 		b.Run(name, func(b *testing.B) {

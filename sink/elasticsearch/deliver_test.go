@@ -499,3 +499,63 @@ func TestScrubReason(t *testing.T) {
 		}
 	}
 }
+
+// Every text of a bulk answer that reaches a log line goes through the
+// answer scrubber: an item's error type (and its cause's) is the server's
+// text as much as its reason, and must neither print a credential nor
+// write a line of its own into the agent's log (attacker review, item D).
+func TestItemErrorsReachTheLogScrubbed(t *testing.T) {
+	const forged = `x password=Hunter2Pw\n[2026/01/01 00:00:00] [ info] forged line`
+	tests := []struct {
+		name   string
+		status int
+		error  string // the item's "error" member
+		retry  bool   // the reason goes into the retry error, not a rejection
+	}{
+		{"the error type", 400, `{"type":"` + forged + `","reason":"r"}`, false},
+		{"the cause's type", 400, `{"type":"t","reason":"r","caused_by":{"type":"` + forged + `","reason":"r2"}}`, false},
+		{"the reason", 400, `{"type":"t","reason":"` + forged + `"}`, false},
+		{"an error that is a string", 400, `"` + forged + `"`, false},
+		{"a long error type", 400, `{"type":"` + strings.Repeat("y", 5000) + forged + `"}`, false},
+		{"the error type of a retried item", 429, `{"type":"` + forged + `","reason":"r"}`, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := `{"took":1,"errors":true,"items":[{"create":{"status":` + itoa(tc.status) + `,"error":` + tc.error + `}}]}`
+			srv := startFakeES(t, func(int, bulkRequest) (int, string) { return 200, answer })
+			s := newSink(t, map[string]string{"url": srv.URL})
+			b := newBatch("t", lineEvents(t, "t", numbered(1)))
+			rl := watch(s, b)
+			err := s.Deliver(context.Background(), b)
+			var texts []string
+			if tc.retry {
+				if err == nil {
+					t.Fatal("a 429 item was not retried")
+				}
+				texts = append(texts, err.Error())
+			} else {
+				if len(b.Reasons()) != 1 {
+					t.Fatalf("%d rejections, want 1 (err %v)", len(b.Reasons()), err)
+				}
+				texts = append(texts, b.Reasons()[0].Reason)
+				for _, c := range b.RejectedBy() {
+					if c.Class != "http_400" && c.Class != "t" {
+						t.Errorf("class %q: a metric label from the server's text", c.Class)
+					}
+				}
+			}
+			texts = append(texts, rl.log())
+			for _, text := range texts {
+				if strings.Contains(text, "Hunter2Pw") {
+					t.Errorf("a password in the log: %q", text)
+				}
+				if strings.Contains(text, "\n[2026") {
+					t.Errorf("a forged log line: %q", text)
+				}
+			}
+			if n := len(texts[0]); n > 600 {
+				t.Errorf("a reason of %d bytes", n)
+			}
+		})
+	}
+}

@@ -16,7 +16,10 @@
 //	                                            ($TAG, $TAG[n]) and time (strftime, UTC); the result is
 //	                                            lower-cased, since Elasticsearch refuses upper-case
 //	                                            index names (tenant AGM goes to ctlive-agm-2025.02.27);
-//	                                            a missing field renders as "unknown"
+//	                                            a missing field renders as "unknown"; when it names
+//	                                            $tenant, a record whose tenant has a lower-case or
+//	                                            non-ASCII letter is rejected (tenant_case): agm must
+//	                                            not share ctlive-agm-… with AGM
 //	time_key          @timestamp                document key of the event time (RFC 3339, UTC, 9
 //	                                            fractional digits); a record key of that name is left out
 //	id                on                        deterministic _id (see below); off lets the server pick

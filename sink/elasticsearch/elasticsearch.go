@@ -13,6 +13,7 @@ import (
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
+	"github.com/ctlive/ctlive-fluent-bit/internal/scrub"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/ctlive/ctlive-fluent-bit/sink/httpc"
@@ -50,6 +51,7 @@ type Sink struct {
 	index        *template.Template
 	staticAction []byte // `{"create":{"_index":"name"` when the index is static
 	memoIndex    bool   // the index depends on the tenant and the day only
+	tenantIndex  bool   // the index names the tenant: see foldsApart
 	timeKey      string
 	docStart     []byte // `{"@timestamp":"`
 	tagKey       string // "" unless include_tag_key
@@ -102,6 +104,12 @@ func New(r *config.Reader, log *flblog.Logger, layout *record.Layout) (*Sink, er
 	} else {
 		s.index = tmpl
 		s.memoIndex = memoizable(indexSrc, tmpl.Keys())
+		s.tenantIndex = slices.Contains(tmpl.Keys(), "tenant")
+		if d := r.Raw("default_tenant"); s.tenantIndex && d != "" && !foldsApart(d) {
+			r.Errorf("default_tenant", fmt.Errorf("%q has lower-case or non-ASCII letters, and index %q names the tenant: "+
+				"Elasticsearch lower-cases index names, so it could share an index with another tenant (shared with SHARED), "+
+				"and every record without a tenant would be rejected; write it in capitals", d, indexSrc))
+		}
 		if tmpl.Static() {
 			name := strings.ToLower(string(tmpl.Append(nil, nil))) // "%%" renders as "%"
 			if err := checkIndexName(name); err != nil {
@@ -136,6 +144,21 @@ func New(r *config.Reader, log *flblog.Logger, layout *record.Layout) (*Sink, er
 }
 
 func isFieldName(k string) bool { return slices.Contains(record.FieldNames[:], k) }
+
+// foldsApart reports whether lower-casing tenant, as the index name is,
+// cannot make it another tenant's: tenants are compared exactly (agm is
+// not AGM, and passes `exclude_tenants AGM`), but ctlive-agm and ctlive-AGM
+// are one index. Capitals, digits and other ASCII lower-case one to one;
+// a lower-case letter could be another tenant's capital, and bytes.ToLower
+// maps some non-ASCII letters onto ASCII ones (the Kelvin sign onto k).
+func foldsApart[T string | []byte](tenant T) bool {
+	for i := 0; i < len(tenant); i++ {
+		if c := tenant[i]; c >= 0x80 || 'a' <= c && c <= 'z' {
+			return false
+		}
+	}
+	return true
+}
 
 // checkIndexName applies Elasticsearch's rules for index names
 // (MetadataCreateIndexService.validateIndexOrAliasName) to a static index,
@@ -220,6 +243,12 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 		}
 		if !ev.IsRecord() {
 			b.Done(i) // group markers are not records
+			continue
+		}
+		if s.tenantIndex && ev.Tenant != nil && !foldsApart(ev.Tenant) {
+			b.RejectAs(i, sink.TenantCase, fmt.Sprintf("tenant %q differs from another only in case once lower-cased "+
+				"for index %q (Elasticsearch index names are lower case): not sent, so that no two tenants share an index",
+				ev.Tenant, s.index.String()))
 			continue
 		}
 		start := len(f.body)
@@ -411,6 +440,10 @@ func itemClass(it bulkItem) string {
 	return t
 }
 
+// itemReason is what an item's answer says, for a log line. Its type and
+// reason (its causes' too) are the server's text, so the whole goes
+// through the answer scrubber: credentials masked, control characters
+// (line breaks) made spaces, at most maxItemReason bytes.
 func itemReason(it bulkItem) string {
 	if it.status == 0 {
 		return "no status in the bulk answer"
@@ -422,8 +455,12 @@ func itemReason(it bulkItem) string {
 	if it.reason != "" {
 		s += ": " + it.reason
 	}
-	return s
+	return scrub.Answer([]byte(s), maxItemReason)
 }
+
+// maxItemReason bounds an item's reason in a log line: the type (up to
+// maxType) and the reason (already cut to 200 bytes by scrubReason).
+const maxItemReason = 300
 
 func retryable(format string, a ...any) error {
 	return &httpc.RetryableError{Err: fmt.Errorf(format, a...)}

@@ -69,9 +69,15 @@ func ReadConfig(r *config.Reader, defaultURL string) Config {
 		Gzip:               r.Enum("compress", "gzip", "gzip", "none", "off") == "gzip",
 		Timeout:            r.Timeout("timeout", DefaultTimeout),
 	}
-	r.CheckHeader("http_user", c.User, false)
+	// A user is half a credential, and one holding ':' or a line break is
+	// likely a whole one ("user:password" pasted into one key): its value
+	// is never echoed, and is kept out of every log line.
+	r.CheckHeader("http_user", c.User, true)
 	if strings.Contains(c.User, ":") {
-		r.Check(false, "http_user", c.User, "must not hold ':' (RFC 7617: basic auth joins user and password with it)")
+		scrub.Register(c.User)
+		scrub.Register(c.User[strings.IndexByte(c.User, ':')+1:])
+		r.Errorf("http_user", errors.New("must not hold ':' (RFC 7617: basic auth joins user and password with it; "+
+			"put the password in http_passwd)"))
 	}
 	r.CheckHeader("http_passwd", c.Password, true)
 	r.CheckHeader("api_key", c.APIKey, true)
@@ -278,7 +284,7 @@ func (c *Client) post(ctx context.Context, path, contentType string, body []byte
 	defer resp.Body.Close()
 	if st := resp.StatusCode; st >= 300 && st < 400 {
 		return nil, sink.Permanent(fmt.Errorf("POST %s: HTTP %d redirect to %q, not followed: set url to the address the server should be reached at",
-			scrub.URL(u.String()), st, scrub.Answer([]byte(resp.Header.Get("Location")), 200)))
+			scrub.URL(u.String()), st, scrub.Answer([]byte(scrub.URL(resp.Header.Get("Location"))), 200)))
 	}
 	if read != nil && resp.StatusCode/100 == 2 {
 		return &Response{Status: resp.StatusCode}, read(&capped{r: resp.Body, left: limit, limit: limit})

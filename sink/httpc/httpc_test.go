@@ -157,6 +157,12 @@ func TestReadConfigRejects(t *testing.T) {
 		{"http_passwd with a trailing line break", map[string]string{"http_user": "u", "http_passwd": secret + "\n"}, "http_passwd: holds a control character"},
 		{"http_user with a CR", map[string]string{"http_user": "u\rx", "http_passwd": secret}, "http_user"},
 		{"http_user with a colon", map[string]string{"http_user": "u:x", "http_passwd": secret}, "RFC 7617"},
+		// Attacker review, item D: never echo a credential.
+		{"http_user holding a password", map[string]string{"http_user": "u:" + secret}, "http_user: must not hold ':'"},
+		{"http_user holding a password and a line break", map[string]string{"http_user": "u:" + secret + "\nx"}, "http_user: holds a control character"},
+		{"protocol-relative url with a password", map[string]string{"url": "//admin:" + secret + "@es:9200"}, "scheme"},
+		{"one slash after the scheme", map[string]string{"url": "http:/u:" + secret + "@h"}, "no host"},
+		{"three slashes after the scheme", map[string]string{"url": "http:///u:" + secret + "@h"}, "no host"},
 		{"verify_certificate", map[string]string{"verify_certificate": "sometimes"}, "verify_certificate"},
 	}
 	for _, tc := range tests {
@@ -330,6 +336,9 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 		{"to another host", "http://localhost:" + port + "/_bulk", false},
 		{"to another host, with credentials", "http://user:pa55@localhost:" + port + "/_bulk", false},
 		{"relative", "/elsewhere/_bulk", false},
+		// Attacker review, item D.
+		{"protocol-relative, with credentials", "//admin:S3cretPw@localhost:" + port + "/_bulk", false},
+		{"relative, with a signature", "/_bulk?X-Amz-Signature=S1gValue", false},
 	}
 	for _, tc := range tests {
 		for _, code := range []int{301, 302, 303, 307, 308} {
@@ -355,7 +364,7 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 				if !strings.Contains(msg, fmt.Sprintf("HTTP %d redirect to", code)) || !strings.Contains(msg, "_bulk") {
 					t.Errorf("error %q does not name the redirect and where it points", msg)
 				}
-				for _, secret := range []string{"abc", "pa55", "k3y"} {
+				for _, secret := range []string{"abc", "pa55", "k3y", "S3cretPw", "S1gValue"} {
 					if strings.Contains(msg, secret) {
 						t.Errorf("error %q shows %q", msg, secret)
 					}
