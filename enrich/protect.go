@@ -65,7 +65,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 				s.echoRawSecrets(w, line)
 			}
 		}
-		s.addViewSecrets(w, src)
+		s.addViewSecrets(w, src, true) // the parser stripped every ESC
 		if s.mask.on() && shaped {
 			s.addMasked(w, src, r)
 		}
@@ -100,7 +100,8 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 // protectMeta replaces what the entry's metadata map holds: the forward
 // sink passes it on.
 func (s *Stage) protectMeta(ev *record.Event, w *Work) {
-	if ev.Meta == nil || !s.anyNeedsRedaction(ev.Meta, nil, 0, w) {
+	// An empty map (0x80) is what nearly every entry's metadata holds.
+	if len(ev.Meta) == 0 || len(ev.Meta) == 1 && ev.Meta[0] == 0x80 || !s.anyNeedsRedaction(ev.Meta, nil, 0, w) {
 		return
 	}
 	start := len(w.arena)
@@ -546,7 +547,7 @@ func (s *Stage) redactText(label, b []byte, w *Work) []byte {
 			s.addSecret(w, b, sec)
 		}
 	}
-	s.addViewSecrets(w, b)
+	s.addViewSecrets(w, b, false)
 	if s.mask.users() {
 		s.addEmails(w, b)
 	}
@@ -586,7 +587,7 @@ func (s *Stage) needsRedaction(label, b []byte, w *Work) bool {
 	if s.mask.users() && (bytes.IndexByte(b, '@') >= 0 || bytes.Contains(b, userPrefix)) {
 		return true
 	}
-	if text, _, ok := w.view(b); ok { // what a reader sees behind escapes
+	if text, _, ok := w.view(b, false); ok { // what a reader sees behind escapes
 		if s.redact && len(parser.FindSecrets(text, w.vsecrets[:0])) > 0 {
 			return true
 		}

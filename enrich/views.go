@@ -16,9 +16,10 @@ import (
 
 // view returns b's view and, for each of its bytes, where it stands in b;
 // ok is false when b has nothing to resolve. Both are valid until the next
-// call.
-func (w *Work) view(b []byte) (text []byte, pos []int32, ok bool) {
-	esc, bs := bytes.IndexByte(b, 0x1b) >= 0, bytes.IndexByte(b, '\\') >= 0
+// call. noESC says b is known to hold no ESC (the parser's Source of a line
+// has its escapes stripped), which spares a scan.
+func (w *Work) view(b []byte, noESC bool) (text []byte, pos []int32, ok bool) {
+	esc, bs := !noESC && bytes.IndexByte(b, 0x1b) >= 0, bytes.IndexByte(b, '\\') >= 0
 	if !esc && !bs {
 		return nil, nil, false
 	}
@@ -54,9 +55,9 @@ func rawSpan(pos []int32, a, b, n int) (int, int) {
 }
 
 // addViewSecrets adds replacements for what b's view shows: its
-// credentials, and with `mask userID` its personal data.
-func (s *Stage) addViewSecrets(w *Work, b []byte) {
-	text, pos, ok := w.view(b)
+// credentials, and with `mask userID` its personal data. noESC: as view.
+func (s *Stage) addViewSecrets(w *Work, b []byte, noESC bool) {
+	text, pos, ok := w.view(b, noESC)
 	if !ok {
 		return
 	}

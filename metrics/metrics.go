@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vm "github.com/VictoriaMetrics/metrics"
@@ -63,8 +64,17 @@ func Listen(addr string) (string, error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln) //nolint:errcheck // ends only with the process
 	listener.addr, listener.ln = addr, ln
+	serving.Store(true)
 	return ln.Addr().String(), nil
 }
+
+// serving: a listener serves the process's series. Until then nobody can
+// read ctlive_records_total, so the flushes need not tally it.
+var serving atomic.Bool
+
+// Serving reports whether a listener serves the metrics: the per-record
+// tally (ctlive_records_total) is kept only then.
+func Serving() bool { return serving.Load() }
 
 // Reason classes of records refused for good, and "other" past the cap.
 const (
@@ -127,25 +137,44 @@ func NewInstance(name string, maxTenants int) *Instance {
 type Tally struct {
 	index map[string]int // tenant -> row
 	rows  []tallyRow
+	last  int // the row of the last record's tenant: a flush's records run in tenants
 }
 
 type tallyRow struct {
-	tenant  string
-	byEvent map[string]uint64
+	tenant string
+	events []eventCount // a few: the contract's event names and none
+}
+
+type eventCount struct {
+	event string
+	n     uint64
 }
 
 // NewTally returns an empty tally.
 func NewTally() *Tally { return &Tally{index: map[string]int{}} }
 
-// Add counts one record.
+// Add counts one record. event is one of the contract's event names or
+// None: a row holds as many counts as there are names, searched in order,
+// which costs less than a map per record.
 func (t *Tally) Add(tenant []byte, event string) {
-	i, ok := t.index[string(tenant)] // no allocation for the lookup
-	if !ok {
-		i = len(t.rows)
-		t.rows = append(t.rows, tallyRow{tenant: string(tenant), byEvent: map[string]uint64{}})
-		t.index[t.rows[i].tenant] = i
+	i := t.last
+	if i >= len(t.rows) || t.rows[i].tenant != string(tenant) {
+		var ok bool
+		if i, ok = t.index[string(tenant)]; !ok { // no allocation for the lookup
+			i = len(t.rows)
+			t.rows = append(t.rows, tallyRow{tenant: string(tenant)})
+			t.index[t.rows[i].tenant] = i
+		}
+		t.last = i
 	}
-	t.rows[i].byEvent[event]++
+	row := &t.rows[i]
+	for k := range row.events {
+		if row.events[k].event == event {
+			row.events[k].n++
+			return
+		}
+	}
+	row.events = append(row.events, eventCount{event: event, n: 1})
 }
 
 // AddRecords adds a flush's tally to ctlive_records_total{tenant, event}
@@ -154,12 +183,12 @@ func (t *Tally) Add(tenant []byte, event string) {
 func (m *Instance) AddRecords(t *Tally) {
 	for _, row := range t.rows {
 		label := m.tenantLabel(row.tenant)
-		for event, n := range row.byEvent {
-			if n == 0 {
+		for k, c := range row.events {
+			if c.n == 0 {
 				continue
 			}
-			m.recordsCounter(label, event).Add(int(n))
-			row.byEvent[event] = 0
+			m.recordsCounter(label, c.event).Add(int(c.n))
+			row.events[k].n = 0
 		}
 	}
 	if len(t.rows) > 4*m.maxTenants+16 {

@@ -200,14 +200,15 @@ const window = 4096
 
 // flushState is the memory one flush works in, reused across flushes.
 type flushState struct {
-	work   enrich.Work     // what the window's events point into, beside the chunk
-	events []record.Event  // the window's entries, in chunk order
-	batch  []*record.Event // those handed to the sink
-	index  []int           // batch position -> chunk position (-1: a carried group start)
-	done   []bool          // chunk position -> delivered (this attempt or an earlier one)
-	group  record.Event    // the open log group's start marker, carried into the next window
-	b      sink.Batch
-	tally  *metrics.Tally // records by tenant and event, added to the metrics once per flush
+	work     enrich.Work     // what the window's events point into, beside the chunk
+	events   []record.Event  // the window's entries, in chunk order
+	batch    []*record.Event // those handed to the sink
+	index    []int           // batch position -> chunk position (-1: a carried group start)
+	done     []bool          // chunk position -> delivered (this attempt or an earlier one)
+	group    record.Event    // the open log group's start marker, carried into the next window
+	b        sink.Batch
+	tally    *metrics.Tally // records by tenant and event, added to the metrics once per flush
+	tallying bool           // a listener serves the metrics: keep the tally
 }
 
 // Thread is the kind of thread Fluent Bit flushes on.
@@ -265,7 +266,9 @@ func (p *Pipeline) flush(ctx context.Context, data []byte, tag string) (status S
 	}()
 	fs := p.flushes.Get().(*flushState)
 	defer p.flushes.Put(fs)
-	defer p.metrics.AddRecords(fs.tally)
+	if fs.tallying = metrics.Serving(); fs.tallying {
+		defer p.metrics.AddRecords(fs.tally)
+	}
 
 	fs.done = fs.done[:0]
 	var key progressKey
@@ -442,6 +445,9 @@ func (p *Pipeline) decodeWindow(fs *flushState, data []byte, tag string, skip in
 				p.Stats.Truncated.Add(1)
 				p.metrics.Truncated.Inc()
 				truncated++
+			}
+			if !fs.tallying {
+				continue
 			}
 			// Fields are parsed for every line, routed here or not.
 			event := metrics.None

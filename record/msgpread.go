@@ -109,6 +109,10 @@ func skipNested(b []byte, level int) (rest []byte, deep bool, err error) {
 			b = b[1+int(b[0]&0x1f):]
 			continue
 		}
+		if len(b) > 2 && b[0] == 0xd9 && len(b) >= 2+int(b[1]) { // str8: most lines
+			b = b[2+int(b[1]):]
+			continue
+		}
 		var d bool
 		if b, d, err = skipNested(b, level+1); err != nil {
 			return b, deep, err
