@@ -223,17 +223,17 @@ func (s *Stage) addSecretAt(w *Work, start, end int, v []byte, sec parser.Secret
 // swapCase returns v with the case of its letters swapped (kept in w), or
 // nil when v has none.
 func (w *Work) swapCase(v []byte) []byte {
-	if !bytes.ContainsFunc(v, func(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }) {
-		return nil
-	}
+	off := len(w.texts)
 	out := w.keep(v)
+	letters := false
 	for i, c := range out {
-		switch {
-		case 'a' <= c && c <= 'z':
-			out[i] = c - ('a' - 'A')
-		case 'A' <= c && c <= 'Z':
-			out[i] = c + ('a' - 'A')
+		if l := c | 0x20; 'a' <= l && l <= 'z' { // ASCII letters differ in case by bit 5 alone
+			out[i], letters = c^0x20, true
 		}
+	}
+	if !letters {
+		w.texts = w.texts[:off]
+		return nil
 	}
 	return out
 }
@@ -897,6 +897,12 @@ func (s *Stage) rewriteInto(v, label, line, newLine []byte, depth int, w *Work) 
 		}
 		out := newLine
 		if !isLine(t, line) {
+			if w.quiet(t) && (label == nil || !parser.MayNameSecret(label)) {
+				// A short key or value ("stream": "stdout"): the rule
+				// bodyNeedsRedaction reads them by.
+				w.arena = append(w.arena, v[:len(v)-len(rest)]...)
+				return rest, false
+			}
 			mark := len(w.arena)
 			if out = s.redactText(label, t, w); unsafe.SliceData(out) == unsafe.SliceData(t) {
 				w.arena = append(w.arena, v[:len(v)-len(rest)]...)
