@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# bench/instructions.sh: instructions per record of BenchmarkFlush (decode,
+# parse, enrich, encode), counted by valgrind's callgrind. A shared VM's
+# timings vary by 3x from one day to the next; instruction counts do not,
+# so this is how two commits are compared (README: Performance).
+# Not part of CI: it needs valgrind (apt-get install valgrind).
+#
+#   bench/instructions.sh             this checkout
+#   bench/instructions.sh REV         this checkout and REV, side by side
+#
+# The test binary runs BenchmarkFlush/json and /msgpack for 51 and for 101
+# iterations of a 1,000-record chunk; both runs do the same setup, so the
+# difference is 50,000 records' work. GOGC=off keeps the garbage
+# collector's share out of the figure (it depends on the heap the test
+# binary happens to have), GOMAXPROCS=1 and asyncpreemptoff keep the
+# count of one run equal to the next.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "valgrind not found: apt-get install valgrind" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+count() { # count NAME SUB N: total instructions of one run
+	GOGC=off GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind \
+		--callgrind-out-file="$tmp/$1-$2-$3.out" "$tmp/$1.test" -test.run '^$' \
+		-test.bench "^BenchmarkFlush\$/^$2\$" -test.benchtime "$3x" >/dev/null 2>&1
+	awk '/^(summary|totals):/ {print $2; exit}' "$tmp/$1-$2-$3.out"
+}
+
+measure() { # measure NAME DIR
+	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -c -o "$tmp/$1.test" ./pipeline)
+	for sub in json msgpack; do
+		a=$(count "$1" "$sub" 51)
+		b=$(count "$1" "$sub" 101)
+		printf '%-12s %-8s %6d instructions/record\n' "$1" "$sub" $(((b - a) / 50000))
+	done
+}
+
+measure "$(git rev-parse --short HEAD)" .
+if [ $# -gt 0 ]; then
+	git worktree add -q --detach "$tmp/rev" "$1"
+	trap 'git worktree remove --force "$tmp/rev"; rm -rf "$tmp"' EXIT
+	measure "$(git -C "$tmp/rev" rev-parse --short HEAD)" "$tmp/rev"
+fi
