@@ -272,3 +272,20 @@ func TestForwardLoopOnTheEngineThreadDeliversEachRecordOnce(t *testing.T) {
 		t.Errorf("exit summary:\n%s", h.Stderr())
 	}
 }
+
+// A key that only another sink reads starts the instance (switching sinks
+// should not need a new file) but is named at start, on either layout.
+func TestAKeyOfAnotherSinkIsNamedAtStart(t *testing.T) {
+	for _, layout := range []flbhost.Layout{flbhost.LayoutConfigMap, flbhost.LayoutOld} {
+		h := startLayout(t, layout)
+		in := h.New("match", "*", "workers", "1", "index", "ctlive")
+		if in.Init() <= 0 {
+			t.Fatalf("layout %d: did not start\n%s", layout, h.Stderr())
+		}
+		in.Exit()
+		h.Close()
+		if !strings.Contains(h.Stderr(), "index is read only by sink elasticsearch: sink stdout ignores it") {
+			t.Errorf("layout %d: the key is not named:\n%s", layout, h.Stderr())
+		}
+	}
+}

@@ -206,6 +206,23 @@ func checkMisspelt(r *config.Reader, get config.Getter) {
 	}
 }
 
+// keysOfOtherSinks says, one line each, which keys that are set only
+// another sink reads (`index` with sink stdout): Fluent Bit accepts every
+// key of the config map whatever the sink, so without a word a key left
+// from an earlier sink, or written for the wrong one, would be ignored.
+func keysOfOtherSinks(get config.Getter, sink string) []string {
+	var out []string
+	for _, k := range Keys {
+		if k.Sinks == nil || k.Type == Refused || slices.Contains(k.Sinks, sink) {
+			continue
+		}
+		if strings.TrimSpace(get(k.Name)) != "" {
+			out = append(out, fmt.Sprintf("%s is read only by sink %s: sink %s ignores it", k.Name, strings.Join(k.Sinks, " and "), sink))
+		}
+	}
+	return out
+}
+
 // expandEnvKeys expands the Env keys' ${VAR} when the host hands them over
 // raw, and returns an error for each variable that is unset or empty: such
 // a key must not quietly become empty (an allow-list would route every

@@ -152,6 +152,35 @@ func TestLikelyMisspellingsAreRefusedWithTheKeyMeant(t *testing.T) {
 	}
 }
 
+// A key only another sink reads is not an error (Fluent Bit accepts it, and
+// switching sinks should not need a new file), but it is said once at start.
+func TestKeysOfAnotherSinkAreNamedAtStart(t *testing.T) {
+	tests := []struct {
+		name  string
+		sink  string
+		props map[string]string
+		want  []string
+	}{
+		{"index with stdout", "stdout", map[string]string{"index": "ctlive"},
+			[]string{"index is read only by sink elasticsearch: sink stdout ignores it"}},
+		{"url with stdout", "stdout", map[string]string{"url": "http://127.0.0.1:9200"},
+			[]string{"url is read only by sink forward and elasticsearch and loki: sink stdout ignores it"}},
+		{"labels with elasticsearch", "elasticsearch", map[string]string{"labels": "tenant"},
+			[]string{"labels is read only by sink loki: sink elasticsearch ignores it"}},
+		{"the sink's own keys", "forward", map[string]string{"tag": "x", "url": "tcp://127.0.0.1:24224"}, nil},
+		{"keys every sink reads", "stdout", map[string]string{"tenants": "AGM", "redact": "on"}, nil},
+		{"a key set to blanks", "stdout", map[string]string{"index": "  "}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := keysOfOtherSinks(config.MapGetter(tc.props), tc.sink)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // The check must never refuse a real key: every declared key is set at
 // once, and none is reported as a misspelling.
 func TestNoDeclaredKeyCountsAsAMisspelling(t *testing.T) {

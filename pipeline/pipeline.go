@@ -187,6 +187,13 @@ func (p *Pipeline) Describe() string {
 	return d
 }
 
+// KeysOfOtherSinks says, one line each, which keys of get that only another
+// sink reads are set (`index` with sink stdout): the plugin logs them at
+// start. get is the getter the instance was made with.
+func (p *Pipeline) KeysOfOtherSinks(get config.Getter) []string {
+	return keysOfOtherSinks(get, p.sinkName)
+}
+
 // Redacts reports whether the instance replaces credentials (false only
 // with `redact off`, which the plugin announces at start).
 func (p *Pipeline) Redacts() bool { return p.stage.Redacts() }

@@ -58,8 +58,8 @@ func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	defer guard("FLBPluginInit", &ret, output.FLB_ERROR)
 	name := pluginName + "." + strconv.Itoa(int(instanceSeq.Add(1)-1))
-	p, err := pipeline.NewWith(name, func(key string) string { return output.FLBPluginConfigKey(plugin, key) },
-		pipeline.Options{RawEnv: hostHasMap})
+	get := func(key string) string { return output.FLBPluginConfigKey(plugin, key) }
+	p, err := pipeline.NewWith(name, get, pipeline.Options{RawEnv: hostHasMap})
 	if err != nil {
 		// One line, whatever the number of bad keys, like Fluent Bit's own.
 		fmt.Fprintf(os.Stderr, "[%s] [error] [output:ctlive:%s] invalid configuration, not starting: %s\n",
@@ -70,6 +70,9 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	instances.Store(p, struct{}{})
 	profileStart()
 	p.Log.Infof("started: %s", p.Describe())
+	for _, w := range p.KeysOfOtherSinks(get) {
+		p.Log.Warnf("%s", w)
+	}
 	if !p.Redacts() {
 		// Worded so that the plugin's own log scrubber leaves it whole (no
 		// scheme name followed by a word, which it would take for a value).
