@@ -144,6 +144,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzStripANSI -fuzztime $(FUZZTIME) ./parser
 	$(GO) test -run '^$$' -fuzz FuzzUnescape -fuzztime $(FUZZTIME) ./parser
 	$(GO) test -run '^$$' -fuzz FuzzTenantNeverFromAPayload -fuzztime $(FUZZTIME) ./enrich
+	$(GO) test -run '^$$' -fuzz FuzzPlantedCredentialsNeverLeave -fuzztime $(FUZZTIME) ./enrich
 	$(GO) test -run '^$$' -fuzz FuzzTranscode -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzJSONString -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzMsgpackFastPaths -fuzztime $(FUZZTIME) ./record
@@ -153,10 +154,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzPushIsLinear -fuzztime $(FUZZTIME) ./sink/loki
 	$(GO) test -run '^$$' -fuzz FuzzForwardIsLinear -fuzztime $(FUZZTIME) ./sink/forward
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./template
+	$(GO) test -run '^$$' -fuzz FuzzScrub -fuzztime $(FUZZTIME) ./internal/scrub
+	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./internal/config
 	$(GO) test -run '^$$' -fuzz FuzzBulkResponse -fuzztime $(FUZZTIME) ./sink/elasticsearch
 	$(GO) test -run '^$$' -fuzz FuzzAck -fuzztime $(FUZZTIME) ./sink/forward
-	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./internal/config
-	$(GO) test -run '^$$' -fuzz FuzzScrub -fuzztime $(FUZZTIME) ./internal/scrub
 	$(GO) test -run '^$$' -fuzz FuzzFinder -fuzztime $(FUZZTIME) ./internal/inspect
 
 clean:

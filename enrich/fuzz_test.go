@@ -56,3 +56,55 @@ func FuzzTenantNeverFromAPayload(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlantedCredentialsNeverLeave: whatever text stands around them, a
+// session ID after its context word, the same ID written bare elsewhere
+// in the record (an echo), and a ct7Token, planted in the line and in
+// another value of the record, leave in no output in clear (contract,
+// "Credentials and personal data"). The other values are short or long,
+// keys or values, so both the in-place paths and the rewrite are taken.
+func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
+	f.Add("[socketIO] [AGM]", "stdout", "k", uint8(0))
+	f.Add("ctlive  | [HTTP]", "", "", uint8(1))
+	f.Add("\x1b[36m[x]\x1b[0m", `\u0073`, "a:b", uint8(2))
+	f.Add(`data:{"m":"`, `"}`, "stream", uint8(3))
+	const session = "ab4e7aff-8627-434a-a2ef-7e200363197e"
+	const token = "c7t-5e6f7a8b9c0d1e2f3a4b"
+	s := MustNew(Defaults())
+	f.Fuzz(func(t *testing.T, around, other, key string, shape uint8) {
+		if len(around)+len(other)+len(key) > 4096 {
+			t.Skip()
+		}
+		planted := []string{
+			" session " + session + " ",
+			" ct7Token=" + token + " ",
+			" sessionID: " + session + " again " + session + " ",
+		}[int(shape)%3]
+		line := around + planted + around
+		body := kv{"log", line}
+		switch shape / 3 % 4 {
+		case 1: // the session bare in a short value: an echo of the line's
+			body = kv{"log", line, key + "x", other + session}
+		case 2: // planted in another value as well
+			body = kv{"log", line, key + "y", other + planted + other}
+		case 3: // a key of its own
+			body = kv{"log", line, key + planted, other}
+		}
+		evs, err := s.DecodeChunk(v1(body), "t")
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("decode: %v", err)
+		}
+		secret := session
+		if shape%3 == 1 {
+			secret = token
+		}
+		if shape/3%4 == 1 && shape%3 == 1 {
+			return // the bare session echoes nothing of the line: it may stay
+		}
+		for form, out := range outputs(evs[0]) {
+			if bytes.Contains(out, []byte(secret)) {
+				t.Fatalf("%s holds %q in clear for %q: %.400q", form, secret, body, out)
+			}
+		}
+	})
+}
