@@ -255,12 +255,10 @@ func nextUserinfo(s string, i int) (int, int, string) {
 	}
 }
 
-// sessions masks a session ID: a UUID after session, sessionID, session_id,
-// session ID or ctlivetoken (the contract's rule for the sessionID field),
-// separated by spaces, quotes, ':' or '='.
-func sessions(s string) string { return rewrite(s, nextSession) }
-
-func nextSession(s string, i int) (int, int, string) {
+// nextWord returns the bounds of the first word (a run of letters) at or
+// after i, or -1 when there is none. A letter after a JSON-escaped white
+// space starts a word: "\tBasic" holds the word Basic.
+func nextWord(s string, i int) (start, end int) {
 	for i < len(s) {
 		if n := spaceLen(s, i); n > 0 {
 			i += n // an escaped "\t" is white space, not a word starting with t
@@ -270,9 +268,25 @@ func nextSession(s string, i int) (int, int, string) {
 			i++
 			continue
 		}
-		w := i
-		for w < len(s) && isLetter(s[w]) {
-			w++
+		end = i
+		for end < len(s) && isLetter(s[end]) {
+			end++
+		}
+		return i, end
+	}
+	return -1, 0
+}
+
+// sessions masks a session ID: a UUID after session, sessionID, session_id,
+// session ID or ctlivetoken (the contract's rule for the sessionID field),
+// separated by spaces, quotes, ':' or '='.
+func sessions(s string) string { return rewrite(s, nextSession) }
+
+func nextSession(s string, i int) (int, int, string) {
+	for {
+		var w int
+		if i, w = nextWord(s, i); i < 0 {
+			break
 		}
 		word := s[i:w]
 		i = w
@@ -438,18 +452,10 @@ func splitKeep(s, seps string) []string {
 func schemes(s string) string { return rewrite(s, nextScheme) }
 
 func nextScheme(s string, i int) (int, int, string) {
-	for i < len(s) {
-		if n := spaceLen(s, i); n > 0 {
-			i += n // an escaped "\t" is white space, not a word starting with t
-			continue
-		}
-		if !isLetter(s[i]) || i > 0 && isLetter(s[i-1]) && !afterEscape(s, i) {
-			i++
-			continue
-		}
-		w := i
-		for w < len(s) && isLetter(s[w]) {
-			w++
+	for {
+		var w int
+		if i, w = nextWord(s, i); i < 0 {
+			break
 		}
 		word := s[i:w]
 		i = w
