@@ -40,6 +40,10 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"Session-Id and session_id", v1(kv{"log", "[AGM] Session-Id: " + uuid + " q=?session_id=11111111-2222-3333-4444-555555555555"}), []string{uuid, "11111111-2222-3333-4444-555555555555"}},
 		{"a session across a line break", v1(kv{"log", "[AGM] Error: expired session\n" + uuid + "\n    at f (a.js:1:1)"}), []string{uuid}},
 		{"the session in capitals elsewhere", v1(kv{"log", "[AGM] session " + uuid + " again AB4E7AFF-8627-434A-A2EF-7E200363197E", "sid", "AB4E7AFF-8627-434A-A2EF-7E200363197E"}), []string{uuid, "AB4E7AFF-8627-434A-A2EF-7E200363197E"}},
+		{"a Basic value in a JSON array", v1(kv{"log", `[HTTP] [AGM] headers:{"authorization":["Basic dXNlcjpwYXNzd29yZA=="]}`}), []string{"dXNlcjpwYXNzd29yZA"}},
+		{"a Basic value in a JS array", v1(kv{"log", `[HTTP] [AGM] { authorization: [ 'Basic dXNlcjpwYXNzd29yZA==' ] }`}), []string{"dXNlcjpwYXNzd29yZA"}},
+		{"every parameter of a Digest", v1(kv{"log", `[HTTP] [AGM] Authorization: Digest username="u", response="6629fae49393a05397450978507c4ef1"`}), []string{"6629fae49393a05397450978507c4ef1"}},
+		{"X-Api-Key", v1(kv{"log", `[HTTP] [AGM] x-api-key: c7t-5e6f7a8b9c0d1e2f3a4b`}), []string{"c7t-5e6f7a8b9c0d1e2f3a4b"}},
 		{"a hostile line of credentials", v1(kv{"log", "[AGM] " + string(bytes.Repeat([]byte("pwd=Hunter2Pw "), 5000))}), []string{"Hunter2Pw"}},
 	}
 	for _, tc := range tests {
@@ -86,5 +90,40 @@ func TestOutputsOfAGroupMarkerStayAMarker(t *testing.T) {
 	var e record.Entry
 	if _, err := e.Decode(record.AppendMsgpack(nil, evs[0])); err != nil || e.Group != record.GroupStart {
 		t.Fatalf("re-encoded marker: %v, group %v", err, e.Group)
+	}
+}
+
+// A text too short for any rule may still be an echo or personal data: a
+// masked login ("jdoe"), a user ID of another record's form, a short
+// secret echoed from a coloured line. The shortcut that copies short texts
+// unchanged must not keep them (attacker review of 28445fc).
+func TestShortEchoesAndPersonalDataInOtherValues(t *testing.T) {
+	masked := config(func(c *Config) { c.Mask, c.MaskKey = []string{"userID"}, "0123456789abcdef-key" })
+	tests := []struct {
+		name  string
+		c     Config
+		body  kv
+		clear string
+	}{
+		{"a masked login as a value", masked, kv{"log", "[socketIO] [AGM] agentLogin USER_jdoe ok", "user", "jdoe"}, `"jdoe"`},
+		{"a short user ID as a value", masked, kv{"log", "[socketIO] [AGM] agentLogin USER_jdoe ok", "user", "USER_ab"}, "USER_ab"},
+		{"a short user ID, the line without a login", masked, kv{"log", "[socketIO] [AGM] hello", "user", "USER_ab"}, "USER_ab"},
+		{"a masked login as a key", masked, kv{"log", "[socketIO] [AGM] agentLogin USER_jdoe ok", "jdoe", 1}, `"jdoe"`},
+		{"a masked login in an array", masked, kv{"log", "[socketIO] [AGM] agentLogin USER_jdoe ok", "x", []any{"jdoe"}}, `"jdoe"`},
+		{"a short password echoed from a coloured line", Defaults(), kv{"log", "\x1b[1m[AGM] login password=hunter2\x1b[0m", "note", "hunter2"}, "hunter2"},
+		{"a short token echoed from a coloured line", Defaults(), kv{"log", "\x1b[1m[AGM] login ct7Token=abcdefg\x1b[0m", "note", "abcdefg"}, "abcdefg"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := enrichOne(t, v1(tc.body), tc.c)
+			for form, out := range outputs(ev) {
+				if form == "line" {
+					continue
+				}
+				if bytes.Contains(out, []byte(tc.clear)) {
+					t.Errorf("%s holds %s in clear: %.300q", form, tc.clear, out)
+				}
+			}
+		})
 	}
 }

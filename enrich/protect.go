@@ -629,7 +629,7 @@ func (s *Stage) rewriteBody(ev *record.Event, line, newLine []byte, w *Work) ([]
 // nearly every record has read in place: short string keys, the line, and
 // short string values ({"log": ..., "stream": "stdout"}) need no call.
 func (s *Stage) bodyNeedsRedaction(body, line []byte, w *Work) bool {
-	if len(body) == 0 || body[0]&0xf0 != 0x80 { // not a fixmap
+	if len(body) == 0 || body[0]&0xf0 != 0x80 || s.mask.users() { // not a fixmap, or short texts may be personal data
 		return s.anyNeedsRedaction(body, line, 0, w)
 	}
 	allQuiet := true // then the memo may remember this shape
@@ -745,10 +745,13 @@ func aroundLine(body, line []byte) (before, after []byte, ok bool) {
 
 // quiet reports whether t is too short for anything to replace in it: no
 // rule takes fewer than minUnlabelled bytes without a ':' or '=', an
-// e-mail address has an '@', and no echo is shorter than minEcho.
+// e-mail address has an '@', and every echo is longer than t (a masked
+// login, or a short secret echoed from a coloured line, may be shorter
+// than minEcho). Personal data (`mask userID`) is not ruled out: callers
+// that may meet it check s.mask.users() themselves.
 func (w *Work) quiet(t []byte) bool {
 	n := len(t)
-	if n >= minUnlabelled || n >= minEcho && len(w.echoes) > 0 {
+	if n >= minUnlabelled || !w.echoesLongerThan(n) {
 		return false
 	}
 	if n == 0 {
@@ -767,6 +770,24 @@ func (w *Work) quiet(t []byte) bool {
 	}
 	return hasByte(x, ':')|hasByte(x, '=')|hasByte(x, '@') == 0
 }
+
+// echoesLongerThan reports whether every echo of the record is longer than
+// n bytes, so that none can stand in a text of n bytes. Past a few echoes
+// it answers false rather than look at each for every text.
+func (w *Work) echoesLongerThan(n int) bool {
+	if len(w.echoes) > maxQuietEchoes {
+		return false
+	}
+	for _, e := range w.echoes {
+		if len(e.orig) <= n {
+			return false
+		}
+	}
+	return true
+}
+
+// maxQuietEchoes: a CTLive line has one or two.
+const maxQuietEchoes = 8
 
 // marks are the bytes quiet looks for.
 var marks = [256]bool{':': true, '=': true, '@': true}
@@ -897,7 +918,7 @@ func (s *Stage) rewriteInto(v, label, line, newLine []byte, depth int, w *Work) 
 		}
 		out := newLine
 		if !isLine(t, line) {
-			if w.quiet(t) && (label == nil || !parser.MayNameSecret(label)) {
+			if !s.mask.users() && w.quiet(t) && (label == nil || !parser.MayNameSecret(label)) {
 				// A short key or value ("stream": "stdout"): the rule
 				// bodyNeedsRedaction reads them by.
 				w.arena = append(w.arena, v[:len(v)-len(rest)]...)

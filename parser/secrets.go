@@ -203,6 +203,9 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	start := j
 	for start > 0 && is(b[start-1], cIdent) {
 		start--
+		if start >= 2 && b[start-1] == '-' && is(b[start-2], cIdent) {
+			start-- // a header name: X-Api-Key, X-Auth-Token
+		}
 	}
 	kind := secretLabel(b[start:j])
 	if kind == SecretNone {
@@ -244,8 +247,8 @@ func secretLabel(l []byte) SecretKind {
 		return SecretPassword
 	case hasSuffixFold(l, "token"), hasSuffixFold(l, "apikey"):
 		return SecretToken
-	case len(l) >= 7 && eqFold(l[len(l)-7:len(l)-4], "api") && l[len(l)-4] == '_' && eqFold(l[len(l)-3:], "key"):
-		return SecretToken // api_key
+	case len(l) >= 7 && eqFold(l[len(l)-7:len(l)-4], "api") && (l[len(l)-4] == '_' || l[len(l)-4] == '-') && eqFold(l[len(l)-3:], "key"):
+		return SecretToken // api_key, X-Api-Key
 	}
 	return SecretNone
 }
@@ -357,8 +360,8 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 // entropy, a value without a scheme a token.
 func (s *scan) authorization(b []byte, e int, r *Result) {
 	v := e
-	for v < len(b) && is(b[v], cSep) && b[v] != '[' {
-		v++
+	for v < len(b) && is(b[v], cSep) && (b[v] != '[' || quoteAfter(b, v+1)) {
+		v++ // a '[' only before a quote: `"authorization":["Basic x"]`, not `authorization [AGM]`
 	}
 	if v == e || v >= len(b) {
 		return
@@ -370,8 +373,13 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		}
 		if end := s.tokenEnd(b, t); end > t {
 			kind := SecretBasic
-			if eqFold(b[v:w], "bearer") {
+			switch {
+			case eqFold(b[v:w], "bearer"):
 				kind = SecretBearer
+			case !eqFold(b[v:w], "basic"):
+				// Digest and the like: a list of name=value pairs, every
+				// one of them part of the credential (RFC 9110 11.4).
+				end = authParamsEnd(b, t, end)
 			}
 			s.secret(b[t:end], kind, r)
 			return
@@ -384,6 +392,78 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		}
 		s.secret(b[v:end], kind, r)
 	}
+}
+
+// quoteAfter reports whether a quote follows b[i:], after blanks.
+func quoteAfter(b []byte, i int) bool {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	return i < len(b) && (b[i] == '"' || b[i] == '\'')
+}
+
+// authParamsEnd returns the end of the auth-param list of an Authorization
+// value that starts at b[t] and whose first token ends at first:
+// `username="u", realm="r", response="6629…"` (RFC 9110 11.2), quoted
+// values with their escapes, JSON's `\"` too. It stops at the first thing
+// that is not a name=value pair after a comma, so it is linear.
+func authParamsEnd(b []byte, t, first int) int {
+	end := first
+	i := t
+	for {
+		n := i
+		for n < len(b) && paramName(b[n]) {
+			n++
+		}
+		if n == i || n >= len(b) || b[n] != '=' {
+			return max(end, n)
+		}
+		v := n + 1
+		switch {
+		case v < len(b) && b[v] == '"':
+			v = quotedEnd(b, v+1, false)
+		case v+1 < len(b) && b[v] == '\\' && b[v+1] == '"':
+			v = quotedEnd(b, v+2, true)
+		default:
+			for v < len(b) && tokenChar[b[v]] && b[v] != ',' {
+				v++
+			}
+		}
+		end = max(end, v)
+		i = v
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+			i++
+		}
+		if i >= len(b) || b[i] != ',' {
+			return end
+		}
+		i++
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+			i++
+		}
+	}
+}
+
+// paramName: the characters of an auth-param's name (an RFC 9110 token but
+// '=' and ',').
+func paramName(c byte) bool { return tokenChar[c] && c != '=' && c != ',' }
+
+// quotedEnd returns where the quoted string whose content starts at b[i]
+// ends, its closing quote included: `"` (a backslash escaping the next
+// byte), or `\"` when the value is itself inside a JSON string. The end of
+// the line closes it too.
+func quotedEnd(b []byte, i int, jsonEscaped bool) int {
+	for ; i < len(b) && b[i] != '\n'; i++ {
+		switch {
+		case jsonEscaped && b[i] == '\\' && i+1 < len(b) && b[i+1] == '"':
+			return i + 2
+		case !jsonEscaped && b[i] == '\\':
+			i++
+		case !jsonEscaped && b[i] == '"':
+			return i + 1
+		}
+	}
+	return i
 }
 
 // base64URL marks the alphabet of a JWT's parts.

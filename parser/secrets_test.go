@@ -76,6 +76,17 @@ var secretCases = []struct {
 	{"Session-Id is a session", "[HTTP] Session-Id: " + session, []string{"session:" + session}},
 	{"a number labelled password, in JSON", `[fn] body:{"pin_password":4711,"x":1}`, []string{"password:4711"}},
 	{"an array labelled password", `[fn] body:{"password":["x"]}`, []string{"password:[\"x\"]"}},
+	// Attacker review: the value in an array, a Digest's every parameter, header names.
+	{"Authorization in a JSON array", `[HTTP] headers:{"authorization":["Basic dXNlcjpwYXNz"]}`, []string{"basic:dXNlcjpwYXNz"}},
+	{"Authorization: followed by an array", `[HTTP] Authorization: ["Basic dXNlcjpwYXNz"]`, []string{"basic:dXNlcjpwYXNz"}},
+	{"a JS object's Authorization array", `[HTTP] { authorization: [ 'Basic dXNlcjpwYXNz' ] }`, []string{"basic:dXNlcjpwYXNz"}},
+	{"authorization before a tenant token is no credential", "[HTTP] authorization [AGM] failed", nil},
+	{"Digest: every parameter", `[HTTP] Authorization: Digest username="u", realm="r", response="6629fae49393a05397450978507c4ef1" next`,
+		[]string{`basic:username="u", realm="r", response="6629fae49393a05397450978507c4ef1"`}},
+	{"Digest inside a JSON string", `[HTTP] h:"Authorization: Digest username=\"u\", response=\"6629fae4\""`,
+		[]string{`basic:username=\"u\", response=\"6629fae4\"`}},
+	{"X-Api-Key", "[HTTP] x-api-key: c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
+	{"X-Auth-Token in JSON", `[HTTP] h:{"X-Auth-Token":"c7t-5e6f7a8b9c0d1e2f3a4b"}`, []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
 	{"a secret in a stack frame line", "Error: login failed\n    at check (auth.js:1:1) password=abc", []string{"password:abc"}},
 
 	{"the word password alone", "[fn] the password is wrong", nil},
