@@ -251,6 +251,12 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 				ev.Tenant, s.index.String()))
 			continue
 		}
+		if s.tenantIndex && strings.EqualFold(string(ev.Tenant), template.DefaultMissing) {
+			b.RejectAs(i, sink.TenantCase, fmt.Sprintf("tenant %q would share index %q with the records that have no tenant "+
+				"(%s is how a missing value renders): not sent; set default_tenant to give those an index of their own",
+				ev.Tenant, s.index.String(), template.DefaultMissing))
+			continue
+		}
 		start := len(f.body)
 		f.body = s.appendRecord(f.body, ev, f)
 		if len(f.body) > s.maxRequest && len(f.recs) > 0 {
