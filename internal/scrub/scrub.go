@@ -114,6 +114,9 @@ func Line(s string) string {
 // unmasked.
 func Answer(b []byte, max int) string {
 	s := strings.ToValidUTF8(strings.TrimSpace(string(b)), "\uFFFD")
+	// JSON may escape every '/' (PHP's json_encode does): undone first, so
+	// that an echoed base64 credential or key is one run again.
+	s = strings.ReplaceAll(s, `\/`, "/")
 	s = controls(labels(Line(s))) // labels first: a header's value ends at its line's end
 	s = secrets(s, registered())  // a line break turned into a space must not complete a secret
 	return cut(s, max)
