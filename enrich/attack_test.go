@@ -44,6 +44,9 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"a Basic value in a JS array", v1(kv{"log", `[HTTP] [AGM] { authorization: [ 'Basic dXNlcjpwYXNzd29yZA==' ] }`}), []string{"dXNlcjpwYXNzd29yZA"}},
 		{"every parameter of a Digest", v1(kv{"log", `[HTTP] [AGM] Authorization: Digest username="u", response="6629fae49393a05397450978507c4ef1"`}), []string{"6629fae49393a05397450978507c4ef1"}},
 		{"X-Api-Key", v1(kv{"log", `[HTTP] [AGM] x-api-key: c7t-5e6f7a8b9c0d1e2f3a4b`}), []string{"c7t-5e6f7a8b9c0d1e2f3a4b"}},
+		{"an echo behind a JSON escape in a payload", v1(kv{"log", `[HTTP] [AGM] session ab4e7aff-8627-434a-a2ef-7e200363197e data:{"sid":"\u0061b4e7aff-8627-434a-a2ef-7e200363197e"}`}), []string{"ab4e7aff-8627-434a-a2ef-7e200363197e", "b4e7aff-8627-434a-a2ef-7e200363197e"}},
+		{"an echo behind a JSON escape in another value", v1(kv{"log", "[HTTP] [AGM] session " + uuid, "m", `{"sid":"ab4e7aff\u002d8627-434a-a2ef-7e200363197e"}`}), []string{"8627-434a-a2ef-7e200363197e"}},
+		{"the session in mixed case elsewhere", v1(kv{"log", "[HTTP] [AGM] session " + uuid + " then Ab4E7aff-8627-434A-a2ef-7e200363197E", "sid", "AB4E7AFF-8627-434a-a2ef-7e200363197e"}), []string{"8627-434a-a2ef", "8627-434A-a2ef"}},
 		{"a hostile line of credentials", v1(kv{"log", "[AGM] " + string(bytes.Repeat([]byte("pwd=Hunter2Pw "), 5000))}), []string{"Hunter2Pw"}},
 	}
 	for _, tc := range tests {

@@ -113,7 +113,7 @@ func (w *Work) echoesIn(b []byte, from, to int) {
 func (w *Work) anyEchoIn(b []byte, from, to int) bool {
 	if to-from <= maxScannedEchoes {
 		for _, e := range w.echoes[from:to] {
-			if bytes.Contains(b, e.orig) {
+			if e.fold && foldIndex(b, e.orig) >= 0 || bytes.Contains(b, e.orig) {
 				return true
 			}
 		}
@@ -173,4 +173,48 @@ func (w *Work) withoutNestedTokens(src []byte, secrets []parser.Secret) []parser
 		kept = append(kept, s)
 	}
 	return kept
+}
+
+// foldIndex is bytes.Index ignoring ASCII case. It looks for v's first
+// byte that has no case (a digit or '-' of a UUID, which a session always
+// has) and compares around each place it stands: time linear in b for an
+// echo of bounded length. A v of letters alone is compared at every place.
+func foldIndex(b, v []byte) int {
+	j := 0
+	for j < len(v) && isASCIILetter(v[j]) {
+		j++
+	}
+	if j == len(v) {
+		for at := 0; at+len(v) <= len(b); at++ {
+			if equalFoldASCII(b[at:at+len(v)], v) {
+				return at
+			}
+		}
+		return -1
+	}
+	for i := j; i+len(v)-j <= len(b); {
+		k := bytes.IndexByte(b[i:len(b)-(len(v)-j-1)], v[j])
+		if k < 0 {
+			return -1
+		}
+		at := i + k - j
+		if equalFoldASCII(b[at:at+len(v)], v) {
+			return at
+		}
+		i += k + 1
+	}
+	return -1
+}
+
+func isASCIILetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+
+// equalFoldASCII reports whether a and b (of one length) differ at most in
+// the case of ASCII letters.
+func equalFoldASCII(a, b []byte) bool {
+	for i := range a {
+		if x, y := a[i], b[i]; x != y && !(x|0x20 == y|0x20 && isASCIILetter(x)) {
+			return false
+		}
+	}
+	return true
 }

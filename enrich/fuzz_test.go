@@ -108,3 +108,29 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFoldIndex: the anchored search finds what a plain search of both
+// texts lower-cased finds, at the same place.
+func FuzzFoldIndex(f *testing.F) {
+	f.Add([]byte("x Ab4E7aff-8627-434A-a2ef-7e200363197E y"), []byte("ab4e7aff-8627-434a-a2ef-7e200363197e"))
+	f.Add([]byte("aaaa"), []byte("AA"))
+	f.Add([]byte("8-8-8-8"), []byte("8-8"))
+	f.Add([]byte(""), []byte("a1"))
+	f.Fuzz(func(t *testing.T, b, v []byte) {
+		if len(v) == 0 || len(v) > 64 || len(b) > 4096 {
+			t.Skip()
+		}
+		lower := func(x []byte) []byte {
+			out := bytes.Clone(x)
+			for i, c := range out {
+				if 'A' <= c && c <= 'Z' {
+					out[i] = c + 'a' - 'A'
+				}
+			}
+			return out
+		}
+		if got, want := foldIndex(b, v), bytes.Index(lower(b), lower(v)); got != want {
+			t.Fatalf("foldIndex(%q, %q) = %d, want %d", b, v, got, want)
+		}
+	})
+}

@@ -35,6 +35,7 @@ type echo struct {
 	off, n int    // its replacement in w.texts
 	word   bool   // only where it stands as a whole word (an agent's login)
 	low    bool   // a secret with little entropy
+	fold   bool   // found in any ASCII case: a session UUID, whose digest lower-cases it
 }
 
 // minEcho is the shortest token replaced wherever it stands: shorter ones
@@ -201,10 +202,13 @@ func (s *Stage) addSecretAt(w *Work, start, end int, v []byte, sec parser.Secret
 		off, n := w.token(s.tokens, v)
 		w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n})
 		if len(v) >= minEcho {
-			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n})
-			if sec.Kind == parser.SecretSession {
-				// The same UUID written in the other case is the same session
-				// (its digest lower-cases it): replaced too.
+			session := sec.Kind == parser.SecretSession
+			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: session})
+			if session {
+				// The same UUID written in another case is the same session
+				// (its digest lower-cases it): found in any case where the
+				// echoes are searched one by one, and with every letter's
+				// case swapped where many are looked up at once.
 				if other := w.swapCase(v); other != nil {
 					w.echoes = append(w.echoes, echo{orig: other, off: off, n: n})
 				}
@@ -366,18 +370,42 @@ func isEmailLocal(c byte) bool {
 func (s *Stage) addEchoes(w *Work, src []byte) {
 	w.lineEchoes = len(w.echoes)
 	w.echoesIn(src, 0, w.lineEchoes)
+	w.viewEchoesIn(src, true, 0, w.lineEchoes)
+}
+
+// viewEchoesIn adds a replacement for every place of b's view where one of
+// w.echoes[from:to] stands: a payload's `\u0061b4e…` is the session
+// ab4e… once the encoders decode it. noESC: as view.
+func (w *Work) viewEchoesIn(b []byte, noESC bool, from, to int) {
+	if from == to {
+		return
+	}
+	text, pos, ok := w.view(b, noESC)
+	if !ok {
+		return
+	}
+	mark := len(w.reps)
+	w.echoesIn(text, from, to)
+	for k := mark; k < len(w.reps); k++ {
+		w.reps[k].start, w.reps[k].end = rawSpan(pos, w.reps[k].start, w.reps[k].end, len(b))
+	}
 }
 
 // addOccurrences adds a replacement for every place of b where e stands.
 // The place it was found at comes again and is merged away.
 func (w *Work) addOccurrences(b []byte, e echo) {
-	for i := 0; i+len(e.orig) <= len(b); {
-		k := bytes.Index(b[i:], e.orig)
+	orig := e.orig
+	index := bytes.Index
+	if e.fold {
+		index = foldIndex
+	}
+	for i := 0; i+len(orig) <= len(b); {
+		k := index(b[i:], orig)
 		if k < 0 {
 			return
 		}
 		at := i + k
-		end := at + len(e.orig)
+		end := at + len(orig)
 		i = end
 		if e.word && (at > 0 && isAlnum(b[at-1]) || end < len(b) && isAlnum(b[end])) {
 			continue
@@ -553,7 +581,8 @@ func (s *Stage) redactText(label, b []byte, w *Work) []byte {
 	}
 	w.echoesIn(b, 0, mark)             // the line's
 	w.echoesIn(b, mark, len(w.echoes)) // this text's own
-	w.echoes = w.echoes[:mark]         // which echo only in it
+	w.viewEchoesIn(b, false, 0, len(w.echoes))
+	w.echoes = w.echoes[:mark] // which echo only in it
 	if len(w.reps) == 0 {
 		return b
 	}
