@@ -47,6 +47,7 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"an echo behind a JSON escape in a payload", v1(kv{"log", `[HTTP] [AGM] session ab4e7aff-8627-434a-a2ef-7e200363197e data:{"sid":"\u0061b4e7aff-8627-434a-a2ef-7e200363197e"}`}), []string{"ab4e7aff-8627-434a-a2ef-7e200363197e", "b4e7aff-8627-434a-a2ef-7e200363197e"}},
 		{"an echo behind a JSON escape in another value", v1(kv{"log", "[HTTP] [AGM] session " + uuid, "m", `{"sid":"ab4e7aff\u002d8627-434a-a2ef-7e200363197e"}`}), []string{"8627-434a-a2ef-7e200363197e"}},
 		{"the session in mixed case elsewhere", v1(kv{"log", "[HTTP] [AGM] session " + uuid + " then Ab4E7aff-8627-434A-a2ef-7e200363197E", "sid", "AB4E7AFF-8627-434a-a2ef-7e200363197e"}), []string{"8627-434a-a2ef", "8627-434A-a2ef"}},
+		{"a URL's password", v1(kv{"log", "[HTTP] [AGM] newContact url:https://admin:S3cretPw99@server1/ctLiveService"}), []string{"S3cretPw99"}},
 		{"a hostile line of credentials", v1(kv{"log", "[AGM] " + string(bytes.Repeat([]byte("pwd=Hunter2Pw "), 5000))}), []string{"Hunter2Pw"}},
 	}
 	for _, tc := range tests {

@@ -94,6 +94,9 @@ func (s *scan) at(b []byte, p int, r *Result) {
 	switch b[p] {
 	case ':':
 		s.labelled(b, p, r)
+		if p+2 < len(b) && b[p+1] == '/' && b[p+2] == '/' {
+			s.userinfo(b, p+3, r)
+		}
 		if !s.secretsOnly {
 			s.colon(b, p, r)
 		}

@@ -394,6 +394,39 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 	}
 }
 
+// userinfo handles the authority of a URL that starts at b[i], after
+// "://": in `https://admin:S3cret@host/`, the password is a secret with
+// little entropy. The last '@' before the path ends the user information
+// (a password may hold an unescaped '@'). The scan stops at the first '/',
+// so the scans of a line's URLs do not overlap: linear.
+func (s *scan) userinfo(b []byte, i int, r *Result) {
+	at := -1
+	for j := i; j < len(b) && authorityByte[b[j]]; j++ {
+		if b[j] == '@' {
+			at = j
+		}
+	}
+	if at < 0 {
+		return
+	}
+	if k := bytes.IndexByte(b[i:at], ':'); k >= 0 && i+k+1 < at {
+		s.secret(b[i+k+1:at], SecretPassword, r)
+	}
+}
+
+// authorityByte: what may stand in a URL's authority as it is written in
+// a log line (RFC 3986 3.2, and the unescaped '@' and ':' of a careless
+// password), up to the path, query, fragment, white space or a quote.
+var authorityByte = func() (t [256]bool) {
+	for c := 0x21; c < 0x7f; c++ {
+		t[c] = true
+	}
+	for _, c := range []byte("/?#\"'<>[]{}|\\^`") {
+		t[c] = false
+	}
+	return
+}()
+
 // quoteAfter reports whether a quote follows b[i:], after blanks.
 func quoteAfter(b []byte, i int) bool {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {

@@ -87,6 +87,10 @@ var secretCases = []struct {
 		[]string{`basic:username=\"u\", response=\"6629fae4\"`}},
 	{"X-Api-Key", "[HTTP] x-api-key: c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
 	{"X-Auth-Token in JSON", `[HTTP] h:{"X-Auth-Token":"c7t-5e6f7a8b9c0d1e2f3a4b"}`, []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
+	{"a URL's password", "[HTTP] [AGM] newContact url:https://admin:S3cretPw99@server1/ctLiveService", []string{"password:S3cretPw99"}},
+	{"a URL's password holding an @", "[MONGODB] connect mongodb://ctlive:p@ss:w0rd@db:27017/ctlive", []string{"password:p@ss:w0rd"}},
+	{"a URL with a user and no password", "[HTTP] GET https://admin@server1/x", nil},
+	{"an e-mail address after a scheme is no password", "[HTTP] mailto://jdoe@example.com", nil},
 	{"a secret in a stack frame line", "Error: login failed\n    at check (auth.js:1:1) password=abc", []string{"password:abc"}},
 
 	{"the word password alone", "[fn] the password is wrong", nil},
