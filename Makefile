@@ -37,14 +37,14 @@ inspect: $(INSPECT)
 
 # The support engineers' tool (README: ctlive-inspect); pure Go, no cgo.
 $(INSPECT): $(GOFILES) go.mod go.sum internal/inspect/report.html.tmpl
-	@echo "CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect" >&2
+	@echo "GOEXPERIMENT=$(GOEXPERIMENT) CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect" >&2
 	@CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/ctlive-inspect
 
 # Build commands are echoed to stderr, not stdout: `make run > out` must
 # hold the records alone.
 # c-shared needs cgo; -trimpath keeps local paths out of the library.
 $(SO): $(GOFILES) go.mod go.sum
-	@echo "CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin" >&2
+	@echo "GOEXPERIMENT=$(GOEXPERIMENT) CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin" >&2
 	@CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin
 
 host: $(HOST)

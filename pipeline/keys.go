@@ -213,12 +213,15 @@ func checkMisspelt(r *config.Reader, get config.Getter) {
 func keysOfOtherSinks(get config.Getter, sink string) []string {
 	var out []string
 	for _, k := range Keys {
-		if k.Sinks == nil || k.Type == Refused || slices.Contains(k.Sinks, sink) {
+		if k.Sinks == nil || slices.Contains(k.Sinks, sink) || strings.TrimSpace(get(k.Name)) == "" {
 			continue
 		}
-		if strings.TrimSpace(get(k.Name)) != "" {
-			out = append(out, fmt.Sprintf("%s is read only by sink %s: sink %s ignores it", k.Name, strings.Join(k.Sinks, " and "), sink))
+		if k.Type == Refused {
+			theirs := strings.Replace(k.Sinks[0], "elasticsearch", "es", 1) // Fluent Bit's plugin names
+			out = append(out, fmt.Sprintf("%s is a key of Fluent Bit's own %s output, not of ctlive: sink %s ignores it", k.Name, theirs, sink))
+			continue
 		}
+		out = append(out, fmt.Sprintf("%s is read only by sink %s: sink %s ignores it", k.Name, strings.Join(k.Sinks, " and "), sink))
 	}
 	return out
 }

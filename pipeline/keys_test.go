@@ -167,6 +167,8 @@ func TestKeysOfAnotherSinkAreNamedAtStart(t *testing.T) {
 			[]string{"url is read only by sink forward and elasticsearch and loki: sink stdout ignores it"}},
 		{"labels with elasticsearch", "elasticsearch", map[string]string{"labels": "tenant"},
 			[]string{"labels is read only by sink loki: sink elasticsearch ignores it"}},
+		{"a key of Fluent Bit's es output", "stdout", map[string]string{"logstash_format": "on"},
+			[]string{"logstash_format is a key of Fluent Bit's own es output, not of ctlive: sink stdout ignores it"}},
 		{"the sink's own keys", "forward", map[string]string{"tag": "x", "url": "tcp://127.0.0.1:24224"}, nil},
 		{"keys every sink reads", "stdout", map[string]string{"tenants": "AGM", "redact": "on"}, nil},
 		{"a key set to blanks", "stdout", map[string]string{"index": "  "}, nil},

@@ -403,4 +403,11 @@ func warnSkipped(w io.Writer, s *Stats) {
 	if s.Malformed > 0 {
 		fmt.Fprintf(w, "ctlive-inspect: %d malformed lines skipped\n", s.Malformed)
 	}
+	if s.Records == 0 && s.OutsideWindow > 0 {
+		fmt.Fprintf(w, "ctlive-inspect: all %d CTLive lines are outside --since/--until", s.OutsideWindow)
+		if s.outFirst != 0 {
+			fmt.Fprintf(w, " (they run from %s to %s)", time.Unix(0, s.outFirst).UTC().Format(time.RFC3339), time.Unix(0, s.outLast).UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintln(w)
+	}
 }

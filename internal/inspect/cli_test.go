@@ -156,6 +156,38 @@ func TestMalformedLinesAreCountedAndSkipped(t *testing.T) {
 	}
 }
 
+// A window that holds none of the lines says so, and where they are: an
+// empty table alone would look like a log without contacts.
+func TestAWindowWithoutLinesSaysWhereTheyAre(t *testing.T) {
+	recs := corpus.Generate(5, 200)
+	file := writeFile(t, "ctlive.log", rawLog(recs))
+	first, last := recs[0].Want.Time, recs[len(recs)-1].Want.Time
+	tests := []struct {
+		name string
+		args []string
+		hint bool
+	}{
+		{"a window before the log", []string{"--until", "2001-01-01T00:00:00Z"}, true},
+		{"a window after the log", []string{"--since", "2h"}, true},
+		{"a window around the log", []string{"--since", "2001-01-01T00:00:00Z"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, code := run(t, append(append([]string{"contacts"}, tc.args...), file)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			hint := strings.Contains(errOut, "CTLive lines are outside --since/--until")
+			if hint != tc.hint {
+				t.Fatalf("hint = %v, want %v: %q", hint, tc.hint, errOut)
+			}
+			if hint && (!strings.Contains(errOut, first[:16]) || !strings.Contains(errOut, last[:16])) {
+				t.Errorf("the hint does not give the lines' span %s .. %s: %q", first, last, errOut)
+			}
+		})
+	}
+}
+
 // TestJSONInputsOfFluentBit: records as Fluent Bit's file output writes
 // them (plain JSON, and its default `tag: [time, {...}]`), with the raw
 // line under "log", give the same contacts as the raw log.

@@ -243,7 +243,7 @@ func WriteContacts(w io.Writer, cs []Contact, asJSON bool, st Style) error {
 		case !c.Ended:
 			color = colorDim
 		}
-		t.add(color, c.ContactID, orDash(c.Tenant), orDash(c.Channel), shortTime(c.Start), dur, strconv.Itoa(c.Lines),
+		t.add(color, c.ContactID, orNone(c.Tenant), orDash(c.Channel), shortTime(c.Start), dur, strconv.Itoa(c.Lines),
 			yesNo(c.Ended), yesNo(c.TranscriptSaved), orDash(strings.Join(c.Agents, ",")), strconv.Itoa(c.Exceptions), strconv.Itoa(c.Errors))
 	}
 	return t.write(w, st)

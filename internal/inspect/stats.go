@@ -96,6 +96,18 @@ type Stats struct {
 	NotCTLive int64 // well-formed records that are not CTLive lines
 	Malformed int64 // lines too long, JSON lines that do not decode
 	Bytes     int64
+
+	// OutsideWindow counts the CTLive records that --since/--until left
+	// out; outFirst and outLast are their first and last times (ns).
+	OutsideWindow     int64
+	outFirst, outLast int64
+}
+
+func minNonZero(a, b int64) int64 {
+	if a == 0 || b != 0 && b < a {
+		return b
+	}
+	return a
 }
 
 func newStats(since, until int64) *Stats {
@@ -120,6 +132,11 @@ func (s *Stats) inWindow(t int64) bool {
 
 func (s *Stats) add(r *rec, at pos) {
 	if !s.inWindow(r.time) {
+		s.OutsideWindow++
+		if r.time != 0 {
+			s.outFirst = minNonZero(s.outFirst, r.time)
+			s.outLast = max(s.outLast, r.time)
+		}
 		return
 	}
 	s.Records++
@@ -240,6 +257,8 @@ func (s *Stats) merge(o *Stats) {
 	s.NotCTLive += o.NotCTLive
 	s.Malformed += o.Malformed
 	s.Bytes += o.Bytes
+	s.OutsideWindow += o.OutsideWindow
+	s.outFirst, s.outLast = minNonZero(s.outFirst, o.outFirst), max(s.outLast, o.outLast)
 	for id, oc := range o.contacts {
 		c := s.contacts[id]
 		if c == nil {

@@ -191,7 +191,7 @@ func WriteExceptions(w io.Writer, rows []ExceptionRow, asJSON bool, st Style) er
 	t := &table{head: []string{"TENANT", "TYPE", "COUNT", "FIRST", "LAST", "TOP FRAME", "EXAMPLE CONTACT"},
 		right: []bool{false, false, true}}
 	for _, r := range rows {
-		t.add("", orDash(r.Tenant), orDash(r.ErrorType), itoa(r.Count), shortTime(r.First), shortTime(r.Last),
+		t.add("", orNone(r.Tenant), orDash(r.ErrorType), itoa(r.Count), shortTime(r.First), shortTime(r.Last),
 			orDash(r.TopFrame), orDash(r.Example))
 	}
 	return t.write(w, st)
