@@ -320,10 +320,7 @@ func (s *scan) tokenEnd(b []byte, i int) int {
 // tokenAfter takes the value after a token's label word at b[..e]
 // (`ct7Token: x`, `ct7Token Bearer x`, `ctlivetoken=x` that is not a UUID).
 func (s *scan) tokenAfter(b []byte, e int, r *Result) {
-	v := e
-	for v < len(b) && is(b[v], cSep) {
-		v++
-	}
+	v := skipTokenSep(b, e)
 	if v == e {
 		return
 	}
@@ -426,6 +423,28 @@ var authorityByte = func() (t [256]bool) {
 	}
 	return
 }()
+
+// skipTokenSep skips what may stand between a token's label and its
+// value: blanks, quotes, '[', ':' and '=', and also `=>`, a dash between
+// blanks (`ct7Token - x`) and the URL-encoded '=', ':' and space (`%3D`,
+// `%3A`, `%20`) of a token in a query string that was itself encoded.
+func skipTokenSep(b []byte, v int) int {
+	for v < len(b) {
+		switch {
+		case is(b[v], cSep):
+			v++
+		case b[v] == '>' && v > 0 && b[v-1] == '=':
+			v++
+		case b[v] == '-' && v > 0 && b[v-1] == ' ' && v+1 < len(b) && b[v+1] == ' ':
+			v++
+		case b[v] == '%' && v+2 < len(b) && (b[v+1] == '3' && (b[v+2]|0x20 == 'd' || b[v+2]|0x20 == 'a') || b[v+1] == '2' && b[v+2] == '0'):
+			v += 3
+		default:
+			return v
+		}
+	}
+	return v
+}
 
 // quoteAfter reports whether a quote follows b[i:], after blanks.
 func quoteAfter(b []byte, i int) bool {

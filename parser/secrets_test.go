@@ -91,6 +91,9 @@ var secretCases = []struct {
 	{"a URL's password holding an @", "[MONGODB] connect mongodb://ctlive:p@ss:w0rd@db:27017/ctlive", []string{"password:p@ss:w0rd"}},
 	{"a URL with a user and no password", "[HTTP] GET https://admin@server1/x", nil},
 	{"an e-mail address after a scheme is no password", "[HTTP] mailto://jdoe@example.com", nil},
+	{"ct7Token =>", "[HTTP] ct7Token => c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
+	{"ct7Token - value", "[HTTP] ct7Token - c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
+	{"ct7Token in an encoded query", "[HTTP] GET /cb?a=1&ct7Token%3Dc7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
 	{"a secret in a stack frame line", "Error: login failed\n    at check (auth.js:1:1) password=abc", []string{"password:abc"}},
 
 	{"the word password alone", "[fn] the password is wrong", nil},
