@@ -146,6 +146,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzTenantNeverFromAPayload -fuzztime $(FUZZTIME) ./enrich
 	$(GO) test -run '^$$' -fuzz FuzzPlantedCredentialsNeverLeave -fuzztime $(FUZZTIME) ./enrich
 	$(GO) test -run '^$$' -fuzz FuzzFoldIndex -fuzztime $(FUZZTIME) ./enrich
+	$(GO) test -run '^$$' -fuzz FuzzLower8 -fuzztime $(FUZZTIME) ./enrich
 	$(GO) test -run '^$$' -fuzz FuzzTranscode -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzJSONString -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzMsgpackFastPaths -fuzztime $(FUZZTIME) ./record

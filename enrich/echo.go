@@ -52,6 +52,9 @@ func (x *echoIndex) build(echoes []echo, from, to int) {
 	clear(x.groups)
 	for _, e := range echoes[from:to] {
 		k := binary.LittleEndian.Uint64(e.orig)
+		if e.fold {
+			k = lower8(k) // find looks a place up in its own case and lower-cased
+		}
 		h := x.hash(k)
 		x.filter[h/64] |= 1 << (h % 64)
 		g := x.groups[k]
@@ -63,14 +66,33 @@ func (x *echoIndex) build(echoes []echo, from, to int) {
 
 func (x *echoIndex) hash(k uint64) uint64 { return (k * 0x9e3779b97f4a7c15) >> x.shift }
 
+func (x *echoIndex) lookup(k uint64) (echoGroup, bool) {
+	if h := x.hash(k); x.filter[h/64]&(1<<(h%64)) == 0 {
+		return echoGroup{}, false
+	}
+	g, ok := x.groups[k]
+	return g, ok
+}
+
+// lower8 lower-cases the ASCII capitals among the eight bytes of k at once.
+func lower8(k uint64) uint64 {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	low7 := k &^ high
+	atLeastA := low7 + (0x80-'A')*ones        // high bit: the byte's low seven bits are >= 'A'
+	pastZ := low7 + (0x80-'Z'-1)*ones         // high bit: > 'Z'
+	capitals := atLeastA &^ pastZ &^ k & high // and the byte itself is ASCII
+	return k | capitals>>2                    // 0x80 >> 2 is the case bit 0x20
+}
+
 // find calls fn with the span each indexed echo may occupy in b.
 func (x *echoIndex) find(b []byte, fn func(start, end int, low bool) bool) {
 	for p := 0; p+minEcho <= len(b); p++ {
 		k := binary.LittleEndian.Uint64(b[p:])
-		if h := x.hash(k); x.filter[h/64]&(1<<(h%64)) == 0 {
-			continue
+		g, ok := x.lookup(k)
+		if lk := lower8(k); !ok && lk != k {
+			g, ok = x.lookup(lk) // a session's echo in another case
 		}
-		if g, ok := x.groups[k]; ok && !fn(p, min(p+g.longest, len(b)), g.low) {
+		if ok && !fn(p, min(p+g.longest, len(b)), g.low) {
 			return
 		}
 	}

@@ -134,3 +134,20 @@ func FuzzFoldIndex(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLower8: the eight-bytes-at-once lower-casing is the byte-by-byte one.
+func FuzzLower8(f *testing.F) {
+	f.Add(uint64(0x4142435a5b40617a))
+	f.Add(uint64(0xc1dac0ff41205a00))
+	f.Fuzz(func(t *testing.T, k uint64) {
+		want := k
+		for i := 0; i < 64; i += 8 {
+			if c := byte(k >> i); 'A' <= c && c <= 'Z' {
+				want |= 0x20 << i
+			}
+		}
+		if got := lower8(k); got != want {
+			t.Fatalf("lower8(%#x) = %#x, want %#x", k, got, want)
+		}
+	})
+}

@@ -44,6 +44,32 @@ func TestManyEchoesAreStillReplacedEverywhere(t *testing.T) {
 	}
 }
 
+// Past maxScannedEchoes, the one-pass lookup still finds a session written
+// in another case (its digest lower-cases it), in the line and elsewhere.
+func TestManyEchoesInAnotherCase(t *testing.T) {
+	var line strings.Builder
+	line.WriteString("[socketIO] [AGM] reconnect")
+	uuids := make([]string, 2*maxScannedEchoes)
+	for i := range uuids {
+		uuids[i] = fmt.Sprintf("%08x-4e5f-4a6b-8c7d-0e1f2a3b4c5d", 0xabcdef00+i)
+		fmt.Fprintf(&line, " session %s", uuids[i])
+	}
+	mixed := func(u string) string { return strings.ToUpper(u[:4]) + u[4:20] + strings.ToUpper(u[20:]) }
+	for _, u := range uuids {
+		fmt.Fprintf(&line, " again %s", mixed(u))
+	}
+	ev := enrichOne(t, v2(kv{}, kv{"log", line.String(), "sid", strings.ToUpper(uuids[7])}), config())
+	for form, out := range outputs(ev) {
+		for _, u := range uuids {
+			for _, v := range []string{u, mixed(u), strings.ToUpper(u)} {
+				if bytes.Contains(out, []byte(v)) {
+					t.Fatalf("%s output holds %s in clear", form, v)
+				}
+			}
+		}
+	}
+}
+
 // A token inside another token of the same text (`ct7token=` repeated,
 // each value holding the next label) is covered by the outer one: one
 // digest for the run, and no digest or echo of each suffix (issue #7:

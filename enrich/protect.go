@@ -202,17 +202,9 @@ func (s *Stage) addSecretAt(w *Work, start, end int, v []byte, sec parser.Secret
 		off, n := w.token(s.tokens, v)
 		w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n})
 		if len(v) >= minEcho {
-			session := sec.Kind == parser.SecretSession
-			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: session})
-			if session {
-				// The same UUID written in another case is the same session
-				// (its digest lower-cases it): found in any case where the
-				// echoes are searched one by one, and with every letter's
-				// case swapped where many are looked up at once.
-				if other := w.swapCase(v); other != nil {
-					w.echoes = append(w.echoes, echo{orig: other, off: off, n: n})
-				}
-			}
+			// The same UUID written in another case is the same session
+			// (its digest lower-cases it): found in any case.
+			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession})
 		}
 		return
 	}
@@ -222,24 +214,6 @@ func (s *Stage) addSecretAt(w *Work, start, end int, v []byte, sec parser.Secret
 	}
 	off, n := w.text(t)
 	w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n, low: true})
-}
-
-// swapCase returns v with the case of its letters swapped (kept in w), or
-// nil when v has none.
-func (w *Work) swapCase(v []byte) []byte {
-	off := len(w.texts)
-	out := w.keep(v)
-	letters := false
-	for i, c := range out {
-		if l := c | 0x20; 'a' <= l && l <= 'z' { // ASCII letters differ in case by bit 5 alone
-			out[i], letters = c^0x20, true
-		}
-	}
-	if !letters {
-		w.texts = w.texts[:off]
-		return nil
-	}
-	return out
 }
 
 // addMasked replaces the values of the masked fields. An agent's user ID
