@@ -12,7 +12,7 @@ const blockSize = 64
 // uses SIMD instructions where the build and the CPU allow, eight bytes at a
 // time in a uint64 otherwise.
 
-func classify64SWAR(p *[blockSize]byte) (letters, alnum, trig uint64) {
+func classify64SWAR(p *[blockSize]byte) (letters, alnum, trig, backslash uint64) {
 	for k := 0; k < blockSize/8; k++ {
 		x := binary.LittleEndian.Uint64(p[8*k:])
 		l, a := lettersAlnum(x)
@@ -20,6 +20,7 @@ func classify64SWAR(p *[blockSize]byte) (letters, alnum, trig uint64) {
 		letters |= gatherHighs(l) << (8 * k)
 		alnum |= gatherHighs(a) << (8 * k)
 		trig |= gatherHighs(t) << (8 * k)
+		backslash |= gatherHighs(byteIs(x, '\\')) << (8 * k)
 	}
 	return
 }

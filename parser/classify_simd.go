@@ -12,25 +12,26 @@ import (
 // the body pass is most of a line's cost.
 var hasAVX2 = archsimd.X86.AVX2()
 
-func classify64(p *[blockSize]byte) (letters, alnum, trig uint64) {
+func classify64(p *[blockSize]byte) (letters, alnum, trig, backslash uint64) {
 	if hasAVX2 {
 		return classify64AVX2(p)
 	}
 	return classify64SWAR(p)
 }
 
-func classify64AVX2(p *[blockSize]byte) (letters, alnum, trig uint64) {
+func classify64AVX2(p *[blockSize]byte) (letters, alnum, trig, backslash uint64) {
 	lo := archsimd.LoadUint8x32((*[32]uint8)(p[:32])).AsInt8x32()
 	hi := archsimd.LoadUint8x32((*[32]uint8)(p[32:])).AsInt8x32()
-	l0, a0, t0 := classify32(lo)
-	l1, a1, t1 := classify32(hi)
-	return uint64(l0) | uint64(l1)<<32, uint64(a0) | uint64(a1)<<32, uint64(t0) | uint64(t1)<<32
+	l0, a0, t0, b0 := classify32(lo)
+	l1, a1, t1, b1 := classify32(hi)
+	return uint64(l0) | uint64(l1)<<32, uint64(a0) | uint64(a1)<<32, uint64(t0) | uint64(t1)<<32, uint64(b0) | uint64(b1)<<32
 }
 
-func classify32(x archsimd.Int8x32) (letters, alnum, trig uint32) {
+func classify32(x archsimd.Int8x32) (letters, alnum, trig, backslash uint32) {
 	isLetter := between32(fold32(x), 'a', 'z')
 	isTrig := x.Equal(archsimd.BroadcastInt8x32(':')).Or(x.Equal(archsimd.BroadcastInt8x32('_'))).Or(x.Equal(archsimd.BroadcastInt8x32('=')))
-	return isLetter.ToBits(), isLetter.Or(between32(x, '0', '9')).ToBits(), isTrig.ToBits()
+	return isLetter.ToBits(), isLetter.Or(between32(x, '0', '9')).ToBits(), isTrig.ToBits(),
+		x.Equal(archsimd.BroadcastInt8x32('\\')).ToBits()
 }
 
 // between32 marks the bytes of x from lo to hi (ASCII bounds). The compares

@@ -2,6 +2,8 @@
 
 package parser
 
-func classify64(p *[blockSize]byte) (letters, alnum, trig uint64) { return classify64SWAR(p) }
+func classify64(p *[blockSize]byte) (letters, alnum, trig, backslash uint64) {
+	return classify64SWAR(p)
+}
 
 func uuidAt(b []byte, i int) int { return uuidAtSWAR(b, i) }

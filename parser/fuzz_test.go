@@ -241,8 +241,11 @@ func FuzzClassify64(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var block [blockSize]byte
 		copy(block[:], b)
-		var wantLetters, wantAlnum, wantTrig uint64
+		var wantLetters, wantAlnum, wantTrig, wantBackslash uint64
 		for k, c := range block {
+			if c == '\\' {
+				wantBackslash |= 1 << k
+			}
 			if c|0x20 >= 'a' && c|0x20 <= 'z' {
 				wantLetters |= 1 << k
 			}
@@ -253,12 +256,13 @@ func FuzzClassify64(f *testing.F) {
 				wantTrig |= 1 << k
 			}
 		}
-		for name, classify := range map[string]func(*[blockSize]byte) (uint64, uint64, uint64){
+		for name, classify := range map[string]func(*[blockSize]byte) (uint64, uint64, uint64, uint64){
 			"in use": classify64, "swar": classify64SWAR,
 		} {
-			l, a, tr := classify(&block)
-			if l != wantLetters || a != wantAlnum || tr != wantTrig {
-				t.Fatalf("%s classify64(%q) = %#x %#x %#x, want %#x %#x %#x", name, block, l, a, tr, wantLetters, wantAlnum, wantTrig)
+			l, a, tr, bs := classify(&block)
+			if l != wantLetters || a != wantAlnum || tr != wantTrig || bs != wantBackslash {
+				t.Fatalf("%s classify64(%q) = %#x %#x %#x %#x, want %#x %#x %#x %#x", name, block, l, a, tr, bs,
+					wantLetters, wantAlnum, wantTrig, wantBackslash)
 			}
 		}
 	})

@@ -55,6 +55,7 @@ func (s *scan) words(b []byte, r *Result) {
 	n := len(b)
 	var tail [blockSize]byte // the last, partial block, zero-padded: NUL is in no class
 	prevAlnum := uint64(0)   // the byte before the body counts as a boundary
+	prevBackslash := uint64(0)
 	for i := 0; i < n; i += blockSize {
 		block := &tail
 		if i+blockSize <= n {
@@ -62,18 +63,19 @@ func (s *scan) words(b []byte, r *Result) {
 		} else {
 			copy(tail[:], b[i:])
 		}
-		letters, alnum, trig := classify64(block)
+		letters, alnum, trig, backslash := classify64(block)
 		starts := letters &^ (alnum<<1 | prevAlnum)
-		prevAlnum = alnum >> 63
+		escapedStarts := starts & (backslash<<1 | prevBackslash) // the letter of an escape (`\n`), not a word
+		starts &^= escapedStarts
+		prevAlnum, prevBackslash = alnum>>63, backslash>>63
 		for ; trig != 0; trig &= trig - 1 {
 			s.at(b, i+bits.TrailingZeros64(trig), r)
 		}
+		for ; escapedStarts != 0; escapedStarts &= escapedStarts - 1 {
+			s.escaped(b, i+bits.TrailingZeros64(escapedStarts), r)
+		}
 		for ; starts != 0; starts &= starts - 1 {
 			w := i + bits.TrailingZeros64(starts)
-			if w > 0 && b[w-1] == '\\' {
-				s.escaped(b, w, r)
-				continue
-			}
 			if w+2 < n && wordTrigrams.has(b[w], b[w+1], b[w+2]) {
 				s.word(b, w, r)
 			}
