@@ -109,7 +109,7 @@ func (s *Stage) Describe() string {
 // Enrich fills ev from the decoded entry e of a chunk with tag. Its values
 // point into e's chunk and into w, and stay valid until w is Reset.
 func (s *Stage) Enrich(ev *record.Event, e *record.Entry, tag string, w *Work) {
-	line := ev.Reset(e, tag, s.layout)
+	line := ev.Reset(e, tag, s.layout, &w.keys)
 	if e.Group != record.NotGroup {
 		// Group markers frame records; they are always passed on, their
 		// own values protected.

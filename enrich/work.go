@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 
 	"github.com/ctlive/ctlive-fluent-bit/parser"
+	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/redact"
 )
 
@@ -29,6 +30,7 @@ type Work struct {
 	spans        [][2]int
 	saved        []rep
 	memo         shapeMemo
+	keys         record.KeyMemo // the last record's shape around its line (Event.Reset)
 
 	kept       []parser.Secret // withoutNestedTokens' result
 	lineEchoes int             // echoes[:lineEchoes] are the line's

@@ -1,7 +1,9 @@
 package record
 
 import (
+	"encoding/binary"
 	"time"
+	"unsafe"
 
 	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/tinylib/msgp/msgp"
@@ -139,7 +141,12 @@ type Event struct {
 // header and finds the line (the string or binary value of the layout's
 // LogKey), which it returns (nil when there is none). The event must not
 // be copied afterwards (its Fields point into themselves).
-func (ev *Event) Reset(e *Entry, tag string, l *Layout) []byte {
+//
+// m, when not nil, remembers the shape of the last record's map around its
+// line: a record whose bytes before and after the line are the same (a
+// tail input's {"log": ..., "stream": "stdout"}) has its line and keys
+// known without walking them again.
+func (ev *Event) Reset(e *Entry, tag string, l *Layout, m *KeyMemo) []byte {
 	ev.Entry = *e
 	ev.tag, ev.layout = tag, l
 	ev.Line, ev.Shaped, ev.Tenant, ev.Routed = nil, false, nil, true
@@ -152,8 +159,74 @@ func (ev *Event) Reset(e *Entry, tag string, l *Layout) []byte {
 		return nil // not a map: passed on unchanged
 	}
 	ev.isMap, ev.bodyLen, ev.bodyFields = true, n, fields
+	if line, ok := m.recall(l, n, fields); ok {
+		ev.Line, ev.keyFields = line, m.keyFields
+		return line
+	}
 	ev.Line, ev.keyFields = ev.scanKeys(l)
+	m.remember(l, n, fields, ev.Line, ev.keyFields)
 	return ev.Line
+}
+
+// KeyMemo is what Event.Reset remembers of the last record it walked: the
+// map's bytes before its line (the line's string header excluded) and
+// after it. Parsing is left to right, so a map with the same bytes around
+// a string in that place has the same keys, and that string is its line.
+// One per worker: it is not safe for concurrent use.
+type KeyMemo struct {
+	layout        *Layout
+	bodyLen       uint32
+	before, after []byte
+	keyFields     uint32
+}
+
+// maxKeyMemo bounds the bytes a KeyMemo keeps: a record's other keys and
+// short values.
+const maxKeyMemo = 512
+
+func (m *KeyMemo) recall(l *Layout, n uint32, fields []byte) ([]byte, bool) {
+	if m == nil || m.layout != l || m.bodyLen != n || len(fields) <= len(m.before)+len(m.after) ||
+		string(fields[:len(m.before)]) != string(m.before) {
+		return nil, false
+	}
+	rest := fields[len(m.before):]
+	h, ln, ok := strAt(rest)
+	if !ok || string(rest[h+ln:]) != string(m.after) {
+		return nil, false
+	}
+	return rest[h : h+ln], true
+}
+
+func (m *KeyMemo) remember(l *Layout, n uint32, fields, line []byte, keyFields uint32) {
+	if m == nil {
+		return
+	}
+	m.layout = nil // until a shape is known
+	if line == nil {
+		return
+	}
+	d := uintptr(unsafe.Pointer(unsafe.SliceData(line))) - uintptr(unsafe.Pointer(unsafe.SliceData(fields)))
+	if d > uintptr(len(fields)) || int(d)+len(line) > len(fields) {
+		return // not inside the map (cannot happen for a line read from it)
+	}
+	at, h := int(d), 0
+	switch ln := len(line); {
+	case ln < 32 && at >= 1 && fields[at-1] == 0xa0|byte(ln):
+		h = 1
+	case ln < 1<<8 && at >= 2 && fields[at-2] == 0xd9 && int(fields[at-1]) == ln:
+		h = 2
+	case ln < 1<<16 && at >= 3 && fields[at-3] == 0xda && int(binary.BigEndian.Uint16(fields[at-2:])) == ln:
+		h = 3
+	default:
+		return // a binary line, or a string header strAt does not read
+	}
+	before, after := fields[:at-h], fields[at+len(line):]
+	if len(before)+len(after) > maxKeyMemo {
+		return
+	}
+	m.before = append(m.before[:0], before...)
+	m.after = append(m.after[:0], after...)
+	m.layout, m.bodyLen, m.keyFields = l, n, keyFields
 }
 
 // SetBody replaces the record with body, the same map with values

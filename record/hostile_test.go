@@ -29,7 +29,7 @@ func enriched(t testing.TB, raw []byte, l *Layout) *Event {
 		t.Fatalf("decode: %v", err)
 	}
 	ev := new(Event)
-	line := ev.Reset(&e, "tail.0", l)
+	line := ev.Reset(&e, "tail.0", l, nil)
 	shaped := false
 	if line != nil {
 		parser.New(parser.Options{}).Parse(line, &ev.Fields)

@@ -141,7 +141,7 @@ func decodeEvent(t *testing.T, raw []byte) *Event {
 	t.Helper()
 	e := decodeOne(t, raw)
 	ev := new(Event)
-	ev.Reset(&e, "tail.0", NewLayout("log", ""))
+	ev.Reset(&e, "tail.0", NewLayout("log", ""), nil)
 	ev.Complete(false)
 	return ev
 }
