@@ -68,6 +68,7 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 	f.Add("ctlive  | [HTTP]", "", "", uint8(1))
 	f.Add("\x1b[36m[x]\x1b[0m", `\u0073`, "a:b", uint8(2))
 	f.Add(`data:{"m":"`, `"}`, "stream", uint8(3))
+	f.Add("[HTTP] [AGM] request", "", "http.request.header.authorization", uint8(6))
 	const session = "ab4e7aff-8627-434a-a2ef-7e200363197e"
 	const token = "c7t-5e6f7a8b9c0d1e2f3a4b"
 	s := MustNew(Defaults())
@@ -90,8 +91,9 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 		case 3: // a key of its own
 			body = kv{"log", line, key + planted, other}
 		}
-		evs, err := s.DecodeChunk(v1(body), "t")
-		if err != nil || len(evs) != 1 {
+		// Twice: the second record of a shape may take the memo's shortcuts.
+		evs, err := s.DecodeChunk(append(v1(body), v1(body)...), "t")
+		if err != nil || len(evs) != 2 {
 			t.Fatalf("decode: %v", err)
 		}
 		secret := session
@@ -101,9 +103,11 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 		if shape/3%4 == 1 && shape%3 == 1 {
 			return // the bare session echoes nothing of the line: it may stay
 		}
-		for form, out := range outputs(evs[0]) {
-			if bytes.Contains(out, []byte(secret)) {
-				t.Fatalf("%s holds %q in clear for %q: %.400q", form, secret, body, out)
+		for i, ev := range evs {
+			for form, out := range outputs(ev) {
+				if bytes.Contains(out, []byte(secret)) {
+					t.Fatalf("record %d: %s holds %q in clear for %q: %.400q", i, form, secret, body, out)
+				}
 			}
 		}
 	})

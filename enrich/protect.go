@@ -635,12 +635,10 @@ func (s *Stage) bodyNeedsRedaction(body, line []byte, w *Work) bool {
 	if len(body) == 0 || body[0]&0xf0 != 0x80 || s.mask.users() { // not a fixmap, or short texts may be personal data
 		return s.anyNeedsRedaction(body, line, 0, w)
 	}
-	allQuiet := true // then the memo may remember this shape
-	defer func() {
-		if allQuiet {
-			w.memo.remember(body, line)
-		}
-	}()
+	// allQuiet: every entry but the line was read here and is quiet. Only
+	// then, at the end of the walk, may the memo remember this shape: an
+	// early return has not looked at the rest.
+	allQuiet := true
 	b := body[1:]
 	for n := body[0] & 0x0f; n > 0; n-- {
 		if len(b) == 0 || b[0]&0xe0 != 0xa0 { // a key that is not a fixstr
@@ -695,6 +693,9 @@ func (s *Stage) bodyNeedsRedaction(body, line []byte, w *Work) bool {
 		if allQuiet = false; s.needsRedaction(key, v, w) {
 			return true
 		}
+	}
+	if allQuiet {
+		w.memo.remember(body, line)
 	}
 	return false
 }
