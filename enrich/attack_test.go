@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
@@ -48,6 +49,9 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"an echo behind a JSON escape in another value", v1(kv{"log", "[HTTP] [AGM] session " + uuid, "m", `{"sid":"ab4e7aff\u002d8627-434a-a2ef-7e200363197e"}`}), []string{"8627-434a-a2ef-7e200363197e"}},
 		{"the session in mixed case elsewhere", v1(kv{"log", "[HTTP] [AGM] session " + uuid + " then Ab4E7aff-8627-434A-a2ef-7e200363197E", "sid", "AB4E7AFF-8627-434a-a2ef-7e200363197e"}), []string{"8627-434a-a2ef", "8627-434A-a2ef"}},
 		{"a URL's password", v1(kv{"log", "[HTTP] [AGM] newContact url:https://admin:S3cretPw99@server1/ctLiveService"}), []string{"S3cretPw99"}},
+		{"a ctlivetoken UUID in another case elsewhere", v1(kv{"log", "[HTTP] [AGM] ctlivetoken=" + uuid, "y", strings.ToUpper(uuid)}), []string{strings.ToUpper(uuid)}},
+		{"a record key's Digest", v1(kv{"log", "[HTTP] [AGM] x", "authorization", `Digest username="u", response="6629fae49393a05397450978507c4ef1"`}), []string{"6629fae49393a05397450978507c4ef1"}},
+		{"a record key's AWS signature", v1(kv{"log", "[HTTP] [AGM] x", "authorization", "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20250227, Signature=fe5f80f77d5fa3be"}), []string{"AKIAEXAMPLE", "fe5f80f77d5fa3be"}},
 		{"a hostile line of credentials", v1(kv{"log", "[AGM] " + string(bytes.Repeat([]byte("pwd=Hunter2Pw "), 5000))}), []string{"Hunter2Pw"}},
 	}
 	for _, tc := range tests {

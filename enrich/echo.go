@@ -89,8 +89,12 @@ func (x *echoIndex) find(b []byte, fn func(start, end int, low bool) bool) {
 	for p := 0; p+minEcho <= len(b); p++ {
 		k := binary.LittleEndian.Uint64(b[p:])
 		g, ok := x.lookup(k)
-		if lk := lower8(k); !ok && lk != k {
-			g, ok = x.lookup(lk) // a session's echo in another case
+		if lk := lower8(k); lk != k {
+			// A session's echo in another case: both may be indexed
+			// (`AB4E7AFFzz`, a token, and `ab4e7aff-…`, a session).
+			if lg, lok := x.lookup(lk); lok && (!ok || lg.longest > g.longest) {
+				g, ok = echoGroup{longest: lg.longest, low: lg.low || ok && g.low}, true
+			}
 		}
 		if ok && !fn(p, min(p+g.longest, len(b)), g.low) {
 			return

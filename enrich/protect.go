@@ -191,6 +191,26 @@ func (s *Stage) addSecret(w *Work, src []byte, sec parser.Secret) {
 	s.addSecretAt(w, at, at+len(sec.Text), sec.Text, sec)
 }
 
+// isUUID: v is a UUID's 8-4-4-4-12 hex digits, in any case.
+func isUUID(v []byte) bool {
+	if len(v) != 36 {
+		return false
+	}
+	for i, c := range v {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // quotedRedacted replaces a JSON value that is not a string (`"pwd":4711`,
 // `"password":["x"]`): a string keeps the JSON valid.
 var quotedRedacted = []byte(`"` + redact.Redacted + `"`)
@@ -203,8 +223,9 @@ func (s *Stage) addSecretAt(w *Work, start, end int, v []byte, sec parser.Secret
 		w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n})
 		if len(v) >= minEcho {
 			// The same UUID written in another case is the same session
-			// (its digest lower-cases it): found in any case.
-			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession})
+			// (its digest lower-cases it): found in any case, also when a
+			// ctlivetoken rule found it as a token.
+			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || isUUID(v)})
 		}
 		return
 	}

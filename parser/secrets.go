@@ -62,20 +62,33 @@ func MayNameSecret(label []byte) bool {
 // authorizationValue is the credential of an Authorization header's value:
 // after its scheme, or the whole value when it has none.
 func authorizationValue(v []byte, dst []Secret) []Secret {
-	if w := wordEnd(v, 0); w > 0 && w < len(v) && v[w] == ' ' {
+	if w := schemeEnd(v, 0); w > 0 && w < len(v) && (v[w] == ' ' || v[w] == '\t') {
 		t := w
-		for t < len(v) && v[t] == ' ' {
+		for t < len(v) && (v[t] == ' ' || v[t] == '\t') {
 			t++
 		}
 		if end := tokenEnd(v, t); end > t {
 			kind := SecretBasic
-			if eqFold(v[:w], "bearer") {
+			switch {
+			case eqFold(v[:w], "bearer"):
 				kind = SecretBearer
+			case !eqFold(v[:w], "basic"):
+				end = len(v) // Digest, AWS4-HMAC-SHA256: every parameter is the credential
 			}
 			return append(dst, Secret{Text: v[t:end], Kind: kind})
 		}
 	}
 	return append(dst, Secret{Text: v, Kind: SecretBearer})
+}
+
+// schemeEnd returns the end of the authentication scheme's name at b[i]
+// (an RFC 9110 token as schemes are written: letters, digits, '-', '_',
+// '.': `Basic`, `AWS4-HMAC-SHA256`), i when there is none.
+func schemeEnd(b []byte, i int) int {
+	for i < len(b) && (is(b[i], cAlnum) || b[i] == '-' || b[i] == '_' || b[i] == '.') {
+		i++
+	}
+	return i
 }
 
 // minSecretText is the shortest text that can hold a credential, `pwd=x`;
@@ -357,13 +370,22 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 // entropy, a value without a scheme a token.
 func (s *scan) authorization(b []byte, e int, r *Result) {
 	v := e
-	for v < len(b) && is(b[v], cSep) && (b[v] != '[' || quoteAfter(b, v+1)) {
-		v++ // a '[' only before a quote: `"authorization":["Basic x"]`, not `authorization [AGM]`
+	for v < len(b) && is(b[v], cSep) {
+		if b[v] == '[' {
+			// Only before a quote: `"authorization":["Basic x"]` (or a
+			// pretty-printed array), never `authorization [AGM]`.
+			q := quoteAt(b, v+1)
+			if q < 0 {
+				break
+			}
+			v = q
+		}
+		v++
 	}
 	if v == e || v >= len(b) {
 		return
 	}
-	if w := wordEnd(b, v); w > v && w < len(b) && (b[w] == ' ' || b[w] == '\t') {
+	if w := schemeEnd(b, v); w > v && w < len(b) && (b[w] == ' ' || b[w] == '\t') {
 		t := w
 		for t < len(b) && (b[t] == ' ' || b[t] == '\t') {
 			t++
@@ -435,10 +457,12 @@ func skipTokenSep(b []byte, v int) int {
 			v++
 		case b[v] == '>' && v > 0 && b[v-1] == '=':
 			v++
-		case b[v] == '-' && v > 0 && b[v-1] == ' ' && v+1 < len(b) && b[v+1] == ' ':
-			v++
-		case b[v] == '%' && v+2 < len(b) && (b[v+1] == '3' && (b[v+2]|0x20 == 'd' || b[v+2]|0x20 == 'a') || b[v+1] == '2' && b[v+2] == '0'):
+		case b[v] == '-' && v > 0 && (b[v-1] == ' ' || b[v-1] == '\t' || b[v-1] == '-') && v+1 < len(b) && (b[v+1] == ' ' || b[v+1] == '\t' || b[v+1] == '-'):
+			v++ // `ct7Token - x`, `ct7Token -- x`
+		case b[v] == '%' && v+2 < len(b) && encodedSep(b[v+1], b[v+2]):
 			v += 3
+		case b[v] == '%' && v+4 < len(b) && b[v+1] == '2' && b[v+2] == '5' && encodedSep(b[v+3], b[v+4]):
+			v += 5 // encoded twice: %253D
 		default:
 			return v
 		}
@@ -446,12 +470,22 @@ func skipTokenSep(b []byte, v int) int {
 	return v
 }
 
-// quoteAfter reports whether a quote follows b[i:], after blanks.
-func quoteAfter(b []byte, i int) bool {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+// encodedSep: the hex digits of a URL-encoded '=', ':', space or '"'.
+func encodedSep(h, l byte) bool {
+	l |= 0x20
+	return h == '3' && (l == 'd' || l == 'a') || h == '2' && (l == '0' || l == '2')
+}
+
+// quoteAt returns where the quote that follows b[i:] after white space (a
+// pretty-printed array puts a line break there) and more '[' stands, or -1.
+func quoteAt(b []byte, i int) int {
+	for i < len(b) && (is(b[i], cSpace) || b[i] == '[') {
 		i++
 	}
-	return i < len(b) && (b[i] == '"' || b[i] == '\'')
+	if i < len(b) && (b[i] == '"' || b[i] == '\'') {
+		return i
+	}
+	return -1
 }
 
 // authParamsEnd returns the end of the auth-param list of an Authorization
@@ -467,10 +501,17 @@ func authParamsEnd(b []byte, t, first int) int {
 		for n < len(b) && paramName(b[n]) {
 			n++
 		}
-		if n == i || n >= len(b) || b[n] != '=' {
+		eq := n
+		for eq < len(b) && (b[eq] == ' ' || b[eq] == '\t') {
+			eq++ // `username = "u"`: RFC 9110 allows blanks around '='
+		}
+		if n == i || eq >= len(b) || b[eq] != '=' {
 			return max(end, n)
 		}
-		v := n + 1
+		v := eq + 1
+		for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
+			v++
+		}
 		switch {
 		case v < len(b) && b[v] == '"':
 			v = quotedEnd(b, v+1, false)

@@ -94,6 +94,17 @@ var secretCases = []struct {
 	{"ct7Token =>", "[HTTP] ct7Token => c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
 	{"ct7Token - value", "[HTTP] ct7Token - c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
 	{"ct7Token in an encoded query", "[HTTP] GET /cb?a=1&ct7Token%3Dc7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
+	// Attacker re-check.
+	{"Digest with blanks around =", `[HTTP] Authorization: Digest username = "u", response = "6629fae4"`,
+		[]string{`basic:username = "u", response = "6629fae4"`}},
+	{"an AWS signature", "[HTTP] Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20250227/us-east-1/s3/aws4_request, Signature=fe5f80f77d5fa3beca038a248ff027d0",
+		[]string{"basic:Credential=AKIAEXAMPLE/20250227/us-east-1/s3/aws4_request, Signature=fe5f80f77d5fa3beca038a248ff027d0"}},
+	{"a pretty-printed array", "[HTTP] h:{\"authorization\":[\n  \"Basic dXNlcjpwYXNz\"\n]}", []string{"basic:dXNlcjpwYXNz"}},
+	{"authorization at the end of a line before a stack frame", "[HTTP] failed authorization\n    at check (auth.js:1:1)", nil},
+	{"nested arrays", `[HTTP] h:{"authorization":[["Basic dXNlcjpwYXNz"]]}`, []string{"basic:dXNlcjpwYXNz"}},
+	{"ct7Token -- value", "[HTTP] ct7Token -- c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
+	{"ct7Token tab dash tab", "[HTTP] ct7Token\t-\tc7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
+	{"ct7Token encoded twice", "[HTTP] GET /cb?a=1&ct7Token%253Dc7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
 	{"a secret in a stack frame line", "Error: login failed\n    at check (auth.js:1:1) password=abc", []string{"password:abc"}},
 
 	{"the word password alone", "[fn] the password is wrong", nil},

@@ -114,9 +114,10 @@ func Line(s string) string {
 // unmasked.
 func Answer(b []byte, max int) string {
 	s := strings.ToValidUTF8(strings.TrimSpace(string(b)), "\uFFFD")
-	// JSON may escape every '/' (PHP's json_encode does): undone first, so
-	// that an echoed base64 credential or key is one run again.
-	s = strings.ReplaceAll(s, `\/`, "/")
+	// JSON may escape every '/' (PHP's json_encode does) and write ASCII
+	// as \u00XX (Go's writes &, < and > so): undone first, so that an
+	// echoed base64 credential or key is one run again.
+	s = unescapeASCII(strings.ReplaceAll(s, `\/`, "/"))
 	s = controls(labels(Line(s))) // labels first: a header's value ends at its line's end
 	s = secrets(s, registered())  // a line break turned into a space must not complete a secret
 	return cut(s, max)
@@ -554,18 +555,32 @@ func nextLabel(s string, i int) (int, int, string) {
 			continue
 		}
 		v++
+		quoted := false // the value is a JSON string: only its closing quote ends it
 		for v < len(s) {
 			if n := spaceLen(s, v); n > 0 {
 				v += n // "Authorization:\tBasic …" in a server's JSON
 			} else if isQuoteOrSpace(s[v]) || s[v] == '[' {
+				quoted = s[v] == '"'
 				v++
 			} else {
 				break
 			}
 		}
 		end := v
-		for end < len(s) && !endsValue(s, end, header) {
-			end++
+		if header && quoted {
+			// `"authorization":"Digest username=\"u\", response=\"x\""`:
+			// its escaped quotes are part of the value.
+			for end < len(s) && s[end] != '"' && s[end] != '\n' && s[end] != '\r' {
+				if s[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			end = min(end, len(s))
+		} else {
+			for end < len(s) && !endsValue(s, end, header) {
+				end++
+			}
 		}
 		if end > v && s[v:end] != Mask {
 			return v, end, Mask
@@ -651,4 +666,41 @@ func endsValue(s string, i int, header bool) bool {
 		}
 		return c <= ' ' || c == ',' || c == ';' || c == '&' || c == '}' || c == ']' || c == ')' || c == '<' || c == '>'
 	}
+}
+
+// unescapeASCII replaces each JSON escape \u00XX of a printable ASCII
+// character but the quote and the backslash (which would end or escape
+// what follows) by the character itself.
+func unescapeASCII(s string) string {
+	if !strings.Contains(s, `\u00`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' && s[i+2] == '0' && s[i+3] == '0' {
+			if c, ok := hexByte(s[i+4], s[i+5]); ok && c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+				b.WriteByte(c)
+				i += 5
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func hexByte(h, l byte) (byte, bool) {
+	hv, ok1 := hexVal(h)
+	lv, ok2 := hexVal(l)
+	return hv<<4 | lv, ok1 && ok2
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c|0x20 && c|0x20 <= 'f':
+		return c | 0x20 - 'a' + 10, true
+	}
+	return 0, false
 }

@@ -88,6 +88,10 @@ func TestRegisteredSecretsAreNeverPrinted(t *testing.T) {
 	if got := Answer([]byte("echo: hunter2-but-longer"), 300); strings.Contains(got, "hunter2") {
 		t.Errorf("secret in an answer: %q", got)
 	}
+	Register("Sec/ret&Pass1")
+	if got := Answer([]byte(`{"error":"bad key Sec\/ret\u0026Pass1"}`), 300); strings.Contains(got, "ret") {
+		t.Errorf("a key with JSON escapes in an answer: %q", got)
+	}
 	// A server that escapes '/' as JSON allows (attacker review).
 	Register("VnVhQ2ZHY0JD/SECRETTAILabcdef==")
 	if got := Answer([]byte(`{"headers":{"Authorization":"ApiKey VnVhQ2ZHY0JD\/SECRETTAILabcdef=="}}`), 300); strings.Contains(got, "SECRETTAIL") {
@@ -114,6 +118,8 @@ func TestAnswerRemovesWhatLooksLikeACredential(t *testing.T) {
 		{"unicode-escaped tabs in a header", `{"h":"Authorization:\u0009Basic\u0009dXNlcjpwdw=="}`, `{"h":"Authorization:\u0009***"}`},
 		{"an escaped line break before a scheme", `"x\nBearer\tdG9rZW4tdmFsdWU="`, `"x\nBearer\t***"`},
 		{"JSON-escaped slashes", `{"location":"http:\/\/admin:S3cretPw@h\/x?sig=S1gValue"}`, `{"location":"http://***@h/x?sig=***"}`},
+		{"a Digest value in a JSON string", `{"h":{"authorization":"Digest username=\"u\", response=\"SECRETRESP\""}}`, `{"h":{"authorization":"***"}}`},
+		{"ASCII written as \\u00XX", `{"error":"Bearer abc\u002bdefghijklmnop"}`, `{"error":"Bearer ***"}`},
 		{"a Basic value with an escaped slash", `{"headers":{"Authorization":"Basic dXNlcjp\/cGFzc3dvcmQ="}}`, `{"headers":{"Authorization":"***"}}`},
 		{"a Bearer value with an escaped slash", `{"h":"Bearer abcdefgh\/ijklmnopqrstuv"}`, `{"h":"Bearer ***"}`},
 		{"a session in an answer", `{"error":"unknown session 9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d"}`, `{"error":"unknown session ***"}`},
