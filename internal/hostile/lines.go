@@ -48,6 +48,11 @@ var Shapes = []Shape{
 	{"jwt-parts", func(int) string { return "eyJhbGciOiJub25l.eyJ." }},
 	{"underscores", func(int) string { return "A_B_C_D_" }},
 	{"ansi", func(int) string { return "\x1b[31mred\x1b[0m " }},
+	{"digest-params", func(int) string { return `Authorization: Digest a="b", c = d, e=\"f\", ` }},
+	{"digest-quotes", func(int) string { return `Authorization: Digest a="` }},
+	{"url-userinfo", func(int) string { return "x://a:b@c:d@" }},
+	{"authorization-arrays", func(int) string { return "authorization:[ \n[" }},
+	{"token-separators", func(int) string { return "ct7Token -- =>%253D%22 " }},
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
 
