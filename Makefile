@@ -151,6 +151,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzJSONString -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzMsgpackFastPaths -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzKeyMemo -fuzztime $(FUZZTIME) ./record
+	$(GO) test -run '^$$' -fuzz FuzzFieldsJSON -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzJSONIsLinear -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzMsgpackIsLinear -fuzztime $(FUZZTIME) ./record
 	$(GO) test -run '^$$' -fuzz FuzzBulkIsLinear -fuzztime $(FUZZTIME) ./sink/elasticsearch

@@ -119,6 +119,13 @@ func appendJSONEntry(dst, raw []byte, start int, reserved string, mode jsonMode)
 func appendFieldsJSON(dst []byte, ev *Event, mode jsonMode) []byte {
 	r := &ev.Fields
 	first := true
+	// Most fields are parts of the line: when the line needs no escaping
+	// (printable ASCII, no quote or backslash), neither do they, and one
+	// scan of the line spares one of each.
+	clean := ev.Line
+	if len(clean) == 0 || cleanUntil(clean, 0) < len(clean) {
+		clean = nil
+	}
 	for m := ev.present; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros32(m)
 		if !first {
@@ -128,13 +135,13 @@ func appendFieldsJSON(dst []byte, ev *Event, mode jsonMode) []byte {
 		dst = append(dst, jsonKeys[i]...)
 		switch i {
 		case FieldScopes:
-			dst = appendJSONStrings(dst, r.Scopes)
+			dst = appendJSONStrings(dst, r.Scopes, clean)
 		case FieldStack:
-			dst = appendJSONStrings(dst, r.Stack)
+			dst = appendJSONStrings(dst, r.Stack, clean)
 		case FieldPayload:
 			dst = appendPayloadsJSON(dst, r.Payloads, ev.layout.payloadLevel(), mode)
 		default:
-			dst = appendJSONBytes(dst, ev.Value(i))
+			dst = appendJSONPart(dst, ev.Value(i), clean)
 		}
 	}
 	return dst
@@ -148,15 +155,29 @@ var jsonKeys = func() (k [numFields][]byte) {
 	return
 }()
 
-func appendJSONStrings(dst []byte, ss [][]byte) []byte {
+func appendJSONStrings(dst []byte, ss [][]byte, clean []byte) []byte {
 	dst = append(dst, '[')
 	for i, s := range ss {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONBytes(dst, s)
+		dst = appendJSONPart(dst, s, clean)
 	}
 	return append(dst, ']')
+}
+
+// appendJSONPart is appendJSONBytes for s, which may lie inside clean, a
+// text known to need no escaping: then s is copied as it is.
+func appendJSONPart(dst, s, clean []byte) []byte {
+	if len(clean) > 0 && len(s) > 0 {
+		d := uintptr(unsafe.Pointer(unsafe.SliceData(s))) - uintptr(unsafe.Pointer(unsafe.SliceData(clean)))
+		if d <= uintptr(len(clean)) && int(d)+len(s) <= len(clean) {
+			dst = append(dst, '"')
+			dst = append(dst, s...)
+			return append(dst, '"')
+		}
+	}
+	return appendJSONBytes(dst, s)
 }
 
 // appendJSONKey writes the map key at the start of b, a value at level

@@ -61,7 +61,7 @@ func (ev *Event) appendField(dst []byte, i int, path []template.PathElem) ([]byt
 			list = r.Stack
 		}
 		if len(path) == 0 {
-			return appendJSONStrings(dst, list), true
+			return appendJSONStrings(dst, list, nil), true
 		}
 		if len(path) == 1 && path[0].IsIndex && path[0].Index < len(list) {
 			return append(dst, list[path[0].Index]...), true

@@ -1,8 +1,10 @@
 package record
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tinylib/msgp/msgp"
@@ -96,4 +98,50 @@ func FuzzKeyMemo(f *testing.F) {
 			t.Fatalf("after %x, %x: memo gives line %q, keys %b; the walk %q, %b", a, b, memo.Line, memo.keyFields, walk.Line, walk.keyFields)
 		}
 	})
+}
+
+// FuzzFieldsJSON: the fields written without a scan, as parts of a line
+// that needs no escaping, come out as the same strings as the fields
+// written with one: valid JSON whose field values are the parser's.
+func FuzzFieldsJSON(f *testing.F) {
+	f.Add("ctlive | 2025-02-27T17:19:20.1Z [socketIO] [AGM] newContact CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c")
+	f.Add(`[CT7PROTOCOL] [AGM] message "quoted" \ back`)
+	f.Add("[fn] [T1] caf\xc3\xa9 \xff")
+	l := NewLayout("log", "")
+	f.Fuzz(func(t *testing.T, line string) {
+		if len(line) > 4096 {
+			t.Skip()
+		}
+		ev := enriched(t, entryOf(nil, body("log", line)), l)
+		out := jsonOf(ev, JSON{})
+		var got map[string]any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("invalid JSON %q for %q: %v", out, line, err)
+		}
+		for i, name := range FieldNames {
+			if !ev.Has(i) || i == FieldScopes || i == FieldStack || i == FieldPayload || i == FieldTime {
+				continue
+			}
+			want := validPerByte(ev.Value(i))
+			if s, _ := got[name].(string); s != want {
+				t.Fatalf("%s = %q, want %q (line %q)", name, s, want, line)
+			}
+		}
+	})
+}
+
+// validPerByte replaces each byte of b that is not part of valid UTF-8 by
+// U+FFFD, as the JSON encoders do.
+func validPerByte(b []byte) string {
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			sb.WriteRune(utf8.RuneError)
+		} else {
+			sb.Write(b[:size])
+		}
+		b = b[size:]
+	}
+	return sb.String()
 }
