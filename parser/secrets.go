@@ -81,6 +81,19 @@ func authorizationValue(v []byte, dst []Secret) []Secret {
 	return append(dst, Secret{Text: v, Kind: SecretBearer})
 }
 
+// knownScheme reports whether w names an HTTP authentication scheme
+// (IANA's registry and common vendor ones): after the bare word
+// "authorization" only such a word starts a credential.
+func knownScheme(w []byte) bool {
+	for _, name := range [...]string{"basic", "bearer", "digest", "negotiate", "ntlm", "apikey", "token",
+		"aws4-hmac-sha256", "hoba", "mutual", "vapid", "scram-sha-1", "scram-sha-256", "oauth", "privatetoken", "dpop"} {
+		if eqFold(w, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // schemeEnd returns the end of the authentication scheme's name at b[i]
 // (an RFC 9110 token as schemes are written: letters, digits, '-', '_',
 // '.': `Basic`, `AWS4-HMAC-SHA256`), i when there is none.
@@ -370,7 +383,12 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 // entropy, a value without a scheme a token.
 func (s *scan) authorization(b []byte, e int, r *Result) {
 	v := e
-	for v < len(b) && is(b[v], cSep) {
+	labelled := false                                                             // a ':', '=' or quote stands between the word and its value
+	for v < len(b) && (is(b[v], cSep) || b[v] == '>' && v > e && b[v-1] == '=') { // Ruby's `=>` too
+		switch b[v] {
+		case ':', '=', '"', '\'':
+			labelled = true
+		}
 		if b[v] == '[' {
 			// Only before a quote: `"authorization":["Basic x"]` (or a
 			// pretty-printed array), never `authorization [AGM]`.
@@ -384,6 +402,9 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 	}
 	if v == e || v >= len(b) {
 		return
+	}
+	if !labelled && !knownScheme(b[v:schemeEnd(b, v)]) {
+		return // prose: `authorization granted contact=…`
 	}
 	if w := schemeEnd(b, v); w > v && w < len(b) && (b[w] == ' ' || b[w] == '\t') {
 		t := w
@@ -518,8 +539,8 @@ func authParamsEnd(b []byte, t, first int) int {
 		case v+1 < len(b) && b[v] == '\\' && b[v+1] == '"':
 			v = quotedEnd(b, v+2, true)
 		default:
-			for v < len(b) && tokenChar[b[v]] && b[v] != ',' {
-				v++
+			for v < len(b) && (tokenChar[b[v]] || b[v] == ';') && b[v] != ',' {
+				v++ // `SignedHeaders=host;range;x-amz-date`
 			}
 		}
 		end = max(end, v)
