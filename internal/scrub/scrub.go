@@ -16,6 +16,9 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
+
+	"github.com/ctlive/ctlive-fluent-bit/parser"
 )
 
 // Mask replaces what is removed.
@@ -104,6 +107,47 @@ func Line(s string) string {
 	return jwts(schemes(sessions(userinfos(relatives(urls(secrets(s, registered())))))))
 }
 
+// found masks what the plugin's own credential rules find in s, a
+// server's text (parser.FindSecrets: Authorization values of every scheme,
+// labelled tokens and passwords, sessions, JWTs, a URL's password), so that
+// a log line holds no more than a record would. Past parser.MaxSecrets the
+// whole text is masked. Not for the plugin's own messages, which name keys
+// (`bearer_token: contains …`).
+func found(s string) string {
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read only
+	secrets := parser.FindSecrets(b, nil)
+	if len(secrets) == 0 {
+		return s
+	}
+	if len(secrets) >= parser.MaxSecrets {
+		return Mask
+	}
+	spans := make([][2]int, 0, len(secrets))
+	for _, sec := range secrets {
+		at := int(uintptr(unsafe.Pointer(unsafe.SliceData(sec.Text))) - uintptr(unsafe.Pointer(unsafe.StringData(s))))
+		if at >= 0 && at+len(sec.Text) <= len(s) && len(sec.Text) > 0 {
+			spans = append(spans, [2]int{at, at + len(sec.Text)})
+		}
+	}
+	slices.SortFunc(spans, func(x, y [2]int) int { return x[0] - y[0] })
+	var out strings.Builder
+	last := 0
+	for _, sp := range spans {
+		if sp[1] <= last {
+			continue // inside one already masked
+		}
+		if sp[0] < last {
+			sp[0] = last
+		} else {
+			out.WriteString(s[last:sp[0]])
+			out.WriteString(Mask)
+		}
+		last = sp[1]
+	}
+	out.WriteString(s[last:])
+	return out.String()
+}
+
 // Answer is what of a downstream's answer may go into a log line:
 // everything Line removes and every value labelled like a credential
 // (Authorization, Cookie, password, secret, token, api_key, shared_key,
@@ -118,8 +162,8 @@ func Answer(b []byte, max int) string {
 	// as \u00XX (Go's writes &, < and > so): undone first, so that an
 	// echoed base64 credential or key is one run again.
 	s = unescapeASCII(strings.ReplaceAll(s, `\/`, "/"))
-	s = controls(labels(Line(s))) // labels first: a header's value ends at its line's end
-	s = secrets(s, registered())  // a line break turned into a space must not complete a secret
+	s = controls(labels(Line(found(s)))) // labels first: a header's value ends at its line's end
+	s = secrets(s, registered())         // a line break turned into a space must not complete a secret
 	return cut(s, max)
 }
 
