@@ -52,6 +52,10 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"a ctlivetoken UUID in another case elsewhere", v1(kv{"log", "[HTTP] [AGM] ctlivetoken=" + uuid, "y", strings.ToUpper(uuid)}), []string{strings.ToUpper(uuid)}},
 		{"a record key's Digest", v1(kv{"log", "[HTTP] [AGM] x", "authorization", `Digest username="u", response="6629fae49393a05397450978507c4ef1"`}), []string{"6629fae49393a05397450978507c4ef1"}},
 		{"a record key's AWS signature", v1(kv{"log", "[HTTP] [AGM] x", "authorization", "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20250227, Signature=fe5f80f77d5fa3be"}), []string{"AKIAEXAMPLE", "fe5f80f77d5fa3be"}},
+		{"a record key's token echoed in the line", v1(kv{"log", "[HTTP] [AGM] echo c7t-5e6f7a8b9c0d1e2f3a4b", "ct7Token", "c7t-5e6f7a8b9c0d1e2f3a4b"}), []string{"c7t-5e6f7a8b9c0d1e2f3a4b"}},
+		{"a record key's UUID echoed in the line", v1(kv{"log", "[HTTP] [AGM] echo " + uuid, "ct7Token", uuid}), []string{uuid}},
+		{"a record key's ctlivetoken echoed in another value", v1(kv{"log", "[HTTP] [AGM] x", "ctlivetoken", uuid, "y", uuid}), []string{uuid}},
+		{"a nested key's ctlivetoken echoed in capitals", v1(kv{"log", "[HTTP] [AGM] echo " + strings.ToUpper(uuid), "headers", map[string]any{"x-ctlivetoken": uuid}}), []string{uuid, strings.ToUpper(uuid)}},
 		{"a hostile line of credentials", v1(kv{"log", "[AGM] " + string(bytes.Repeat([]byte("pwd=Hunter2Pw "), 5000))}), []string{"Hunter2Pw"}},
 	}
 	for _, tc := range tests {

@@ -52,6 +52,9 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 	w.indexed = [2]bool{} // a new record: new echoes
 	r := &ev.Fields
 	newLine := line
+	if s.redact && ev.MayHoldSecretKeys() {
+		s.addRecordEchoes(ev, line, w)
+	}
 	if line != nil {
 		src := r.Source(line)
 		cleaned := unsafe.SliceData(src) != unsafe.SliceData(line)
@@ -189,6 +192,24 @@ func (s *Stage) addSecret(w *Work, src []byte, sec parser.Secret) {
 		return
 	}
 	s.addSecretAt(w, at, at+len(sec.Text), sec.Text, sec)
+}
+
+// addRecordEchoes makes an echo of every token the record's other values
+// hold (a value its key labels, `"ct7Token": "…"`, or one a rule finds in
+// it): the line and the other values must not show it in clear either.
+// At most parser.MaxSecrets: past them the echoes are looked up in one
+// pass, and a record with more is hostile.
+func (s *Stage) addRecordEchoes(ev *record.Event, line []byte, w *Work) {
+	walkTexts(ev.Body, nil, line, 0, func(label, text []byte) bool {
+		w.secrets = parser.ValueSecrets(label, text, w.secrets[:0])
+		for _, sec := range w.secrets {
+			if sec.Kind.IsToken() && len(sec.Text) >= minEcho {
+				off, n := w.token(s.tokens, sec.Text)
+				w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n, fold: sec.Kind == parser.SecretSession || isUUID(sec.Text)})
+			}
+		}
+		return len(w.echoes) < parser.MaxSecrets
+	})
 }
 
 // isUUID: v is a UUID's 8-4-4-4-12 hex digits, in any case.
