@@ -527,7 +527,10 @@ func authParamsEnd(b []byte, t, first int) int {
 			eq++ // `username = "u"`: RFC 9110 allows blanks around '='
 		}
 		if n == i || eq >= len(b) || b[eq] != '=' {
-			return max(end, n)
+			if i == t {
+				return max(end, n) // the first token: a token68 or a name alone
+			}
+			return end // the list ended at its last comma
 		}
 		v := eq + 1
 		for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
@@ -551,8 +554,9 @@ func authParamsEnd(b []byte, t, first int) int {
 		if i >= len(b) || b[i] != ',' {
 			return end
 		}
-		i++
-		for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		// Empty elements (`a=b,, c=d`, RFC 9110 5.6.1) and a line break
+		// after a comma (a header folded, or printed over lines).
+		for i < len(b) && (b[i] == ',' || is(b[i], cSpace)) {
 			i++
 		}
 	}

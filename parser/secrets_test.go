@@ -107,6 +107,10 @@ var secretCases = []struct {
 	{"authorization failed for", "[HTTP] [AGM] authorization failed for jdoe", nil},
 	{"a bare authorization before a scheme", "[HTTP] authorization Basic dXNlcjpwYXNz", []string{"basic:dXNlcjpwYXNz"}},
 	{"Ruby's =>", `[HTTP] headers {"Authorization"=>"Basic dXNlcjpwYXNz"}`, []string{"basic:dXNlcjpwYXNz"}},
+	{"Digest over lines, with an empty element", "[HTTP] Authorization: Digest username=\"u\",,\n  response=\"6629fae4\"\n    at check (auth.js:1:1)",
+		// The first line's pass ends the list at its end; the whole text's takes the rest: merged when redacted.
+		[]string{"basic:username=\"u\"", "basic:username=\"u\",,\n  response=\"6629fae4\""}},
+	{"Digest followed by a stack frame", "[HTTP] Authorization: Digest username=\"u\",\n    at check (auth.js:1:1)", []string{"basic:username=\"u\""}},
 	{"nested arrays", `[HTTP] h:{"authorization":[["Basic dXNlcjpwYXNz"]]}`, []string{"basic:dXNlcjpwYXNz"}},
 	{"ct7Token -- value", "[HTTP] ct7Token -- c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
 	{"ct7Token tab dash tab", "[HTTP] ct7Token\t-\tc7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
