@@ -56,6 +56,8 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"a record key's UUID echoed in the line", v1(kv{"log", "[HTTP] [AGM] echo " + uuid, "ct7Token", uuid}), []string{uuid}},
 		{"a record key's ctlivetoken echoed in another value", v1(kv{"log", "[HTTP] [AGM] x", "ctlivetoken", uuid, "y", uuid}), []string{uuid}},
 		{"a nested key's ctlivetoken echoed in capitals", v1(kv{"log", "[HTTP] [AGM] echo " + strings.ToUpper(uuid), "headers", map[string]any{"x-ctlivetoken": uuid}}), []string{uuid, strings.ToUpper(uuid)}},
+		{"a rule-found token in another value, echoed in the line", v1(kv{"log", "[socketIO] [AGM] reconnect " + uuid, "cookie", "ctlivetoken=" + uuid}), []string{uuid}},
+		{"a labelled token with a line break, echoed in the line", v1(kv{"log", "[HTTP] [AGM] echo c7t-5e6f7a8b9c0d1e2f3a4b", "ct7Token", "c7t-5e6f7a8b9c0d1e2f3a4b\n"}), []string{"c7t-5e6f7a8b9c0d1e2f3a4b"}},
 		{"a hostile line of credentials", v1(kv{"log", "[AGM] " + string(bytes.Repeat([]byte("pwd=Hunter2Pw "), 5000))}), []string{"Hunter2Pw"}},
 	}
 	for _, tc := range tests {
@@ -165,6 +167,24 @@ func TestEveryRecordOfAShapeIsProtected(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// A placeholder a key labels is replaced in its value, never wherever the
+// word stands in the line's prose (attacker round 4).
+func TestPlaceholdersLabelledAsTokensLeaveTheLineAlone(t *testing.T) {
+	for _, tc := range []struct {
+		body kv
+		keep string
+	}{
+		{kv{"log", "[HTTP] [AGM] TypeError: Cannot read properties of undefined", "ct7Token", "undefined"}, "properties of undefined"},
+		{kv{"log", "[HTTP] [AGM] deploying to production production-eu", "token", "production"}, "deploying to production production-eu"},
+		{kv{"log", "[HTTP] [AGM] user anonymous logged in as anonymous", "authorization", "anonymous"}, "user anonymous logged in as anonymous"},
+	} {
+		ev := enrichOne(t, v1(tc.body), config())
+		if !bytes.Contains(ev.Line, []byte(tc.keep)) {
+			t.Errorf("the line lost %q: %q", tc.keep, ev.Line)
 		}
 	}
 }

@@ -52,7 +52,10 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 	w.indexed = [2]bool{} // a new record: new echoes
 	r := &ev.Fields
 	newLine := line
-	if s.redact && ev.MayHoldSecretKeys() {
+	// A body of the shape the memo knows quiet (a tail input's `log` and
+	// `stream`) holds nothing else: only others are walked for tokens.
+	quietBody := line != nil && w.memo.clean(ev.Body, line)
+	if s.redact && !quietBody {
 		s.addRecordEchoes(ev, line, w)
 	}
 	if line != nil {
@@ -94,7 +97,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 		}
 	}
 	r.Secrets = nil // spans of the text before redaction: stale
-	body, changed := s.rewriteBody(ev, line, newLine, w)
+	body, changed := s.rewriteBody(ev, line, newLine, quietBody, w)
 	if changed {
 		ev.SetBody(body, newLine)
 	}
@@ -203,13 +206,31 @@ func (s *Stage) addRecordEchoes(ev *record.Event, line []byte, w *Work) {
 	walkTexts(ev.Body, nil, line, 0, func(label, text []byte) bool {
 		w.secrets = parser.ValueSecrets(label, text, w.secrets[:0])
 		for _, sec := range w.secrets {
-			if sec.Kind.IsToken() && len(sec.Text) >= minEcho {
-				off, n := w.token(s.tokens, sec.Text)
-				w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n, fold: sec.Kind == parser.SecretSession || isUUID(sec.Text)})
+			v := bytes.TrimSpace(sec.Text) // a value read from a file keeps its line break
+			if sec.Kind.IsToken() && len(v) >= minEcho && looksRandom(v) {
+				off, n := w.token(s.tokens, v)
+				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || isUUID(v)})
 			}
 		}
 		return len(w.echoes) < parser.MaxSecrets
 	})
+}
+
+// looksRandom: v mixes letters and digits, as a generated token does,
+// unlike a placeholder a key may label (`"token": "production"`,
+// `"ct7Token": "undefined"`), which must not be replaced in the line's
+// prose wherever the word stands.
+func looksRandom(v []byte) bool {
+	letter, digit := false, false
+	for _, c := range v {
+		switch {
+		case '0' <= c && c <= '9':
+			digit = true
+		case 'a' <= c|0x20 && c|0x20 <= 'z':
+			letter = true
+		}
+	}
+	return letter && digit
 }
 
 // isUUID: v is a UUID's 8-4-4-4-12 hex digits, in any case.
@@ -656,9 +677,9 @@ const maxWalkDepth = 64
 // rewriteBody writes the record again when its line changed or another of
 // its texts (a key or a value, at any depth) holds something to replace.
 // It reports false, and writes nothing, when neither is the case.
-func (s *Stage) rewriteBody(ev *record.Event, line, newLine []byte, w *Work) ([]byte, bool) {
+func (s *Stage) rewriteBody(ev *record.Event, line, newLine []byte, quietBody bool, w *Work) ([]byte, bool) {
 	lineChanged := unsafe.SliceData(line) != unsafe.SliceData(newLine)
-	if !lineChanged && !w.memo.clean(ev.Body, line) {
+	if !lineChanged && !quietBody {
 		if !s.bodyNeedsRedaction(ev.Body, line, w) {
 			return nil, false
 		}

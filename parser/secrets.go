@@ -86,12 +86,23 @@ func authorizationValue(v []byte, dst []Secret) []Secret {
 // "authorization" only such a word starts a credential.
 func knownScheme(w []byte) bool {
 	for _, name := range [...]string{"basic", "bearer", "digest", "negotiate", "ntlm", "apikey", "token",
-		"aws4-hmac-sha256", "hoba", "mutual", "vapid", "scram-sha-1", "scram-sha-256", "oauth", "privatetoken", "dpop"} {
+		"aws4-hmac-sha256", "hoba", "mutual", "vapid", "scram-sha-1", "scram-sha-256", "oauth", "privatetoken", "dpop",
+		"sharedkey", "sharedkeylite", "ssws", "splunk", "key", "hmac-sha256", "hmac", "kerberos", "gssapi", "googlelogin"} {
 		if eqFold(w, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// mixesLettersAndDigits: a generated token does; a word of prose does not.
+func mixesLettersAndDigits(v []byte) bool {
+	letter, digit := false, false
+	for _, c := range v {
+		letter = letter || is(c, cLetter)
+		digit = digit || '0' <= c && c <= '9'
+	}
+	return letter && digit
 }
 
 // schemeEnd returns the end of the authentication scheme's name at b[i]
@@ -404,7 +415,12 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		return
 	}
 	if !labelled && !knownScheme(b[v:schemeEnd(b, v)]) {
-		return // prose: `authorization granted contact=…`
+		// Prose (`authorization granted contact=…`) keeps its words; a
+		// bare generated token still is one.
+		if end := s.tokenEnd(b, v); end-v >= minTokenEntropy && mixesLettersAndDigits(b[v:end]) && bytes.IndexByte(b[v:end], '=') < 0 {
+			s.secret(b[v:end], SecretBearer, r)
+		}
+		return
 	}
 	if w := schemeEnd(b, v); w > v && w < len(b) && (b[w] == ' ' || b[w] == '\t') {
 		t := w
@@ -517,6 +533,7 @@ func quoteAt(b []byte, i int) int {
 func authParamsEnd(b []byte, t, first int) int {
 	end := first
 	i := t
+	brokeLine := false
 	for {
 		n := i
 		for n < len(b) && paramName(b[n]) {
@@ -527,10 +544,10 @@ func authParamsEnd(b []byte, t, first int) int {
 			eq++ // `username = "u"`: RFC 9110 allows blanks around '='
 		}
 		if n == i || eq >= len(b) || b[eq] != '=' {
-			if i == t {
-				return max(end, n) // the first token: a token68 or a name alone
+			if n == i || brokeLine {
+				return end // nothing more, or the next line is not the list's (a stack frame)
 			}
-			return end // the list ended at its last comma
+			return max(end, n) // a token68, or a value without a name
 		}
 		v := eq + 1
 		for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
@@ -556,7 +573,9 @@ func authParamsEnd(b []byte, t, first int) int {
 		}
 		// Empty elements (`a=b,, c=d`, RFC 9110 5.6.1) and a line break
 		// after a comma (a header folded, or printed over lines).
+		brokeLine = false
 		for i < len(b) && (b[i] == ',' || is(b[i], cSpace)) {
+			brokeLine = brokeLine || b[i] == '\n'
 			i++
 		}
 	}

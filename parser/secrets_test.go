@@ -111,6 +111,10 @@ var secretCases = []struct {
 		// The first line's pass ends the list at its end; the whole text's takes the rest: merged when redacted.
 		[]string{"basic:username=\"u\"", "basic:username=\"u\",,\n  response=\"6629fae4\""}},
 	{"Digest followed by a stack frame", "[HTTP] Authorization: Digest username=\"u\",\n    at check (auth.js:1:1)", []string{"basic:username=\"u\""}},
+	{"a bare token after a comma in Digest", `[HTTP] Authorization: Digest username="u", realm="r", 6629fae49393a05397450978507c4ef1`,
+		[]string{`basic:username="u", realm="r", 6629fae49393a05397450978507c4ef1`}},
+	{"a bare generated token after authorization", "[HTTP] [AGM] authorization c7t-5e6f7a8b9c0d1e2f3a4b", []string{"bearer:c7t-5e6f7a8b9c0d1e2f3a4b"}},
+	{"Azure's SharedKey", "[HTTP] authorization SharedKey acct:c2lnbmF0dXJlMTIz", []string{"basic:acct:c2lnbmF0dXJlMTIz"}},
 	{"nested arrays", `[HTTP] h:{"authorization":[["Basic dXNlcjpwYXNz"]]}`, []string{"basic:dXNlcjpwYXNz"}},
 	{"ct7Token -- value", "[HTTP] ct7Token -- c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
 	{"ct7Token tab dash tab", "[HTTP] ct7Token\t-\tc7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},

@@ -377,15 +377,6 @@ var eventBytes, levelBytes = func() (e [8][]byte, l [4][]byte) {
 // nestBit marks, in keyFields, an input key named like Options.NestUnder.
 const nestBit = 1 << 31
 
-// secretKeyBit marks, in keyFields, a record whose keys may name a
-// credential (parser.MayNameSecret) or that nests maps, whose keys may.
-const secretKeyBit = 1 << 30
-
-// MayHoldSecretKeys reports whether a key of the record may name a
-// credential: only then is it worth walking the record for credentials
-// its keys label (`"ct7Token": "…"`) before its line is redacted.
-func (ev *Event) MayHoldSecretKeys() bool { return ev.keyFields&secretKeyBit != 0 }
-
 // scanKeys walks the record's keys once: it finds the line (the string or
 // binary value of LogKey) and notes which keys an added field could
 // replace, so that encoders can copy the input entries in one piece when
@@ -394,8 +385,7 @@ func (ev *Event) scanKeys(o *Layout) (line []byte, keyFields uint32) {
 	b := ev.bodyFields
 	for i := uint32(0); i < ev.bodyLen; i++ {
 		k, rest, err := readKey(b)
-		if err != nil { // a key that is not a string names no field here
-			keyFields |= secretKeyBit // but may hold texts that name a credential
+		if err != nil { // a key that is not a string names nothing here
 			if rest, err = skip(b); err != nil {
 				return line, keyFields
 			}
@@ -403,9 +393,6 @@ func (ev *Event) scanKeys(o *Layout) (line []byte, keyFields uint32) {
 				return line, keyFields
 			}
 			continue
-		}
-		if parser.MayNameSecret(k) || len(rest) > 0 && (rest[0]&0xe0 == 0x80 || rest[0] >= 0xdc && rest[0] <= 0xdf) {
-			keyFields |= secretKeyBit // a fixmap, fixarray, array or map value may hold such keys
 		}
 		switch {
 		case string(k) == o.LogKey:
