@@ -209,7 +209,7 @@ func (s *Stage) addRecordEchoes(ev *record.Event, line []byte, w *Work) {
 			v := bytes.TrimSpace(sec.Text) // a value read from a file keeps its line break
 			if sec.Kind.IsToken() && len(v) >= minEcho && looksRandom(v) {
 				off, n := w.token(s.tokens, v)
-				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || isUUID(v)})
+				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
 			}
 		}
 		return len(w.echoes) < parser.MaxSecrets
@@ -233,26 +233,6 @@ func looksRandom(v []byte) bool {
 	return letter && digit
 }
 
-// isUUID: v is a UUID's 8-4-4-4-12 hex digits, in any case.
-func isUUID(v []byte) bool {
-	if len(v) != 36 {
-		return false
-	}
-	for i, c := range v {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // quotedRedacted replaces a JSON value that is not a string (`"pwd":4711`,
 // `"password":["x"]`): a string keeps the JSON valid.
 var quotedRedacted = []byte(`"` + redact.Redacted + `"`)
@@ -267,7 +247,7 @@ func (s *Stage) addSecretAt(w *Work, start, end int, v []byte, sec parser.Secret
 			// The same UUID written in another case is the same session
 			// (its digest lower-cases it): found in any case, also when a
 			// ctlivetoken rule found it as a token.
-			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || isUUID(v)})
+			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
 		}
 		return
 	}

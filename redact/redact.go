@@ -67,7 +67,7 @@ func (d *Digester) Len() int {
 
 // AppendToken appends the digest of token v.
 func (d *Digester) AppendToken(dst, v []byte) []byte {
-	if isUUID(v) && hasUpper(v) {
+	if IsUUID(v) && hasUpper(v) {
 		v = bytes.ToLower(v) // rare: CTLive writes UUIDs in lower case
 	}
 	if d.Keyed() {
@@ -105,8 +105,9 @@ func hasUpper(v []byte) bool {
 	return false
 }
 
-// isUUID reports whether v is exactly 8-4-4-4-12 hex digits.
-func isUUID(v []byte) bool {
+// IsUUID reports whether v is exactly 8-4-4-4-12 hex digits, in any case:
+// a session ID, whose digest is taken lower-cased.
+func IsUUID(v []byte) bool {
 	if len(v) != 36 {
 		return false
 	}
