@@ -207,30 +207,13 @@ func (s *Stage) addRecordEchoes(ev *record.Event, line []byte, w *Work) {
 		w.secrets = parser.ValueSecrets(label, text, w.secrets[:0])
 		for _, sec := range w.secrets {
 			v := bytes.TrimSpace(sec.Text) // a value read from a file keeps its line break
-			if sec.Kind.IsToken() && len(v) >= minEcho && looksRandom(v) {
+			if sec.Kind.IsToken() && len(v) >= minEcho && parser.MixesLettersAndDigits(v) {
 				off, n := w.token(s.tokens, v)
 				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
 			}
 		}
 		return len(w.echoes) < parser.MaxSecrets
 	})
-}
-
-// looksRandom: v mixes letters and digits, as a generated token does,
-// unlike a placeholder a key may label (`"token": "production"`,
-// `"ct7Token": "undefined"`), which must not be replaced in the line's
-// prose wherever the word stands.
-func looksRandom(v []byte) bool {
-	letter, digit := false, false
-	for _, c := range v {
-		switch {
-		case '0' <= c && c <= '9':
-			digit = true
-		case 'a' <= c|0x20 && c|0x20 <= 'z':
-			letter = true
-		}
-	}
-	return letter && digit
 }
 
 // quotedRedacted replaces a JSON value that is not a string (`"pwd":4711`,

@@ -95,8 +95,10 @@ func knownScheme(w []byte) bool {
 	return false
 }
 
-// mixesLettersAndDigits: a generated token does; a word of prose does not.
-func mixesLettersAndDigits(v []byte) bool {
+// MixesLettersAndDigits reports whether v holds both an ASCII letter and a
+// digit: a generated token does, a word of prose or a placeholder
+// ("undefined", "production") does not.
+func MixesLettersAndDigits(v []byte) bool {
 	letter, digit := false, false
 	for _, c := range v {
 		letter = letter || is(c, cLetter)
@@ -417,7 +419,7 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 	if !labelled && !knownScheme(b[v:schemeEnd(b, v)]) {
 		// Prose (`authorization granted contact=…`) keeps its words; a
 		// bare generated token still is one.
-		if end := s.tokenEnd(b, v); end-v >= minTokenEntropy && mixesLettersAndDigits(b[v:end]) && bytes.IndexByte(b[v:end], '=') < 0 {
+		if end := s.tokenEnd(b, v); end-v >= minTokenEntropy && MixesLettersAndDigits(b[v:end]) && bytes.IndexByte(b[v:end], '=') < 0 {
 			s.secret(b[v:end], SecretBearer, r)
 		}
 		return
