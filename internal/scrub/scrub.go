@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -722,8 +723,8 @@ func unescapeASCII(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' && s[i+2] == '0' && s[i+3] == '0' {
-			if c, ok := hexByte(s[i+4], s[i+5]); ok && c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
-				b.WriteByte(c)
+			if c, err := strconv.ParseUint(s[i+4:i+6], 16, 8); err == nil && c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+				b.WriteByte(byte(c))
 				i += 5
 				continue
 			}
@@ -731,20 +732,4 @@ func unescapeASCII(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-func hexByte(h, l byte) (byte, bool) {
-	hv, ok1 := hexVal(h)
-	lv, ok2 := hexVal(l)
-	return hv<<4 | lv, ok1 && ok2
-}
-
-func hexVal(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c|0x20 && c|0x20 <= 'f':
-		return c | 0x20 - 'a' + 10, true
-	}
-	return 0, false
 }
