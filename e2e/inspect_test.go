@@ -85,24 +85,33 @@ func sessionForm(fromStore string) []string {
 	return []string{"--no-redact"}
 }
 
-// TestInspectReadsTheStoreThePluginFilled: the corpus shipped into a real
-// VictoriaLogs by the plugin (the .so through the host, Elasticsearch bulk
-// API) and read back with --from gives the same contacts, tenants,
-// exceptions and timeline as the log file itself.
-func TestInspectReadsTheStoreThePluginFilled(t *testing.T) {
+// shipToStore sends recs through the real library (the host, the
+// Elasticsearch sink, two workers, props added) into a fresh VictoriaLogs
+// and waits until every record is stored.
+func shipToStore(t *testing.T, recs []corpus.Record, props ...string) *vlogs.Server {
+	t.Helper()
 	vl := vlogs.Start(t)
 	h := start(t)
-	in := h.New("match", "raw.*", "sink", "elasticsearch", "url", esURL(vl.URL()), "workers", "2")
+	in := h.New(append([]string{"match", "raw.*", "sink", "elasticsearch", "url", esURL(vl.URL()), "workers", "2"}, props...)...)
 	if in.Init() != flbhost.FLBOK {
 		t.Fatal(h.Stderr())
 	}
-	recs := inspectCorpus()
 	for i, ret := range in.FlushConcurrent("raw.ctlive", timedChunks(recs, 400), 2) {
 		if ret != flbhost.FLBOK {
 			t.Fatalf("flush %d = %d\n%s", i, ret, h.Stderr())
 		}
 	}
 	vl.WaitCount(t, `*`, len(recs), 20*time.Second)
+	return vl
+}
+
+// TestInspectReadsTheStoreThePluginFilled: the corpus shipped into a real
+// VictoriaLogs by the plugin (the .so through the host, Elasticsearch bulk
+// API) and read back with --from gives the same contacts, tenants,
+// exceptions and timeline as the log file itself.
+func TestInspectReadsTheStoreThePluginFilled(t *testing.T) {
+	recs := inspectCorpus()
+	vl := shipToStore(t, recs)
 	file := writeLog(t, recs)
 	from := []string{"--from", "vlogs+" + vl.URL(), "--since", "2025-02-27T00:00:00Z", "--until", "2025-02-28T00:00:00Z"}
 
@@ -200,20 +209,8 @@ func lineDiff(got, want string) string {
 // userID`, the tool given the same key writes sessions and agents in the
 // forms the plugin stored, so the store's rows and the file's agree.
 func TestInspectMatchesAMaskedStore(t *testing.T) {
-	vl := vlogs.Start(t)
-	h := start(t)
-	in := h.New("match", "raw.*", "sink", "elasticsearch", "url", esURL(vl.URL()), "workers", "2",
-		"mask", "userID", "mask_key", "sixteen-bytes-key")
-	if in.Init() != flbhost.FLBOK {
-		t.Fatal(h.Stderr())
-	}
 	recs := inspectCorpus()
-	for i, ret := range in.FlushConcurrent("raw.ctlive", timedChunks(recs, 400), 2) {
-		if ret != flbhost.FLBOK {
-			t.Fatalf("flush %d = %d\n%s", i, ret, h.Stderr())
-		}
-	}
-	vl.WaitCount(t, `*`, len(recs), 20*time.Second)
+	vl := shipToStore(t, recs, "mask", "userID", "mask_key", "sixteen-bytes-key")
 	stored := inspectRun(t, "contacts", "--json", "--from", "vlogs+"+vl.URL(), "--since", "2025-02-27T00:00:00Z", "--until", "2025-02-28T00:00:00Z")
 	file := inspectRun(t, "contacts", "--json", "--mask-key", "sixteen-bytes-key", "--mask", "userID", writeLog(t, recs))
 	if stored != file {

@@ -11,6 +11,7 @@ package scrub
 
 import (
 	"errors"
+	"iter"
 	"net/url"
 	"slices"
 	"strconv"
@@ -304,6 +305,19 @@ func nextUserinfo(s string, i int) (int, int, string) {
 	}
 }
 
+// wordsFrom yields the bounds of each word of s from i on (see nextWord).
+func wordsFrom(s string, i int) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		for {
+			start, end := nextWord(s, i)
+			if start < 0 || !yield(start, end) {
+				return
+			}
+			i = end
+		}
+	}
+}
+
 // nextWord returns the bounds of the first word (a run of letters) at or
 // after i, or -1 when there is none. A letter after a JSON-escaped white
 // space starts a word: "\tBasic" holds the word Basic.
@@ -332,13 +346,8 @@ func nextWord(s string, i int) (start, end int) {
 func sessions(s string) string { return rewrite(s, nextSession) }
 
 func nextSession(s string, i int) (int, int, string) {
-	for {
-		var w int
-		if i, w = nextWord(s, i); i < 0 {
-			break
-		}
+	for i, w := range wordsFrom(s, i) {
 		word := s[i:w]
-		i = w
 		switch {
 		case strings.EqualFold(word, "ctlivetoken"), strings.EqualFold(word, "session"), strings.EqualFold(word, "sessionid"):
 		default:
@@ -501,13 +510,8 @@ func splitKeep(s, seps string) []string {
 func schemes(s string) string { return rewrite(s, nextScheme) }
 
 func nextScheme(s string, i int) (int, int, string) {
-	for {
-		var w int
-		if i, w = nextWord(s, i); i < 0 {
-			break
-		}
+	for i, w := range wordsFrom(s, i) {
 		word := s[i:w]
-		i = w
 		if !strings.EqualFold(word, "bearer") && !strings.EqualFold(word, "basic") && !strings.EqualFold(word, "apikey") {
 			continue
 		}
