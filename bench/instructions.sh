@@ -8,7 +8,8 @@
 #   bench/instructions.sh             this checkout
 #   bench/instructions.sh REV         this checkout and REV, side by side
 #
-# The test binary runs BenchmarkFlush/json and /msgpack for 51 and for 101
+# The test binary runs BenchmarkFlush/json, /msgpack and /forward (its fake
+# in_forward, in the same process, is counted too) for 51 and for 101
 # iterations of a 1,000-record chunk; both runs do the same setup, so the
 # difference is 50,000 records' work. GOGC=off keeps the garbage
 # collector's share out of the figure (it depends on the heap the test
@@ -29,7 +30,7 @@ count() { # count NAME SUB N: total instructions of one run
 
 measure() { # measure NAME DIR
 	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -c -o "$tmp/$1.test" ./pipeline)
-	for sub in json msgpack; do
+	for sub in json msgpack forward; do
 		a=$(count "$1" "$sub" 51)
 		b=$(count "$1" "$sub" 101)
 		printf '%-12s %-8s %6d instructions/record\n' "$1" "$sub" $(((b - a) / 50000))

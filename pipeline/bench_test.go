@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/corpus"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flbhost"
+	"github.com/ctlive/ctlive-fluent-bit/internal/fwdtest"
 	"github.com/ctlive/ctlive-fluent-bit/record"
 	"github.com/ctlive/ctlive-fluent-bit/sink"
 	"github.com/ctlive/ctlive-fluent-bit/sink/stdout"
@@ -28,22 +30,34 @@ func realisticChunk() ([]byte, int) {
 }
 
 // BenchmarkFlush: decode -> parse -> enrich -> encode for one chunk of 1,000
-// records, through Flush exactly as FLBPluginFlushCtx calls it, with the
-// encoded output going nowhere. "json" is the stdout sink's encoder (JSON
-// lines, as for Elasticsearch), "msgpack" the forward sink's (entries as
-// re-injected into Fluent Bit). Allocations are per chunk; ns/record is
+// records, through Flush exactly as FLBPluginFlushCtx calls it. "json" is
+// the stdout sink's encoder (JSON lines, as for Elasticsearch) and
+// "msgpack" the forward sink's (entries as re-injected into Fluent Bit),
+// each with the output going nowhere; "forward" is the whole forward sink:
+// tags rendered (the default ctlive.$tenant.$event), one message per tag,
+// written to a fake in_forward on a unix socket in this process, which
+// checks the framing and acks. Allocations are per chunk; ns/record is
 // reported separately.
 func BenchmarkFlush(b *testing.B) {
 	data, lineBytes := realisticChunk()
 	for _, tc := range []struct {
 		name string
-		sink sink.Sink
+		sink func(b *testing.B) *Pipeline
 	}{
-		{"json", stdout.NewWriter(io.Discard, "date", "double")},
-		{"msgpack", &msgpackDiscard{}},
+		{"json", func(b *testing.B) *Pipeline { return newTest(b, stdout.NewWriter(io.Discard, "date", "double")) }},
+		{"msgpack", func(b *testing.B) *Pipeline { return newTest(b, &msgpackDiscard{}) }},
+		{"forward", func(b *testing.B) *Pipeline {
+			srv := fwdtest.Start(b, fwdtest.Options{Unix: true, Discard: true})
+			p, err := New("ctlive.0", config.MapGetter(map[string]string{"sink": "forward", "url": srv.URL(), "plugin_log_level": "error"}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { p.Close() })
+			return p
+		}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			p := newTest(b, tc.sink)
+			p := tc.sink(b)
 			b.SetBytes(int64(lineBytes))
 			b.ReportAllocs()
 			b.ResetTimer()

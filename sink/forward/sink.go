@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
@@ -23,7 +24,7 @@ type Sink struct {
 	client   *Client
 	tag      *template.Template
 	maxBytes int // entries per message, below in_forward's buffer_max_size
-	flushes  sync.Pool
+	outboxes outboxes
 }
 
 // Bounds of max_message_size. The floor is a message that still holds a
@@ -71,9 +72,7 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{client: client, tag: tag, maxBytes: cfg.MaxMessageBytes - messageOverhead}
-	s.flushes.New = func() any { return &outbox{byTag: map[string]int{}} }
-	return s, nil
+	return &Sink{client: client, tag: tag, maxBytes: cfg.MaxMessageBytes - messageOverhead}, nil
 }
 
 // messageOverhead leaves room for the tag and the options map around the
@@ -111,23 +110,75 @@ func (o *outbox) reset() {
 	clear(o.byTag)
 }
 
-func (o *outbox) open(tag []byte) *message {
+// open returns the index of tag's open message, adding one for a new tag.
+func (o *outbox) open(tag []byte) int {
 	if i, ok := o.byTag[string(tag)]; ok {
-		return &o.msgs[i]
+		return i
 	}
 	return o.add(string(tag))
 }
 
-func (o *outbox) add(tag string) *message {
+// add starts another message for tag and returns its index. It may move
+// o.msgs: pointers into it are stale after.
+func (o *outbox) add(tag string) int {
 	if len(o.msgs) < cap(o.msgs) {
 		o.msgs = o.msgs[:len(o.msgs)+1]
 	} else {
 		o.msgs = append(o.msgs, message{})
 	}
-	m := &o.msgs[len(o.msgs)-1]
+	k := len(o.msgs) - 1
+	m := &o.msgs[k]
 	m.tag, m.count, m.group = tag, 0, -1
-	o.byTag[tag] = len(o.msgs) - 1
-	return m
+	o.byTag[tag] = k
+	return k
+}
+
+// size is the bytes o's buffers hold.
+func (o *outbox) size() int {
+	n := cap(o.entry) + cap(o.group) + cap(o.tagBuf)
+	for _, m := range o.msgs[:cap(o.msgs)] {
+		n += cap(m.entries) + 8*cap(m.events)
+	}
+	return n
+}
+
+// outboxes keeps the outboxes of finished flushes for the next ones: a
+// worker's messages reach their sizes once, not after every garbage
+// collection (which empties a sync.Pool). At most maxIdleOutboxes of at
+// most maxIdleOutboxBytes each are kept, so one burst of large records
+// does not pin its buffers for the life of the agent.
+type outboxes struct {
+	mu   sync.Mutex
+	idle []*outbox
+}
+
+const (
+	maxIdleOutboxes    = 8
+	maxIdleOutboxBytes = 16 << 20
+)
+
+func (p *outboxes) get() *outbox {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.idle); n > 0 {
+		o := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		return o
+	}
+	return &outbox{byTag: map[string]int{}}
+}
+
+func (p *outboxes) put(o *outbox) {
+	o.reset() // drop the references to this flush's tags and entries
+	if o.size() > maxIdleOutboxBytes {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) < maxIdleOutboxes {
+		p.idle = append(p.idle, o)
+	}
 }
 
 // Deliver renders each record's tag, packs the records per tag in chunk
@@ -136,8 +187,8 @@ func (o *outbox) add(tag string) *message {
 // the group's start marker and every tag that received records of a group
 // gets its end marker.
 func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
-	o := s.flushes.Get().(*outbox)
-	defer s.flushes.Put(o)
+	o := s.outboxes.get()
+	defer s.outboxes.put(o)
 	s.pack(o, b)
 
 	engine, parked := sink.IsEngineThread(ctx), 0
@@ -175,7 +226,8 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 	return nil
 }
 
-// pack puts each record of b in the message of its tag.
+// pack puts each record of b in the message of its tag, encoding it in
+// place (a record is copied again only when its tag's message is full).
 func (s *Sink) pack(o *outbox, b *sink.Batch) {
 	o.reset()
 
@@ -201,22 +253,29 @@ func (s *Sink) pack(o *outbox, b *sink.Batch) {
 			groupStart, group = nil, -1
 			continue
 		}
-		o.entry = record.AppendMsgpack(o.entry[:0], ev)
-		if len(o.entry) > s.maxBytes {
-			b.RejectAs(i, sink.TooLarge, fmt.Sprintf("record of %d bytes exceeds max_message_size", len(o.entry)))
+		o.tagBuf = s.tag.Append(o.tagBuf[:0], ev)
+		m := &o.msgs[o.open(o.tagBuf)]
+		mark := len(m.entries)
+		m.entries = record.AppendMsgpack(m.entries, ev)
+		entry := m.entries[mark:]
+		if len(entry) > s.maxBytes {
+			m.entries = m.entries[:mark]
+			b.RejectAs(i, sink.TooLarge, fmt.Sprintf("record of %d bytes exceeds max_message_size", len(entry)))
 			continue
 		}
-		o.tagBuf = s.tag.Append(o.tagBuf[:0], ev)
-		m := o.open(o.tagBuf)
-		if len(m.entries)+len(o.entry)+len(groupStart) > s.maxBytes && m.count > 0 {
-			m = o.add(m.tag) // this tag's message is full: start another
+		if mark+len(entry)+len(groupStart) > s.maxBytes && m.count > 0 {
+			// This tag's message is full: the record starts another. entry
+			// still holds it (only the length of m.entries is cut).
+			m.entries = m.entries[:mark]
+			m = &o.msgs[o.add(m.tag)]
+			mark = len(m.entries)
+			m.entries = append(m.entries, entry...)
 		}
 		if groupStart != nil && m.group != group {
-			m.entries = append(m.entries, groupStart...)
+			m.entries = slices.Insert(m.entries, mark, groupStart...)
 			m.count++
 			m.group = group
 		}
-		m.entries = append(m.entries, o.entry...)
 		m.events = append(m.events, i)
 		m.count++
 	}

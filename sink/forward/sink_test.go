@@ -232,6 +232,83 @@ func TestForwardKeepsLogGroupsPerTag(t *testing.T) {
 	}
 }
 
+// A tag whose records outgrow one message continues in another: each
+// message of a log group opens with the group's start marker and closes
+// with its end, as in_forward expects of a message on its own.
+func TestForwardOpensEveryMessageOfASplitGroupWithItsStart(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{AllowGroupMarkers: true, MaxMessageBytes: 64 << 10})
+	s := newSink(t, "url", srv.URL(), "max_message_size", "64k")
+	lines := make([]string, 200)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("[socketIO] [AGM] newContact record %03d %s", i, strings.Repeat("x", 700))
+	}
+	var c []byte
+	c = flbhost.AppendGroupStart(c, flbhost.Map{{Key: "resource", Value: "ctlive"}}, flbhost.Map{})
+	c = append(c, chunkOf(lines...)...)
+	c = flbhost.AppendGroupEnd(c)
+	if _, err := deliver(s, events(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.Messages()
+	want := 200
+	for range msgs {
+		want += 2
+	}
+	got, err := srv.WaitEvents(want, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) < 3 {
+		t.Fatalf("%d messages for ~150 KB of records under a 64 KiB limit", len(msgs))
+	}
+	next := 0
+	for k, m := range msgs {
+		in := got[:m.Entries]
+		got = got[m.Entries:]
+		if in[0].Group != "start" || in[len(in)-1].Group != "end" {
+			t.Fatalf("message %d of %d runs from %q to %q, want start ... end", k, len(msgs), in[0].Group, in[len(in)-1].Group)
+		}
+		for _, e := range in[1 : len(in)-1] {
+			if !strings.Contains(e.Record["log"].(string), fmt.Sprintf("record %03d ", next)) {
+				t.Fatalf("message %d: record %d out of order: %.40v", k, next, e.Record["log"])
+			}
+			next++
+		}
+	}
+	if next != 200 {
+		t.Errorf("%d records in the messages, want 200", next)
+	}
+}
+
+// The buffers of one flush serve the next: nothing of the first flush's
+// messages reaches the second's.
+func TestForwardReusedMessagesHoldOnlyTheirFlushsRecords(t *testing.T) {
+	srv := fwdtest.Start(t, fwdtest.Options{})
+	s := newSink(t, "url", srv.URL())
+	big := strings.Repeat("z", 5000)
+	if _, err := deliver(s, events(t, chunkOf("[fn] [AGM] first "+big, "[fn] [TENANT1] first "+big))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deliver(s, events(t, chunkOf("[fn] [TENANT1] second", "[fn] [AGM] second"))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := srv.WaitEvents(4, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, e := range got {
+		order = append(order, e.Tag+" "+strings.Fields(e.Record["message"].(string))[0])
+	}
+	want := "[ctlive.AGM.unknown first ctlive.TENANT1.unknown first ctlive.TENANT1.unknown second ctlive.AGM.unknown second]"
+	if fmt.Sprint(order) != want {
+		t.Errorf("events %v\nwant   %s", order, want)
+	}
+	if n := len(srv.Messages()); n != 4 {
+		t.Errorf("%d messages, want one per tag per flush (4)", n)
+	}
+}
+
 // One row per key and per kind of wrong value: each is refused at start
 // with one line naming the key, the value (unless secret) and what is
 // allowed.
