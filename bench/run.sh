@@ -9,6 +9,13 @@
 #
 # Each row is a configuration in this directory (null, fb-forward,
 # ctlive-forward, native-route, fb-stdout, ctlive-stdout, native-stdout).
+# Two more rows split a forward loop in its parts: replay-fb and
+# replay-ctlive run in_forward -> null alone (replay.conf), fed the stream
+# fb-forward's or ctlive-forward's output wrote (recorded once, before the
+# rounds, by bench/fwdreplay); so ctlive-forward - null - replay-ctlive is
+# what the plugin itself costs in place (README: Performance).
+#
+#   bench/run.sh null ctlive-forward fb-forward replay-ctlive replay-fb
 # A run ends when Fluent Bit's own metrics (its HTTP server) show every
 # line through the row's last output; then Fluent Bit is stopped, and
 # /usr/bin/time -v gives its CPU seconds (user + sys, the whole process)
@@ -58,6 +65,9 @@ last_output() {
 	null | fb-forward | ctlive-forward | native-route) echo null ;;
 	fb-stdout | native-stdout) echo stdout ;;
 	ctlive-stdout) echo ctlive ;;
+	replay-*) echo null ;;
+	capture-fb) echo forward ;;
+	capture-ctlive) echo ctlive ;;
 	esac
 }
 
@@ -72,11 +82,25 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # run ROW: one run; prints "cpu sys rss_mb".
 run() {
-	local row=$1 out=$BENCH_DIR/$1.time err=$BENCH_DIR/$1.err
+	local row=$1 out=$BENCH_DIR/$1.time err=$BENCH_DIR/$1.err conf=$1.conf sender=
 	rm -f "$BENCH_DIR/tail.db"*
 	export BENCH_HTTP_PORT=$(free_port) BENCH_FORWARD_PORT=$(free_port)
-	(cd bench && exec /usr/bin/time -v -o "$out" "$fb" -e "$so" -c "$row.conf" >/dev/null 2>"$err") &
+	case $row in
+	replay-*) conf=replay.conf ;;
+	capture-*)
+		rm -f "$BENCH_DIR/$row.stream".*
+		"$replay" capture -listen "127.0.0.1:$BENCH_FORWARD_PORT" -o "$BENCH_DIR/$row.stream" &
+		sender=$!
+		;;
+	esac
+	(cd bench && exec /usr/bin/time -v -o "$out" "$fb" -e "$so" -c "$conf" >/dev/null 2>"$err") &
 	local timer=$! deadline=$((SECONDS + 600)) want n=0
+	case $row in
+	replay-*)
+		"$replay" send -to "127.0.0.1:$BENCH_FORWARD_PORT" "$BENCH_DIR/capture-${row#replay-}.stream".* &
+		sender=$!
+		;;
+	esac
 	want=$(last_output "$row")
 	while [ "$n" -lt "$lines" ]; do
 		if [ $SECONDS -gt $deadline ] || ! kill -0 $timer 2>/dev/null; then
@@ -88,9 +112,27 @@ run() {
 	done
 	pkill -TERM -P $timer fluent-bit 2>/dev/null || true
 	wait $timer || true
+	if [ -n "$sender" ]; then
+		kill -TERM "$sender" 2>/dev/null || true
+		wait "$sender" || true
+	fi
 	awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2}
 		END {printf "%.2f %.2f %.0f\n", u+s, s, r/1024}' "$out"
 }
+
+replay=
+if [[ " ${rows[*]} " == *" replay-"* ]]; then
+	replay=$BENCH_DIR/fwdreplay
+	go build -o "$replay" ./bench/fwdreplay
+	for row in "${rows[@]}"; do
+		case $row in
+		replay-*)
+			echo "== recording ${row#replay-}-forward's stream" >&2
+			run "capture-${row#replay-}" >/dev/null
+			;;
+		esac
+	done
+fi
 
 declare -A cpu sys rss
 for ((k = 1; k <= rounds; k++)); do
@@ -117,3 +159,14 @@ ratio ctlive-forward fb-forward "forward loop: ctlive / Fluent Bit's own" || tru
 ratio ctlive-stdout fb-stdout "stdout: ctlive / Fluent Bit's own" || true
 ratio native-stdout ctlive-stdout "stdout: native regex+Lua / ctlive" || true
 ratio native-route ctlive-forward "routing: native regex+Lua+rewrite_tag / ctlive" || true
+ratio replay-ctlive replay-fb "in_forward alone: ctlive's stream / Fluent Bit's" || true
+# The forward loop in parts: tail (the null row), in_forward fed the
+# stream (replay-*), and the rest, the output itself.
+if [ -n "${med[null]:-}" ]; then
+	for out in fb ctlive; do
+		if [ -n "${med[$out-forward]:-}" ] && [ -n "${med[replay-$out]:-}" ]; then
+			awk -v all="${med[$out-forward]}" -v tail="${med[null]}" -v rin="${med[replay-$out]}" -v o="$out" -v n="$lines" \
+				'BEGIN {printf "%-44s %5.2f s (%.2f µs/line)\n", o "-forward less tail and in_forward", all - tail - rin, (all - tail - rin) / n * 1e6}'
+		fi
+	done
+fi
