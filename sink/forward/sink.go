@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
 	"github.com/ctlive/ctlive-fluent-bit/internal/flblog"
@@ -101,9 +102,10 @@ type outbox struct {
 }
 
 func (o *outbox) reset() {
-	for i := range o.msgs {
-		m := &o.msgs[i]
-		m.entries, m.events = m.entries[:0], m.events[:0]
+	all := o.msgs[:cap(o.msgs)]
+	for i := range all {
+		m := &all[i]
+		m.tag, m.entries, m.events = "", m.entries[:0], m.events[:0]
 	}
 	clear(o.round[:cap(o.round)]) // don't keep the last flush's entries reachable
 	o.msgs = o.msgs[:0]
@@ -133,9 +135,12 @@ func (o *outbox) add(tag string) int {
 	return k
 }
 
-// size is the bytes o's buffers hold.
+// size is the bytes o's buffers hold, its per-message bookkeeping
+// included (the byTag map's share is bounded by maxIdleTags instead).
 func (o *outbox) size() int {
-	n := cap(o.entry) + cap(o.group) + cap(o.tagBuf)
+	n := cap(o.entry) + cap(o.group) + cap(o.tagBuf) +
+		int(unsafe.Sizeof(Message{}))*cap(o.round) + 8*cap(o.roundIdx) +
+		int(unsafe.Sizeof(message{}))*cap(o.msgs)
 	for _, m := range o.msgs[:cap(o.msgs)] {
 		n += cap(m.entries) + 8*cap(m.events)
 	}
@@ -145,7 +150,8 @@ func (o *outbox) size() int {
 // outboxes keeps the outboxes of finished flushes for the next ones: a
 // worker's messages reach their sizes once, not after every garbage
 // collection (which empties a sync.Pool). At most maxIdleOutboxes of at
-// most maxIdleOutboxBytes each are kept, so one burst of large records
+// most maxIdleOutboxBytes and maxIdleTags messages each are kept, so one
+// burst of large records or of many tags (tenants come from the lines)
 // does not pin its buffers for the life of the agent.
 type outboxes struct {
 	mu   sync.Mutex
@@ -155,6 +161,7 @@ type outboxes struct {
 const (
 	maxIdleOutboxes    = 8
 	maxIdleOutboxBytes = 16 << 20
+	maxIdleTags        = 1024
 )
 
 func (p *outboxes) get() *outbox {
@@ -171,7 +178,7 @@ func (p *outboxes) get() *outbox {
 
 func (p *outboxes) put(o *outbox) {
 	o.reset() // drop the references to this flush's tags and entries
-	if o.size() > maxIdleOutboxBytes {
+	if cap(o.msgs) > maxIdleTags || o.size() > maxIdleOutboxBytes {
 		return
 	}
 	p.mu.Lock()
