@@ -129,6 +129,7 @@ if [[ " ${rows[*]} " == *" replay-"* ]]; then
 		replay-*)
 			echo "== recording ${row#replay-}-forward's stream" >&2
 			run "capture-${row#replay-}" >/dev/null
+			echo "   $(cat "$BENCH_DIR/capture-${row#replay-}.stream".* | wc -c | awk '{printf "%.0f", $1 / 1e6}') MB in $(ls "$BENCH_DIR/capture-${row#replay-}.stream".* | wc -l) connections" >&2
 			;;
 		esac
 	done
@@ -143,17 +144,21 @@ for ((k = 1; k <= rounds; k++)); do
 	done
 done
 
+# The recorded streams (~3x the log) are not kept: each invocation
+# records them again for the library it runs.
+[ -z "$replay" ] || rm -f "$BENCH_DIR"/capture-*.stream.*
+
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo
-echo "$lines lines, $(du -m "$BENCH_LOG" | cut -f1) MB, $rounds rounds, $("$fb" --version | sed -n 1p)"
+echo "$lines lines, $(wc -c <"$BENCH_LOG" | awk '{printf "%.0f", $1 / 1e6}') MB, $rounds rounds, $("$fb" --version | sed -n 1p)"
 printf '%-16s %8s %8s %8s\n' row cpu_s sys_s rss_mb
 declare -A med
 for row in "${rows[@]}"; do
 	med[$row]=$(echo "${cpu[$row]}" | median)
 	printf '%-16s %8s %8s %8s\n' "$row" "${med[$row]}" "$(echo "${sys[$row]}" | median)" "$(echo "${rss[$row]}" | median)"
 done
-ratio() { [ -n "${med[$1]:-}" ] && [ -n "${med[$2]:-}" ] && awk -v a="${med[$1]}" -v b="${med[$2]}" -v t="$3" 'BEGIN {printf "%-44s %5.2f×\n", t, a/b}'; }
+ratio() { [ -n "${med[$1]:-}" ] && [ -n "${med[$2]:-}" ] && awk -v a="${med[$1]}" -v b="${med[$2]}" -v t="$3" 'BEGIN {printf "%-50s %5.2f×\n", t, a/b}'; }
 echo
 ratio ctlive-forward fb-forward "forward loop: ctlive / Fluent Bit's own" || true
 ratio ctlive-stdout fb-stdout "stdout: ctlive / Fluent Bit's own" || true
@@ -166,7 +171,7 @@ if [ -n "${med[null]:-}" ]; then
 	for out in fb ctlive; do
 		if [ -n "${med[$out-forward]:-}" ] && [ -n "${med[replay-$out]:-}" ]; then
 			awk -v all="${med[$out-forward]}" -v tail="${med[null]}" -v rin="${med[replay-$out]}" -v o="$out" -v n="$lines" \
-				'BEGIN {printf "%-44s %5.2f s (%.2f µs/line)\n", o "-forward less tail and in_forward", all - tail - rin, (all - tail - rin) / n * 1e6}'
+				'BEGIN {printf "%-50s %5.2f s (%.2f µs/line)\n", o "-forward less tail and in_forward", all - tail - rin, (all - tail - rin) / n * 1e6}'
 		fi
 	done
 fi
