@@ -6,6 +6,10 @@
 #   bench/run.sh                      every row, 3 rounds, alternated
 #   bench/run.sh -r 5 null ctlive-forward fb-forward
 #   bench/run.sh -m 100               a ~100 MB log instead of ~49 MB
+#   bench/run.sh -m 1660 -r 1 null fb-forward ctlive-forward
+#                                     ~10 M lines: steady state, and
+#                                     whether memory stays flat (rss@1/4
+#                                     against rss@end)
 #
 # Each row is a configuration in this directory (null, fb-forward,
 # ctlive-forward, native-route, fb-stdout, ctlive-stdout, native-stdout).
@@ -80,7 +84,9 @@ proc_records() {
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# run ROW: one run; prints "cpu sys rss_mb".
+# run ROW: one run; prints "cpu sys rss_mb rss25 rss_end": CPU seconds,
+# peak resident MB, and the resident MB once a quarter of the lines are
+# through and at the end (equal within the noise when memory is flat).
 run() {
 	local row=$1 out=$BENCH_DIR/$1.time err=$BENCH_DIR/$1.err conf=$1.conf sender=
 	rm -f "$BENCH_DIR/tail.db"*
@@ -94,7 +100,7 @@ run() {
 		;;
 	esac
 	(cd bench && exec /usr/bin/time -v -o "$out" "$fb" -e "$so" -c "$conf" >/dev/null 2>"$err") &
-	local timer=$! deadline=$((SECONDS + 600)) want n=0
+	local timer=$! deadline=$((SECONDS + 1800)) want n=0 pid= cur rss25=0 rss_end=0
 	case $row in
 	replay-*)
 		"$replay" send -to "127.0.0.1:$BENCH_FORWARD_PORT" "$BENCH_DIR/capture-${row#replay-}.stream".* &
@@ -109,6 +115,10 @@ run() {
 		fi
 		sleep 0.5
 		n=$(proc_records "$BENCH_HTTP_PORT" "$want")
+		[ -n "$pid" ] || pid=$(pgrep -P $timer fluent-bit || true)
+		cur=$(awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/${pid:-0}/status" 2>/dev/null || true)
+		[ "$rss25" != 0 ] || [ "$n" -lt $((lines / 4)) ] || rss25=${cur:-0}
+		rss_end=${cur:-$rss_end}
 	done
 	pkill -TERM -P $timer fluent-bit 2>/dev/null || true
 	wait $timer || true
@@ -116,8 +126,8 @@ run() {
 		kill -TERM "$sender" 2>/dev/null || true
 		wait "$sender" || true
 	fi
-	awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2}
-		END {printf "%.2f %.2f %.0f\n", u+s, s, r/1024}' "$out"
+	awk -F': ' -v q="$rss25" -v e="$rss_end" '/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2}
+		END {printf "%.2f %.2f %.0f %s %s\n", u+s, s, r/1024, q, e}' "$out"
 }
 
 replay=
@@ -135,12 +145,12 @@ if [[ " ${rows[*]} " == *" replay-"* ]]; then
 	done
 fi
 
-declare -A cpu sys rss
+declare -A cpu sys rss rss25 rss_end
 for ((k = 1; k <= rounds; k++)); do
 	for row in "${rows[@]}"; do
-		read -r c s r < <(run "$row")
-		cpu[$row]+="$c " sys[$row]+="$s " rss[$row]+="$r "
-		echo "round $k: $row ${c}s cpu (${s}s sys), ${r} MB" >&2
+		read -r c s r q e < <(run "$row")
+		cpu[$row]+="$c " sys[$row]+="$s " rss[$row]+="$r " rss25[$row]+="$q " rss_end[$row]+="$e "
+		echo "round $k: $row ${c}s cpu (${s}s sys), ${r} MB peak, $q MB at 1/4, $e MB at the end" >&2
 	done
 done
 
@@ -152,11 +162,12 @@ median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR%
 
 echo
 echo "$lines lines, $(wc -c <"$BENCH_LOG" | awk '{printf "%.0f", $1 / 1e6}') MB, $rounds rounds, $("$fb" --version | sed -n 1p)"
-printf '%-16s %8s %8s %8s\n' row cpu_s sys_s rss_mb
+printf '%-16s %8s %8s %8s %8s %8s\n' row cpu_s sys_s rss_mb rss@1/4 rss@end
 declare -A med
 for row in "${rows[@]}"; do
 	med[$row]=$(echo "${cpu[$row]}" | median)
-	printf '%-16s %8s %8s %8s\n' "$row" "${med[$row]}" "$(echo "${sys[$row]}" | median)" "$(echo "${rss[$row]}" | median)"
+	printf '%-16s %8s %8s %8s %8s %8s\n' "$row" "${med[$row]}" "$(echo "${sys[$row]}" | median)" "$(echo "${rss[$row]}" | median)" \
+		"$(echo "${rss25[$row]}" | median)" "$(echo "${rss_end[$row]}" | median)"
 done
 ratio() { [ -n "${med[$1]:-}" ] && [ -n "${med[$2]:-}" ] && awk -v a="${med[$1]}" -v b="${med[$2]}" -v t="$3" 'BEGIN {printf "%-50s %5.2f×\n", t, a/b}'; }
 echo
