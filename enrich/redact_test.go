@@ -46,6 +46,7 @@ var credentialPlaces = []struct {
 	{"a binary line", kv{"log", []byte("[HTTP] ct7Token=" + ct7)}, ""},
 	{"an array of texts", kv{"log", "[x] y", "list", []any{"a", "Authorization: Bearer " + bearer, []any{"password: " + password}}}, ""},
 	{"a key that is itself a credential", kv{"log", "[x] y", "Authorization: Bearer " + bearer, 1}, ""},
+	{"Node's rawHeaders", kv{"log", "[HTTP] [AGM] request rawHeaders: [ 'Host', 'server1', 'Authorization', 'Basic " + basic + "', 'ctlivetoken', '" + planted + "', 'ct7Token', '" + ct7 + "' ]"}, ""},
 }
 
 // outputs renders an event the ways sinks do: MessagePack (forward) and

@@ -394,11 +394,7 @@ func uuidAfter(b []byte, e int) []byte {
 	if u == e {
 		return nil
 	}
-	end := uuidAt(b, u)
-	if end == 0 || end < len(b) && (is(b[end], cIdent) || b[end] == '-') {
-		return nil
-	}
-	return b[u:end]
+	return uuidStandingAt(b, u)
 }
 
 // sessionAfter handles a session context word at b[w:e]: the UUID after it

@@ -191,6 +191,9 @@ func isHex4(b []byte) bool {
 // string) and the letters of \n, \r, \t right after a backslash.
 func uuidAfterLoosely(b []byte, e int) []byte {
 	u := e
+	if v := pairedValue(b, e); v > 0 {
+		return uuidStandingAt(b, v) // `'ctlivetoken', '<uuid>'`
+	}
 	for u < len(b) && u-e < 16 {
 		c := b[u]
 		if is(c, cSep) || is(c, cSpace) || c == '\\' {
@@ -206,11 +209,62 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 	if u == e {
 		return nil
 	}
+	return uuidStandingAt(b, u)
+}
+
+// uuidStandingAt returns the UUID at b[u] when nothing of an identifier
+// follows it, else nil.
+func uuidStandingAt(b []byte, u int) []byte {
 	end := uuidAt(b, u)
 	if end == 0 || end < len(b) && (is(b[end], cIdent) || b[end] == '-') {
 		return nil
 	}
 	return b[u:end]
+}
+
+// maxPairGap bounds the blanks around the comma of a name/value pair.
+const maxPairGap = 16
+
+// pairedValue returns where the value starts when the header name ending
+// at b[e] is one element of a list of names and values, as Node.js logs a
+// request's rawHeaders (`[ 'Authorization', 'Basic x' ]`) or a JSON array
+// holds them (`["ctlivetoken","<uuid>"]`, also inside a JSON string,
+// `[\"ct7Token\",\"x\"]`): the name's closing quote, a comma between
+// blanks, and the value's opening quote of the same kind. Else 0. It looks
+// at most a few bytes ahead, so a line's scans stay linear.
+func pairedValue(b []byte, e int) int {
+	q, escaped := byte(0), false
+	switch {
+	case e < len(b) && (b[e] == '\'' || b[e] == '"'):
+		q = b[e]
+		e++
+	case e+1 < len(b) && b[e] == '\\' && b[e+1] == '"':
+		q, escaped = '"', true
+		e += 2
+	default:
+		return 0
+	}
+	i, comma := e, false
+	for ; i < len(b) && i-e <= maxPairGap; i++ {
+		if b[i] == ',' && !comma {
+			comma = true
+		} else if !is(b[i], cSpace) {
+			break
+		}
+	}
+	if !comma {
+		return 0
+	}
+	if escaped {
+		if i+1 < len(b) && b[i] == '\\' && b[i+1] == '"' {
+			return i + 2
+		}
+		return 0
+	}
+	if i < len(b) && b[i] == q {
+		return i + 1
+	}
+	return 0
 }
 
 // LabelNamesSecret reports whether a record key names a credential: its
@@ -360,6 +414,9 @@ func (s *scan) tokenEnd(b []byte, i int) int {
 // (`ct7Token: x`, `ct7Token Bearer x`, `ctlivetoken=x` that is not a UUID).
 func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 	v := skipTokenSep(b, e)
+	if p := pairedValue(b, e); p > 0 {
+		v = p
+	}
 	if v == e {
 		return
 	}
@@ -412,6 +469,9 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 			v = q
 		}
 		v++
+	}
+	if p := pairedValue(b, e); p > 0 {
+		v, labelled = p, true // `'Authorization', 'Basic x'`
 	}
 	if v == e || v >= len(b) {
 		return

@@ -53,6 +53,7 @@ var Shapes = []Shape{
 	{"url-userinfo", func(int) string { return "x://a:b@c:d@" }},
 	{"authorization-arrays", func(int) string { return "authorization:[ \n[" }},
 	{"token-separators", func(int) string { return "ct7Token -- =>%253D%22 " }},
+	{"raw-header-pairs", func(int) string { return `'Authorization', 'ctlivetoken', \"ct7Token\", ` }},
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
 
