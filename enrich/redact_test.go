@@ -46,6 +46,7 @@ var credentialPlaces = []struct {
 	{"a binary line", kv{"log", []byte("[HTTP] ct7Token=" + ct7)}, ""},
 	{"an array of texts", kv{"log", "[x] y", "list", []any{"a", "Authorization: Bearer " + bearer, []any{"password: " + password}}}, ""},
 	{"a key that is itself a credential", kv{"log", "[x] y", "Authorization: Bearer " + bearer, 1}, ""},
+	{"a HAR header object", kv{"log", `[HTTP] [AGM] har request:{"headers":[{"name":"Authorization","value":"Basic ` + basic + `"},{"name":"ctlivetoken","value":"` + planted + `"}]}`}, ""},
 	{"Node's rawHeaders", kv{"log", "[HTTP] [AGM] request rawHeaders: [ 'Host', 'server1', 'Authorization', 'Basic " + basic + "', 'ctlivetoken', '" + planted + "', 'ct7Token', '" + ct7 + "' ]"}, ""},
 }
 
@@ -84,6 +85,16 @@ func TestCredentialsNeverLeaveInClear(t *testing.T) {
 // A session still correlates: the same digest on the login line and on the
 // join line, in the field and in the line, and `ctlive-inspect hash` (the
 // redact package) gives it to an engineer holding the clear value.
+// A header written as a name/value object loses its credential, never a
+// key: the payload stays the JSON it was.
+func TestHeaderObjectsKeepTheirKeys(t *testing.T) {
+	ev := enrichOne(t, v1(kv{"log", `[HTTP] [AGM] har request:{"headers":[{"name":"Authorization","value":"Basic ` + basic + `"}]}`}), config())
+	want := `{"headers":[{"name":"Authorization","value":"Basic [redacted]"}]}`
+	if len(ev.Fields.Payloads) != 1 || string(ev.Fields.Payloads[0].JSON) != want {
+		t.Fatalf("payload %q, want %s", ev.Fields.Payloads, want)
+	}
+}
+
 func TestSameSessionSameDigestEverywhere(t *testing.T) {
 	digest := redact.NewDigester(nil).Token(session)
 	login := enrichOne(t, v1(kv{"log", "[socketIO] agentLogin USER_jdoe@example.com session ID " + session}), config())

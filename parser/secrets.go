@@ -188,16 +188,22 @@ func isHex4(b []byte) bool {
 
 // uuidAfterLoosely is uuidAfter for credentials only: besides its
 // separators, line breaks, tabs, backslashes (escapes of JSON inside a
-// string) and the letters of \n, \r, \t right after a backslash.
+// string), the letters of \n, \r, \t right after a backslash, commas and
+// MongoDB's UUID( constructor; or the value paired with the word
+// (pairedValue).
 func uuidAfterLoosely(b []byte, e int) []byte {
 	u := e
 	if v := pairedValue(b, e); v > 0 {
 		return uuidStandingAt(b, v) // `'ctlivetoken', '<uuid>'`
 	}
-	for u < len(b) && u-e < 16 {
+	for u < len(b) && u-e < 24 {
 		c := b[u]
-		if is(c, cSep) || is(c, cSpace) || c == '\\' {
+		if is(c, cSep) || is(c, cSpace) || c == '\\' || c == ',' { // `Sec-WebSocket-Protocol: ctlivetoken, <uuid>`
 			u++
+			continue
+		}
+		if n := mongoUUIDPrefix(b[u:]); n > 0 {
+			u += n // MongoDB's `sessionId: UUID("<uuid>")`, `new UUID(...)`
 			continue
 		}
 		if u > e && b[u-1] == '\\' && (c == 'n' || c == 'r' || c == 't') {
@@ -212,6 +218,17 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 	return uuidStandingAt(b, u)
 }
 
+// mongoUUIDPrefix returns the length of `UUID(` or `new UUID(` (any
+// case) at the start of b, else 0.
+func mongoUUIDPrefix(b []byte) int {
+	for _, p := range [...]string{"uuid(", "new uuid("} {
+		if len(b) >= len(p) && eqFold(b[:len(p)], p) {
+			return len(p)
+		}
+	}
+	return 0
+}
+
 // uuidStandingAt returns the UUID at b[u] when nothing of an identifier
 // follows it, else nil.
 func uuidStandingAt(b []byte, u int) []byte {
@@ -222,49 +239,149 @@ func uuidStandingAt(b []byte, u int) []byte {
 	return b[u:end]
 }
 
-// maxPairGap bounds the blanks around the comma of a name/value pair.
-const maxPairGap = 16
+// maxPairGap bounds the blanks around a name/value pair's comma (a
+// pretty-printed list indents each element on its own line). Each
+// trigger looks only at the blanks next to its own name, which no other
+// trigger's look covers, so the scan stays linear.
+const maxPairGap = 1024
+
+// maxHeaderName bounds the name pairedValue reads back over.
+const maxHeaderName = 64
 
 // pairedValue returns where the value starts when the header name ending
-// at b[e] is one element of a list of names and values, as Node.js logs a
-// request's rawHeaders (`[ 'Authorization', 'Basic x' ]`) or a JSON array
-// holds them (`["ctlivetoken","<uuid>"]`, also inside a JSON string,
-// `[\"ct7Token\",\"x\"]`): the name's closing quote, a comma between
-// blanks, and the value's opening quote of the same kind. Else 0. It looks
-// at most a few bytes ahead, so a line's scans stay linear.
+// at b[e] stands beside its value, else 0:
+//   - as one element of a list of names and values, as Node.js logs a
+//     request's rawHeaders (`[ 'Authorization', 'Basic x' ]`), a JSON
+//     array (`["ctlivetoken","<uuid>"]`, also escaped inside a JSON
+//     string) or a list of pairs (`[ 'authorization', [ 'Basic x' ] ]`):
+//     the name follows '[' or ',' and its value is the next element;
+//   - as the name of a name/value object, as HAR files and undici's
+//     Headers print them: `{"name":"Authorization","value":"Basic x"}`,
+//     `{ name: 'Authorization', value: 'Basic x' }`.
+//
+// A list of names alone (`allowedHeaders: [ 'Authorization', 'ctlivetoken' ]`)
+// matches the first form too: plausiblePairedValue then tells a value
+// from a name.
 func pairedValue(b []byte, e int) int {
-	q, escaped := byte(0), false
-	switch {
-	case e < len(b) && (b[e] == '\'' || b[e] == '"'):
-		q = b[e]
-		e++
-	case e+1 < len(b) && b[e] == '\\' && b[e+1] == '"':
-		q, escaped = '"', true
-		e += 2
-	default:
+	escaped := e+1 < len(b) && b[e] == '\\' && b[e+1] == '"'
+	if !escaped && (e >= len(b) || !isQuote(b[e])) {
 		return 0
 	}
-	i, comma := e, false
-	for ; i < len(b) && i-e <= maxPairGap; i++ {
-		if b[i] == ',' && !comma {
-			comma = true
-		} else if !is(b[i], cSpace) {
-			break
-		}
+	// The name's opening quote.
+	ns := e
+	for ns > 0 && e-ns < maxHeaderName && (is(b[ns-1], cAlnum) || b[ns-1] == '-' || b[ns-1] == '_') {
+		ns--
 	}
-	if !comma {
+	open := ns - 1
+	if escaped {
+		open--
+	}
+	if open < 0 || !quoteAtIs(b, open, escaped) {
+		return 0
+	}
+	// The comma after the name, and what follows it.
+	i := e + 1
+	if escaped {
+		i++
+	}
+	i = skipBlanks(b, i)
+	if i >= len(b) || b[i] != ',' {
+		return 0
+	}
+	i = skipBlanks(b, i+1)
+	if v := valueKeyEnd(b, i); v > 0 {
+		return openingQuoteEnd(b, skipBlanks(b, v), escaped) // the name/value object
+	}
+	// A list: the name is an element (after '[' or ',').
+	j := open - 1
+	for j >= 0 && open-j <= maxPairGap && is(b[j], cSpace) {
+		j--
+	}
+	if j < 0 || b[j] != '[' && b[j] != ',' {
+		return 0
+	}
+	for i < len(b) && b[i] == '[' { // a list of pairs
+		i = skipBlanks(b, i+1)
+	}
+	return openingQuoteEnd(b, i, escaped)
+}
+
+func isQuote(c byte) bool { return c == '\'' || c == '"' || c == '`' }
+
+// quoteAtIs reports whether a quote (`\"` when escaped) stands at b[i].
+func quoteAtIs(b []byte, i int, escaped bool) bool {
+	if escaped {
+		return i+1 < len(b) && b[i] == '\\' && b[i+1] == '"'
+	}
+	return isQuote(b[i])
+}
+
+// openingQuoteEnd returns where the quoted value opening at b[i] starts,
+// or 0.
+func openingQuoteEnd(b []byte, i int, escaped bool) int {
+	if i >= len(b) || !quoteAtIs(b, i, escaped) {
 		return 0
 	}
 	if escaped {
-		if i+1 < len(b) && b[i] == '\\' && b[i+1] == '"' {
-			return i + 2
-		}
+		return i + 2
+	}
+	return i + 1
+}
+
+// skipBlanks skips at most maxPairGap bytes of white space.
+func skipBlanks(b []byte, i int) int {
+	for start := i; i < len(b) && i-start < maxPairGap && is(b[i], cSpace); i++ {
+	}
+	return i
+}
+
+// valueKeyEnd returns the end of a `value` key and its ':' at b[i]
+// (`"value":`, `value:`, `\"value\":`), or 0.
+func valueKeyEnd(b []byte, i int) int {
+	for k := 0; k < 2 && i < len(b) && (isQuote(b[i]) || b[i] == '\\'); k++ {
+		i++ // `"`, or `\"`
+	}
+	if i+5 > len(b) || !eqFold(b[i:i+5], "value") {
 		return 0
 	}
-	if i < len(b) && b[i] == q {
-		return i + 1
+	i += 5
+	for k := 0; k < 2 && i < len(b) && (isQuote(b[i]) || b[i] == '\\'); k++ {
+		i++
 	}
-	return 0
+	i = skipBlanks(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return 0
+	}
+	return i + 1
+}
+
+// plausiblePairedValue reports whether the value pairedValue found at
+// b[v] can be a credential rather than the next header's name or an ID:
+// a known authentication scheme and its credential, or one generated
+// token (16 or more bytes mixing letters and digits) that holds no CTLive
+// ID (`CHAT_AGM_<uuid>`, a Redis key's hash field after `ct7Token`).
+func plausiblePairedValue(b []byte, v int) bool {
+	if w := schemeEnd(b, v); w > v && w < len(b) && (b[w] == ' ' || b[w] == '\t') && knownScheme(b[v:w]) {
+		return true
+	}
+	t := b[v:tokenEnd(b, v)]
+	return len(t) >= minTokenEntropy && MixesLettersAndDigits(t) && !holdsCTLiveID(t)
+}
+
+// holdsCTLiveID reports whether t holds a UUID right after a '_': a
+// contactID or a customer's userID.
+func holdsCTLiveID(t []byte) bool {
+	for i := bytes.IndexByte(t, '_'); i >= 0; {
+		if uuidAt(t, i+1) > 0 {
+			return true
+		}
+		k := bytes.IndexByte(t[i+1:], '_')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
 }
 
 // LabelNamesSecret reports whether a record key names a credential: its
@@ -415,6 +532,9 @@ func (s *scan) tokenEnd(b []byte, i int) int {
 func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 	v := skipTokenSep(b, e)
 	if p := pairedValue(b, e); p > 0 {
+		if !plausiblePairedValue(b, p) {
+			return
+		}
 		v = p
 	}
 	if v == e {
@@ -471,6 +591,9 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		v++
 	}
 	if p := pairedValue(b, e); p > 0 {
+		if !plausiblePairedValue(b, p) {
+			return // `allowedHeaders: [ 'Authorization', 'ctlivetoken' ]`
+		}
 		v, labelled = p, true // `'Authorization', 'Basic x'`
 	}
 	if v == e || v >= len(b) {

@@ -54,6 +54,7 @@ var Shapes = []Shape{
 	{"authorization-arrays", func(int) string { return "authorization:[ \n[" }},
 	{"token-separators", func(int) string { return "ct7Token -- =>%253D%22 " }},
 	{"raw-header-pairs", func(int) string { return `'Authorization', 'ctlivetoken', \"ct7Token\", ` }},
+	{"header-objects", func(int) string { return `{"name":"Authorization","value":{ name: 'ct7Token', value: [ [ ` }},
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
 
