@@ -32,7 +32,36 @@ func skipJSON(b []byte, scratch *[]byte) (n int) {
 	if it.Error != nil {
 		return 0
 	}
+	if longDigitRun(out) {
+		// json-iterator's skip refuses a number out of float64's range
+		// written with an exponent (1e400) but takes one written out in
+		// digits, which decoding then refuses: the value does not parse
+		// either way (contract, payload).
+		if _, err := decodeJSON(out); err != nil {
+			return 0
+		}
+	}
 	return len(out)
+}
+
+// float64Digits: float64's largest value has 309 digits before its point;
+// a run of as many digits may be a number out of its range.
+const float64Digits = 309
+
+// longDigitRun reports whether v holds float64Digits digits or more in a
+// row (in a number or a string: decoding then decides).
+func longDigitRun(v []byte) bool {
+	run := 0
+	for _, c := range v {
+		if '0' <= c && c <= '9' {
+			if run++; run >= float64Digits {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // ValidJSON reports whether b is exactly one JSON value (surrounding

@@ -223,6 +223,8 @@ var rules = []struct {
 	{"url stops at whitespace", Options{}, "[fn] url:http://a/b?c=d next", map[string]string{"url": "http://a/b?c=d"}},
 	{"empty url is left out", Options{}, "[fn] url: http://a", map[string]string{"url": ""}},
 	{"truncated JSON is left out and the rest parses", Options{}, `[fn] response:{"chat":true,"cb ` + cidA, map[string]string{"payloads": "", "contactID": cidA}},
+	{"a number out of float64's range does not parse, written out or not", Options{}, `[fn] a:[1e400] b:[18` + strings.Repeat("0", 307) + `] c:[17` + strings.Repeat("0", 307) + `]`, map[string]string{"payloads": `c=[17` + strings.Repeat("0", 307) + `]`}},
+	{"a long run of digits in a string parses", Options{}, `[fn] a:["` + strings.Repeat("9", 400) + `"]`, map[string]string{"payloads": `a=["` + strings.Repeat("9", 400) + `"]`}},
 	{"array payload", Options{}, `[fn] ids:["a","b"] tail`, map[string]string{"payloads": `ids=["a","b"]`}},
 	{"label may hold underscores", Options{}, `[fn] delivery_report:{"ok":1}`, map[string]string{"payloads": `delivery_report={"ok":1}`}},
 	{"two payloads", Options{}, `[fn] a:{"x":1} b:[2]`, map[string]string{"payloads": `a={"x":1}|b=[2]`}},
