@@ -235,9 +235,8 @@ func (s *Sink) Deliver(ctx context.Context, b *sink.Batch) error {
 
 // pack puts each record of b in the message of its tag, encoding it in
 // place (a record is copied again only when its tag's message is full).
+// o is empty: new, or reset when it was put back (outboxes.put).
 func (s *Sink) pack(o *outbox, b *sink.Batch) {
-	o.reset()
-
 	var groupStart []byte
 	group := -1
 	for i, ev := range b.Events {
