@@ -275,7 +275,7 @@ func (m msgpackOut) key(dst, raw []byte) []byte { return m.str(dst, raw) }
 
 func (msgpackOut) str(dst, raw []byte) []byte {
 	if bytes.IndexByte(raw, '\\') < 0 {
-		return msgp.AppendStringFromBytes(dst, raw)
+		return appendStr(dst, raw)
 	}
 	mark := len(dst)
 	dst = append(dst, 0xdb, 0, 0, 0, 0) // str32, shrunk below

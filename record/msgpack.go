@@ -143,7 +143,7 @@ func appendFieldsMsgpack(dst []byte, ev *Event) []byte {
 		case FieldPayload:
 			dst = appendPayloadsMsgpack(dst, r.Payloads, ev.layout.payloadLevel())
 		default:
-			dst = msgp.AppendStringFromBytes(dst, ev.Value(i))
+			dst = appendStr(dst, ev.Value(i))
 		}
 	}
 	return dst
@@ -152,7 +152,7 @@ func appendFieldsMsgpack(dst []byte, ev *Event) []byte {
 func appendStringsMsgpack(dst []byte, ss [][]byte) []byte {
 	dst = msgp.AppendArrayHeader(dst, uint32(len(ss)))
 	for _, s := range ss {
-		dst = msgp.AppendStringFromBytes(dst, s)
+		dst = appendStr(dst, s)
 	}
 	return dst
 }
@@ -162,7 +162,7 @@ func appendStringsMsgpack(dst []byte, ss [][]byte) []byte {
 func appendPayloadsMsgpack(dst []byte, ps []parser.Payload, level int) []byte {
 	dst = msgp.AppendMapHeader(dst, uint32(len(ps)))
 	for _, p := range ps {
-		dst = msgp.AppendStringFromBytes(dst, p.Label)
+		dst = appendStr(dst, p.Label)
 		dst = transcode(dst, p.JSON, msgpackOut{}, level)
 	}
 	return dst

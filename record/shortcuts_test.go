@@ -145,3 +145,16 @@ func validPerByte(b []byte) string {
 	}
 	return sb.String()
 }
+
+// The added fields' string writer is msgp's, byte for byte, at every
+// header size's bounds.
+func TestAppendStrWritesWhatMsgpWrites(t *testing.T) {
+	for _, n := range []int{0, 1, 31, 32, 255, 256, 65535, 65536, 70000} {
+		s := []byte(strings.Repeat("x", n))
+		got := appendStr([]byte{0xc0}, s)
+		want := msgp.AppendStringFromBytes([]byte{0xc0}, s)
+		if string(got) != string(want) {
+			t.Errorf("len %d: header % x, want % x", n, got[:min(len(got), 6)], want[:min(len(want), 6)])
+		}
+	}
+}
