@@ -55,7 +55,24 @@ func (j JSON) AppendMembers(dst []byte, ev *Event) ([]byte, bool) {
 	}
 	start := len(dst)
 	if ev.Shaped {
-		forEachEntry(ev, o, func(raw []byte) { dst = appendJSONEntry(dst, raw, start, j.Reserved, mode) })
+		// Most fields and the line's own value are parts of the line: those
+		// before its first byte that needs escaping (usually all of it) are
+		// copied as they are, and the line is scanned once, not once a part.
+		clean := ev.Line[:cleanUntil(ev.Line, 0)]
+		forEachEntry(ev, o, func(raw []byte) { dst = appendJSONEntry(dst, raw, start, j.Reserved, mode, clean) })
+		if ev.present != 0 {
+			if len(dst) > start {
+				dst = append(dst, ',')
+			}
+			if o.NestUnder != "" {
+				dst = appendJSONKeyText(dst, o.NestUnder, mode)
+				dst = append(dst, ':', '{')
+				dst = appendFieldsJSON(dst, ev, mode, clean)
+				dst = append(dst, '}')
+			} else {
+				dst = appendFieldsJSON(dst, ev, mode, clean)
+			}
+		}
 	} else {
 		b := ev.bodyFields
 		for i := uint32(0); i < ev.bodyLen; i++ {
@@ -66,21 +83,8 @@ func (j JSON) AppendMembers(dst []byte, ev *Event) ([]byte, bool) {
 			if err != nil {
 				break
 			}
-			dst = appendJSONEntry(dst, b[:len(b)-len(next)], start, j.Reserved, mode)
+			dst = appendJSONEntry(dst, b[:len(b)-len(next)], start, j.Reserved, mode, nil)
 			b = next
-		}
-	}
-	if ev.Shaped && ev.present != 0 {
-		if len(dst) > start {
-			dst = append(dst, ',')
-		}
-		if o.NestUnder != "" {
-			dst = appendJSONKeyText(dst, o.NestUnder, mode)
-			dst = append(dst, ':', '{')
-			dst = appendFieldsJSON(dst, ev, mode)
-			dst = append(dst, '}')
-		} else {
-			dst = appendFieldsJSON(dst, ev, mode)
 		}
 	}
 	return dst, len(dst) > start
@@ -100,32 +104,40 @@ const (
 )
 
 // appendJSONEntry writes one msgpack key/value pair of a record's map as
-// a JSON member.
-func appendJSONEntry(dst, raw []byte, start int, reserved string, mode jsonMode) []byte {
-	if reserved != "" {
-		if k, _, err := readKey(raw); err == nil && string(k) == reserved {
-			return dst
-		}
+// a JSON member. A string value that lies inside clean, a text known to need
+// no escaping, is copied as it is.
+func appendJSONEntry(dst, raw []byte, start int, reserved string, mode jsonMode, clean []byte) []byte {
+	k, rest, err := readKey(raw)
+	if err == nil && reserved != "" && string(k) == reserved {
+		return dst
 	}
 	if len(dst) > start {
 		dst = append(dst, ',')
 	}
-	dst, rest := appendJSONKey(dst, raw, 2, mode)
+	if err == nil {
+		mark := len(dst)
+		dst = appendJSONBytes(dst, k)
+		if mode&replaceDots != 0 {
+			dotsToUnderscores(dst[mark:])
+		}
+	} else {
+		dst, rest = appendJSONKey(dst, raw, 2, mode)
+	}
 	dst = append(dst, ':')
+	if msgp.NextType(rest) == msgp.StrType {
+		if s, _, err := readString(rest); err == nil {
+			return appendJSONPart(dst, s, clean)
+		}
+	}
 	dst, _ = appendJSONValue(dst, rest, 2, mode)
 	return dst
 }
 
-func appendFieldsJSON(dst []byte, ev *Event, mode jsonMode) []byte {
+// appendFieldsJSON writes the added fields; clean is the part of the line
+// that needs no escaping (see appendJSONPart).
+func appendFieldsJSON(dst []byte, ev *Event, mode jsonMode, clean []byte) []byte {
 	r := &ev.Fields
 	first := true
-	// Most fields are parts of the line: when the line needs no escaping
-	// (printable ASCII, no quote or backslash), neither do they, and one
-	// scan of the line spares one of each.
-	clean := ev.Line
-	if len(clean) == 0 || cleanUntil(clean, 0) < len(clean) {
-		clean = nil
-	}
 	for m := ev.present; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros32(m)
 		if !first {

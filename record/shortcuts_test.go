@@ -100,9 +100,9 @@ func FuzzKeyMemo(f *testing.F) {
 	})
 }
 
-// FuzzFieldsJSON: the fields written without a scan, as parts of a line
-// that needs no escaping, come out as the same strings as the fields
-// written with one: valid JSON whose field values are the parser's.
+// FuzzFieldsJSON: the fields and the line written without a scan, as parts
+// of a line that needs no escaping up to its first byte that does, come
+// out as the same strings as when written with one: valid JSON whose field values are the parser's.
 func FuzzFieldsJSON(f *testing.F) {
 	f.Add("ctlive | 2025-02-27T17:19:20.1Z [socketIO] [AGM] newContact CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c")
 	f.Add(`[CT7PROTOCOL] [AGM] message "quoted" \ back`)
@@ -117,6 +117,9 @@ func FuzzFieldsJSON(f *testing.F) {
 		var got map[string]any
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("invalid JSON %q for %q: %v", out, line, err)
+		}
+		if s, _ := got["log"].(string); s != validPerByte([]byte(line)) {
+			t.Fatalf("log = %q, want %q", s, line) // the line itself: copied when clean, escaped when not
 		}
 		for i, name := range FieldNames {
 			if !ev.Has(i) || i == FieldScopes || i == FieldStack || i == FieldPayload || i == FieldTime {

@@ -52,12 +52,13 @@ func (s *Sink) Deliver(_ context.Context, b *sink.Batch) error {
 		bp = new([]byte)
 	}
 	buf := (*bp)[:0]
+	var secs secondsText
 	for i, ev := range b.Events {
 		if !ev.IsRecord() {
 			b.Done(i) // group markers frame records; they are not records
 			continue
 		}
-		buf = s.appendLine(buf, ev)
+		buf = s.appendLine(buf, ev, &secs)
 	}
 	s.mu.Lock()
 	_, err := s.w.Write(buf)
@@ -74,12 +75,12 @@ func (s *Sink) Deliver(_ context.Context, b *sink.Batch) error {
 	return nil
 }
 
-func (s *Sink) appendLine(buf []byte, ev *record.Event) []byte {
+func (s *Sink) appendLine(buf []byte, ev *record.Event, secs *secondsText) []byte {
 	buf = append(buf, '{')
 	start := len(buf)
 	if s.dateKey != "" {
 		buf = append(buf, s.dateMember...)
-		buf = appendDate(buf, ev.Time(), s.dateFormat)
+		buf = appendDate(buf, ev.Time(), s.dateFormat, secs)
 		buf = append(buf, ',')
 	}
 	mark := len(buf)
@@ -93,17 +94,33 @@ func (s *Sink) appendLine(buf []byte, ev *record.Event) []byte {
 	return append(buf, '}', '\n')
 }
 
-func appendDate(buf []byte, t time.Time, format string) []byte {
+// secondsText remembers the text of the last whole seconds written: the
+// records of a chunk mostly share them, and formatting them again was half
+// of a date's cost.
+type secondsText struct {
+	sec int64
+	n   int // 0: nothing remembered
+	buf [20]byte
+}
+
+func (c *secondsText) append(dst []byte, sec int64) []byte {
+	if c.n == 0 || c.sec != sec {
+		c.sec, c.n = sec, len(strconv.AppendInt(c.buf[:0], sec, 10))
+	}
+	return append(dst, c.buf[:c.n]...)
+}
+
+func appendDate(buf []byte, t time.Time, format string, secs *secondsText) []byte {
 	switch format {
 	case "epoch":
-		return strconv.AppendInt(buf, t.Unix(), 10)
+		return secs.append(buf, t.Unix())
 	case "iso8601":
 		buf = append(buf, '"')
 		buf = t.UTC().AppendFormat(buf, "2006-01-02T15:04:05.000000Z")
 		return append(buf, '"')
 	}
 	// Seconds with microseconds, as Fluent Bit prints its double dates.
-	buf = strconv.AppendInt(buf, t.Unix(), 10)
+	buf = secs.append(buf, t.Unix())
 	us := t.Nanosecond() / 1000
 	// Constant divisors: the compiler turns them into multiplications.
 	return append(buf, '.', byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10),

@@ -61,6 +61,37 @@ func TestJSONLinesWithTheDateFirst(t *testing.T) {
 	}
 }
 
+// Each record's date is its own, however the records of a chunk share or
+// change their seconds (the seconds' text is remembered between records).
+func TestEachRecordHasItsOwnDate(t *testing.T) {
+	times := []time.Time{
+		time.Unix(1740666285, 825029000), time.Unix(1740666285, 999999000), time.Unix(1740666286, 1000),
+		time.Unix(1740666285, 0), time.Unix(999999999, 5000), time.Unix(1000000000, 0), time.Unix(0, 0),
+	}
+	want := []string{"1740666285.825029", "1740666285.999999", "1740666286.000001",
+		"1740666285.000000", "999999999.000005", "1000000000.000000", "0.000000"}
+	var c []byte
+	for _, at := range times {
+		c = flbhost.AppendV2(c, flbhost.EventTime(at), flbhost.Map{}, flbhost.Map{{Key: "log", Value: "[socketIO] [AGM] newContact"}})
+	}
+	for _, format := range []string{"double", "epoch"} {
+		var out bytes.Buffer
+		if err := NewWriter(&out, "date", format).Deliver(context.Background(), batchOf(t, c)); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		for i, l := range lines {
+			w := want[i]
+			if format == "epoch" {
+				w = w[:strings.IndexByte(w, '.')]
+			}
+			if !strings.HasPrefix(l, `{"date":`+w+`,`) {
+				t.Errorf("%s, record %d: %s, want date %s", format, i, l[:min(len(l), 40)], w)
+			}
+		}
+	}
+}
+
 func TestNoDateKey(t *testing.T) {
 	var out bytes.Buffer
 	b := batchOf(t, flbhost.AppendV2(nil, flbhost.EventTime(time.Unix(1, 0)), flbhost.Map{}, flbhost.Map{}))
