@@ -218,6 +218,9 @@ var rules = []struct {
 	{"an Error word needs its colon", Options{}, "[fn] MongoServerError happened", map[string]string{"event": "", "errorType": "", "level": "info"}},
 	{"Exception suffix", Options{}, "[fn] CustomException: boom", map[string]string{"event": "exception", "errorType": "CustomException", "error": "boom"}},
 	{"no keyword, no event", Options{}, "[socketIO] hello", map[string]string{"event": ""}},
+	{"a backslash ends a word: the keyword after it counts", Options{}, `[socketIO] [AGM] file C:\newContact\log.txt`, map[string]string{"event": "newContact"}},
+	{"transcript and saved after backslashes", Options{}, `[socketIO] [AGM] dir\transcript saved`, map[string]string{"event": "saveTranscript"}},
+	{"the word of an escape is the whole run of letters", Options{}, `[socketIO] [AGM] see \bwarn and \nerror here`, map[string]string{"level": "info"}},
 
 	// url, payload, level
 	{"url stops at whitespace", Options{}, "[fn] url:http://a/b?c=d next", map[string]string{"url": "http://a/b?c=d"}},
@@ -235,6 +238,7 @@ var rules = []struct {
 	{"error word outside a payload", Options{}, "[REDIS] connection error", map[string]string{"level": "error", "event": ""}},
 	{"failed is an error", Options{}, "[fn] send Failed", map[string]string{"level": "error"}},
 	{"warning is warn", Options{}, "[fn] WARNING slow redis", map[string]string{"level": "warn"}},
+	{"failed after a backslash is an error", Options{}, `[socketIO] [AGM] upload\failed for x`, map[string]string{"level": "error"}},
 	{"error beats warn", Options{}, "[fn] warn then failure", map[string]string{"level": "error"}},
 
 	// multi-line records

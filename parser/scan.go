@@ -65,8 +65,10 @@ func (s *scan) words(b []byte, r *Result) {
 		}
 		letters, alnum, trig, backslash := classify64(block)
 		starts := letters &^ (alnum<<1 | prevAlnum)
-		escapedStarts := starts & (backslash<<1 | prevBackslash) // the letter of an escape (`\n`), not a word
-		starts &^= escapedStarts
+		// The letter of an escape (`\n`) starts a word all the same (the
+		// contract: `C:\newContact` holds newContact), and the text after
+		// the escape is looked at for credentials too (`\nsession <uuid>`).
+		escapedStarts := starts & (backslash<<1 | prevBackslash)
 		prevAlnum, prevBackslash = alnum>>63, backslash>>63
 		for ; trig != 0; trig &= trig - 1 {
 			s.at(b, i+bits.TrailingZeros64(trig), r)
