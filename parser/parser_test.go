@@ -195,6 +195,9 @@ var rules = []struct {
 	{"a UUID glued to a dash is not alone", Options{}, "[fn] session x-" + session, map[string]string{"sessionID": ""}},
 	{"messageId word", Options{}, `[fn] x {"messageId":"` + msgID + `"}`, map[string]string{"messageID": msgID}},
 	{"message ID is never the session ID", Options{}, "[fn] session id " + session + " id " + session + " id " + msgID, map[string]string{"sessionID": session, "messageID": msgID}},
+	{"the session however many times it comes first", Options{}, "[fn] id " + session + " id " + session + " id " + session + " id " + session + " session " + session + " id " + msgID, map[string]string{"sessionID": session, "messageID": msgID}},
+	{"the session in capitals is still the session", Options{}, "[fn] session " + session + " id " + strings.ToUpper(session) + " id " + msgID, map[string]string{"sessionID": session, "messageID": msgID}},
+	{"the first message ID that is not the session", Options{}, "[fn] id " + msgID + " session " + session + " id " + session, map[string]string{"sessionID": session, "messageID": msgID}},
 	{"a contactID's UUID is not a message ID", Options{}, "[fn] id CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", map[string]string{"messageID": "", "contactID": cidA}},
 	{"a messageId inside a payload is not the line's", Options{}, `[fn] m:{"messageId":"` + msgID + `"}`, map[string]string{"messageID": ""}},
 

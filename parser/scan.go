@@ -19,7 +19,11 @@ type scan struct {
 	unhType, unhMsg  []byte // from the first `Unhandled...:` when there is no error type
 	errWord, warnWrd bool
 
-	msgIDs  [4][]byte // standalone UUIDs after `id`/`messageId`, in order
+	// The first standalone UUID after `id`/`messageId`, and the first
+	// other one: the messageID is the first that is not the sessionID,
+	// known only at the end, and if the first is, the next other one is
+	// not. Hex digits compare in either case.
+	msgIDs  [2][]byte
 	nMsgIDs int
 
 	// payloadSpans are the payload values met so far, in order and apart:
@@ -457,7 +461,7 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 }
 
 func (s *scan) sawMessageID(id []byte) {
-	if s.nMsgIDs < len(s.msgIDs) {
+	if s.nMsgIDs == 0 || s.nMsgIDs == 1 && !bytes.EqualFold(id, s.msgIDs[0]) {
 		s.msgIDs[s.nMsgIDs] = id
 		s.nMsgIDs++
 	}
@@ -608,7 +612,7 @@ func (s *scan) finish(r *Result) {
 		r.Level = LevelInfo
 	}
 	for _, id := range s.msgIDs[:s.nMsgIDs] {
-		if !bytes.Equal(id, r.SessionID) {
+		if !bytes.EqualFold(id, r.SessionID) {
 			r.MessageID = id
 			break
 		}
