@@ -21,6 +21,7 @@ func FuzzTenantNeverFromAPayload(f *testing.F) {
 	f.Add("[CT7PROTOCOL] [TENANT1]", "newContact", "", uint8(1))
 	f.Add("", "a:[", "x", uint8(2))
 	f.Add("[fn]", "text with [brackets] and url:http://x?y=z", "session ID 11111111-2222-3333-4444-555555555555", uint8(3))
+	f.Add("[fn] [AGM]", "x", "y", uint8(8))
 	s := MustNew(Defaults())
 	f.Fuzz(func(t *testing.T, tokens, before, after string, shape uint8) {
 		if bytes.Contains([]byte(tokens+before+after), []byte(foreign)) {
@@ -37,6 +38,9 @@ func FuzzTenantNeverFromAPayload(f *testing.F) {
 		value, _ := json.Marshal(map[string]string{"text": typed}) // the customer's text, as JSON carries it
 		if shape&4 != 0 {
 			value, _ = json.Marshal([]string{typed})
+		}
+		if shape&8 != 0 { // valid JSON that does not decode: a number out of float64's range
+			value = append(append([]byte(`{"n":-1E+999,"v":`), value...), '}')
 		}
 		line := tokens + " " + before + " data:" + string(value) + " " + after
 		evs, err := s.DecodeChunk(v1(kv{"log", line}), "t")

@@ -308,3 +308,30 @@ func FuzzUnescape(f *testing.F) {
 		}
 	})
 }
+
+// FuzzGrammarExtent: the grammar-only reader finds the object or array at
+// the start of its input exactly where encoding/json's decoder does, and
+// nothing where it refuses; only numbers are not converted (1e999 is JSON).
+func FuzzGrammarExtent(f *testing.F) {
+	for _, s := range []string{`{"n":1e999,"v":{"text":"CHAT"}} y`, `[1,-0.5e+3,"a\u00e9\n",true,false,null,{},[]]`,
+		`{"a":01}`, `[1.]`, `["\x"]`, `{"a" 1}`, `[1,]`, `{,}`, "[\"\x01\"]", `[[[[]]]]]`, `{"a":[}`, `[-]`, `[1e]`, `[1E+5]`} {
+		f.Add(s)
+	}
+	for _, depth := range []int{maxJSONDepth, maxJSONDepth + 1} { // the deepest nesting read, and one more
+		f.Add(strings.Repeat("[", depth) + strings.Repeat("]", depth))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := []byte(s)
+		got := grammarExtent(b)
+		want := 0
+		if len(b) > 0 && (b[0] == '{' || b[0] == '[') {
+			var raw json.RawMessage
+			if json.NewDecoder(bytes.NewReader(b)).Decode(&raw) == nil {
+				want = len(raw)
+			}
+		}
+		if got != want {
+			t.Fatalf("grammarExtent(%q) = %d, encoding/json reads %d", s, got, want)
+		}
+	})
+}

@@ -14,14 +14,28 @@ import (
 var jsonAPI = jsoniter.ConfigCompatibleWithStandardLibrary
 
 // skipJSON parses the JSON value at the start of b and returns its length,
-// or 0 when it does not parse (truncated, malformed). scratch is reused
-// between calls so that finding the value's extent does not allocate.
-func skipJSON(b []byte, scratch *[]byte) (n int) {
+// or 0 when it does not parse (truncated, malformed, or a number out of
+// float64's range: see jsonExtent). scratch is reused between calls so that
+// finding the value's extent does not allocate.
+func skipJSON(b []byte, scratch *[]byte) int {
+	if n, decodes := jsonExtent(b, scratch); decodes {
+		return n
+	}
+	return 0
+}
+
+// jsonExtent returns the length of the JSON object or array at the start of
+// b as JSON's grammar (RFC 8259) reads it, or 0, and whether it also decodes.
+// A number out of float64's range (1e999, or 400 digits) is grammar that
+// does not decode: such a value is no payload to emit (contract, payload),
+// but it is a payload's value all the same, and no ID may be taken from
+// inside it (contract, "Where IDs and the tenant may come from").
+func jsonExtent(b []byte, scratch *[]byte) (n int, decodes bool) {
 	it := jsonAPI.BorrowIterator(b)
 	defer func() {
 		jsonAPI.ReturnIterator(it)
 		if recover() != nil { // a library bug must cost one payload, never the agent
-			n = 0
+			n, decodes = 0, false
 		}
 	}()
 	if *scratch == nil {
@@ -29,19 +43,205 @@ func skipJSON(b []byte, scratch *[]byte) (n int) {
 	}
 	out := it.SkipAndAppendBytes((*scratch)[:0])
 	*scratch = out[:0]
-	if it.Error != nil {
+	if it.Error == nil {
+		if !longDigitRun(out) {
+			return len(out), true
+		}
+		// json-iterator's skip takes a number out of range written out in
+		// digits, which decoding then refuses.
+		if _, err := decodeJSON(out); err == nil {
+			return len(out), true
+		}
+	}
+	// json-iterator refuses a number out of range (1e400) that the grammar
+	// takes, and does not say where the value would have ended.
+	return grammarExtent(b), false
+}
+
+// maxJSONDepth is how deeply grammarExtent follows nested objects and
+// arrays, as json-iterator and encoding/json do.
+const maxJSONDepth = 10000
+
+// grammarExtent returns the length of the JSON object or array at the start
+// of b by the grammar alone (RFC 8259; numbers are not converted), or 0. It
+// is only asked about values json-iterator refused: one pass, no
+// allocation, depth bounded.
+func grammarExtent(b []byte) int {
+	var inArray [maxJSONDepth/64 + 1]uint64 // one bit per open container: array or object
+	depth, i := 0, 0
+	open := func(arr bool) bool {
+		if depth >= maxJSONDepth {
+			return false
+		}
+		if arr {
+			inArray[depth/64] |= 1 << (depth % 64)
+		} else {
+			inArray[depth/64] &^= 1 << (depth % 64)
+		}
+		depth++
+		i++
+		return true
+	}
+	topIsArray := func() bool { return inArray[(depth-1)/64]>>((depth-1)%64)&1 != 0 }
+	ws := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	if len(b) == 0 || b[0] != '{' && b[0] != '[' {
 		return 0
 	}
-	if longDigitRun(out) {
-		// json-iterator's skip refuses a number out of float64's range
-		// written with an exponent (1e400) but takes one written out in
-		// digits, which decoding then refuses: the value does not parse
-		// either way (contract, payload).
-		if _, err := decodeJSON(out); err != nil {
+	// member: a key and its colon are next (in an object), then a value.
+	member := func() bool {
+		ws()
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		if i = grammarString(b, i); i < 0 {
+			return false
+		}
+		ws()
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i++
+		return true
+	}
+	wantValue := true // else: after a value
+	for {
+		if wantValue {
+			ws()
+			if i >= len(b) {
+				return 0
+			}
+			switch c := b[i]; {
+			case c == '{':
+				if !open(false) {
+					return 0
+				}
+				ws()
+				if i < len(b) && b[i] == '}' {
+					break // empty: closed below
+				}
+				if !member() {
+					return 0
+				}
+				continue
+			case c == '[':
+				if !open(true) {
+					return 0
+				}
+				ws()
+				if i < len(b) && b[i] == ']' {
+					break
+				}
+				continue
+			case c == '"':
+				if i = grammarString(b, i); i < 0 {
+					return 0
+				}
+			case c == '-' || '0' <= c && c <= '9':
+				if i = grammarNumber(b, i); i < 0 {
+					return 0
+				}
+			case c == 't' && hasPrefixAt(b, i, "true"):
+				i += 4
+			case c == 'f' && hasPrefixAt(b, i, "false"):
+				i += 5
+			case c == 'n' && hasPrefixAt(b, i, "null"):
+				i += 4
+			default:
+				return 0
+			}
+			wantValue = false
+		}
+		ws()
+		if i >= len(b) {
+			return 0
+		}
+		switch c := b[i]; {
+		case c == ',':
+			i++
+			if !topIsArray() && !member() {
+				return 0
+			}
+			wantValue = true
+			continue
+		case c == ']' && topIsArray(), c == '}' && !topIsArray():
+			i++
+			if depth--; depth == 0 {
+				return i
+			}
+		default:
 			return 0
 		}
 	}
-	return len(out)
+}
+
+func hasPrefixAt(b []byte, i int, lit string) bool {
+	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
+}
+
+// grammarString returns the end of the JSON string starting at b[i] ('"'),
+// or -1.
+func grammarString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		case c == '\\':
+			if i++; i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(b)-i < 5 || !isHex4(b[i+1:i+5]) {
+					return -1
+				}
+				i += 4
+			default:
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// grammarNumber returns the end of the JSON number starting at b[i], or -1.
+func grammarNumber(b []byte, i int) int {
+	digits := func() int {
+		start := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		if i++; digits() == 0 {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return -1
+		}
+	}
+	return i
 }
 
 // float64Digits: float64's largest value has 309 digits before its point;

@@ -331,12 +331,15 @@ func (s *scan) payload(b []byte, c int, r *Result) {
 	if start == c {
 		return
 	}
-	n := skipJSON(b[c+1:], &r.jsonBuf)
+	n, decodes := jsonExtent(b[c+1:], &r.jsonBuf)
 	if n == 0 {
 		return
 	}
 	end := c + 1 + n
 	s.payloadSpans = append(s.payloadSpans, span{c + 1, end})
+	if !decodes {
+		return // left out, but what it says is still a payload's
+	}
 	label := b[start:c]
 	if r.hasLabel(label) {
 		return // the first value of a label wins
@@ -386,7 +389,11 @@ func (r *Result) hasLabel(label []byte) bool {
 // then inside the payload, which the colon has not reached yet when the
 // word sits in an earlier block.
 func payloadOpens(b []byte, e int, r *Result) bool {
-	return e+1 < len(b) && b[e] == ':' && b[e+1] == '[' && skipJSON(b[e+1:], &r.jsonBuf) > 0
+	if e+1 >= len(b) || b[e] != ':' || b[e+1] != '[' {
+		return false
+	}
+	n, _ := jsonExtent(b[e+1:], &r.jsonBuf)
+	return n > 0
 }
 
 // uuidAfter returns the UUID standing alone that follows the word ending at

@@ -429,7 +429,7 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	// a string, so the JSON stays valid: `"password":4711`, `"pwd":["x"]`.
 	inJSON := j < c && b[j] == '"' || j+1 < c && b[j] == '\\'
 	if v < len(b) && (b[v] == '{' || b[v] == '[') {
-		if n := skipJSON(b[v:], &r.jsonBuf); n > 0 {
+		if n, _ := jsonExtent(b[v:], &r.jsonBuf); n > 0 {
 			s.secretJSON(b[v:v+n], SecretPassword, true, r) // a structure: no entropy to rely on
 		}
 		return

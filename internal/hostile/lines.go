@@ -55,6 +55,7 @@ var Shapes = []Shape{
 	{"token-separators", func(int) string { return "ct7Token -- =>%253D%22 " }},
 	{"raw-header-pairs", func(int) string { return `'Authorization', 'ctlivetoken', \"ct7Token\", ` }},
 	{"header-objects", func(int) string { return `{"name":"Authorization","value":{ name: 'ct7Token', value: [ [ ` }},
+	{"out-of-range-numbers", func(int) string { return `n:{"v":1e999,"w":[-1E+400,"x:[1e999,` }}, // json-iterator refuses each: the grammar reader runs
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
 
