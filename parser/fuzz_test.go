@@ -71,7 +71,8 @@ func checkInvariants(t *testing.T, line []byte, r *Result) {
 		}
 	}
 	for _, s := range r.Stack {
-		if len(s) < 4 || !bytes.HasPrefix(s, []byte("at ")) || bytes.IndexByte(s, '\n') >= 0 {
+		frame := string(s) == "at" || len(s) >= 4 && bytes.HasPrefix(s, []byte("at ")) // `at ` trimmed, or more
+		if !frame || bytes.IndexByte(s, '\n') >= 0 || len(trimSpace(s)) != len(s) {
 			t.Fatalf("bad stack frame %q", s)
 		}
 	}

@@ -222,9 +222,13 @@ func stackFrames(rest []byte, frames [][]byte) [][]byte {
 		if _, _, n := timestamp(line); n > 0 {
 			line = line[n:]
 		}
-		line = trimSpace(line)
-		if len(line) > 3 && line[0] == 'a' && line[1] == 't' && line[2] == ' ' {
-			frames = append(frames, line)
+		// Starts with `at ` once leading blanks are skipped, then trimmed
+		// (contract): a bare `    at ` is the frame "at".
+		for len(line) > 0 && is(line[0], cSpace) {
+			line = line[1:]
+		}
+		if len(line) >= 3 && line[0] == 'a' && line[1] == 't' && line[2] == ' ' {
+			frames = append(frames, trimSpace(line))
 		}
 	}
 	if len(frames) == 0 {

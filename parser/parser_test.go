@@ -252,6 +252,7 @@ var rules = []struct {
 	{"a stack alone makes an exception", Options{}, "[fn] contact not found\n  at f (a.js:1:1)", map[string]string{"event": "exception", "errorType": "", "level": "error", "stack": "at f (a.js:1:1)"}},
 	{"continuation lines carrying compose prefix and time", Options{}, "ctlive | 2025-02-27T14:25:36Z Error: boom\nctlive | 2025-02-27T14:25:36Z     at f (a.js:1:1)\r\n", map[string]string{"stack": "at f (a.js:1:1)", "errorType": "Error", "error": "boom"}},
 	{"only the first line gives fields", Options{}, "[fn] hello\nnewContact " + cidA, map[string]string{"event": "", "contactID": "", "message": "hello"}},
+	{"a frame with nothing after at is still a frame", Options{}, "Error: x\n    at \n\tat h (c.js:3:3)\n    atx\n    at", map[string]string{"stack": "at|at h (c.js:3:3)"}},
 	{"lines that are not frames are skipped", Options{}, "Error: x\n    more text\n    at g (b.js:2:2)", map[string]string{"stack": "at g (b.js:2:2)"}},
 
 	// not CTLive-shaped
