@@ -58,20 +58,19 @@ func jsonExtent(b []byte, scratch *[]byte) (n int, decodes bool) {
 	return grammarExtent(b), false
 }
 
-// maxJSONDepth is how deeply grammarExtent follows nested objects and
-// arrays, as json-iterator and encoding/json do.
-const maxJSONDepth = 10000
-
 // grammarExtent returns the length of the JSON object or array at the start
-// of b by the grammar alone (RFC 8259; numbers are not converted), or 0. It
-// is only asked about values json-iterator refused: one pass, no
-// allocation, depth bounded.
+// of b by the grammar alone (RFC 8259; numbers are not converted, nesting is
+// not limited), or 0. It is only asked about values json-iterator refused,
+// which stops at 10,000 levels: a deeper value is still one payload's, and
+// no ID may be taken from inside it. One pass; it allocates only past 4,096
+// levels, a bit a level.
 func grammarExtent(b []byte) int {
-	var inArray [maxJSONDepth/64 + 1]uint64 // one bit per open container: array or object
+	var fixed [64]uint64
+	inArray := fixed[:] // one bit per open container: array or object
 	depth, i := 0, 0
-	open := func(arr bool) bool {
-		if depth >= maxJSONDepth {
-			return false
+	open := func(arr bool) {
+		if depth/64 >= len(inArray) {
+			inArray = append(inArray, make([]uint64, len(inArray))...)
 		}
 		if arr {
 			inArray[depth/64] |= 1 << (depth % 64)
@@ -80,7 +79,6 @@ func grammarExtent(b []byte) int {
 		}
 		depth++
 		i++
-		return true
 	}
 	topIsArray := func() bool { return inArray[(depth-1)/64]>>((depth-1)%64)&1 != 0 }
 	ws := func() {
@@ -116,9 +114,7 @@ func grammarExtent(b []byte) int {
 			}
 			switch c := b[i]; {
 			case c == '{':
-				if !open(false) {
-					return 0
-				}
+				open(false)
 				ws()
 				if i < len(b) && b[i] == '}' {
 					break // empty: closed below
@@ -128,9 +124,7 @@ func grammarExtent(b []byte) int {
 				}
 				continue
 			case c == '[':
-				if !open(true) {
-					return 0
-				}
+				open(true)
 				ws()
 				if i < len(b) && b[i] == ']' {
 					break

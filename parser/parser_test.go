@@ -230,6 +230,7 @@ var rules = []struct {
 	{"empty url is left out", Options{}, "[fn] url: http://a", map[string]string{"url": ""}},
 	{"truncated JSON is left out and the rest parses", Options{}, `[fn] response:{"chat":true,"cb ` + cidA, map[string]string{"payloads": "", "contactID": cidA}},
 	{"a payload left out for a number out of range still holds no IDs", Options{}, `[socketIO] text:{"n":1e999,"c":"CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"} p:[1` + strings.Repeat("0", 400) + `,"USER_EVIL_9a0a411c-f9c7-4af7-9754-024bf157a3ef"]`, map[string]string{"payloads": "", "tenant": "", "contactID": "", "channel": "", "userID": ""}},
+	{"a payload nested past 10,000 levels still holds no IDs", Options{}, `[socketIO] x:` + strings.Repeat("[", 10001) + `"CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"` + strings.Repeat("]", 10001), map[string]string{"payloads": "", "tenant": "", "contactID": ""}},
 	{"a session after its word in such a payload is still no sessionID", Options{}, `[fn] session:["` + session + `",-1E+999]`, map[string]string{"sessionID": "", "payloads": ""}},
 	{"a number out of float64's range does not parse, written out or not", Options{}, `[fn] a:[1e400] b:[18` + strings.Repeat("0", 307) + `] c:[17` + strings.Repeat("0", 307) + `]`, map[string]string{"payloads": `c=[17` + strings.Repeat("0", 307) + `]`}},
 	{"a long run of digits in a string parses", Options{}, `[fn] a:["` + strings.Repeat("9", 400) + `"]`, map[string]string{"payloads": `a=["` + strings.Repeat("9", 400) + `"]`}},

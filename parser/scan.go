@@ -39,6 +39,9 @@ type scan struct {
 	// The last run of token characters measured, [tokFrom, tokTo), and the
 	// last JWT measured (see tokenEnd and jwtEnd).
 	tokFrom, tokTo             int
+	runFrom, runTo             int // the last run without blanks measured (blankEnd)
+	extAt, extN                int // the last JSON value measured (extent): its start +1, its length
+	extDecodes                 bool
 	jwtFrom, jwtHeadEnd, jwtTo int
 }
 
@@ -233,7 +236,7 @@ func (s *scan) word(b []byte, w int, r *Result) {
 		if eqFold(word, "sessionid") {
 			s.sessionAfter(b, w, e, r)
 		} else if eqFold(word, "messageid") {
-			if id := uuidAfter(b, e); id != nil && !s.inPayloadWord(w) && !payloadOpens(b, e, r) {
+			if id := uuidAfter(b, e); id != nil && !s.inPayloadWord(w) && !s.payloadOpens(b, e, r) {
 				s.sawMessageID(id)
 			}
 		}
@@ -331,7 +334,7 @@ func (s *scan) payload(b []byte, c int, r *Result) {
 	if start == c {
 		return
 	}
-	n, decodes := jsonExtent(b[c+1:], &r.jsonBuf)
+	n, decodes := s.extent(b, c+1, r)
 	if n == 0 {
 		return
 	}
@@ -384,15 +387,27 @@ func (r *Result) hasLabel(label []byte) bool {
 	return false
 }
 
+// extent is jsonExtent of b[v:], remembered for the last v: a label may
+// name both a credential and a payload (`password:[...]`), and a value that
+// does not parse costs json-iterator an error's text.
+func (s *scan) extent(b []byte, v int, r *Result) (n int, decodes bool) {
+	if s.extAt == v+1 {
+		return s.extN, s.extDecodes
+	}
+	n, decodes = jsonExtent(b[v:], &r.jsonBuf)
+	s.extAt, s.extN, s.extDecodes = v+1, n, decodes
+	return n, decodes
+}
+
 // payloadOpens reports whether a payload's value opens right after the
 // context word ending at e (`session:["<uuid>"]`): the UUID after it is
 // then inside the payload, which the colon has not reached yet when the
 // word sits in an earlier block.
-func payloadOpens(b []byte, e int, r *Result) bool {
+func (s *scan) payloadOpens(b []byte, e int, r *Result) bool {
 	if e+1 >= len(b) || b[e] != ':' || b[e+1] != '[' {
 		return false
 	}
-	n, _ := jsonExtent(b[e+1:], &r.jsonBuf)
+	n, _ := s.extent(b, e+1, r)
 	return n > 0
 }
 
@@ -431,7 +446,7 @@ func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
 
 func (s *scan) sawSession(id []byte, w, e int, b []byte, r *Result) {
 	s.secret(id, SecretSession, r)
-	if r.SessionID == nil && !s.secretsOnly && !s.inPayloadWord(w) && !payloadOpens(b, e, r) {
+	if r.SessionID == nil && !s.secretsOnly && !s.inPayloadWord(w) && !s.payloadOpens(b, e, r) {
 		r.SessionID = id
 	}
 }
@@ -462,7 +477,7 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 			return
 		}
 	}
-	if !s.secretsOnly && !s.inPayloadWord(w) && !payloadOpens(b, e, r) {
+	if !s.secretsOnly && !s.inPayloadWord(w) && !s.payloadOpens(b, e, r) {
 		s.sawMessageID(id)
 	}
 }

@@ -429,8 +429,12 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	// a string, so the JSON stays valid: `"password":4711`, `"pwd":["x"]`.
 	inJSON := j < c && b[j] == '"' || j+1 < c && b[j] == '\\'
 	if v < len(b) && (b[v] == '{' || b[v] == '[') {
-		if n, _ := jsonExtent(b[v:], &r.jsonBuf); n > 0 {
+		if n, _ := s.extent(b, v, r); n > 0 {
 			s.secretJSON(b[v:v+n], SecretPassword, true, r) // a structure: no entropy to rely on
+		} else {
+			// Not JSON (`password:[hunter2]`, a cut line): the value is
+			// whatever stands up to the next blank, brackets and all.
+			s.secretJSON(b[v:s.blankEnd(b, v)], SecretPassword, false, r)
 		}
 		return
 	}
@@ -441,6 +445,21 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		quoted := v < len(b) && (b[v] == '"' || b[v] == '\'' || b[v] == '\\')
 		s.secretJSON(text, kind, inJSON && !quoted, r)
 	}
+}
+
+// blankEnd returns where the run of bytes that are not blanks holding b[v]
+// ends. The last run measured is kept: labels inside one run
+// (`password:[password:[...`) measure it once, and the line stays linear.
+func (s *scan) blankEnd(b []byte, v int) int {
+	if v >= s.runFrom && v < s.runTo {
+		return s.runTo
+	}
+	e := v
+	for e < len(b) && !is(b[e], cSpace) {
+		e++
+	}
+	s.runFrom, s.runTo = v, e
+	return e
 }
 
 // minTokenEntropy: a value labelled ...token or api key shorter than this

@@ -92,6 +92,10 @@ var secretCases = []struct {
 	{"Session-Id is a session", "[HTTP] Session-Id: " + session, []string{"session:" + session}},
 	{"a number labelled password, in JSON", `[fn] body:{"pin_password":4711,"x":1}`, []string{"password:4711"}},
 	{"an array labelled password", `[fn] body:{"password":["x"]}`, []string{"password:[\"x\"]"}},
+	{"a password in brackets that is not JSON", `[fn] password:[hunter2] next`, []string{"password:[hunter2]"}},
+	{"a cut JSON password", `[fn] password:{"a":"hunter2"`, []string{`password:{"a":"hunter2"`}},
+	{"a password array with a number JSON does not allow", `[fn] password:["hunter2",01] x`, []string{`password:["hunter2",01]`}},
+	{"a password array nested past 10,000 levels", `[fn] password:` + strings.Repeat("[", 10001) + `"hunter2"` + strings.Repeat("]", 10001), []string{"password:" + strings.Repeat("[", 10001) + `"hunter2"` + strings.Repeat("]", 10001)}},
 	// Attacker review: the value in an array, a Digest's every parameter, header names.
 	{"Authorization in a JSON array", `[HTTP] headers:{"authorization":["Basic dXNlcjpwYXNz"]}`, []string{"basic:dXNlcjpwYXNz"}},
 	{"Authorization: followed by an array", `[HTTP] Authorization: ["Basic dXNlcjpwYXNz"]`, []string{"basic:dXNlcjpwYXNz"}},

@@ -56,6 +56,7 @@ var Shapes = []Shape{
 	{"raw-header-pairs", func(int) string { return `'Authorization', 'ctlivetoken', \"ct7Token\", ` }},
 	{"header-objects", func(int) string { return `{"name":"Authorization","value":{ name: 'ct7Token', value: [ [ ` }},
 	{"out-of-range-numbers", func(int) string { return `n:{"v":1e999,"w":[-1E+400,"x:[1e999,` }}, // json-iterator refuses each: the grammar reader runs
+	{"password-brackets", func(int) string { return `password:[pwd:{` }},                         // labelled values that are not JSON, in one run without blanks
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
 
