@@ -517,10 +517,12 @@ func (s *scan) underscore(b []byte, u int, r *Result) {
 	}
 	isUser := string(channel) == "USER"
 	// An ID's run ends with _ and the UUID's first eight hex digits, just
-	// before its first dash.
+	// before its first dash. Whatever follows the UUID, it is the ID's: the
+	// contract asks only that nothing stand before it
+	// (CHAT_AGM_<uuid>-transcript.pdf is AGM's contact).
 	lastU := len(run) - 9
 	if lastU > firstU+1 && run[lastU] == '_' && end < len(b) && b[end] == '-' {
-		if idEnd := uuidAt(b, start+lastU+1); idEnd > 0 && (idEnd == len(b) || !is(b[idEnd], cAlnum) && b[idEnd] != '-') {
+		if idEnd := uuidAt(b, start+lastU+1); idEnd > 0 {
 			tenant := run[firstU+1 : lastU]
 			if isUser {
 				if r.UserID == nil {

@@ -55,9 +55,9 @@ const (
 	wordEnd   = `(?![A-Za-z0-9])`
 
 	// A UUID standing alone ends before no letter, digit, '_' or '-'; an
-	// ID's UUID before no letter, digit or '-'.
+	// ID's UUID may end before anything (the contract bounds IDs only
+	// before them).
 	aloneEnd = `(?![A-Za-z0-9_-])`
-	idEnd    = `(?![A-Za-z0-9-])`
 
 	// What may stand between a context word and its UUID.
 	sep = `[ \t\['":=]++`
@@ -88,12 +88,12 @@ const (
 // contactID: the first CHANNEL_TENANT_UUID outside payloads, CHANNEL
 // [A-Z][A-Z0-9]* and never USER, TENANT up to the '_' before the UUID.
 const contactID = `(?=(?:` + skip + `*?` + runStart +
-	`(?<contactID>(?!USER_)(?<channel>[A-Z][A-Z0-9]*)_[A-Za-z0-9_]+_` + uuid + `)` + idEnd + `)?)`
+	`(?<contactID>(?!USER_)(?<channel>[A-Z][A-Z0-9]*)_[A-Za-z0-9_]+_` + uuid + `))?)`
 
 // userID: the first USER_TENANT_UUID (a customer) or USER_ and an agent's
 // login (letters, digits and the contract's ._%+-@, without its trailing
 // dots), outside payloads.
-const userID = `(?=(?:` + skip + `*?` + runStart + `(?<userID>USER_(?:[A-Za-z0-9_]+_` + uuid + idEnd +
+const userID = `(?=(?:` + skip + `*?` + runStart + `(?<userID>USER_(?:[A-Za-z0-9_]+_` + uuid +
 	`|[A-Za-z0-9._%+@-]*[A-Za-z0-9_%+@-](?=\.*+(?![A-Za-z0-9._%+@-])))))?)`
 
 // sessionID: the first UUID standing alone after session, sessionID,
@@ -129,8 +129,8 @@ const level = `(?=(?|` + oneLine + `*?(?<level>(?i:error|exception)):` +
 var tenant = func() string {
 	tt := `(?!(?:` + strings.Join(Components, "|") + `)\])[A-Z0-9_]*[A-Z][A-Z0-9_]*`
 	return `(?=(?|\[` + token + `\](?: \[(?!` + tt + `\])` + token + `\])*+ \[(?<tenant>` + tt + `)\]` +
-		`|` + skip + `*?` + runStart + `(?!USER_)[A-Z][A-Z0-9]*_(?<tenant>[A-Za-z0-9_]+)_` + uuid + idEnd +
-		`|` + skip + `*?` + runStart + `USER_(?<tenant>[A-Za-z0-9_]+)_` + uuid + idEnd +
+		`|` + skip + `*?` + runStart + `(?!USER_)[A-Z][A-Z0-9]*_(?<tenant>[A-Za-z0-9_]+)_` + uuid +
+		`|` + skip + `*?` + runStart + `USER_(?<tenant>[A-Za-z0-9_]+)_` + uuid +
 		`|))`
 }()
 
