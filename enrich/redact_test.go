@@ -280,3 +280,35 @@ func BenchmarkEnrich(b *testing.B) {
 		})
 	}
 }
+
+// The tenant and the channel a record is routed by are the ones every sink
+// shows, whatever redaction or masking replaced in the text they came from
+// (contract: one record has one tenant, and every sink sees the same one).
+func TestTenantAndChannelStayAsRouted(t *testing.T) {
+	masked := config(func(c *Config) { c.Mask, c.MaskKey = []string{"userID", "contactID"}, "0123456789abcdef-key" })
+	tests := []struct {
+		name, line      string
+		c               Config
+		tenant, channel string
+	}{
+		{"a masked contactID", "[socketIO] newContact room " + cidA, masked, "AGM", "CHAT"},
+		{"a masked customer userID", "[socketIO] message from USER_TENANT1_9a0a411c-f9c7-4af7-9754-024bf157a3ef", masked, "TENANT1", ""},
+		{"a token a customer typed that spells the tenant", `[CT7PROTOCOL] [ACME2025PRODUCTION01] newContact text:{"msg":"ct7Token: ACME2025PRODUCTION01"}`, config(), "ACME2025PRODUCTION01", ""},
+		{"a line past MaxSecrets, redacted whole", "[CT7PROTOCOL] [AGM] newContact " + strings.Repeat("pwd=x ", 4100), config(), "AGM", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := enrichOne(t, v1(kv{"log", tc.line}), tc.c)
+			if string(ev.Tenant) != tc.tenant || string(ev.Fields.Tenant) != tc.tenant {
+				t.Errorf("routed by %q, tenant field %q, want %q", ev.Tenant, ev.Fields.Tenant, tc.tenant)
+			}
+			if string(ev.Fields.Channel) != tc.channel {
+				t.Errorf("channel %q, want %q", ev.Fields.Channel, tc.channel)
+			}
+			js := outputs(ev)["json"]
+			if !json.Valid(js) || !bytes.Contains(js, []byte(`"tenant":"`+tc.tenant+`"`)) {
+				t.Errorf("JSON does not carry the tenant %q: %.300s", tc.tenant, js)
+			}
+		})
+	}
+}
