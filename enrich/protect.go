@@ -141,7 +141,7 @@ func (s *Stage) redactLine(line []byte, w *Work) []byte {
 	w.saved = append(w.saved[:0], w.reps...)
 	w.reps = w.reps[:0]
 	for _, x := range w.saved {
-		a, b := rawSpan(w.vpos, x.start, x.end, len(line))
+		a, b := rawSpan(w.vpos, line, x.start, x.end)
 		w.reps = append(w.reps, rep{start: a, end: b, off: x.off, n: x.n, low: x.low})
 	}
 	if s.redact {
@@ -387,7 +387,7 @@ func (w *Work) viewEchoesIn(b []byte, noESC bool, from, to int) {
 	mark := len(w.reps)
 	w.echoesIn(text, from, to)
 	for k := mark; k < len(w.reps); k++ {
-		w.reps[k].start, w.reps[k].end = rawSpan(pos, w.reps[k].start, w.reps[k].end, len(b))
+		w.reps[k].start, w.reps[k].end = rawSpan(pos, b, w.reps[k].start, w.reps[k].end)
 	}
 }
 

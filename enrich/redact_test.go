@@ -312,3 +312,28 @@ func TestTenantAndChannelStayAsRouted(t *testing.T) {
 		})
 	}
 }
+
+// A coloured line keeps its colours: only the credential's own text, and
+// the escapes inside it, is replaced (contract: the line is kept as
+// received apart from the replacements).
+func TestRedactionKeepsTheEscapesAroundACredential(t *testing.T) {
+	d := redact.NewDigester(nil).Token(planted)
+	tests := []struct{ name, line, want string }{
+		{"a reset after a session", "[socketIO] [AGM] session " + planted + "\x1b[0m tail",
+			"[socketIO] [AGM] session " + d + "\x1b[0m tail"},
+		{"a colour on a password", "[socketIO] password=\x1b[1mhunter2\x1b[0m next",
+			"[socketIO] password=\x1b[1m" + redact.Redacted + "\x1b[0m next"},
+		{"several escapes after it", "[socketIO] session \x1b[1m" + planted + "\x1b[0m\x1b[22m.",
+			"[socketIO] session \x1b[1m" + d + "\x1b[0m\x1b[22m."},
+		{"an escape inside it goes with it", "[socketIO] session 9d1c2b3a-4e5f-\x1b[1m4a6b-8c7d-0e1f2a3b4c5d\x1b[0m",
+			"[socketIO] session " + d + "\x1b[0m"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := enrichOne(t, v1(kv{"log", tc.line}), config())
+			if string(ev.Line) != tc.want {
+				t.Errorf("line %q\n want %q", ev.Line, tc.want)
+			}
+		})
+	}
+}

@@ -43,15 +43,54 @@ func (w *Work) view(b []byte, noESC bool) (text []byte, pos []int32, ok bool) {
 	return text, pos, true
 }
 
-// rawSpan maps [a, b) of a view to the text it was read from (of length n):
-// from where its first byte stands to where the next one does, so escapes
-// inside or right after it go too.
-func rawSpan(pos []int32, a, b, n int) (int, int) {
-	end := n
+// rawSpan maps [a, b) of a view to raw, the text it was read from: from
+// where its first byte stands to where the next one does, so what its last
+// byte was read from goes whole (`\u0061`), and so do the ANSI escapes inside
+// it; complete ANSI escapes right after it stay (contract: the line is kept
+// as received apart from the replacements).
+func rawSpan(pos []int32, raw []byte, a, b int) (int, int) {
+	end := len(raw)
 	if b < len(pos) {
 		end = int(pos[b])
 	}
+	if b > a && raw[pos[b-1]] != '\\' { // a JSON escape's tail is left to it
+		end = keepTrailingANSI(raw, int(pos[b-1])+1, end)
+	}
 	return int(pos[a]), end
+}
+
+// maxTrailingANSI bounds the escapes keepTrailingANSI gives back to one
+// span: past it the rest is replaced with the span, as before.
+const maxTrailingANSI = 16
+
+// keepTrailingANSI moves end back over the complete ANSI escapes (ESC [,
+// parameter bytes, a letter) that fill raw[from:end] up to end.
+func keepTrailingANSI(raw []byte, from, end int) int {
+	for k := 0; k < maxTrailingANSI && end > from; k++ {
+		esc := bytes.LastIndexByte(raw[from:end], 0x1b)
+		if esc < 0 || !isCSI(raw[from+esc:end]) {
+			break
+		}
+		end = from + esc
+	}
+	return end
+}
+
+// isCSI reports whether s is exactly one ANSI escape as parser.StripANSI
+// skips it: ESC, '[', bytes 0x20-0x3f, a letter.
+func isCSI(s []byte) bool {
+	if len(s) < 3 || s[0] != 0x1b || s[1] != '[' {
+		return false
+	}
+	if last := s[len(s)-1] | 0x20; last < 'a' || last > 'z' {
+		return false
+	}
+	for _, c := range s[2 : len(s)-1] {
+		if c < 0x20 || c > 0x3f {
+			return false
+		}
+	}
+	return true
 }
 
 // addViewSecrets adds replacements for what b's view shows: its
@@ -72,14 +111,14 @@ func (s *Stage) addViewSecrets(w *Work, b []byte, noESC bool) {
 			if at < 0 {
 				continue
 			}
-			ra, rb := rawSpan(pos, at, at+len(sec.Text), len(b))
+			ra, rb := rawSpan(pos, b, at, at+len(sec.Text))
 			s.addSecretAt(w, ra, rb, w.keep(sec.Text), sec)
 		}
 	}
 	if s.mask.users() {
 		w.spans = personalSpans(text, w.spans[:0])
 		for _, sp := range w.spans {
-			ra, rb := rawSpan(pos, sp[0], sp[1], len(b))
+			ra, rb := rawSpan(pos, b, sp[0], sp[1])
 			off, n := w.personal(s.mask.hmac, text[sp[0]:sp[1]])
 			w.reps = append(w.reps, rep{start: ra, end: rb, off: off, n: n})
 		}

@@ -55,8 +55,9 @@ var Shapes = []Shape{
 	{"token-separators", func(int) string { return "ct7Token -- =>%253D%22 " }},
 	{"raw-header-pairs", func(int) string { return `'Authorization', 'ctlivetoken', \"ct7Token\", ` }},
 	{"header-objects", func(int) string { return `{"name":"Authorization","value":{ name: 'ct7Token', value: [ [ ` }},
-	{"out-of-range-numbers", func(int) string { return `n:{"v":1e999,"w":[-1E+400,"x:[1e999,` }}, // json-iterator refuses each: the grammar reader runs
-	{"password-brackets", func(int) string { return `password:[pwd:{` }},                         // labelled values that are not JSON, in one run without blanks
+	{"out-of-range-numbers", func(int) string { return `n:{"v":1e999,"w":[-1E+400,"x:[1e999,` }},                                   // json-iterator refuses each: the grammar reader runs
+	{"password-brackets", func(int) string { return `password:[pwd:{` }},                                                           // labelled values that are not JSON, in one run without blanks
+	{"coloured-sessions", func(int) string { return "session \x1b[1m9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d\x1b[0m\x1b[0m\x1b[0m " }}, // escapes kept after each replacement
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
 
