@@ -141,21 +141,7 @@ func (s *Stage) Enrich(ev *record.Event, e *record.Entry, tag string, w *Work) {
 		ev.SetTime(r.Time)
 	}
 	if s.redact || s.mask.on() {
-		tenant, channel := r.Tenant, r.Channel
 		s.protect(ev, line, shaped, w)
-		// The tenant and the channel name where the record goes and stay
-		// as routed, whatever replaced the text they were read from (a
-		// masked contactID, a line past parser.MaxSecrets, a token a
-		// customer typed that spells the tenant): every sink sees the
-		// tenant the record was routed by (contract: one record has one
-		// tenant). Both are letters, digits and _, and the routing names them
-		// anyway (a tag, an index, X-Scope-OrgID).
-		if r.Tenant != nil {
-			r.Tenant = tenant
-		}
-		if r.Channel != nil {
-			r.Channel = channel
-		}
 	}
 	ev.Complete(shaped)
 }

@@ -27,6 +27,7 @@ type rep struct {
 	off, n     int
 	low        bool // a secret with little entropy: stays "[redacted]" when merged
 	pending    bool // off and n not written yet: the digest of the span, written by merge
+	masked     bool // personal data masked on request, no credential (see protect: the tenant under it stays)
 }
 
 // echo is a value replaced in the line, to replace wherever else it stands.
@@ -35,6 +36,7 @@ type echo struct {
 	off, n int    // its replacement in w.texts
 	word   bool   // only where it stands as a whole word (an agent's login)
 	low    bool   // a secret with little entropy
+	masked bool   // personal data masked on request (rep.masked)
 	fold   bool   // found in any ASCII case: a session UUID, whose digest lower-cases it
 }
 
@@ -84,7 +86,21 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			w.merge(src, s.tokens)
 			out := w.apply(src)
 			if shaped {
+				tenant, keepTenant := r.Tenant, !w.redactedAt(src, r.Tenant)
+				channel, keepChannel := r.Channel, !w.redactedAt(src, r.Channel)
 				w.remap(r, src)
+				// keepRouting: the tenant and the channel name where the
+				// record goes; when only masking replaced the text they were
+				// read from (mask contactID, mask userID), they stay as the
+				// record was routed, so every sink sees one tenant (contract).
+				// Where a credential covers them, they are part of it and
+				// show its replacement.
+				if keepTenant {
+					r.Tenant = tenant
+				}
+				if keepChannel {
+					r.Channel = channel
+				}
 				w.revalidate(r)
 			}
 			if !cleaned {
@@ -102,6 +118,21 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 		ev.SetBody(body, newLine)
 	}
 	s.protectMeta(ev, w)
+}
+
+// redactedAt reports whether a replacement that is not masking alone
+// covers part of f, a field inside src (see rep.masked).
+func (w *Work) redactedAt(src, f []byte) bool {
+	at := offset(src, f)
+	if at < 0 {
+		return false
+	}
+	for _, x := range w.reps {
+		if x.start < at+len(f) && at < x.end && !x.masked {
+			return true
+		}
+	}
+	return false
 }
 
 // protectMeta replaces what the entry's metadata map holds: the forward
@@ -142,7 +173,7 @@ func (s *Stage) redactLine(line []byte, w *Work) []byte {
 	w.reps = w.reps[:0]
 	for _, x := range w.saved {
 		a, b := rawSpan(w.vpos, line, x.start, x.end)
-		w.reps = append(w.reps, rep{start: a, end: b, off: x.off, n: x.n, low: x.low})
+		w.reps = append(w.reps, rep{start: a, end: b, off: x.off, n: x.n, low: x.low, masked: x.masked})
 	}
 	if s.redact {
 		w.secrets = parser.FindSecrets(line, w.secrets[:0])
@@ -264,13 +295,15 @@ func (s *Stage) addMasked(w *Work, src []byte, r *parser.Result) {
 		if f.i == record.FieldUserID {
 			at, v = at+len("USER_"), v[len("USER_"):]
 			off, n := w.personal(s.mask.hmac, v)
-			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, word: true})
-			w.reps = append(w.reps, rep{start: at, end: at + len(v), off: off, n: n})
+			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, word: true, masked: true})
+			w.reps = append(w.reps, rep{start: at, end: at + len(v), off: off, n: n, masked: true})
 			continue
 		}
 		off, n := w.personal(s.mask.hmac, v)
-		w.reps = append(w.reps, rep{start: at, end: at + len(v), off: off, n: n})
-		w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, word: true})
+		w.reps = append(w.reps, rep{start: at, end: at + len(v), off: off, n: n, masked: true})
+		// A contactID is the contact's whatever stands after its UUID (the
+		// parser's rule): its other places are masked even glued to a word.
+		w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, word: f.i != record.FieldContactID, masked: true})
 	}
 }
 
@@ -281,7 +314,7 @@ func (s *Stage) addEmails(w *Work, src []byte) {
 	w.spans = personalSpans(src, w.spans[:0])
 	for _, sp := range w.spans {
 		off, n := w.personal(s.mask.hmac, src[sp[0]:sp[1]])
-		w.reps = append(w.reps, rep{start: sp[0], end: sp[1], off: off, n: n})
+		w.reps = append(w.reps, rep{start: sp[0], end: sp[1], off: off, n: n, masked: true})
 	}
 }
 
@@ -410,7 +443,7 @@ func (w *Work) addOccurrences(b []byte, e echo) {
 		if e.word && (at > 0 && isAlnum(b[at-1]) || end < len(b) && isAlnum(b[end])) {
 			continue
 		}
-		w.reps = append(w.reps, rep{start: at, end: end, off: e.off, n: e.n, low: e.low})
+		w.reps = append(w.reps, rep{start: at, end: end, off: e.off, n: e.n, low: e.low, masked: e.masked})
 	}
 }
 
@@ -435,6 +468,7 @@ func (w *Work) merge(src []byte, tokens *redact.Digester) {
 			continue
 		}
 		last := &out[len(out)-1]
+		last.masked = last.masked && x.masked // one credential in it and the span is a redaction
 		if x.end <= last.end {
 			if x.low && !last.low {
 				last.low, last.pending = true, false

@@ -120,7 +120,7 @@ func (s *Stage) addViewSecrets(w *Work, b []byte, noESC bool) {
 		for _, sp := range w.spans {
 			ra, rb := rawSpan(pos, b, sp[0], sp[1])
 			off, n := w.personal(s.mask.hmac, text[sp[0]:sp[1]])
-			w.reps = append(w.reps, rep{start: ra, end: rb, off: off, n: n})
+			w.reps = append(w.reps, rep{start: ra, end: rb, off: off, n: n, masked: true})
 		}
 	}
 }
