@@ -47,6 +47,7 @@ var credentialPlaces = []struct {
 	{"an array of texts", kv{"log", "[x] y", "list", []any{"a", "Authorization: Bearer " + bearer, []any{"password: " + password}}}, ""},
 	{"a key that is itself a credential", kv{"log", "[x] y", "Authorization: Bearer " + bearer, 1}, ""},
 	{"a HAR header object", kv{"log", `[HTTP] [AGM] har request:{"headers":[{"name":"Authorization","value":"Basic ` + basic + `"},{"name":"ctlivetoken","value":"` + planted + `"}]}`}, ""},
+	{"tokens that end a sentence, then written bare", kv{"log", "[HTTP] [AGM] ctlivetoken:" + planted + ". again " + planted + ", Bearer " + bearer + "! and " + bearer + " ct7Token: " + ct7 + ". then " + ct7}, ""},
 	{"Node's rawHeaders", kv{"log", "[HTTP] [AGM] request rawHeaders: [ 'Host', 'server1', 'Authorization', 'Basic " + basic + "', 'ctlivetoken', '" + planted + "', 'ct7Token', '" + ct7 + "' ]"}, ""},
 }
 

@@ -128,12 +128,31 @@ func (s *scan) secret(text []byte, k SecretKind, r *Result) {
 	s.secretJSON(text, k, false, r)
 }
 
+// trimSentenceEnd drops the punctuation that ends a sentence after a token
+// (`ctlivetoken=<uuid>.`, `Bearer x!`): generated tokens do not end so, and
+// with it the token's digest would differ from its bare echoes', which then
+// stayed in clear.
+func trimSentenceEnd(t []byte) []byte {
+	for len(t) > 0 {
+		switch t[len(t)-1] {
+		case '.', '!', '?', ':':
+			t = t[:len(t)-1]
+			continue
+		}
+		break
+	}
+	return t
+}
+
 // MaxSecrets bounds the credentials one text may hold: past it the text is
 // hostile, Result.TooManySecrets is set, and the plugin replaces it whole.
 // It bounds the memory a line of nothing but `pwd=x` costs.
 const MaxSecrets = 4096
 
 func (s *scan) secretJSON(text []byte, k SecretKind, json bool, r *Result) {
+	if k == SecretToken || k == SecretBearer {
+		text = trimSentenceEnd(text)
+	}
 	if len(text) == 0 {
 		return
 	}
