@@ -348,6 +348,9 @@ func personalSpans(b []byte, dst [][2]int) [][2]int {
 		for end > start && b[end-1] == '.' {
 			end--
 		}
+		if e := customerIDEnd(b, start); e > 0 {
+			end = e // a customer's TENANT_<uuid>, whatever follows it (the parser's userID)
+		}
 		if end > start {
 			dst = append(dst, [2]int{start, end})
 		}
@@ -357,6 +360,21 @@ func personalSpans(b []byte, dst [][2]int) [][2]int {
 }
 
 var userPrefix = []byte("USER_")
+
+// customerIDEnd returns the end of a customer's TENANT_<uuid> at b[i]
+// (after USER_), or 0: a run of letters, digits and '_' whose last '_' is
+// followed by a UUID.
+func customerIDEnd(b []byte, i int) int {
+	j := i
+	for j < len(b) && (isAlnum(b[j]) || b[j] == '_') {
+		j++
+	}
+	// The run stops at the UUID's first '-', after '_' and eight hex digits.
+	if j-i < 10 || b[j-9] != '_' || len(b)-j < 28 || !redact.IsUUID(b[j-8:j+28]) {
+		return 0
+	}
+	return j + 28
+}
 
 func isLogin(c byte) bool {
 	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '@'

@@ -343,3 +343,18 @@ func TestRedactionKeepsTheEscapesAroundACredential(t *testing.T) {
 		})
 	}
 }
+
+// A customer's user ID has one pseudonym wherever it stands, whatever
+// follows it (the parser's userID: USER_TENANT_<uuid>).
+func TestCustomerUserIDHasOnePseudonym(t *testing.T) {
+	c := config(func(c *Config) { c.Mask, c.MaskKey = []string{"userID"}, "0123456789abcdef-key" })
+	const u = "9a0a411c-f9c7-4af7-9754-024bf157a3ef"
+	ev := enrichOne(t, v1(kv{"log", "[socketIO] message from USER_AGM_" + u + "-1 and USER_AGM_" + u + " done"}), c)
+	want := "USER_" + redact.NewDigester([]byte(c.MaskKey)).Token("AGM_"+u)
+	if string(ev.Fields.UserID) != want {
+		t.Errorf("userID %q, want %q", ev.Fields.UserID, want)
+	}
+	if got := strings.Count(string(ev.Line), want); got != 2 {
+		t.Errorf("%d places of %q in %q, want 2", got, want, ev.Line)
+	}
+}
