@@ -341,15 +341,18 @@ func personalSpans(b []byte, dst [][2]int) [][2]int {
 			break
 		}
 		start := i + k + len(userPrefix)
-		end := start
-		for end < len(b) && isLogin(b[end]) {
-			end++
-		}
-		for end > start && b[end-1] == '.' {
-			end--
-		}
-		if e := customerIDEnd(b, start); e > 0 {
-			end = e // a customer's TENANT_<uuid>, whatever follows it (the parser's userID)
+		// A customer's TENANT_<uuid>, whatever follows it (the parser's
+		// userID); else an agent's login. Found first, so that the login's
+		// run, which may reach the line's end, is measured once.
+		end := customerIDEnd(b, start)
+		if end == 0 {
+			end = start
+			for end < len(b) && isLogin(b[end]) {
+				end++
+			}
+			for end > start && b[end-1] == '.' {
+				end--
+			}
 		}
 		if end > start {
 			dst = append(dst, [2]int{start, end})
