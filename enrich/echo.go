@@ -154,7 +154,8 @@ func (w *Work) anyEchoIn(b []byte, from, to int) bool {
 }
 
 // withoutNestedTokens returns secrets, the credentials of src, without the
-// tokens that lie inside another token (`ct7token=ct7token=x` holds x):
+// tokens but sessions that lie inside another token (`ct7token=ct7token=x`
+// holds x):
 // the outer token's replacement covers them, and the same token found by
 // two rules (a Bearer token that is a JWT) is one. Secrets with little
 // entropy stay: inside a token they turn its replacement into "[redacted]"
@@ -191,10 +192,13 @@ func (w *Work) withoutNestedTokens(src []byte, secrets []parser.Secret) []parser
 			continue
 		}
 		if s.Kind.IsToken() {
-			if at+len(s.Text) <= tokenEnd {
+			if at+len(s.Text) <= tokenEnd && s.Kind != parser.SecretSession {
 				continue // inside a token that starts no later and ends no sooner
 			}
-			tokenEnd = at + len(s.Text)
+			// A session inside a token (`ctlivetoken=<uuid>/`) stays: its
+			// replacement merges into the token's, but its bare copies
+			// elsewhere are its echoes, not the token's.
+			tokenEnd = max(tokenEnd, at+len(s.Text))
 		}
 		kept = append(kept, s)
 	}

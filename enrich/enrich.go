@@ -125,6 +125,11 @@ func (s *Stage) Enrich(ev *record.Event, e *record.Entry, tag string, w *Work) {
 		shaped = r.Shaped()
 	}
 	if shaped {
+		if r.Tenant != nil && insideSecret(r.Tenant, r.Secrets) {
+			// Read from inside a credential (password=CHAT_<secret>_<uuid>):
+			// never a destination's name (an index, a tag, X-Scope-OrgID).
+			r.Tenant = nil
+		}
 		ev.Tenant = r.Tenant
 	}
 	if ev.Tenant == nil && s.route.fallback != nil {
@@ -144,6 +149,17 @@ func (s *Stage) Enrich(ev *record.Event, e *record.Entry, tag string, w *Work) {
 		s.protect(ev, line, shaped, w)
 	}
 	ev.Complete(shaped)
+}
+
+// insideSecret reports whether t, a part of the parsed text, lies inside
+// one of the credentials the parser found in that text.
+func insideSecret(t []byte, secrets []parser.Secret) bool {
+	for _, sec := range secrets {
+		if at := offset(sec.Text, t); at >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // DecodeChunk decodes and enriches every entry of a chunk, each into its own

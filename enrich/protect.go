@@ -27,7 +27,7 @@ type rep struct {
 	off, n     int
 	low        bool // a secret with little entropy: stays "[redacted]" when merged
 	pending    bool // off and n not written yet: the digest of the span, written by merge
-	masked     bool // personal data masked on request, no credential (see protect: the tenant under it stays)
+	masked     bool // personal data masked on request, no credential (protect keeps the tenant under it)
 }
 
 // echo is a value replaced in the line, to replace wherever else it stands.
@@ -83,11 +83,13 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 		}
 		s.addEchoes(w, src)
 		if len(w.reps) > 0 {
+			// Asked of each replacement as found, before merging joins a
+			// masked contactID with a session echo inside its UUID.
+			tenant, keepTenant := r.Tenant, shaped && !w.redactedAt(src, r.Tenant)
+			channel, keepChannel := r.Channel, shaped && !w.redactedAt(src, r.Channel)
 			w.merge(src, s.tokens)
 			out := w.apply(src)
 			if shaped {
-				tenant, keepTenant := r.Tenant, !w.redactedAt(src, r.Tenant)
-				channel, keepChannel := r.Channel, !w.redactedAt(src, r.Channel)
 				w.remap(r, src)
 				// keepRouting: the tenant and the channel name where the
 				// record goes; when only masking replaced the text they were
@@ -120,8 +122,8 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 	s.protectMeta(ev, w)
 }
 
-// redactedAt reports whether a replacement that is not masking alone
-// covers part of f, a field inside src (see rep.masked).
+// redactedAt reports whether a replacement that is not masking covers part
+// of f, a field inside src (see rep.masked). Asked before merge.
 func (w *Work) redactedAt(src, f []byte) bool {
 	at := offset(src, f)
 	if at < 0 {
@@ -489,7 +491,6 @@ func (w *Work) merge(src []byte, tokens *redact.Digester) {
 			continue
 		}
 		last := &out[len(out)-1]
-		last.masked = last.masked && x.masked // one credential in it and the span is a redaction
 		if x.end <= last.end {
 			if x.low && !last.low {
 				last.low, last.pending = true, false

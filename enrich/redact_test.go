@@ -48,6 +48,7 @@ var credentialPlaces = []struct {
 	{"a key that is itself a credential", kv{"log", "[x] y", "Authorization: Bearer " + bearer, 1}, ""},
 	{"a HAR header object", kv{"log", `[HTTP] [AGM] har request:{"headers":[{"name":"Authorization","value":"Basic ` + basic + `"},{"name":"ctlivetoken","value":"` + planted + `"}]}`}, ""},
 	{"tokens that end a sentence, then written bare", kv{"log", "[HTTP] [AGM] ctlivetoken:" + planted + ". again " + planted + ", Bearer " + bearer + "! and " + bearer + " ct7Token: " + ct7 + ". then " + ct7}, ""},
+	{"a session after ctlivetoken and other punctuation, then bare", kv{"log", "[HTTP] [AGM] ctlivetoken=" + planted + "/ again " + planted + " ctlivetoken=" + planted + "?x=1 and " + planted}, ""},
 	{"Node's rawHeaders", kv{"log", "[HTTP] [AGM] request rawHeaders: [ 'Host', 'server1', 'Authorization', 'Basic " + basic + "', 'ctlivetoken', '" + planted + "', 'ct7Token', '" + ct7 + "' ]"}, ""},
 }
 
@@ -286,7 +287,8 @@ func BenchmarkEnrich(b *testing.B) {
 // shows when only masking replaced the text they came from (contract: one
 // record has one tenant, and every sink sees the same one). Where a
 // credential covers that text, they are part of it and show its
-// replacement: never a piece of a password in clear.
+// replacement: never a piece of a password in clear, and a tenant read
+// from inside a credential names no destination.
 func TestTenantAndChannelUnderMaskingAndRedaction(t *testing.T) {
 	masked := config(func(c *Config) { c.Mask, c.MaskKey = []string{"userID", "contactID"}, "0123456789abcdef-key" })
 	tests := []struct {
@@ -297,8 +299,8 @@ func TestTenantAndChannelUnderMaskingAndRedaction(t *testing.T) {
 		{"a masked contactID", "[socketIO] newContact room " + cidA, masked, "AGM", "CHAT"},
 		{"a masked customer userID", "[socketIO] message from USER_TENANT1_9a0a411c-f9c7-4af7-9754-024bf157a3ef", masked, "TENANT1", ""},
 		{"a masked contactID, again glued to words", "[socketIO] newContact " + cidA + " then " + cidA + "x and " + cidA + "9", masked, "AGM", "CHAT"},
-		{"a password shaped like a contactID", "[socketIO] newContact password=CHAT_S3cr3tP4ss_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c done", config(), redact.Redacted, redact.Redacted},
-		{"a Basic credential shaped like a contactID, masked too", "[socketIO] newContact Authorization: Basic CHAT_S3cr3tP4ss_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", masked, redact.Redacted, redact.Redacted},
+		{"a password shaped like a contactID: no tenant", "[socketIO] newContact password=CHAT_S3cr3tP4ss_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c done", config(), "", redact.Redacted},
+		{"a Basic credential shaped like a contactID, masked too", "[socketIO] newContact Authorization: Basic CHAT_S3cr3tP4ss_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", masked, "", redact.Redacted},
 		{"a line past MaxSecrets, redacted whole", "[CT7PROTOCOL] [AGM] newContact " + strings.Repeat("pwd=x ", 4100), config(), redact.Redacted, ""},
 	}
 	for _, tc := range tests {
@@ -306,6 +308,9 @@ func TestTenantAndChannelUnderMaskingAndRedaction(t *testing.T) {
 			ev := enrichOne(t, v1(kv{"log", tc.line}), tc.c)
 			if string(ev.Fields.Tenant) != tc.tenant {
 				t.Errorf("tenant field %q, want %q (routed by %q)", ev.Fields.Tenant, tc.tenant, ev.Tenant)
+			}
+			if bytes.Contains(ev.Tenant, []byte("S3cr3tP4ss")) {
+				t.Errorf("routed by %q, a part of a credential", ev.Tenant)
 			}
 			if string(ev.Fields.Channel) != tc.channel {
 				t.Errorf("channel %q, want %q", ev.Fields.Channel, tc.channel)

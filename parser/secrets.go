@@ -131,17 +131,23 @@ func (s *scan) secret(text []byte, k SecretKind, r *Result) {
 // trimSentenceEnd drops the punctuation that ends a sentence after a token
 // (`ctlivetoken=<uuid>.`, `Bearer x!`): generated tokens do not end so, and
 // with it the token's digest would differ from its bare echoes', which then
-// stayed in clear.
+// stayed in clear. A value of punctuation alone is kept whole. Callers trim
+// before they judge a value's length: a short one is "[redacted]", never
+// digested.
 func trimSentenceEnd(t []byte) []byte {
-	for len(t) > 0 {
-		switch t[len(t)-1] {
+	n := len(t)
+	for n > 0 {
+		switch t[n-1] {
 		case '.', '!', '?', ':':
-			t = t[:len(t)-1]
+			n--
 			continue
 		}
 		break
 	}
-	return t
+	if n == 0 {
+		return t
+	}
+	return t[:n]
 }
 
 // MaxSecrets bounds the credentials one text may hold: past it the text is
@@ -150,9 +156,6 @@ func trimSentenceEnd(t []byte) []byte {
 const MaxSecrets = 4096
 
 func (s *scan) secretJSON(text []byte, k SecretKind, json bool, r *Result) {
-	if k == SecretToken || k == SecretBearer {
-		text = trimSentenceEnd(text)
-	}
 	if len(text) == 0 {
 		return
 	}
@@ -458,6 +461,9 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		return
 	}
 	if text := s.value(b, v); text != nil {
+		if kind == SecretToken {
+			text = trimSentenceEnd(text)
+		}
 		if kind == SecretToken && len(text) < minTokenEntropy && !eqFold(b[start:j], "ct7token") && !eqFold(b[start:j], "ctlivetoken") {
 			kind = SecretPassword // too short for a digest to be safe (not a contract token)
 		}
@@ -582,7 +588,7 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 		v = w + 1
 	}
 	if text := s.value(b, v); text != nil {
-		s.secret(text, SecretToken, r)
+		s.secret(trimSentenceEnd(text), SecretToken, r) // ct7Token, ctlivetoken: the contract's tokens, digested however short
 	}
 }
 
@@ -600,8 +606,8 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 	if v == e {
 		return
 	}
-	if end := s.tokenEnd(b, v); end-v >= minBareBearer {
-		s.secret(b[v:end], SecretBearer, r)
+	if t := trimSentenceEnd(b[v:s.tokenEnd(b, v)]); len(t) >= minBareBearer {
+		s.secret(t, SecretBearer, r)
 	}
 }
 
@@ -640,8 +646,8 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 	if !labelled && !knownScheme(b[v:schemeEnd(b, v)]) {
 		// Prose (`authorization granted contact=…`) keeps its words; a
 		// bare generated token still is one.
-		if end := s.tokenEnd(b, v); end-v >= minTokenEntropy && MixesLettersAndDigits(b[v:end]) && bytes.IndexByte(b[v:end], '=') < 0 {
-			s.secret(b[v:end], SecretBearer, r)
+		if t := trimSentenceEnd(b[v:s.tokenEnd(b, v)]); len(t) >= minTokenEntropy && MixesLettersAndDigits(t) && bytes.IndexByte(t, '=') < 0 {
+			s.secret(t, SecretBearer, r)
 		}
 		return
 	}
@@ -660,16 +666,20 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 				// one of them part of the credential (RFC 9110 11.4).
 				end = authParamsEnd(b, t, end)
 			}
+			if kind == SecretBearer {
+				end = t + len(trimSentenceEnd(b[t:end]))
+			}
 			s.secret(b[t:end], kind, r)
 			return
 		}
 	}
 	if end := s.tokenEnd(b, v); end > v {
+		t := trimSentenceEnd(b[v:end])
 		kind := SecretBearer
-		if end-v < minTokenEntropy {
-			kind = SecretBasic // a short value without a scheme: no entropy to rely on
+		if len(t) < minTokenEntropy {
+			kind, t = SecretBasic, b[v:end] // a short value without a scheme: no entropy to rely on
 		}
-		s.secret(b[v:end], kind, r)
+		s.secret(t, kind, r)
 	}
 }
 
