@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/ctlive/ctlive-fluent-bit/record"
@@ -125,9 +126,9 @@ func (s *Stage) Enrich(ev *record.Event, e *record.Entry, tag string, w *Work) {
 		shaped = r.Shaped()
 	}
 	if shaped {
-		if r.Tenant != nil && insideSecret(r.Tenant, r.Secrets) {
-			// Read from inside a credential (password=CHAT_<secret>_<uuid>):
-			// never a destination's name (an index, a tag, X-Scope-OrgID).
+		if r.Tenant != nil && tenantInSecret(r) {
+			// Read from a credential (password=CHAT_<secret>_<uuid>): never
+			// a destination's name (an index, a tag, X-Scope-OrgID).
 			r.Tenant = nil
 		}
 		ev.Tenant = r.Tenant
@@ -151,11 +152,22 @@ func (s *Stage) Enrich(ev *record.Event, e *record.Entry, tag string, w *Work) {
 	ev.Complete(shaped)
 }
 
-// insideSecret reports whether t, a part of the parsed text, lies inside
-// one of the credentials the parser found in that text.
-func insideSecret(t []byte, secrets []parser.Secret) bool {
-	for _, sec := range secrets {
-		if at := offset(sec.Text, t); at >= 0 {
+// tenantInSecret reports whether the tenant overlaps a credential the
+// parser found. Past parser.MaxSecrets the list is not whole: then only a
+// leading token's tenant stands, which no credential's text can hold.
+func tenantInSecret(r *parser.Result) bool {
+	if r.TooManySecrets {
+		for _, sc := range r.Scopes {
+			if unsafe.SliceData(sc) == unsafe.SliceData(r.Tenant) {
+				return false
+			}
+		}
+		return true
+	}
+	t := uintptr(unsafe.Pointer(unsafe.SliceData(r.Tenant)))
+	for _, sec := range r.Secrets {
+		a := uintptr(unsafe.Pointer(unsafe.SliceData(sec.Text)))
+		if a < t+uintptr(len(r.Tenant)) && t < a+uintptr(len(sec.Text)) {
 			return true
 		}
 	}

@@ -302,6 +302,8 @@ func TestTenantAndChannelUnderMaskingAndRedaction(t *testing.T) {
 		{"a password shaped like a contactID: no tenant", "[socketIO] newContact password=CHAT_S3cr3tP4ss_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c done", config(), "", redact.Redacted},
 		{"a Basic credential shaped like a contactID, masked too", "[socketIO] newContact Authorization: Basic CHAT_S3cr3tP4ss_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", masked, "", redact.Redacted},
 		{"a line past MaxSecrets, redacted whole", "[CT7PROTOCOL] [AGM] newContact " + strings.Repeat("pwd=x ", 4100), config(), redact.Redacted, ""},
+		{"past MaxSecrets, a contactID's tenant is not trusted", "[socketIO] newContact " + strings.Repeat("pwd=x ", 4100) + "password=CHAT_S3cr3tP4ss_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", config(), "", redact.Redacted},
+		{"a tenant overlapping a JWT", "[socketIO] newContact CHAT_PFX_eyJhbGciOiJIUzI1NiJ9_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2ln", config(), "", "CHAT"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

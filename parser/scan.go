@@ -39,8 +39,11 @@ type scan struct {
 	// The last run of token characters measured, [tokFrom, tokTo), and the
 	// last JWT measured (see tokenEnd and jwtEnd).
 	tokFrom, tokTo             int
-	runFrom, runTo             int // the last run without blanks measured (blankEnd)
-	extAt, extN                int // the last JSON value measured (extent): its start +1, its length
+	runFrom, runTo             int     // the last run without blanks measured (blankEnd)
+	punctEnd                   uintptr // the end of the last value trimmed (trimSentenceEnd)
+	punctN                     int     // the punctuation counted before it
+	punctDone                  bool    // and a byte that is not punctuation before that
+	extAt, extN                int     // the last JSON value measured (extent): its start +1, its length
 	extDecodes                 bool
 	jwtFrom, jwtHeadEnd, jwtTo int
 }

@@ -1,6 +1,9 @@
 package parser
 
-import "bytes"
+import (
+	"bytes"
+	"unsafe"
+)
 
 // Credentials (contract, "Credentials and personal data"). They are found
 // in the same pass as the fields, from their own triggers: the words that
@@ -133,22 +136,27 @@ func (s *scan) secret(text []byte, k SecretKind, r *Result) {
 // with it the token's digest would differ from its bare echoes', which then
 // stayed in clear. A value of punctuation alone is kept whole. Callers trim
 // before they judge a value's length: a short one is "[redacted]", never
-// digested.
-func trimSentenceEnd(t []byte) []byte {
-	n := len(t)
-	for n > 0 {
-		switch t[n-1] {
-		case '.', '!', '?', ':':
-			n--
-			continue
-		}
-		break
-	}
-	if n == 0 {
+// digested. The values of labels glued in one run end together, so the
+// punctuation before the last end measured is counted once: linear.
+func (s *scan) trimSentenceEnd(t []byte) []byte {
+	if len(t) == 0 {
 		return t
 	}
-	return t[:n]
+	end := uintptr(unsafe.Pointer(unsafe.SliceData(t))) + uintptr(len(t))
+	if end != s.punctEnd || !s.punctDone && len(t) > s.punctN {
+		n := 0
+		for n < len(t) && sentencePunct(t[len(t)-1-n]) {
+			n++
+		}
+		s.punctEnd, s.punctN, s.punctDone = end, n, n < len(t)
+	}
+	if s.punctN >= len(t) {
+		return t
+	}
+	return t[:len(t)-s.punctN]
 }
+
+func sentencePunct(c byte) bool { return c == '.' || c == '!' || c == '?' || c == ':' }
 
 // MaxSecrets bounds the credentials one text may hold: past it the text is
 // hostile, Result.TooManySecrets is set, and the plugin replaces it whole.
@@ -462,10 +470,11 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	}
 	if text := s.value(b, v); text != nil {
 		if kind == SecretToken {
-			text = trimSentenceEnd(text)
-		}
-		if kind == SecretToken && len(text) < minTokenEntropy && !eqFold(b[start:j], "ct7token") && !eqFold(b[start:j], "ctlivetoken") {
-			kind = SecretPassword // too short for a digest to be safe (not a contract token)
+			if t := s.trimSentenceEnd(text); len(t) < minTokenEntropy && !eqFold(b[start:j], "ct7token") && !eqFold(b[start:j], "ctlivetoken") {
+				kind = SecretPassword // too short for a digest to be safe (not a contract token): whole, punctuation and all
+			} else {
+				text = t
+			}
 		}
 		quoted := v < len(b) && (b[v] == '"' || b[v] == '\'' || b[v] == '\\')
 		s.secretJSON(text, kind, inJSON && !quoted, r)
@@ -588,7 +597,7 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 		v = w + 1
 	}
 	if text := s.value(b, v); text != nil {
-		s.secret(trimSentenceEnd(text), SecretToken, r) // ct7Token, ctlivetoken: the contract's tokens, digested however short
+		s.secret(s.trimSentenceEnd(text), SecretToken, r) // ct7Token, ctlivetoken: the contract's tokens, digested however short
 	}
 }
 
@@ -606,7 +615,7 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 	if v == e {
 		return
 	}
-	if t := trimSentenceEnd(b[v:s.tokenEnd(b, v)]); len(t) >= minBareBearer {
+	if t := s.trimSentenceEnd(b[v:s.tokenEnd(b, v)]); len(t) >= minBareBearer {
 		s.secret(t, SecretBearer, r)
 	}
 }
@@ -646,7 +655,7 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 	if !labelled && !knownScheme(b[v:schemeEnd(b, v)]) {
 		// Prose (`authorization granted contact=…`) keeps its words; a
 		// bare generated token still is one.
-		if t := trimSentenceEnd(b[v:s.tokenEnd(b, v)]); len(t) >= minTokenEntropy && MixesLettersAndDigits(t) && bytes.IndexByte(t, '=') < 0 {
+		if t := s.trimSentenceEnd(b[v:s.tokenEnd(b, v)]); len(t) >= minTokenEntropy && MixesLettersAndDigits(t) && bytes.IndexByte(t, '=') < 0 {
 			s.secret(t, SecretBearer, r)
 		}
 		return
@@ -667,14 +676,14 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 				end = authParamsEnd(b, t, end)
 			}
 			if kind == SecretBearer {
-				end = t + len(trimSentenceEnd(b[t:end]))
+				end = t + len(s.trimSentenceEnd(b[t:end]))
 			}
 			s.secret(b[t:end], kind, r)
 			return
 		}
 	}
 	if end := s.tokenEnd(b, v); end > v {
-		t := trimSentenceEnd(b[v:end])
+		t := s.trimSentenceEnd(b[v:end])
 		kind := SecretBearer
 		if len(t) < minTokenEntropy {
 			kind, t = SecretBasic, b[v:end] // a short value without a scheme: no entropy to rely on

@@ -59,7 +59,20 @@ var Shapes = []Shape{
 	{"password-brackets", func(int) string { return `password:[pwd:{` }},                                                           // labelled values that are not JSON, in one run without blanks
 	{"coloured-sessions", func(int) string { return "session \x1b[1m9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d\x1b[0m\x1b[0m\x1b[0m " }}, // escapes kept after each replacement
 	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }},                              // one login run with a customer ID in every USER_
+	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                                                          // every label's value ends in the same run of '!'
+	{"ct7token-labels-then-punctuation", labelsThen("ct7Token=", "........")},
 	{"deep-payload", nil}, // one payload nested size/2 deep
+}
+
+// labelsThen is 2,048 labels glued together, then tail for the rest of
+// the line: the values of all the labels end in one long run of it.
+func labelsThen(label, tail string) func(int) string {
+	return func(i int) string {
+		if i < 2048 {
+			return label
+		}
+		return tail
+	}
 }
 
 // Line returns a line of the shape, size bytes long (a last unit may be cut).
