@@ -68,29 +68,12 @@ const maxTrailingANSI = 16
 func keepTrailingANSI(raw []byte, from, end int) int {
 	for k := 0; k < maxTrailingANSI && end > from; k++ {
 		esc := bytes.LastIndexByte(raw[from:end], 0x1b)
-		if esc < 0 || !isCSI(raw[from+esc:end]) {
+		if esc < 0 || parser.ANSIEscapeEnd(raw, from+esc) != end {
 			break
 		}
 		end = from + esc
 	}
 	return end
-}
-
-// isCSI reports whether s is exactly one ANSI escape as parser.StripANSI
-// skips it: ESC, '[', bytes 0x20-0x3f, a letter.
-func isCSI(s []byte) bool {
-	if len(s) < 3 || s[0] != 0x1b || s[1] != '[' {
-		return false
-	}
-	if last := s[len(s)-1] | 0x20; last < 'a' || last > 'z' {
-		return false
-	}
-	for _, c := range s[2 : len(s)-1] {
-		if c < 0x20 || c > 0x3f {
-			return false
-		}
-	}
-	return true
 }
 
 // addViewSecrets adds replacements for what b's view shows: its

@@ -7,10 +7,28 @@ import (
 	"time"
 )
 
-// stripANSI appends line to dst without its ANSI CSI escapes (ESC '[',
-// parameter and intermediate bytes, a final letter): docker compose colours
-// its prefixes when attached to a terminal, and the colours must never enter
-// a field. A malformed escape loses only its ESC byte.
+// ANSIEscapeEnd returns the end of the ANSI CSI escape (ESC '[',
+// parameter and intermediate bytes 0x20-0x3f, a final letter) that starts
+// at b[i], or 0 when none does (contract: such escapes are skipped wherever
+// they stand). The one reading of an escape for the parser and the plugin.
+func ANSIEscapeEnd(b []byte, i int) int {
+	if i+1 >= len(b) || b[i] != 0x1b || b[i+1] != '[' {
+		return 0
+	}
+	j := i + 2
+	for j < len(b) && b[j] >= 0x20 && b[j] <= 0x3f {
+		j++
+	}
+	if j < len(b) && (b[j]|0x20) >= 'a' && (b[j]|0x20) <= 'z' {
+		return j + 1
+	}
+	return 0
+}
+
+// stripANSI appends line to dst without its ANSI CSI escapes
+// (ANSIEscapeEnd): docker compose colours its prefixes when attached to a
+// terminal, and the colours must never enter a field. A malformed escape
+// loses only its ESC byte.
 func stripANSI(dst, line []byte) []byte {
 	for {
 		i := bytes.IndexByte(line, 0x1b)
@@ -18,16 +36,10 @@ func stripANSI(dst, line []byte) []byte {
 			return append(dst, line...)
 		}
 		dst = append(dst, line[:i]...)
-		line = line[i+1:]
-		if len(line) == 0 || line[0] != '[' {
-			continue
-		}
-		j := 1
-		for j < len(line) && line[j] >= 0x20 && line[j] <= 0x3f {
-			j++
-		}
-		if j < len(line) && (line[j]|0x20) >= 'a' && (line[j]|0x20) <= 'z' {
-			line = line[j+1:]
+		if e := ANSIEscapeEnd(line, i); e > 0 {
+			line = line[e:]
+		} else {
+			line = line[i+1:]
 		}
 	}
 }
@@ -45,16 +57,10 @@ func StripANSI(text []byte, pos []int32, line []byte) ([]byte, []int32) {
 			i++
 			continue
 		}
-		i++ // the ESC goes, whatever follows
-		if i >= len(line) || line[i] != '[' {
-			continue
-		}
-		j := i + 1
-		for j < len(line) && line[j] >= 0x20 && line[j] <= 0x3f {
-			j++
-		}
-		if j < len(line) && (line[j]|0x20) >= 'a' && (line[j]|0x20) <= 'z' {
-			i = j + 1
+		if e := ANSIEscapeEnd(line, i); e > 0 {
+			i = e
+		} else {
+			i++ // the ESC goes, whatever follows
 		}
 	}
 	return text, pos
