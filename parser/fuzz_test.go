@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -350,4 +351,23 @@ func TestGrammarExtentHasNoDepthLimit(t *testing.T) {
 			t.Errorf("depth %d, one bracket short: extent %d, want 0", depth, got)
 		}
 	}
+}
+
+// FuzzHeaderMemo: a line parses the same after any other line as alone
+// (the compose prefix and the timestamp's minute are remembered).
+func FuzzHeaderMemo(f *testing.F) {
+	f.Add([]byte("ctlive  | 2025-02-27T14:24:59.9Z [fn] x"), []byte("ctlive  | 2025-02-27T14:25:00.1Z [fn] x"))
+	f.Add([]byte("ctlive  | 2024-02-29T14:24:59Z [fn] x"), []byte("ctlive  |2024-02-29T14:24:60+01:00 [fn] x"))
+	f.Add([]byte("a | 2025-12-31T23:59:59Z"), []byte("a | 2025-12-31T23:59:59Z\nb | 2026-01-01T00:00:00Z at x"))
+	p := New(Options{})
+	f.Fuzz(func(t *testing.T, before, line []byte) {
+		var alone, after Result
+		p.Parse(line, &alone)
+		p.Parse(before, &after)
+		p.Parse(line, &after)
+		a, b := got(&alone), got(&after)
+		if !reflect.DeepEqual(a, b) || !alone.Time.Equal(after.Time) {
+			t.Fatalf("after %q, %q reads\n%+v %v\nalone\n%+v %v", before, line, b, after.Time, a, alone.Time)
+		}
+	})
 }

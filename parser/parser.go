@@ -72,7 +72,7 @@ func (p *Parser) Parse(line []byte, r *Result) {
 	body := p.header(first, r)
 	p.body(body, r)
 	if rest != nil {
-		r.Stack = stackFrames(rest, r.stackBuf[:0])
+		r.Stack = stackFrames(rest, r.stackBuf[:0], &r.memo)
 		if cap(r.Stack) > cap(r.stackBuf) {
 			r.stackBuf = r.Stack[:0] // keep the grown store for the next exception
 		}
@@ -92,11 +92,11 @@ func (p *Parser) Parse(line []byte, r *Result) {
 
 // header consumes the compose prefix and the timestamp and returns the body.
 func (p *Parser) header(first []byte, r *Result) []byte {
-	if svc, n := composePrefix(first); n > 0 {
+	if svc, n := composePrefix(first, &r.memo); n > 0 {
 		r.Service = svc
 		first = first[n:]
 	}
-	if text, t, n := timestamp(first); n > 0 {
+	if text, t, n := timestamp(first, &r.memo); n > 0 {
 		r.TimeText, r.Time = text, t
 		first = first[n:]
 	}
@@ -208,7 +208,7 @@ func (p *Parser) resolve(r *Result) {
 // stackFrames collects the `at ...` lines that follow the first line.
 // Continuation lines may carry their own compose prefix and timestamp when
 // the multiline filter joined `docker compose logs` output; both are skipped.
-func stackFrames(rest []byte, frames [][]byte) [][]byte {
+func stackFrames(rest []byte, frames [][]byte, m *headerMemo) [][]byte {
 	for len(rest) > 0 {
 		line := rest
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
@@ -216,10 +216,10 @@ func stackFrames(rest []byte, frames [][]byte) [][]byte {
 		} else {
 			rest = nil
 		}
-		if _, n := composePrefix(line); n > 0 {
+		if _, n := composePrefix(line, m); n > 0 {
 			line = line[n:]
 		}
-		if _, _, n := timestamp(line); n > 0 {
+		if _, _, n := timestamp(line, m); n > 0 {
 			line = line[n:]
 		}
 		// Starts with `at ` once leading blanks are skipped, then trimmed

@@ -398,3 +398,41 @@ func TestArbitraryBytes(t *testing.T) {
 		})
 	}
 }
+
+// The compose prefix and the timestamp's minute are remembered from the
+// line before (headerMemo): a line that differs from it anywhere in those
+// bytes must read as it reads alone.
+func TestHeaderReadsTheSameAfterAnyLine(t *testing.T) {
+	tests := []struct{ name, before, line string }{
+		{"next minute", "ctlive  | 2025-02-27T14:24:59.9Z [fn] x", "ctlive  | 2025-02-27T14:25:00.1Z [fn] x"},
+		{"next day", "2025-02-28T23:59:59Z [fn] x", "2025-03-01T00:00:00Z [fn] x"},
+		{"leap day after a valid day", "2024-02-28T10:00:00Z [fn] x", "2023-02-29T10:00:00Z [fn] x"},
+		{"same minute, leap second", "2025-02-27T14:24:10Z [fn] x", "2025-02-27T14:24:60Z [fn] x"},
+		{"same minute, second 61", "2025-02-27T14:24:10Z [fn] x", "2025-02-27T14:24:61Z [fn] x"},
+		{"same minute, no colon", "2025-02-27T14:24:10Z [fn] x", "2025-02-27T14:24.10Z [fn] x"},
+		{"same minute, other zone", "2025-02-27T14:24:10Z [fn] x", "2025-02-27T14:24:10+05:30 [fn] x"},
+		{"lower-case t", "2025-02-27T14:24:10Z [fn] x", "2025-02-27t14:24:10Z [fn] x"},
+		{"space instead of T", "2025-02-27T14:24:10Z [fn] x", "2025-02-27 14:24:10Z [fn] x"},
+		{"minute 60", "2025-02-27T14:24:10Z [fn] x", "2025-02-27T14:60:10Z [fn] x"},
+		{"other service", "ctlive  | [fn] x", "ctlive2 | [fn] x"},
+		{"longer service", "ctlive | [fn] x", "ctlive-1 | [fn] x"},
+		{"service name continues", "ctlive | [fn] x", "ctlive |x [fn] x"},
+		{"one space fewer", "ctlive  | [fn] x", "ctlive | [fn] x"},
+		{"empty line after the bar", "ctlive  | [fn] x", "ctlive  |"},
+		{"the empty line first", "ctlive  |", "ctlive  | [fn] x"},
+		{"prefix cut short", "ctlive  | [fn] x", "ctlive  "},
+		{"prefix in a stack frame", "ctlive  | 2025-02-27T14:24:10Z [fn] x", "ctlive  | 2025-02-27T14:24:11Z [fn] TypeError: x\nworker  | 2025-02-27T14:25:11Z     at f (a.js:1)"},
+	}
+	p := New(Options{})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var alone, after Result
+			p.Parse([]byte(tc.line), &alone)
+			p.Parse([]byte(tc.before), &after)
+			p.Parse([]byte(tc.line), &after)
+			if a, b := fmt.Sprintf("%+v %d", got(&alone), alone.Time.UnixNano()), fmt.Sprintf("%+v %d", got(&after), after.Time.UnixNano()); a != b {
+				t.Fatalf("after %q:\n got %s\nwant %s", tc.before, b, a)
+			}
+		})
+	}
+}

@@ -66,9 +66,31 @@ func StripANSI(text []byte, pos []int32, line []byte) ([]byte, []int32) {
 	return text, pos
 }
 
+// headerMemo remembers the last compose prefix and the minute of the last
+// timestamp read: the lines of one log share both, and reading them again
+// costs a tenth of a line. A Result holds one (a Result serves one worker).
+type headerMemo struct {
+	prefix     [maxMemoPrefix]byte // `service  | `, trailing space included
+	prefixLen  int                 // 0: nothing remembered
+	serviceLen int
+	date       uint64 // bytes 0-7 of the last timestamp read (YYYY-MM-)
+	clock      uint64 // bytes 8-15 (DDTHH:MM)
+	minute     int64  // their instant in Unix seconds, before the zone's offset
+	hasMinute  bool
+}
+
+// maxMemoPrefix bounds the compose prefix remembered; a longer one is read
+// each time.
+const maxMemoPrefix = 64
+
 // composePrefix matches docker compose's `service  | ` at the start of a
 // line and returns the service name and the prefix length, or n == 0.
-func composePrefix(line []byte) (service []byte, n int) {
+func composePrefix(line []byte, m *headerMemo) (service []byte, n int) {
+	if k := m.prefixLen; k > 0 && len(line) >= k && string(line[:k]) == string(m.prefix[:k]) {
+		// Same bytes, same reading: the service run ended at a space,
+		// the spaces at the bar, and a space followed it.
+		return line[:m.serviceLen], k
+	}
 	i := 0
 	for i < len(line) && is(line[i], cService) {
 		i++
@@ -89,6 +111,9 @@ func composePrefix(line []byte) (service []byte, n int) {
 			return nil, 0
 		}
 		j++
+		if j <= maxMemoPrefix {
+			m.prefixLen, m.serviceLen = copy(m.prefix[:], line[:j]), i
+		}
 	}
 	return line[:i], j
 }
@@ -97,8 +122,9 @@ func composePrefix(line []byte) (service []byte, n int) {
 // or a numeric offset) followed by a space or the end of the line. It
 // returns the text, the instant in UTC and the number of bytes consumed,
 // including the space; n == 0 when there is none. Every line has one, so
-// the fixed part is read eight bytes at a time.
-func timestamp(b []byte) (text []byte, t time.Time, n int) {
+// the fixed part is read eight bytes at a time, and its minute only when
+// it differs from the last line's (m).
+func timestamp(b []byte, m *headerMemo) (text []byte, t time.Time, n int) {
 	// YYYY-MM-DDTHH:MM:SS is 19 bytes, then a zone of at least one.
 	if len(b) < 20 {
 		return nil, time.Time{}, 0
@@ -106,33 +132,19 @@ func timestamp(b []byte) (text []byte, t time.Time, n int) {
 	date := binary.LittleEndian.Uint64(b[0:])  // YYYY-MM-
 	clock := binary.LittleEndian.Uint64(b[8:]) // DDTHH:MM
 	secs := binary.LittleEndian.Uint16(b[17:]) // SS
-	const (
-		dateDigits  = 0x0080_8000_8080_8080     // bytes 0-3, 5, 6
-		dateSeps    = 0x2d_00_00_2d_00_00_00_00 // '-' at 4 and 7
-		clockDigits = 0x8080_0080_8000_8080     // bytes 0, 1, 3, 4, 6, 7
-		clockSeps   = 0x00_00_3a_00_00_54_00_00 // 'T' at 2, ':' at 5
-	)
-	if date&^(dateDigits>>7*0xff) != dateSeps ||
-		clock&^(clockDigits>>7*0xff)|0x20<<16 != clockSeps|0x20<<16 || b[16] != ':' ||
-		nonDigit(date)&dateDigits != 0 || nonDigit(clock)&clockDigits != 0 ||
-		byte(secs)-'0' > 9 || byte(secs>>8)-'0' > 9 {
+	if b[16] != ':' || byte(secs)-'0' > 9 || byte(secs>>8)-'0' > 9 {
 		return nil, time.Time{}, 0
 	}
-	// Each byte's digit value times ten plus the next byte's: two-digit
-	// numbers in bytes 0, 2 and 5 of the date and 0, 3 and 6 of the clock.
-	// No byte exceeds 0x0f*10+0x0f, so nothing carries.
-	date &= 0x0f0f0f0f0f0f0f0f
-	clock &= 0x0f0f0f0f0f0f0f0f
-	date = date*10 + date>>8
-	clock = clock*10 + clock>>8
-	year := int(date&0xff)*100 + int(date>>16&0xff)
-	month := int(date >> 40 & 0xff)
-	day := int(clock & 0xff)
-	hour := int(clock >> 24 & 0xff)
-	min := int(clock >> 48 & 0xff)
 	sec := int(secs&0x0f)*10 + int(secs>>8&0x0f)
-	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 || sec > 60 {
+	if sec > 60 {
 		return nil, time.Time{}, 0
+	}
+	if !m.hasMinute || date != m.date || clock != m.clock {
+		minute, ok := minuteOf(date, clock)
+		if !ok {
+			return nil, time.Time{}, 0
+		}
+		m.date, m.clock, m.minute, m.hasMinute = date, clock, minute, true
 	}
 	i := 19
 	nsec := 0
@@ -175,8 +187,40 @@ func timestamp(b []byte) (text []byte, t time.Time, n int) {
 		}
 		i++
 	}
-	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+min*60+sec) - int64(offset)
-	return text, time.Unix(unix, int64(nsec)).UTC(), i
+	return text, time.Unix(m.minute+int64(sec)-int64(offset), int64(nsec)).UTC(), i
+}
+
+// minuteOf reads YYYY-MM-DDTHH:MM from its two eight-byte words (the first
+// byte in the low one) and returns that minute in Unix seconds, or false
+// when it is not a valid date and time.
+func minuteOf(date, clock uint64) (int64, bool) {
+	const (
+		dateDigits  = 0x0080_8000_8080_8080     // bytes 0-3, 5, 6
+		dateSeps    = 0x2d_00_00_2d_00_00_00_00 // '-' at 4 and 7
+		clockDigits = 0x8080_0080_8000_8080     // bytes 0, 1, 3, 4, 6, 7
+		clockSeps   = 0x00_00_3a_00_00_54_00_00 // 'T' at 2, ':' at 5
+	)
+	if date&^(dateDigits>>7*0xff) != dateSeps ||
+		clock&^(clockDigits>>7*0xff)|0x20<<16 != clockSeps|0x20<<16 ||
+		nonDigit(date)&dateDigits != 0 || nonDigit(clock)&clockDigits != 0 {
+		return 0, false
+	}
+	// Each byte's digit value times ten plus the next byte's: two-digit
+	// numbers in bytes 0, 2 and 5 of the date and 0, 3 and 6 of the clock.
+	// No byte exceeds 0x0f*10+0x0f, so nothing carries.
+	date &= 0x0f0f0f0f0f0f0f0f
+	clock &= 0x0f0f0f0f0f0f0f0f
+	date = date*10 + date>>8
+	clock = clock*10 + clock>>8
+	year := int(date&0xff)*100 + int(date>>16&0xff)
+	month := int(date >> 40 & 0xff)
+	day := int(clock & 0xff)
+	hour := int(clock >> 24 & 0xff)
+	min := int(clock >> 48 & 0xff)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 {
+		return 0, false
+	}
+	return daysFromCivil(year, month, day)*86400 + int64(hour*3600+min*60), true
 }
 
 // fraction reads the digits at the start of b as a fraction of a second and

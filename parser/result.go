@@ -146,6 +146,7 @@ type Result struct {
 	clean      []byte // ANSI-free copy of the line, reused across calls
 	cleaned    bool   // the fields point into clean, not the line
 	jsonBuf    []byte // scratch for the JSON seam, reused across calls
+	memo       headerMemo
 }
 
 // span is a payload value's extent in the body, [start, end).
