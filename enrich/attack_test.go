@@ -154,19 +154,48 @@ func TestEveryRecordOfAShapeIsProtected(t *testing.T) {
 	} {
 		first := kv{"log", "ctlive | 2025-02-27T17:19:20.1Z [HTTP] [AGM] request one"}
 		first = append(first, second[2:]...)
-		s := MustNew(Defaults())
-		evs, err := s.DecodeChunk(append(v1(first), v1(second)...), "t")
-		if err != nil || len(evs) != 2 {
-			t.Fatalf("decode: %v", err)
-		}
-		for i, ev := range evs {
-			for form, out := range outputs(ev) {
-				for _, c := range []string{"c7t-5e6f7a8b9c0d1e2f3a4b", "Hunter2Pw99"} {
-					if bytes.Contains(out, []byte(c)) {
-						t.Errorf("record %d: %s holds %s in clear", i, form, c)
+		for encoding, entry := range map[string]func(kv) []byte{"fixmap": v1, "Fluent Bit's map32": encoded} {
+			s := MustNew(Defaults())
+			evs, err := s.DecodeChunk(append(entry(first), entry(second)...), "t")
+			if err != nil || len(evs) != 2 {
+				t.Fatalf("decode: %v", err)
+			}
+			for i, ev := range evs {
+				for form, out := range outputs(ev) {
+					for _, c := range []string{"c7t-5e6f7a8b9c0d1e2f3a4b", "Hunter2Pw99"} {
+						if bytes.Contains(out, []byte(c)) {
+							t.Errorf("%s, record %d: %s holds %s in clear", encoding, i, form, c)
+						}
 					}
 				}
 			}
+		}
+	}
+}
+
+// Fluent Bit's log event encoder writes every map as a map32, even a
+// record of one key with empty metadata (src/flb_mp.c). Such records take
+// the same shortcuts as fixmaps: the empty metadata is not walked, and a
+// quiet record's shape is remembered so the next one of that shape is not
+// walked either (in Fluent Bit 5.1.1 both walks ran for every tail record).
+func TestFluentBitsOwnEncodingTakesTheShortcuts(t *testing.T) {
+	s := MustNew(Defaults())
+	w := new(Work)
+	for i, line := range []string{
+		"ctlive | 2025-02-27T17:19:20.1Z [HTTP] [AGM] request one",
+		"ctlive | 2025-02-27T17:19:20.2Z [HTTP] [AGM] request two",
+	} {
+		var e record.Entry
+		if _, err := e.Decode(encoded(kv{"log", line, "stream", "stdout"})); err != nil {
+			t.Fatal(err)
+		}
+		if !emptyMap(e.Meta) {
+			t.Fatalf("metadata %x is an empty map", e.Meta)
+		}
+		var ev record.Event
+		s.Enrich(&ev, &e, "t", w)
+		if w.memo.before == nil {
+			t.Fatalf("record %d: the quiet shape {log, stream} was not remembered", i)
 		}
 	}
 }

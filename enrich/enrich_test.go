@@ -40,6 +40,12 @@ func v2(meta, body kv) []byte {
 	return flbhost.AppendV2(nil, flbhost.EventTime(recordTime), meta.Map(), body.Map())
 }
 
+// encoded builds a record with empty metadata as Fluent Bit's log event
+// encoder writes it (map32 headers).
+func encoded(body kv) []byte {
+	return flbhost.AppendEncoded(nil, flbhost.EventTime(recordTime), body.Map())
+}
+
 // v1 builds `[time, record]`.
 func v1(body kv) []byte { return flbhost.AppendV1(nil, flbhost.EventTime(recordTime), body.Map()) }
 

@@ -73,6 +73,7 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 	f.Add("\x1b[36m[x]\x1b[0m", `\u0073`, "a:b", uint8(2))
 	f.Add(`data:{"m":"`, `"}`, "stream", uint8(3))
 	f.Add("[HTTP] [AGM] request", "", "http.request.header.authorization", uint8(6))
+	f.Add("[socketIO] [AGM]", "stdout", "stream", uint8(15+3))
 	const session = "ab4e7aff-8627-434a-a2ef-7e200363197e"
 	const token = "c7t-5e6f7a8b9c0d1e2f3a4b"
 	s := MustNew(Defaults())
@@ -97,8 +98,13 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 		case 4: // only in another value: the line holds none
 			body = kv{"log", around, key + "z", other + planted + other}
 		}
-		// Twice: the second record of a shape may take the memo's shortcuts.
-		evs, err := s.DecodeChunk(append(v1(body), v1(body)...), "t")
+		// Twice: the second record of a shape may take the memo's shortcuts,
+		// in either map encoding (Fluent Bit's own writes map32 headers).
+		entry := v1
+		if shape/15%2 == 1 {
+			entry = encoded
+		}
+		evs, err := s.DecodeChunk(append(entry(body), entry(body)...), "t")
 		if err != nil || len(evs) != 2 {
 			t.Fatalf("decode: %v", err)
 		}

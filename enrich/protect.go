@@ -141,13 +141,28 @@ func (w *Work) redactedAt(src, f []byte) bool {
 // sink passes it on.
 func (s *Stage) protectMeta(ev *record.Event, w *Work) {
 	// An empty map (0x80) is what nearly every entry's metadata holds.
-	if len(ev.Meta) == 0 || len(ev.Meta) == 1 && ev.Meta[0] == 0x80 || !s.anyNeedsRedaction(ev.Meta, nil, 0, w) {
+	if len(ev.Meta) == 0 || emptyMap(ev.Meta) || !s.anyNeedsRedaction(ev.Meta, nil, 0, w) {
 		return
 	}
 	start := len(w.arena)
 	if _, changed := s.rewriteInto(ev.Meta, nil, nil, nil, 0, w); changed {
 		ev.SetMeta(w.arena[start:len(w.arena):len(w.arena)])
 	}
+}
+
+// emptyMap reports whether v is an empty map in any of msgpack's encodings:
+// Fluent Bit's log event encoder writes every entry's metadata as a map32,
+// df 00000000 (src/flb_mp.c, flb_mp_map_header_init).
+func emptyMap(v []byte) bool {
+	switch len(v) {
+	case 1:
+		return v[0] == 0x80
+	case 3:
+		return v[0] == 0xde && v[1]|v[2] == 0
+	case 5:
+		return v[0] == 0xdf && v[1]|v[2]|v[3]|v[4] == 0
+	}
+	return false
 }
 
 // protectMarker replaces what a log group's marker holds (its metadata and
@@ -713,16 +728,18 @@ func (s *Stage) rewriteBody(ev *record.Event, line, newLine []byte, quietBody bo
 // bodyNeedsRedaction is anyNeedsRedaction for a record, with the shape
 // nearly every record has read in place: short string keys, the line, and
 // short string values ({"log": ..., "stream": "stdout"}) need no call.
+// The map's header may have any size: Fluent Bit's log event encoder writes
+// a map32 even for one key (src/flb_mp.c, flb_mp_map_header_init).
 func (s *Stage) bodyNeedsRedaction(body, line []byte, w *Work) bool {
-	if len(body) == 0 || body[0]&0xf0 != 0x80 || s.mask.users() { // not a fixmap, or short texts may be personal data
+	n, b, isMap, err := readContainer(body)
+	if err != nil || !isMap || s.mask.users() { // not a map, or short texts may be personal data
 		return s.anyNeedsRedaction(body, line, 0, w)
 	}
 	// allQuiet: every entry but the line was read here and is quiet. Only
 	// then, at the end of the walk, may the memo remember this shape: an
 	// early return has not looked at the rest.
 	allQuiet := true
-	b := body[1:]
-	for n := body[0] & 0x0f; n > 0; n-- {
+	for ; n > 0; n-- {
 		if len(b) == 0 || b[0]&0xe0 != 0xa0 { // a key that is not a fixstr
 			return s.anyNeedsRedaction(body, line, 0, w)
 		}

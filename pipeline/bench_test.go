@@ -16,13 +16,15 @@ import (
 )
 
 // realisticChunk is 1,000 generated CTLive records in Fluent Bit's chunk
-// encoding, as tail + multiline hand them over (docker's stream key too).
+// encoding, as tail + multiline hand them over (docker's stream key too),
+// byte for byte as Fluent Bit's log event encoder writes them (map32
+// headers: flbhost.AppendEncoded).
 func realisticChunk() ([]byte, int) {
 	recs := corpus.Generate(1, 1000)
 	var b []byte
 	size := 0
 	for i, r := range recs {
-		b = flbhost.AppendV2(b, flbhost.EventTime(time.Unix(1764064800, int64(i))), flbhost.Map{},
+		b = flbhost.AppendEncoded(b, flbhost.EventTime(time.Unix(1764064800, int64(i))),
 			flbhost.Map{{Key: "log", Value: r.Line}, {Key: "stream", Value: "stdout"}})
 		size += len(r.Line)
 	}

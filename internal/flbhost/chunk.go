@@ -97,6 +97,25 @@ func AppendV2(b []byte, ts Timestamp, metadata, body any) []byte {
 	return appendMapOrEmpty(b, body)
 }
 
+// AppendEncoded appends a v2 entry with empty metadata byte for byte as
+// Fluent Bit's log event encoder writes it, which is how tail and most
+// inputs hand records to outputs: both maps with a map32 header (0xdf),
+// whatever their size, because the encoder sizes a map only once its
+// entries are written (src/flb_mp.c, flb_mp_map_header_init). Seen in
+// Fluent Bit 5.1.1's forward stream of a tail input:
+// `92 92 d7 00 <time> df 00000000 df 00000001 a3 "log" ...`.
+func AppendEncoded(b []byte, ts Timestamp, body Map) []byte {
+	b = append(b, 0x92, 0x92)
+	b = append(b, ts.encoded...)
+	b = append(b, 0xdf, 0, 0, 0, 0)
+	b = binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(len(body)))
+	for _, kv := range body {
+		b = msgp.AppendString(b, kv.Key)
+		b = appendValue(b, kv.Value)
+	}
+	return b
+}
+
 // AppendV1 appends a pre-2.x entry [ts, body].
 func AppendV1(b []byte, ts Timestamp, body any) []byte {
 	b = msgp.AppendArrayHeader(b, 2)

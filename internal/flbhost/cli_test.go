@@ -130,7 +130,8 @@ func TestCLIJoinsContinuationLinesLikeTheMultilineParser(t *testing.T) {
 	}
 }
 
-// The C encoder and the Go one must agree byte for byte, chunk by chunk.
+// The C encoder and the Go one must agree byte for byte, chunk by chunk,
+// and both write records as Fluent Bit's log event encoder does.
 func TestCLIChunksMatchTheGoEncoder(t *testing.T) {
 	t.Parallel()
 	input := "a\nb\n  at c\nd\ne\n"
@@ -139,7 +140,7 @@ func TestCLIChunksMatchTheGoEncoder(t *testing.T) {
 		t.Fatalf("status %d; stderr:\n%s", run.status, run.stderr)
 	}
 	at := EventTime(time.Unix(1700000000, 500000000))
-	entry := func(log string) []byte { return AppendV2(nil, at, nil, Map{{"log", log}}) }
+	entry := func(log string) []byte { return AppendEncoded(nil, at, Map{{"log", log}}) }
 	want := []string{
 		hex.EncodeToString(append(entry("a"), entry("b\n  at c")...)),
 		hex.EncodeToString(append(entry("d"), entry("e")...)),

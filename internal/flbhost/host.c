@@ -2127,7 +2127,10 @@ static void mp_str(struct buf *b, const char *s, size_t n)
 
 /* src/flb_log_event_encoder.c:flb_log_event_encoder_emit_record, v2 form:
  * [[EventTime, {}], {"log": LOG}] with EventTime = fixext8 type 0,
- * big-endian seconds then nanoseconds. */
+ * big-endian seconds then nanoseconds. Both maps are map32 (0xdf) as the
+ * encoder writes them, sized after their entries (src/flb_mp.c,
+ * flb_mp_map_header_init); seen in Fluent Bit 5.1.1's forward stream of a
+ * tail input. */
 static void mp_log_entry(struct buf *b, const struct timespec *ts,
                          const char *log, size_t len)
 {
@@ -2137,8 +2140,10 @@ static void mp_log_entry(struct buf *b, const struct timespec *ts,
     buf_byte(b, 0x00);
     buf_be32(b, (uint32_t) ts->tv_sec);
     buf_be32(b, (uint32_t) ts->tv_nsec);
-    buf_byte(b, 0x80);
-    buf_byte(b, 0x81);
+    buf_byte(b, 0xdf);
+    buf_be32(b, 0);
+    buf_byte(b, 0xdf);
+    buf_be32(b, 1);
     mp_str(b, "log", 3);
     mp_str(b, log, len);
 }
