@@ -22,19 +22,27 @@ import (
 // maxScannedEchoes is how many echoes are each looked for on their own.
 const maxScannedEchoes = 16
 
-// echoIndex finds many echoes in one pass over a text: every echo is at
-// least minEcho (8) bytes, so each place one stands starts with the first
-// eight bytes of some echo. Where those stand, the index replaces as many
-// bytes as the longest echo that starts so: possibly more than the echo
-// itself (the place merely shares its first eight bytes), never less.
+// echoIndex finds many echoes in one pass over a text. Each echo is keyed
+// by its first eight bytes, or all of it when shorter (a short password or
+// token echoed from a coloured line, a short masked login): each place one
+// stands starts with its key. Where a key stands, the index replaces as
+// many bytes as the longest echo of that key: possibly more than the echo
+// itself (the place merely shares its first bytes), never less.
 type echoIndex struct {
 	from, to int      // the echoes it indexes: w.echoes[from:to]
-	filter   []uint64 // a bit per hash of the first eight bytes, to skip most places without a map lookup
+	filter   []uint64 // a bit per hash of a key, to skip most places without a map lookup
 	shift    uint     // 64 - log2(bits in filter)
-	groups   map[uint64]echoGroup
+	groups   map[echoKey]echoGroup
+	lengths  uint16 // bit n: some echo's key is n bytes long (1 to 8)
 }
 
-// echoGroup is what the echoes that share their first eight bytes need.
+// echoKey is the first n bytes of an echo, the first in the low byte.
+type echoKey struct {
+	k uint64
+	n uint8
+}
+
+// echoGroup is what the echoes that share a key need.
 type echoGroup struct {
 	longest int
 	low     bool // one of them has little entropy: the place becomes "[redacted]"
@@ -47,30 +55,53 @@ func (x *echoIndex) build(echoes []echo, from, to int) {
 	clear(x.filter)
 	x.shift = uint(64 - bits.TrailingZeros(uint(size)))
 	if x.groups == nil {
-		x.groups = make(map[uint64]echoGroup)
+		x.groups = make(map[echoKey]echoGroup)
 	}
 	clear(x.groups)
+	x.lengths = 0
 	for _, e := range echoes[from:to] {
-		k := binary.LittleEndian.Uint64(e.orig)
-		if e.fold {
-			k = lower8(k) // find looks a place up in its own case and lower-cased
+		if len(e.orig) == 0 {
+			continue
 		}
-		h := x.hash(k)
+		key := keyAt(e.orig, 0, min(len(e.orig), 8))
+		if e.fold {
+			key.k = lower8(key.k) // find looks a place up in its own case and lower-cased
+		}
+		x.lengths |= 1 << key.n
+		h := x.hash(key)
 		x.filter[h/64] |= 1 << (h % 64)
-		g := x.groups[k]
+		g := x.groups[key]
 		g.longest = max(g.longest, len(e.orig))
 		g.low = g.low || e.low
-		x.groups[k] = g
+		x.groups[key] = g
 	}
 }
 
-func (x *echoIndex) hash(k uint64) uint64 { return (k * 0x9e3779b97f4a7c15) >> x.shift }
+// keyAt reads the n bytes (1 to 8) at b[p:] as a key.
+func keyAt(b []byte, p, n int) echoKey {
+	if p+8 <= len(b) {
+		k := binary.LittleEndian.Uint64(b[p:])
+		if n < 8 {
+			k &= 1<<(8*n) - 1
+		}
+		return echoKey{k, uint8(n)}
+	}
+	var k uint64
+	for i := n - 1; i >= 0; i-- {
+		k = k<<8 | uint64(b[p+i])
+	}
+	return echoKey{k, uint8(n)}
+}
 
-func (x *echoIndex) lookup(k uint64) (echoGroup, bool) {
-	if h := x.hash(k); x.filter[h/64]&(1<<(h%64)) == 0 {
+func (x *echoIndex) hash(key echoKey) uint64 {
+	return ((key.k ^ uint64(key.n)<<59) * 0x9e3779b97f4a7c15) >> x.shift
+}
+
+func (x *echoIndex) lookup(key echoKey) (echoGroup, bool) {
+	if h := x.hash(key); x.filter[h/64]&(1<<(h%64)) == 0 {
 		return echoGroup{}, false
 	}
-	g, ok := x.groups[k]
+	g, ok := x.groups[key]
 	return g, ok
 }
 
@@ -84,22 +115,41 @@ func lower8(k uint64) uint64 {
 	return k | capitals>>2                    // 0x80 >> 2 is the case bit 0x20
 }
 
-// find calls fn with the span each indexed echo may occupy in b.
+// find calls fn with the span each indexed echo may occupy in b: at each
+// place, the longest of the groups whose key stands there.
 func (x *echoIndex) find(b []byte, fn func(start, end int, low bool) bool) {
-	for p := 0; p+minEcho <= len(b); p++ {
-		k := binary.LittleEndian.Uint64(b[p:])
-		g, ok := x.lookup(k)
-		if lk := lower8(k); lk != k {
-			// A session's echo in another case: both may be indexed
-			// (`AB4E7AFFzz`, a token, and `ab4e7aff-…`, a session).
-			if lg, lok := x.lookup(lk); lok && (!ok || lg.longest > g.longest) {
-				g, ok = echoGroup{longest: lg.longest, low: lg.low || ok && g.low}, true
+	for p := range b {
+		var g echoGroup
+		ok := false
+		for ls := x.lengths; ls != 0; ls &= ls - 1 {
+			n := bits.TrailingZeros16(ls)
+			if p+n > len(b) {
+				break // the lengths go up
+			}
+			key := keyAt(b, p, n)
+			if kg, kok := x.lookup(key); kok {
+				g, ok = merged(g, ok, kg), true
+			}
+			if lk := lower8(key.k); lk != key.k {
+				// A session's echo in another case: both may be indexed
+				// (`AB4E7AFFzz`, a token, and `ab4e7aff-…`, a session).
+				if lg, lok := x.lookup(echoKey{lk, key.n}); lok {
+					g, ok = merged(g, ok, lg), true
+				}
 			}
 		}
 		if ok && !fn(p, min(p+g.longest, len(b)), g.low) {
 			return
 		}
 	}
+}
+
+// merged is the group of a place where both a and b (when aOK) stand.
+func merged(a echoGroup, aOK bool, b echoGroup) echoGroup {
+	if !aOK {
+		return b
+	}
+	return echoGroup{longest: max(a.longest, b.longest), low: a.low || b.low}
 }
 
 // indexFor returns an index of w.echoes[from:to]: the line's echoes are

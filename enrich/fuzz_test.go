@@ -3,6 +3,7 @@ package enrich
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/ctlive/ctlive-fluent-bit/record"
@@ -164,6 +165,52 @@ func FuzzLower8(f *testing.F) {
 		}
 		if got := lower8(k); got != want {
 			t.Fatalf("lower8(%#x) = %#x, want %#x", k, got, want)
+		}
+	})
+}
+
+// FuzzEchoIndexCoversEveryEcho: the one-pass lookup (echoIndex) reports a
+// span over every place any of its echoes stands, of any length, in its
+// own case or, for a session's, in any: it may replace more, never less.
+func FuzzEchoIndexCoversEveryEcho(f *testing.F) {
+	f.Add([]byte("x pw001 abcdefghij AB4E7AFF-8627 tok"), "pw001|abcdefghij|ab4e7aff-8627|to", uint8(4))
+	f.Add([]byte("aaaaaaaaa"), "a|aa|aaaaaaaaa", uint8(1))
+	f.Fuzz(func(t *testing.T, b []byte, list string, folds uint8) {
+		if len(b) > 4096 || len(list) > 1024 {
+			t.Skip()
+		}
+		var echoes []echo
+		for i, e := range strings.Split(list, "|") {
+			if e != "" && len(echoes) < 64 {
+				echoes = append(echoes, echo{orig: []byte(e), fold: folds>>(i%8)&1 != 0})
+			}
+		}
+		if len(echoes) == 0 {
+			return
+		}
+		var x echoIndex
+		x.build(echoes, 0, len(echoes))
+		covered := make([]int, len(b)+1) // covered[p]: the end of the longest span reported at p
+		x.find(b, func(start, end int, _ bool) bool {
+			covered[start] = max(covered[start], end)
+			return true
+		})
+		for _, e := range echoes {
+			index := bytes.Index
+			if e.fold {
+				index = foldIndex
+			}
+			for i := 0; i+len(e.orig) <= len(b); i++ {
+				k := index(b[i:], e.orig)
+				if k < 0 {
+					break
+				}
+				at := i + k
+				if covered[at] < at+len(e.orig) {
+					t.Fatalf("%q at %d in %q: covered to %d only", e.orig, at, b, covered[at])
+				}
+				i = at
+			}
 		}
 	})
 }

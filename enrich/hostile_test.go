@@ -98,3 +98,27 @@ func TestTokensInsideTokensAreCoveredByTheOuter(t *testing.T) {
 		})
 	}
 }
+
+// Past maxScannedEchoes, echoes shorter than eight bytes (short passwords
+// and tokens of a coloured line, echoed into the record's other values)
+// are looked up by their whole text: the one-pass lookup read eight bytes
+// of each and the record's chunk was dropped (a recovered panic, attacker
+// review with the escape-broken-passwords shape).
+func TestManyShortEchoesAreStillReplacedEverywhere(t *testing.T) {
+	var line strings.Builder
+	line.WriteString("\x1b[1m[socketIO] [AGM] login")
+	pw := make([]string, 2*maxScannedEchoes)
+	for i := range pw {
+		pw[i] = fmt.Sprintf("pw%03d", i) // five bytes
+		fmt.Fprintf(&line, " password=%s", pw[i])
+	}
+	line.WriteString(" ct7Token=tok9a7\x1b[0m") // a six-byte token
+	ev := enrichOne(t, v2(kv{}, kv{"log", line.String(), "a", pw[3], "b", "again " + pw[30] + ".", "c", "tok9a7"}), config())
+	for form, out := range outputs(ev) {
+		for _, v := range append(pw, "tok9a7") {
+			if bytes.Contains(out, []byte(v)) {
+				t.Fatalf("%s output holds %s in clear: %.300q", form, v, out)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
+	"sort"
 	"unsafe"
 
 	"github.com/ctlive/ctlive-fluent-bit/parser"
@@ -63,6 +64,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 	if line != nil {
 		src := r.Source(line)
 		cleaned := unsafe.SliceData(src) != unsafe.SliceData(line)
+		rawFound := false // a credential in the line as received
 		if s.redact {
 			if r.TooManySecrets {
 				w.whole(src)
@@ -71,7 +73,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 				s.addSecret(w, src, sec)
 			}
 			if cleaned {
-				s.echoRawSecrets(w, line)
+				rawFound = s.echoRawSecrets(w, line, src)
 			}
 		}
 		s.addViewSecrets(w, src, true) // the parser stripped every ESC
@@ -82,7 +84,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			s.addEmails(w, src)
 		}
 		s.addEchoes(w, src)
-		if len(w.reps) > 0 {
+		if len(w.reps) > 0 || rawFound {
 			// Asked of each replacement as found, before merging joins a
 			// masked contactID with a session echo inside its UUID.
 			tenant, keepTenant := r.Tenant, shaped && !w.redactedAt(src, r.Tenant)
@@ -195,7 +197,7 @@ func (s *Stage) redactLine(line []byte, w *Work) []byte {
 	if s.redact {
 		w.secrets = parser.FindSecrets(line, w.secrets[:0])
 		for _, sec := range w.withoutNestedTokens(line, w.secrets) {
-			s.addSecret(w, line, sec)
+			s.addRawSecret(w, line, sec)
 		}
 	}
 	if s.mask.users() {
@@ -220,21 +222,91 @@ func offset(src, t []byte) int {
 }
 
 // echoRawSecrets handles a line with ANSI escapes, whose fields come from
-// its copy without them: an escape can hide a credential from one reading
-// (`\x1b[ session` strips to "ession"), so what the line as received holds
-// is replaced in the copy too. A value of little entropy shorter than four
-// bytes is not, as it would wreck unrelated text.
-func (s *Stage) echoRawSecrets(w *Work, line []byte) {
+// src, its copy without them: an escape can hide a credential from that
+// reading (`\x1b[ session` strips to "ession", `\x1b[ "pwd":"…"` to
+// `wd":"…"`), so each credential of the line as received is replaced where
+// its bytes stand in src too, and a token's value is echoed like one src
+// shows; so is one of little entropy, from four bytes on.
+//
+// It reports whether the line as received holds a credential: the line
+// must then be rewritten even when src showed none.
+func (s *Stage) echoRawSecrets(w *Work, line, src []byte) (found bool) {
 	w.secrets = parser.FindSecrets(line, w.secrets[:0])
-	for _, sec := range w.withoutNestedTokens(line, w.secrets) {
-		if sec.Kind.IsToken() {
-			off, n := w.token(s.tokens, sec.Text)
-			w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n})
-		} else if len(sec.Text) >= 4 {
-			off, n := w.text(redacted)
-			w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n, low: true})
+	w.plain = w.plain[:0]
+	kept := w.withoutNestedTokens(line, w.secrets)
+	if len(kept) == 0 {
+		return false
+	}
+	w.vtext, w.vpos = parser.StripANSI(w.vtext[:0], w.vpos[:0], line)
+	if !bytes.Equal(w.vtext, src) {
+		return true // cannot be: src is the parser's copy without escapes; the line is rewritten whole below
+	}
+	for _, sec := range kept {
+		start := offset(line, sec.Text)
+		if start < 0 {
+			continue
+		}
+		a, b := textSpan(w.vpos, start, start+len(sec.Text))
+		if a == b {
+			continue // nothing but escapes
+		}
+		v := src[a:b]
+		s.addSecretAt(w, a, b, v, sec)
+		// The record's other values may repeat a value shorter than an
+		// echo of a token is (minEcho): found in the line as received, it
+		// is a credential all the same. Shorter than four bytes, it would
+		// wreck unrelated text.
+		if len(v) >= 4 && (!sec.Kind.IsToken() || len(v) < minEcho) {
+			if sec.Kind.IsToken() {
+				off, n := w.token(s.tokens, v)
+				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n})
+			} else {
+				off, n := w.text(redacted)
+				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, low: true})
+			}
 		}
 	}
+	return true
+}
+
+// textSpan returns where the bytes [start, end) of a line stand in its text
+// without escapes, given pos (StripANSI's: pos[k] is the index in the line
+// of the text's byte k, increasing).
+func textSpan(pos []int32, start, end int) (a, b int) {
+	a = sort.Search(len(pos), func(k int) bool { return int(pos[k]) >= start })
+	b = a + sort.Search(len(pos)-a, func(k int) bool { return int(pos[a+k]) >= end })
+	return a, b
+}
+
+// addRawSecret is addSecret for a credential found in the line as
+// received. Escapes inside its value are not part of it: its digest is
+// that of the text a reader sees, as in the fields read from the text
+// without escapes; escapes that close it stay in the line.
+func (s *Stage) addRawSecret(w *Work, line []byte, sec parser.Secret) {
+	if bytes.IndexByte(sec.Text, 0x1b) < 0 {
+		s.addSecret(w, line, sec)
+		return
+	}
+	start := offset(line, sec.Text)
+	if start < 0 {
+		return
+	}
+	end := start + len(sec.Text)
+	for {
+		esc := bytes.LastIndexByte(line[start:end], 0x1b)
+		if esc < 0 || parser.ANSIEscapeEnd(line, start+esc) != end {
+			break
+		}
+		end = start + esc
+	}
+	at := len(w.plain)
+	w.plain, w.plainPos = parser.StripANSI(w.plain, w.plainPos[:0], line[start:end])
+	v := w.plain[at:len(w.plain):len(w.plain)]
+	if len(v) == 0 {
+		s.addSecret(w, line, sec) // nothing but escapes: replaced whole
+		return
+	}
+	s.addSecretAt(w, start, end, v, sec)
 }
 
 func (s *Stage) addSecret(w *Work, src []byte, sec parser.Secret) {
@@ -713,6 +785,10 @@ const maxWalkDepth = 64
 // It reports false, and writes nothing, when neither is the case.
 func (s *Stage) rewriteBody(ev *record.Event, line, newLine []byte, quietBody bool, w *Work) ([]byte, bool) {
 	lineChanged := unsafe.SliceData(line) != unsafe.SliceData(newLine)
+	// The memo judged the remembered record's values against that
+	// record's echoes; echoes make fewer values quiet, so its verdict
+	// holds only for a record with none.
+	quietBody = quietBody && len(w.echoes) == 0
 	if !lineChanged && !quietBody {
 		if !s.bodyNeedsRedaction(ev.Body, line, w) {
 			return nil, false
