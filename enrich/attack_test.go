@@ -2,6 +2,9 @@ package enrich
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"regexp"
 	"strings"
 	"testing"
@@ -186,6 +189,88 @@ func TestACredentialBehindEscapesHasOneDigest(t *testing.T) {
 	inLine, inMessage := digest.FindString(string(ev.Line)), digest.FindString(string(ev.Fields.Message))
 	if inLine == "" || inLine != inMessage {
 		t.Fatalf("the line holds %q and the message %q: want one digest\nline %q\nmessage %q", inLine, inMessage, ev.Line, ev.Fields.Message)
+	}
+}
+
+// The second attacker review of the line as received (1ae2109): what only
+// that reading finds is replaced whatever its number, a credential that
+// is nothing but escapes drops no chunk, a short echo reaches the
+// metadata, and an escape the value ends inside of stays whole.
+func TestWhatOnlyTheLineAsReceivedHolds(t *testing.T) {
+	const prefix = "ctlive | 2025-02-27T17:19:20.1Z [HTTP] [AGM] login"
+	var many strings.Builder
+	many.WriteString(prefix)
+	for i := 0; i < parser.MaxSecrets+104; i++ {
+		fmt.Fprintf(&many, " \x1b[ \"pwd\":\"Zq%05dx\"", i) // the escape takes each label's p
+	}
+	tests := []struct {
+		name  string
+		entry []byte
+		clear []string // none may be in any output
+	}{
+		{"more than MaxSecrets", v1(kv{"log", many.String()}), []string{"Zq00000x", "Zq04095x", "Zq04096x", "Zq04199x"}},
+		{"a password of escapes alone", v1(kv{"log", "[AGM] \"pwd\":\"\x1b[0m\""}), nil},
+		{"a password of an empty escape", v1(kv{"log", "[x] pwd=\"\x1b[m\""}), nil},
+		{"a token of escapes alone", v1(kv{"log", "2025-02-27T17:19:20Z ct7Token: \"\x1b[1m\""}), nil},
+		{"a short echo in the metadata", v2(kv{"m", "hunter2", "hunter2", []any{"hunter2"}}, kv{"log", "\x1b[1m" + prefix + " password=hunter2\x1b[0m", "body", "hunter2"}), []string{"hunter2"}},
+		{"a short token echo in the metadata", v2(kv{"m", "tok9a7"}, kv{"log", "\x1b[1m" + prefix + " ct7Token=tok9a7\x1b[0m"}), []string{"tok9a7"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := enrichOne(t, tc.entry, config())
+			for form, out := range outputs(ev) {
+				for _, c := range tc.clear {
+					if bytes.Contains(out, []byte(c)) {
+						t.Errorf("%s holds %s in clear: %.200q", form, c, out)
+					}
+				}
+			}
+			if js := outputs(ev)["json"]; !json.Valid(js) {
+				t.Errorf("invalid JSON: %s", js)
+			}
+		})
+	}
+}
+
+// A closing quote that is an escape's parameter byte (`\e[1"m`) ends the
+// value in the line as received and not in the text without escapes: one
+// digest all the same, and the escape stays whole.
+func TestATokenEndingInsideAnEscape(t *testing.T) {
+	ev := enrichOne(t, v1(kv{"log", "ctlive | 2025-02-27T17:19:20.1Z [HTTP] [AGM] login \"ct7Token\":\"k9Xq2Lm4Pz7Rt1Vb\x1b[1\"m tail"}), config())
+	digest := regexp.MustCompile(`sha256:[0-9a-f]+`)
+	inLine, inMessage := digest.FindString(string(ev.Line)), digest.FindString(string(ev.Fields.Message))
+	if inLine == "" || inLine != inMessage {
+		t.Errorf("the line holds %q and the message %q: want one digest\nline %q", inLine, inMessage, ev.Line)
+	}
+	if !bytes.Contains(ev.Line, []byte("\x1b[1\"m tail")) {
+		t.Errorf("the escape after the token was cut: %q", ev.Line)
+	}
+}
+
+// The line as received adds no echo the text without escapes has not:
+// an echo added after the line's are counted is a text's own, and the
+// record's every value then rebuilt the index of the line's many echoes
+// (attacker review: 89 s for a 272 KB record).
+func TestTheLineAsReceivedAddsNoEchoesTwice(t *testing.T) {
+	var line strings.Builder
+	line.WriteString("\x1b[1m[socketIO] [AGM] login")
+	for i := 0; i < 3*maxScannedEchoes; i++ {
+		fmt.Fprintf(&line, " ct7Token=k%07d", i)
+	}
+	line.WriteString("\x1b[0m")
+	s := MustNew(Defaults())
+	w := new(Work)
+	var e record.Entry
+	if _, err := e.Decode(v1(kv{"log", line.String(), "a", "x", "b", "y"})); err != nil {
+		t.Fatal(err)
+	}
+	var ev record.Event
+	s.Enrich(&ev, &e, "t", w)
+	if len(w.echoes) != w.lineEchoes {
+		t.Fatalf("%d echoes, %d of them the line's: the line as received added some", len(w.echoes), w.lineEchoes)
+	}
+	if bytes.Contains(ev.Line, []byte("k0000007")) {
+		t.Fatalf("a token in clear: %q", ev.Line)
 	}
 }
 

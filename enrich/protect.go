@@ -84,7 +84,11 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			s.addEmails(w, src)
 		}
 		s.addEchoes(w, src)
-		if len(w.reps) > 0 || rawFound {
+		if len(w.reps) == 0 && rawFound {
+			// Only the line as received holds something (a credential
+			// that is nothing but escapes there): the fields stand.
+			newLine = s.redactLine(line, w)
+		} else if len(w.reps) > 0 {
 			// Asked of each replacement as found, before merging joins a
 			// masked contactID with a session echo inside its UUID.
 			tenant, keepTenant := r.Tenant, shaped && !w.redactedAt(src, r.Tenant)
@@ -232,7 +236,13 @@ func offset(src, t []byte) int {
 // must then be rewritten even when src showed none.
 func (s *Stage) echoRawSecrets(w *Work, line, src []byte) (found bool) {
 	w.secrets = parser.FindSecrets(line, w.secrets[:0])
-	w.plain = w.plain[:0]
+	if len(w.secrets) >= parser.MaxSecrets {
+		// As many as are looked for, so perhaps more: the line and its
+		// fields leave as one replacement, as when the parser finds so
+		// many (Result.TooManySecrets).
+		w.whole(src)
+		return true
+	}
 	kept := w.withoutNestedTokens(line, w.secrets)
 	if len(kept) == 0 {
 		return false
@@ -279,12 +289,15 @@ func textSpan(pos []int32, start, end int) (a, b int) {
 }
 
 // addRawSecret is addSecret for a credential found in the line as
-// received. Escapes inside its value are not part of it: its digest is
-// that of the text a reader sees, as in the fields read from the text
-// without escapes; escapes that close it stay in the line.
+// received, in redactLine (w.vtext and w.vpos hold the line's text without
+// escapes). Escapes inside its value are not part of it: its replacement
+// is that of the text a reader sees, as in the fields (echoRawSecrets
+// made its echoes from the same text). Escapes that close it stay in the
+// line, and one it ends inside of (a closing quote that is an escape's
+// parameter byte) stays whole.
 func (s *Stage) addRawSecret(w *Work, line []byte, sec parser.Secret) {
 	if bytes.IndexByte(sec.Text, 0x1b) < 0 {
-		s.addSecret(w, line, sec)
+		s.addRep(w, offset(line, sec.Text), sec.Text, sec)
 		return
 	}
 	start := offset(line, sec.Text)
@@ -294,19 +307,44 @@ func (s *Stage) addRawSecret(w *Work, line []byte, sec parser.Secret) {
 	end := start + len(sec.Text)
 	for {
 		esc := bytes.LastIndexByte(line[start:end], 0x1b)
-		if esc < 0 || parser.ANSIEscapeEnd(line, start+esc) != end {
+		if esc < 0 {
 			break
+		}
+		if e := parser.ANSIEscapeEnd(line, start+esc); e != end && e <= end {
+			break // inside the value, or not an escape
 		}
 		end = start + esc
 	}
-	at := len(w.plain)
-	w.plain, w.plainPos = parser.StripANSI(w.plain, w.plainPos[:0], line[start:end])
-	v := w.plain[at:len(w.plain):len(w.plain)]
-	if len(v) == 0 {
-		s.addSecret(w, line, sec) // nothing but escapes: replaced whole
+	a, b := textSpan(w.vpos, start, end)
+	if a == b {
+		s.addRep(w, start, line[start:start+len(sec.Text)], sec) // nothing but escapes: replaced whole
 		return
 	}
-	s.addSecretAt(w, start, end, v, sec)
+	w.reps = append(w.reps, s.repFor(w, start, end, w.vtext[a:b], sec))
+}
+
+// addRep adds the replacement of the credential sec, whose value as read
+// is v, over v's bytes at start (no echo: see addSecretAt).
+func (s *Stage) addRep(w *Work, start int, v []byte, sec parser.Secret) {
+	if start < 0 {
+		return
+	}
+	w.reps = append(w.reps, s.repFor(w, start, start+len(v), v, sec))
+}
+
+// repFor is the replacement of [start, end) of the text at hand, which
+// holds the credential sec whose value, as read, is v.
+func (s *Stage) repFor(w *Work, start, end int, v []byte, sec parser.Secret) rep {
+	if sec.Kind.IsToken() {
+		off, n := w.token(s.tokens, v)
+		return rep{start: start, end: end, off: off, n: n}
+	}
+	t := redacted
+	if sec.JSON {
+		t = quotedRedacted
+	}
+	off, n := w.text(t)
+	return rep{start: start, end: end, off: off, n: n, low: true}
 }
 
 func (s *Stage) addSecret(w *Work, src []byte, sec parser.Secret) {
@@ -343,23 +381,14 @@ var quotedRedacted = []byte(`"` + redact.Redacted + `"`)
 // addSecretAt replaces [start, end) of the text at hand, which holds the
 // credential sec whose value, as read, is v.
 func (s *Stage) addSecretAt(w *Work, start, end int, v []byte, sec parser.Secret) {
-	if sec.Kind.IsToken() {
-		off, n := w.token(s.tokens, v)
-		w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n})
-		if len(v) >= minEcho {
-			// The same UUID written in another case is the same session
-			// (its digest lower-cases it): found in any case, also when a
-			// ctlivetoken rule found it as a token.
-			w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
-		}
-		return
+	x := s.repFor(w, start, end, v, sec)
+	w.reps = append(w.reps, x)
+	if sec.Kind.IsToken() && len(v) >= minEcho {
+		// The same UUID written in another case is the same session
+		// (its digest lower-cases it): found in any case, also when a
+		// ctlivetoken rule found it as a token.
+		w.echoes = append(w.echoes, echo{orig: v, off: x.off, n: x.n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
 	}
-	t := redacted
-	if sec.JSON {
-		t = quotedRedacted
-	}
-	off, n := w.text(t)
-	w.reps = append(w.reps, rep{start: start, end: end, off: off, n: n, low: true})
 }
 
 // addMasked replaces the values of the masked fields. An agent's user ID
@@ -750,8 +779,8 @@ func (s *Stage) findSecrets(label, b []byte, w *Work) bool {
 
 // needsRedaction reports whether redactText would change b.
 func (s *Stage) needsRedaction(label, b []byte, w *Work) bool {
-	if len(b) < minText && (label == nil || !parser.MayNameSecret(label)) {
-		return false // "stdout", a key: too short for any rule
+	if len(b) < minText && (label == nil || !parser.MayNameSecret(label)) && w.echoesLongerThan(len(b)) {
+		return false // "stdout", a key: too short for any rule, and for every echo
 	}
 	if s.findSecrets(label, b, w) {
 		return true
@@ -767,7 +796,7 @@ func (s *Stage) needsRedaction(label, b []byte, w *Work) bool {
 			return true
 		}
 	}
-	return len(b) >= minEcho && w.anyEchoIn(b, 0, len(w.echoes))
+	return !w.echoesLongerThan(len(b)) && w.anyEchoIn(b, 0, len(w.echoes))
 }
 
 // minText is the shortest text that can hold something to replace when no

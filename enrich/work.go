@@ -27,8 +27,6 @@ type Work struct {
 	vtext, utext []byte
 	vpos, upos   []int32
 	vsecrets     []parser.Secret
-	plain        []byte  // the line's credentials without their escapes (echoRawSecrets)
-	plainPos     []int32 // StripANSI's positions, unused
 	spans        [][2]int
 	saved        []rep
 	memo         shapeMemo
