@@ -11,7 +11,10 @@
 # The test binary runs BenchmarkFlush/json, /msgpack and /forward (its fake
 # in_forward, in the same process, is counted too) for 51 and for 101
 # iterations of a 1,000-record chunk; both runs do the same setup, so the
-# difference is 50,000 records' work. GOGC=off keeps the garbage
+# difference is 50,000 records' work. The parser alone (a last line,
+# "parse") is BenchmarkParse/without-payload over 100,000 and 200,000 lines
+# of its corpus (~19,000 lines, taken in turn): the difference is 100,000
+# lines' work, per line. GOGC=off keeps the garbage
 # collector's share out of the figure (it depends on the heap the test
 # binary happens to have), GOMAXPROCS=1 and asyncpreemptoff keep the
 # count of one run equal to the next.
@@ -21,11 +24,12 @@ command -v valgrind >/dev/null || { echo "valgrind not found: apt-get install va
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-count() { # count NAME SUB N: total instructions of one run, or "none" when it ran no BenchmarkFlush/SUB
+count() { # count NAME SUB N [BENCH]: total instructions of one run of BENCH/SUB, or "none" when it ran none
+	bench=${4:-BenchmarkFlush}
 	GOGC=off GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind \
-		--callgrind-out-file="$tmp/$1-$2-$3.out" "$tmp/$1.test" -test.run '^$' \
-		-test.bench "^BenchmarkFlush\$/^$2\$" -test.benchtime "$3x" >"$tmp/$1-$2-$3.log" 2>&1
-	if ! grep -q "^BenchmarkFlush/$2" "$tmp/$1-$2-$3.log"; then
+		--callgrind-out-file="$tmp/$1-$2-$3.out" "$tmp/$1-$bench.test" -test.run '^$' \
+		-test.bench "^$bench\$/^$2\$" -test.benchtime "$3x" >"$tmp/$1-$2-$3.log" 2>&1
+	if ! grep -q "^$bench/$2" "$tmp/$1-$2-$3.log"; then
 		echo none
 		return
 	fi
@@ -33,7 +37,8 @@ count() { # count NAME SUB N: total instructions of one run, or "none" when it r
 }
 
 measure() { # measure NAME DIR
-	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -c -o "$tmp/$1.test" ./pipeline)
+	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -c -o "$tmp/$1-BenchmarkFlush.test" ./pipeline)
+	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -c -o "$tmp/$1-BenchmarkParse.test" ./parser)
 	for sub in json msgpack forward; do
 		a=$(count "$1" "$sub" 51)
 		b=$(count "$1" "$sub" 101)
@@ -43,6 +48,13 @@ measure() { # measure NAME DIR
 		fi
 		printf '%-12s %-8s %6d instructions/record\n' "$1" "$sub" $(((b - a) / 50000))
 	done
+	a=$(count "$1" without-payload 100000 BenchmarkParse)
+	b=$(count "$1" without-payload 200000 BenchmarkParse)
+	if [ "$a" = none ] || [ "$b" = none ]; then
+		printf '%-12s %-8s %6s instructions/line\n' "$1" parse n/a
+	else
+		printf '%-12s %-8s %6d instructions/line\n' "$1" parse $(((b - a) / 100000))
+	fi
 }
 
 measure "$(git rev-parse --short HEAD)" .
