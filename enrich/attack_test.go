@@ -35,6 +35,7 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"an escape that breaks a pwd label, the value running over another", v1(kv{"log", "ctlive | 2025-02-27T17:19:20.1Z [HTTP] [AGM] x \x1b[ \"pwd\":\"Hunter2Pw99\x1b[0m\""}), []string{"Hunter2Pw99"}},
 		{"an escape that breaks a password label, the value running over another", v1(kv{"log", "[HTTP] [AGM] login \x1b[ \"password\":\"Hunter2Pw99\x1b[0m\""}), []string{"Hunter2Pw99"}},
 		{"an escape that breaks a password label, a short value with an escape inside", v1(kv{"log", "[HTTP] [AGM] login \x1b[ \"password\":\"ab\x1b[1mcd\""}), []string{"ab\x1b[1mcd", "abcd"}},
+		{"a JWT as the compose service name", v1(kv{"log", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlMTIz | 2025-02-27T17:19:20.1Z [HTTP] [AGM] x"}), []string{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlMTIz"}},
 		{"an ANSI colour inside a ct7Token", v1(kv{"log", "[AGM] ct7Token: abcdefghijk\x1b[0mlmnopqrstuv"}), []string{"abcdefghijk", "lmnopqrstuv"}},
 		{"a \\u escape in a payload's key", v1(kv{"log", `[AGM] login data:{"pass\u0077ord":"Hunter2Pw"}`}), []string{"Hunter2Pw"}},
 		{"a \\u escape in session", v1(kv{"log", `[AGM] data:{"m":"\u0073ession ` + uuid + `"}`}), []string{uuid}},

@@ -3,6 +3,7 @@ package enrich
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -120,5 +121,25 @@ func TestManyShortEchoesAreStillReplacedEverywhere(t *testing.T) {
 				t.Fatalf("%s output holds %s in clear: %.300q", form, v, out)
 			}
 		}
+	}
+}
+
+// Values that overlap (`password:[` repeated, each running to the text's
+// end) are not copied each: a text behind escapes copied every one of
+// them, and 4,000 of them before 256 KB of text allocated gigabytes, an
+// out-of-memory abort no recover catches (attacker review). Memory stays
+// a small multiple of the record's size.
+func TestOverlappingValuesBehindEscapesCostLinearMemory(t *testing.T) {
+	line := "[HTTP] [AGM] x " + strings.Repeat("password:[\x1b[0m", 4000) + strings.Repeat("x", 256<<10)
+	entry := v1(kv{"log", line, "copy", line})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ev := enrichOne(t, entry, config())
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64*uint64(len(entry)) {
+		t.Errorf("enriching a record of %d bytes allocated %d bytes (%d times its size)", len(entry), got, got/uint64(len(entry)))
+	}
+	if bytes.Contains(ev.Line, []byte("password:[\x1b[0m")) {
+		t.Errorf("a password left in clear")
 	}
 }

@@ -304,23 +304,15 @@ func (s *Stage) addRawSecret(w *Work, line []byte, sec parser.Secret) {
 	if start < 0 {
 		return
 	}
-	end := start + len(sec.Text)
-	for {
-		esc := bytes.LastIndexByte(line[start:end], 0x1b)
-		if esc < 0 {
-			break
-		}
-		if e := parser.ANSIEscapeEnd(line, start+esc); e != end && e <= end {
-			break // inside the value, or not an escape
-		}
-		end = start + esc
-	}
-	a, b := textSpan(w.vpos, start, end)
+	a, b := textSpan(w.vpos, start, start+len(sec.Text))
 	if a == b {
-		s.addRep(w, start, line[start:start+len(sec.Text)], sec) // nothing but escapes: replaced whole
+		s.addRep(w, start, sec.Text, sec) // nothing but escapes: replaced whole
 		return
 	}
-	w.reps = append(w.reps, s.repFor(w, start, end, w.vtext[a:b], sec))
+	// The replacement covers the value's bytes a reader sees and what
+	// stands between them: the escapes around it, and one it ends inside
+	// of, stay.
+	w.reps = append(w.reps, s.repFor(w, int(w.vpos[a]), int(w.vpos[b-1])+1, w.vtext[a:b], sec))
 }
 
 // addRep adds the replacement of the credential sec, whose value as read

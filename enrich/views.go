@@ -89,13 +89,21 @@ func (s *Stage) addViewSecrets(w *Work, b []byte, noESC bool) {
 			w.whole(b)
 			return
 		}
-		for _, sec := range w.vsecrets {
+		// Only a value that becomes an echo outlives the view and is
+		// copied, once per token that no other holds: overlapping values
+		// (`password:[` repeated, each to the text's end) copied whole
+		// cost memory quadratic in the text.
+		for _, sec := range w.withoutNestedTokens(text, w.vsecrets) {
 			at := offset(text, sec.Text)
 			if at < 0 {
 				continue
 			}
 			ra, rb := rawSpan(pos, b, at, at+len(sec.Text))
-			s.addSecretAt(w, ra, rb, w.keep(sec.Text), sec)
+			v := sec.Text
+			if sec.Kind.IsToken() && len(v) >= minEcho {
+				v = w.keep(v)
+			}
+			s.addSecretAt(w, ra, rb, v, sec)
 		}
 	}
 	if s.mask.users() {

@@ -359,6 +359,7 @@ func FuzzHeaderMemo(f *testing.F) {
 	f.Add([]byte("ctlive  | 2025-02-27T14:24:59.9Z [fn] x"), []byte("ctlive  | 2025-02-27T14:25:00.1Z [fn] x"))
 	f.Add([]byte("ctlive  | 2024-02-29T14:24:59Z [fn] x"), []byte("ctlive  |2024-02-29T14:24:60+01:00 [fn] x"))
 	f.Add([]byte("a | 2025-12-31T23:59:59Z"), []byte("a | 2025-12-31T23:59:59Z\nb | 2026-01-01T00:00:00Z at x"))
+	f.Add([]byte("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlMTIz | x"), []byte("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlMTIz | y"))
 	p := New(Options{})
 	f.Fuzz(func(t *testing.T, before, line []byte) {
 		var alone, after Result
@@ -366,6 +367,9 @@ func FuzzHeaderMemo(f *testing.F) {
 		p.Parse(before, &after)
 		p.Parse(line, &after)
 		a, b := got(&alone), got(&after)
+		if len(alone.Secrets) != len(after.Secrets) {
+			t.Fatalf("after %q, %q holds %d credentials, alone %d", before, line, len(after.Secrets), len(alone.Secrets))
+		}
 		if !reflect.DeepEqual(a, b) || !alone.Time.Equal(after.Time) {
 			t.Fatalf("after %q, %q reads\n%+v %v\nalone\n%+v %v", before, line, b, after.Time, a, alone.Time)
 		}

@@ -71,6 +71,16 @@ func (p *Parser) Parse(line []byte, r *Result) {
 	}
 	body := p.header(first, r)
 	p.body(body, r)
+	if r.Service != nil && rest == nil && !(r.memo.current && r.memo.quietService) {
+		// The compose prefix names a service as a client chose it: it is
+		// looked at for credentials too (a JWT there stayed in clear),
+		// once per prefix the memo holds.
+		n := len(r.Secrets)
+		r.Secrets, r.TooManySecrets = findSecrets(r.Service, r.Secrets, r.TooManySecrets)
+		if r.memo.current {
+			r.memo.quietService = len(r.Secrets) == n
+		}
+	}
 	if rest != nil {
 		r.Stack = stackFrames(rest, r.stackBuf[:0], &r.memo)
 		if cap(r.Stack) > cap(r.stackBuf) {

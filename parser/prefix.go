@@ -73,10 +73,14 @@ type headerMemo struct {
 	prefix     [maxMemoPrefix]byte // `service  | `, trailing space included
 	prefixLen  int                 // 0: nothing remembered
 	serviceLen int
-	date       uint64 // bytes 0-7 of the last timestamp read (YYYY-MM-)
-	clock      uint64 // bytes 8-15 (DDTHH:MM)
-	minute     int64  // their instant in Unix seconds, before the zone's offset
-	hasMinute  bool
+	current    bool // the last line read had the remembered prefix
+	// quietService: the remembered prefix's service name holds no
+	// credential (Parse looks once per prefix).
+	quietService bool
+	date         uint64 // bytes 0-7 of the last timestamp read (YYYY-MM-)
+	clock        uint64 // bytes 8-15 (DDTHH:MM)
+	minute       int64  // their instant in Unix seconds, before the zone's offset
+	hasMinute    bool
 }
 
 // maxMemoPrefix bounds the compose prefix remembered; a longer one is read
@@ -89,8 +93,10 @@ func composePrefix(line []byte, m *headerMemo) (service []byte, n int) {
 	if k := m.prefixLen; k > 0 && len(line) >= k && string(line[:k]) == string(m.prefix[:k]) {
 		// Same bytes, same reading: the service run ended at a space,
 		// the spaces at the bar, and a space followed it.
+		m.current = true
 		return line[:m.serviceLen], k
 	}
+	m.current = false
 	i := 0
 	for i < len(line) && is(line[i], cService) {
 		i++
@@ -113,6 +119,7 @@ func composePrefix(line []byte, m *headerMemo) (service []byte, n int) {
 		j++
 		if j <= maxMemoPrefix {
 			m.prefixLen, m.serviceLen = copy(m.prefix[:], line[:j]), i
+			m.current, m.quietService = true, false
 		}
 	}
 	return line[:i], j

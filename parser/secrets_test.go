@@ -287,3 +287,27 @@ func TestTooManySecretsIsFlagged(t *testing.T) {
 		t.Error("the flag survived into the next line")
 	}
 }
+
+// A compose prefix is looked at for credentials once per prefix the memo
+// holds (a JWT as a service name stayed in clear): lines after it with the
+// same prefix find it again, lines with another prefix do not inherit it.
+func TestServiceNameCredentialsInEveryLine(t *testing.T) {
+	const jwtService = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlMTIz"
+	p := New(Options{})
+	var r Result
+	for i, tc := range []struct {
+		line string
+		want int
+	}{
+		{jwtService + " | 2025-02-27T17:19:20.1Z [HTTP] [AGM] x", 1},
+		{jwtService + " | 2025-02-27T17:19:20.2Z [HTTP] [AGM] y", 1},
+		{"ctlive_ctlive_1 | 2025-02-27T17:19:20.3Z [HTTP] [AGM] z", 0},
+		{"ctlive_ctlive_1 | 2025-02-27T17:19:20.4Z [HTTP] [AGM] z", 0},
+		{jwtService + " | 2025-02-27T17:19:20.5Z [HTTP] [AGM] x", 1},
+	} {
+		p.Parse([]byte(tc.line), &r)
+		if len(r.Secrets) != tc.want || tc.want == 1 && string(r.Secrets[0].Text) != jwtService {
+			t.Errorf("line %d: %d secrets, want %d", i, len(r.Secrets), tc.want)
+		}
+	}
+}

@@ -60,8 +60,14 @@ var Shapes = []Shape{
 	{"coloured-sessions", func(int) string { return "session \x1b[1m9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d\x1b[0m\x1b[0m\x1b[0m " }}, // escapes kept after each replacement
 	{"escape-broken-passwords", func(int) string { return "\x1b[ \"pwd\":\"Hunter2\x1b[1m\x1b[0m\x1b[0m\x1b[0m\" " }},              // a label an escape breaks, its value found in the line as received only
 	{"password-brackets-with-escapes", func(int) string { return "password:[\x1b[0m" }},                                            // overlapping bracket values, each with an escape, found in the line as received
-	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }},                              // one login run with a customer ID in every USER_
-	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                                                          // every label's value ends in the same run of '!'
+	{"escaped-brackets-then-text", func(i int) string { // 4,000 values with an escape, each running to the line's end
+		if i < 4000 {
+			return "password:[\x1b[0m"
+		}
+		return "xxxxxxxx"
+	}},
+	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }}, // one login run with a customer ID in every USER_
+	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                             // every label's value ends in the same run of '!'
 	{"ct7token-labels-then-punctuation", labelsThen("ct7Token=", "........")},
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
