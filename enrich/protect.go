@@ -355,7 +355,10 @@ func (s *Stage) addSecret(w *Work, src []byte, sec parser.Secret) {
 func (s *Stage) addRecordEchoes(ev *record.Event, line []byte, w *Work) {
 	walkTexts(ev.Body, nil, line, 0, func(label, text []byte) bool {
 		w.secrets = parser.ValueSecrets(label, text, w.secrets[:0])
-		for _, sec := range w.secrets {
+		// A token inside another (`ct7Token=ct7Token=…x`, labels glued in
+		// one run) is covered by the other's echo: measured and digested
+		// each, a run of them cost its length thousands of times.
+		for _, sec := range w.withoutNestedTokens(text, w.secrets) {
 			v := bytes.TrimSpace(sec.Text) // a value read from a file keeps its line break
 			if sec.Kind.IsToken() && len(v) >= minEcho && parser.MixesLettersAndDigits(v) {
 				off, n := w.token(s.tokens, v)

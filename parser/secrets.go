@@ -561,8 +561,19 @@ var tokenChar = func() (t [256]bool) {
 }()
 
 func tokenEnd(b []byte, i int) int {
-	for i < len(b) && tokenChar[b[i]] {
-		i++
+	for i < len(b) {
+		if tokenChar[b[i]] {
+			i++
+			continue
+		}
+		// A backslash and the byte it escapes are the value's, but for a
+		// quote (`\"`: the value's end inside a JSON string): `Hun\wter2`
+		// is one password, and a JSON text's `\n` only replaces more.
+		if b[i] == '\\' && i+1 < len(b) && (tokenChar[b[i+1]] || b[i+1] == '\\') && b[i+1] != '"' && b[i+1] != '\'' {
+			i += 2
+			continue
+		}
+		return i
 	}
 	return i
 }
@@ -699,7 +710,14 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 // so the scans of a line's URLs do not overlap: linear.
 func (s *scan) userinfo(b []byte, i int, r *Result) {
 	at := -1
-	for j := i; j < len(b) && authorityByte[b[j]]; j++ {
+	for j := i; j < len(b); j++ {
+		if !authorityByte[b[j]] {
+			if b[j] == '\\' && j+1 < len(b) && authorityByte[b[j+1]] {
+				j++ // `admin:S3cr\et99@`: a careless password's backslash
+				continue
+			}
+			break
+		}
 		if b[j] == '@' {
 			at = j
 		}
