@@ -347,3 +347,25 @@ func TestPlaceholdersLabelledAsTokensLeaveTheLineAlone(t *testing.T) {
 		}
 	}
 }
+
+// An escape may end in a credential's first letter (`\e[=a` + `b4e7aff-…`):
+// the text without escapes then holds no UUID, and the line as received
+// holds all 36 bytes in a row (third attacker review). The reading that
+// keeps each escape's final byte finds it, in the line and in a copy.
+func TestACredentialWhoseFirstLetterEndsAnEscape(t *testing.T) {
+	const uuid = "ab4e7aff-8627-434a-a2ef-7e200363197e"
+	for _, line := range []string{
+		"[AGM] x session \x1b[=" + uuid,
+		"[AGM] x sessionId=\x1b[1;" + uuid,
+		"[AGM] x session \x1b[" + uuid + " again",
+	} {
+		ev := enrichOne(t, v2(kv{"m", line}, kv{"log", line, "copy", line}), config())
+		for form, out := range outputs(ev) {
+			for _, c := range []string{uuid, uuid[1:], "b4e7aff-8627-434a"} {
+				if bytes.Contains(out, []byte(c)) {
+					t.Errorf("%q: %s holds %s in clear: %.300q", line, form, c, out)
+				}
+			}
+		}
+	}
+}

@@ -74,6 +74,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			}
 			if cleaned {
 				rawFound = s.echoRawSecrets(w, line, src)
+				rawFound = s.finalsSecrets(w, line, src) || rawFound
 			}
 		}
 		s.addViewSecrets(w, src, true) // the parser stripped every ESC
@@ -274,6 +275,42 @@ func (s *Stage) echoRawSecrets(w *Work, line, src []byte) (found bool) {
 				off, n := w.text(redacted)
 				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, low: true})
 			}
+		}
+	}
+	return true
+}
+
+// finalsSecrets looks for credentials in the line read with each escape's
+// final byte kept (parser.StripANSIKeepingFinals): an escape can end in a
+// credential's first letter, which the text without escapes then lacks
+// (`session \x1b[=ab4e7aff-…` left the UUID in clear). Each is replaced
+// where its bytes stand in src, and echoed whole. It reports whether it
+// found any.
+func (s *Stage) finalsSecrets(w *Work, line, src []byte) bool {
+	w.ftext, w.fpos = parser.StripANSIKeepingFinals(w.ftext[:0], w.fpos[:0], line)
+	w.fsecrets = parser.FindSecrets(w.ftext, w.fsecrets[:0])
+	if len(w.fsecrets) == 0 {
+		return false
+	}
+	if len(w.fsecrets) >= parser.MaxSecrets {
+		w.whole(src)
+		return true
+	}
+	w.vtext, w.vpos = parser.StripANSI(w.vtext[:0], w.vpos[:0], line)
+	if !bytes.Equal(w.vtext, src) {
+		w.whole(src) // cannot be: src is the parser's copy without escapes
+		return true
+	}
+	for _, sec := range w.withoutNestedTokens(w.ftext, w.fsecrets) {
+		at := offset(w.ftext, sec.Text)
+		if at < 0 || len(sec.Text) == 0 {
+			continue
+		}
+		a, b := textSpan(w.vpos, int(w.fpos[at]), int(w.fpos[at+len(sec.Text)-1])+1)
+		if a < b && b-a < len(sec.Text) {
+			// It holds a final byte, which src lacks: src's own reading
+			// did not see this one.
+			s.addSecretAt(w, a, b, sec.Text, sec)
 		}
 	}
 	return true

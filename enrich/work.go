@@ -27,6 +27,9 @@ type Work struct {
 	vtext, utext []byte
 	vpos, upos   []int32
 	vsecrets     []parser.Secret
+	ftext        []byte  // the line with its escapes' final bytes (finalsSecrets); echoes point here
+	fpos         []int32 // where each of its bytes stands in the line
+	fsecrets     []parser.Secret
 	spans        [][2]int
 	saved        []rep
 	memo         shapeMemo

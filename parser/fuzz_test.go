@@ -375,3 +375,29 @@ func FuzzHeaderMemo(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStripANSIKeepingFinals: each byte of the reading stands at its
+// position in the line, positions increase, and without the escapes'
+// final bytes it is StripANSI's reading.
+func FuzzStripANSIKeepingFinals(f *testing.F) {
+	f.Add([]byte("session \x1b[=ab4e7aff-8627 \x1b[1;31mred\x1b[0m \x1b \x1b["))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		text, pos := StripANSIKeepingFinals(nil, nil, line)
+		plain, _ := StripANSI(nil, nil, line)
+		if len(text) != len(pos) {
+			t.Fatalf("%d bytes, %d positions", len(text), len(pos))
+		}
+		var without []byte
+		for k := range text {
+			if text[k] != line[pos[k]] || k > 0 && pos[k] <= pos[k-1] {
+				t.Fatalf("byte %d: %q at %d", k, text[k], pos[k])
+			}
+			if p := int(pos[k]); p == 0 || bytes.LastIndexByte(line[:p], 0x1b) < 0 || ANSIEscapeEnd(line, bytes.LastIndexByte(line[:p], 0x1b)) != p+1 {
+				without = append(without, text[k])
+			}
+		}
+		if !bytes.Equal(without, plain) {
+			t.Fatalf("without finals %q, StripANSI %q", without, plain)
+		}
+	})
+}

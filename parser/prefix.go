@@ -49,21 +49,7 @@ func stripANSI(dst, line []byte) []byte {
 // finds credentials in the text a reader sees and replaces them in the
 // line as received, escapes and all.
 func StripANSI(text []byte, pos []int32, line []byte) ([]byte, []int32) {
-	for i := 0; i < len(line); {
-		c := line[i]
-		if c != 0x1b {
-			text = append(text, c)
-			pos = append(pos, int32(i))
-			i++
-			continue
-		}
-		if e := ANSIEscapeEnd(line, i); e > 0 {
-			i = e
-		} else {
-			i++ // the ESC goes, whatever follows
-		}
-	}
-	return text, pos
+	return stripANSIAt(text, pos, line, false)
 }
 
 // headerMemo remembers the last compose prefix and the minute of the last
@@ -86,6 +72,39 @@ type headerMemo struct {
 // maxMemoPrefix bounds the compose prefix remembered; a longer one is read
 // each time.
 const maxMemoPrefix = 64
+
+// StripANSIKeepingFinals is StripANSI but for the final byte of each
+// escape, which it keeps: a letter there may also be a credential's first
+// (`session \x1b[=ab4e7aff-…` shows "b4e7aff-…" on a terminal, and a
+// search of the stored line finds the 36 bytes). The plugin looks for
+// credentials in this reading too.
+func StripANSIKeepingFinals(text []byte, pos []int32, line []byte) ([]byte, []int32) {
+	return stripANSIAt(text, pos, line, true)
+}
+
+func stripANSIAt(text []byte, pos []int32, line []byte, keepFinals bool) ([]byte, []int32) {
+	for i := 0; i < len(line); {
+		c := line[i]
+		if c != 0x1b {
+			text = append(text, c)
+			pos = append(pos, int32(i))
+			i++
+			continue
+		}
+		e := ANSIEscapeEnd(line, i)
+		switch {
+		case e == 0:
+			i++ // the ESC goes, whatever follows
+		case keepFinals:
+			text = append(text, line[e-1])
+			pos = append(pos, int32(e-1))
+			i = e
+		default:
+			i = e
+		}
+	}
+	return text, pos
+}
 
 // composePrefix matches docker compose's `service  | ` at the start of a
 // line and returns the service name and the prefix length, or n == 0.

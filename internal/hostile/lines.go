@@ -66,9 +66,10 @@ var Shapes = []Shape{
 		}
 		return "xxxxxxxx"
 	}},
-	{"backslashed-labels", func(int) string { return `pwd=\x\\ct7Token=\t` }},                         // labels glued in one run that backslashes carry on
-	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }}, // one login run with a customer ID in every USER_
-	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                             // every label's value ends in the same run of '!'
+	{"backslashed-labels", func(int) string { return `pwd=\x\\ct7Token=\t` }},                                         // labels glued in one run that backslashes carry on
+	{"escapes-ending-in-sessions", func(int) string { return "session \x1b[=ab4e7aff-8627-434a-a2ef-7e200363197e " }}, // each escape's final byte a session's first letter
+	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }},                 // one login run with a customer ID in every USER_
+	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                                             // every label's value ends in the same run of '!'
 	{"ct7token-labels-then-punctuation", labelsThen("ct7Token=", "........")},
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
