@@ -69,8 +69,12 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			if r.TooManySecrets {
 				w.whole(src)
 			}
-			for _, sec := range w.withoutNestedTokens(src, r.Secrets) {
+			kept := w.withoutNestedTokens(src, r.Secrets)
+			for _, sec := range kept {
 				s.addSecret(w, src, sec)
+			}
+			if len(kept) < len(r.Secrets) {
+				s.echoNestedTokens(w, r.Secrets)
 			}
 			if cleaned {
 				rawFound = s.echoRawSecrets(w, line, src)
@@ -280,6 +284,27 @@ func (s *Stage) echoRawSecrets(w *Work, line, src []byte) (found bool) {
 	return true
 }
 
+// maxTextEchoes bounds the echoes made of one text's tokens (a CTLive line
+// or value holds one or two); the innermost are made first.
+const maxTextEchoes = 64
+
+// echoNestedTokens echoes the tokens that lie inside another token of the
+// line (`ct7Token=abc\\x_token=<t>`): the outer token's replacement covers
+// them there, but a bare copy elsewhere is theirs. The innermost first, at
+// most maxTextEchoes.
+func (s *Stage) echoNestedTokens(w *Work, secrets []parser.Secret) {
+	made := 0
+	for k := len(secrets) - 1; k >= 0 && made < maxTextEchoes; k-- {
+		sec := secrets[k]
+		if !sec.Kind.IsToken() || len(sec.Text) < minEcho {
+			continue
+		}
+		off, n := w.token(s.tokens, sec.Text)
+		w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(sec.Text)})
+		made++
+	}
+}
+
 // finalsSecrets looks for credentials in the line read with each escape's
 // final byte kept (parser.StripANSIKeepingFinals): an escape can end in a
 // credential's first letter, which the text without escapes then lacks
@@ -307,13 +332,24 @@ func (s *Stage) finalsSecrets(w *Work, line, src []byte) bool {
 			continue
 		}
 		a, b := textSpan(w.vpos, int(w.fpos[at]), int(w.fpos[at+len(sec.Text)-1])+1)
-		if a < b && b-a < len(sec.Text) {
-			// It holds a final byte, which src lacks: src's own reading
-			// did not see this one.
+		if a < b && b-a < len(sec.Text) && !w.replacedIn(a, b) {
+			// It holds a final byte, which src lacks, and src's own
+			// reading found nothing there (`ct7Token: \e[1mabc…` is
+			// abc…, not mabc…).
 			s.addSecretAt(w, a, b, sec.Text, sec)
 		}
 	}
 	return true
+}
+
+// replacedIn reports whether a replacement found so far overlaps [a, b).
+func (w *Work) replacedIn(a, b int) bool {
+	for _, x := range w.reps {
+		if x.start < b && a < x.end {
+			return true
+		}
+	}
+	return false
 }
 
 // textSpan returns where the bytes [start, end) of a line stand in its text
@@ -392,14 +428,19 @@ func (s *Stage) addSecret(w *Work, src []byte, sec parser.Secret) {
 func (s *Stage) addRecordEchoes(ev *record.Event, line []byte, w *Work) {
 	walkTexts(ev.Body, nil, line, 0, func(label, text []byte) bool {
 		w.secrets = parser.ValueSecrets(label, text, w.secrets[:0])
-		// A token inside another (`ct7Token=ct7Token=…x`, labels glued in
-		// one run) is covered by the other's echo: measured and digested
-		// each, a run of them cost its length thousands of times.
-		for _, sec := range w.withoutNestedTokens(text, w.secrets) {
+		// The innermost first, and at most maxTextEchoes: tokens nested in
+		// one run of glued labels (`ct7Token=x_token=…`) each echo, as a
+		// bare copy of the inner one may stand elsewhere, but measuring
+		// and digesting thousands of them, each over the rest of the run,
+		// cost the run's length thousands of times.
+		made := 0
+		for k := len(w.secrets) - 1; k >= 0 && made < maxTextEchoes; k-- {
+			sec := w.secrets[k]
 			v := bytes.TrimSpace(sec.Text) // a value read from a file keeps its line break
 			if sec.Kind.IsToken() && len(v) >= minEcho && parser.MixesLettersAndDigits(v) {
 				off, n := w.token(s.tokens, v)
 				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
+				made++
 			}
 		}
 		return len(w.echoes) < parser.MaxSecrets

@@ -113,9 +113,9 @@ func TestAnswerRemovesWhatLooksLikeACredential(t *testing.T) {
 		{"query in a URL", "see http://h/cb?code=c0de", "see http://h/cb?code=***"},
 		{"a server cannot write log lines", "bad\n[2026/01/01 00:00:00] [error] forged", "bad [2026/01/01 00:00:00] [error] forged"},
 		// Attacker review, item D: JSON-escaped white space, forged lines.
-		{"JSON-escaped tabs in a header", `{"h":"Authorization:\tBasic\tdXNlcjpwdw=="}`, `{"h":"Authorization:\t***"}`},
+		{"JSON-escaped tabs in a header", `{"h":"Authorization:\tBasic\tdXNlcjpwdw=="}`, `{"h":"Authorization:***"}`}, // a backslash and what it escapes are a value's (parser.tokenEnd): more goes, nothing stays
 		{"real tabs in a header", "Authorization:\tBasic\tdXNlcjpwdw==", "Authorization: ***"},
-		{"unicode-escaped tabs in a header", `{"h":"Authorization:\u0009Basic\u0009dXNlcjpwdw=="}`, `{"h":"Authorization:\u0009***"}`},
+		{"unicode-escaped tabs in a header", `{"h":"Authorization:\u0009Basic\u0009dXNlcjpwdw=="}`, `{"h":"Authorization:***"}`},
 		{"an escaped line break before a scheme", `"x\nBearer\tdG9rZW4tdmFsdWU="`, `"x\nBearer\t***"`},
 		{"JSON-escaped slashes", `{"location":"http:\/\/admin:S3cretPw@h\/x?sig=S1gValue"}`, `{"location":"http://***@h/x?sig=***"}`},
 		{"a Digest value in plain text", `<h>Authorization: Digest username="u", response="6629fae49393"</h>`, `<h>Authorization: ***`},
