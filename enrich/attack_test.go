@@ -410,3 +410,38 @@ func TestAnEscapeBeforeATokenIsNotPartOfIt(t *testing.T) {
 		}
 	}
 }
+
+// Fifth attacker review: a credential of the reading with escapes' final
+// bytes that the other readings replaced only in part is replaced whole;
+// every token that stands apart echoes however many a value holds, and a
+// nested one echoes however many stand apart after it.
+func TestCredentialsPartlySeenAndManyTokens(t *testing.T) {
+	const tok = "c7t5e6f7a8b9c0d1e2f3a4b"
+	var apart, after strings.Builder
+	for i := 0; i < 70; i++ {
+		fmt.Fprintf(&apart, "ct7Token=T%02dk9Xq2Lm4Pz7Rt1 ", i)
+		fmt.Fprintf(&after, "ct7Token=U%02dk9Xq2Lm4Pz7Rt1 ", i)
+	}
+	tests := []struct {
+		entry kv
+		clear []string
+	}{
+		{kv{"log", "[HTTP] [AGM] x \x1b[1;Authorization: Basic dXNl\x1b[0mcjpwYXNzd29yZA=="}, []string{"cjpwYXNzd29yZA"}},
+		{kv{"log", "[HTTP] [AGM] login \x1b[1;password=Hunter\x1b[0m2Pw99secret"}, []string{"2Pw99secret"}},
+		{kv{"log", "[HTTP] [AGM] x \x1b[1;eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c\x1b[1m2lnbmF0dXJlMTIz"}, []string{"2lnbmF0dXJlMTIz"}},
+		{kv{"log", "[HTTP] [AGM] x ct7Token: a\x1b[0;b4e7aff-8627-434a-a2ef-7e200363197e again ab4e7aff-8627-434a-a2ef-7e200363197e"}, []string{"ab4e7aff-8627-434a-a2ef-7e200363197e"}},
+		{kv{"log", "[HTTP] [AGM] x T00k9Xq2Lm4Pz7Rt1", "k", apart.String()}, []string{"T00k9Xq2Lm4Pz7Rt1"}},
+		{kv{"log", "[HTTP] [AGM] x ct7Token=ct7Token=" + tok + " " + after.String() + "again " + tok}, []string{tok}},
+		{kv{"log", "[HTTP] [AGM] x " + tok, "k", "ct7Token=ct7Token=" + tok + " " + after.String()}, []string{tok}},
+	}
+	for _, tc := range tests {
+		ev := enrichOne(t, v1(tc.entry), config())
+		for form, out := range outputs(ev) {
+			for _, c := range tc.clear {
+				if bytes.Contains(out, []byte(c)) {
+					t.Errorf("%.80q: %s holds %s in clear", tc.entry, form, c)
+				}
+			}
+		}
+	}
+}

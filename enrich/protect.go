@@ -73,9 +73,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			for _, sec := range kept {
 				s.addSecret(w, src, sec)
 			}
-			if len(kept) < len(r.Secrets) {
-				s.echoNestedTokens(w, r.Secrets)
-			}
+			w.eachNestedToken(r.Secrets, kept, func(sec parser.Secret) { s.echoToken(w, sec.Text, sec) })
 			if cleaned {
 				rawFound = s.echoRawSecrets(w, line, src)
 				rawFound = s.finalsSecrets(w, line, src) || rawFound
@@ -288,21 +286,44 @@ func (s *Stage) echoRawSecrets(w *Work, line, src []byte) (found bool) {
 // or value holds one or two); the innermost are made first.
 const maxTextEchoes = 64
 
-// echoNestedTokens echoes the tokens that lie inside another token of the
-// line (`ct7Token=abc\\x_token=<t>`): the outer token's replacement covers
-// them there, but a bare copy elsewhere is theirs. The innermost first, at
-// most maxTextEchoes.
-func (s *Stage) echoNestedTokens(w *Work, secrets []parser.Secret) {
+// eachNestedToken calls fn with each token of secrets that kept, their
+// list without nested tokens (withoutNestedTokens), lacks: the outer
+// token's replacement covers one there, but a bare copy elsewhere is its
+// own (`ct7Token=abc12345\\x_token=<t> … <t>`). The innermost first, at
+// most maxTextEchoes: in a run of glued labels each lies over the rest of
+// the run, and digesting thousands of them cost the run's length as many
+// times.
+func (w *Work) eachNestedToken(secrets, kept []parser.Secret, fn func(parser.Secret)) {
+	if len(kept) == len(secrets) {
+		return // nothing nested: kept is secrets
+	}
+	type place struct {
+		p *byte
+		n int
+	}
+	in := make(map[place]bool, len(kept))
+	for _, k := range kept {
+		in[place{unsafe.SliceData(k.Text), len(k.Text)}] = true
+	}
 	made := 0
-	for k := len(secrets) - 1; k >= 0 && made < maxTextEchoes; k-- {
-		sec := secrets[k]
-		if !sec.Kind.IsToken() || len(sec.Text) < minEcho {
+	for i := len(secrets) - 1; i >= 0 && made < maxTextEchoes; i-- {
+		sec := secrets[i]
+		if !sec.Kind.IsToken() || in[place{unsafe.SliceData(sec.Text), len(sec.Text)}] {
 			continue
 		}
-		off, n := w.token(s.tokens, sec.Text)
-		w.echoes = append(w.echoes, echo{orig: sec.Text, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(sec.Text)})
+		fn(sec)
 		made++
 	}
+}
+
+// echoToken makes an echo of the token sec, whose value as read is v,
+// when it is long enough to be one (minEcho).
+func (s *Stage) echoToken(w *Work, v []byte, sec parser.Secret) {
+	if !sec.Kind.IsToken() || len(v) < minEcho {
+		return
+	}
+	off, n := w.token(s.tokens, v)
+	w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
 }
 
 // finalsSecrets looks for credentials in the line read with each escape's
@@ -326,30 +347,67 @@ func (s *Stage) finalsSecrets(w *Work, line, src []byte) bool {
 		w.whole(src) // cannot be: src is the parser's copy without escapes
 		return true
 	}
+	covered := w.spansOf(w.reps)
 	for _, sec := range w.withoutNestedTokens(w.ftext, w.fsecrets) {
 		at := offset(w.ftext, sec.Text)
 		if at < 0 || len(sec.Text) == 0 {
 			continue
 		}
 		a, b := textSpan(w.vpos, int(w.fpos[at]), int(w.fpos[at+len(sec.Text)-1])+1)
-		if a < b && b-a < len(sec.Text) && !w.replacedIn(a, b) {
-			// It holds a final byte, which src lacks, and src's own
-			// reading found nothing there (`ct7Token: \e[1mabc…` is
-			// abc…, not mabc…).
-			s.addSecretAt(w, a, b, sec.Text, sec)
+		if a == b || b-a == len(sec.Text) {
+			continue // no final byte in it: src's own reading saw it
 		}
+		if covered.has(a, b) {
+			// src's own reading replaced all of it. A copy elsewhere is
+			// still its own (`ct7Token: a\e[0;b4e7…` is the UUID
+			// ab4e7…), unless it stands in a row right here, an escape's
+			// letter glued to src's credential (`\e[1mabc…` is abc…,
+			// and an echo of mabc… would take the escape's m).
+			raw := int(w.fpos[at])
+			if end := int(w.fpos[at+len(sec.Text)-1]) + 1; !bytes.Equal(line[raw:end], sec.Text) {
+				s.echoToken(w, sec.Text, sec)
+			}
+			continue
+		}
+		s.addSecretAt(w, a, b, sec.Text, sec)
 	}
 	return true
 }
 
-// replacedIn reports whether a replacement found so far overlaps [a, b).
-func (w *Work) replacedIn(a, b int) bool {
-	for _, x := range w.reps {
-		if x.start < b && a < x.end {
-			return true
-		}
+// coverage is the union of replacements' spans: disjoint, in order.
+type coverage [][2]int
+
+// spansOf returns the union of the spans of reps (w.spans is its store).
+func (w *Work) spansOf(reps []rep) coverage {
+	c := w.spans[:0]
+	for _, x := range reps {
+		c = append(c, [2]int{x.start, x.end})
 	}
-	return false
+	slices.SortFunc(c, func(p, q [2]int) int { return p[0] - q[0] })
+	merged := c[:0]
+	for _, sp := range c {
+		if k := len(merged) - 1; k >= 0 && sp[0] <= merged[k][1] {
+			merged[k][1] = max(merged[k][1], sp[1])
+			continue
+		}
+		merged = append(merged, sp)
+	}
+	w.spans = c
+	return coverage(merged)
+}
+
+// has reports whether c covers all of [a, b).
+func (c coverage) has(a, b int) bool {
+	k, _ := slices.BinarySearchFunc(c, a, func(sp [2]int, a int) int {
+		if sp[1] <= a {
+			return -1
+		}
+		if sp[0] > a {
+			return 1
+		}
+		return 0
+	})
+	return k < len(c) && c[k][0] <= a && b <= c[k][1]
 }
 
 // textSpan returns where the bytes [start, end) of a line stand in its text
@@ -428,21 +486,18 @@ func (s *Stage) addSecret(w *Work, src []byte, sec parser.Secret) {
 func (s *Stage) addRecordEchoes(ev *record.Event, line []byte, w *Work) {
 	walkTexts(ev.Body, nil, line, 0, func(label, text []byte) bool {
 		w.secrets = parser.ValueSecrets(label, text, w.secrets[:0])
-		// The innermost first, and at most maxTextEchoes: tokens nested in
-		// one run of glued labels (`ct7Token=x_token=…`) each echo, as a
-		// bare copy of the inner one may stand elsewhere, but measuring
-		// and digesting thousands of them, each over the rest of the run,
-		// cost the run's length thousands of times.
-		made := 0
-		for k := len(w.secrets) - 1; k >= 0 && made < maxTextEchoes; k-- {
-			sec := w.secrets[k]
+		echoToken := func(sec parser.Secret) {
 			v := bytes.TrimSpace(sec.Text) // a value read from a file keeps its line break
 			if sec.Kind.IsToken() && len(v) >= minEcho && parser.MixesLettersAndDigits(v) {
 				off, n := w.token(s.tokens, v)
 				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
-				made++
 			}
 		}
+		kept := w.withoutNestedTokens(text, w.secrets)
+		for _, sec := range kept {
+			echoToken(sec)
+		}
+		w.eachNestedToken(w.secrets, kept, echoToken)
 		return len(w.echoes) < parser.MaxSecrets
 	})
 }
