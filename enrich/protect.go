@@ -53,6 +53,7 @@ var redacted = []byte(redact.Redacted)
 func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 	w.reps, w.echoes, w.lineEchoes = w.reps[:0], w.echoes[:0], 0
 	w.indexed = [2]bool{} // a new record: new echoes
+	w.lineViewed = false
 	r := &ev.Fields
 	newLine := line
 	// A body of the shape the memo knows quiet (a tail input's `log` and
@@ -194,7 +195,7 @@ func (s *Stage) protectMarker(ev *record.Event, w *Work) {
 // covers in the line, escapes inside it included; and what only the line
 // as received shows.
 func (s *Stage) redactLine(line []byte, w *Work) []byte {
-	w.vtext, w.vpos = parser.StripANSI(w.vtext[:0], w.vpos[:0], line)
+	w.lineView(line)
 	w.saved = append(w.saved[:0], w.reps...)
 	w.reps = w.reps[:0]
 	for _, x := range w.saved {
@@ -250,9 +251,9 @@ func (s *Stage) echoRawSecrets(w *Work, line, src []byte) (found bool) {
 	if len(kept) == 0 {
 		return false
 	}
-	w.vtext, w.vpos = parser.StripANSI(w.vtext[:0], w.vpos[:0], line)
-	if !bytes.Equal(w.vtext, src) {
-		return true // cannot be: src is the parser's copy without escapes; the line is rewritten whole below
+	if w.lineView(line); !bytes.Equal(w.vtext, src) {
+		w.whole(src) // cannot be: src is the parser's copy without escapes
+		return true
 	}
 	for _, sec := range kept {
 		start := offset(line, sec.Text)
@@ -270,13 +271,13 @@ func (s *Stage) echoRawSecrets(w *Work, line, src []byte) (found bool) {
 		// is a credential all the same. Shorter than four bytes, it would
 		// wreck unrelated text.
 		if len(v) >= 4 && (!sec.Kind.IsToken() || len(v) < minEcho) {
-			if sec.Kind.IsToken() {
-				off, n := w.token(s.tokens, v)
-				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n})
+			e := echo{orig: v, low: !sec.Kind.IsToken()}
+			if e.low {
+				e.off, e.n = w.text(redacted) // unquoted wherever it stands
 			} else {
-				off, n := w.text(redacted)
-				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, low: true})
+				e.off, e.n = w.token(s.tokens, v)
 			}
+			w.echoes = append(w.echoes, e)
 		}
 	}
 	return true
@@ -323,7 +324,15 @@ func (s *Stage) echoToken(w *Work, v []byte, sec parser.Secret) {
 		return
 	}
 	off, n := w.token(s.tokens, v)
-	w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
+	w.echoes = append(w.echoes, tokenEcho(v, off, n, sec.Kind))
+}
+
+// tokenEcho is the echo of a token's value v replaced by w.texts[off:off+n].
+// The same UUID written in another case is the same session (its digest
+// lower-cases it): found in any case, also when a ctlivetoken rule found
+// it as a token.
+func tokenEcho(v []byte, off, n int, kind parser.SecretKind) echo {
+	return echo{orig: v, off: off, n: n, fold: kind == parser.SecretSession || redact.IsUUID(v)}
 }
 
 // finalsSecrets looks for credentials in the line read with each escape's
@@ -342,8 +351,7 @@ func (s *Stage) finalsSecrets(w *Work, line, src []byte) bool {
 		w.whole(src)
 		return true
 	}
-	w.vtext, w.vpos = parser.StripANSI(w.vtext[:0], w.vpos[:0], line)
-	if !bytes.Equal(w.vtext, src) {
+	if w.lineView(line); !bytes.Equal(w.vtext, src) {
 		w.whole(src) // cannot be: src is the parser's copy without escapes
 		return true
 	}
@@ -408,6 +416,17 @@ func (c coverage) has(a, b int) bool {
 		return 0
 	})
 	return k < len(c) && c[k][0] <= a && b <= c[k][1]
+}
+
+// lineView makes w.vtext and w.vpos the line's text without escapes and
+// where each of its bytes stands (parser.StripANSI), once per record: the
+// line's two other readings and redactLine share it. A view of another
+// text (Work.view) takes the store back.
+func (w *Work) lineView(line []byte) {
+	if !w.lineViewed {
+		w.vtext, w.vpos = parser.StripANSI(w.vtext[:0], w.vpos[:0], line)
+		w.lineViewed = true
+	}
 }
 
 // textSpan returns where the bytes [start, end) of a line stand in its text
@@ -486,18 +505,20 @@ func (s *Stage) addSecret(w *Work, src []byte, sec parser.Secret) {
 func (s *Stage) addRecordEchoes(ev *record.Event, line []byte, w *Work) {
 	walkTexts(ev.Body, nil, line, 0, func(label, text []byte) bool {
 		w.secrets = parser.ValueSecrets(label, text, w.secrets[:0])
-		echoToken := func(sec parser.Secret) {
-			v := bytes.TrimSpace(sec.Text) // a value read from a file keeps its line break
-			if sec.Kind.IsToken() && len(v) >= minEcho && parser.MixesLettersAndDigits(v) {
-				off, n := w.token(s.tokens, v)
-				w.echoes = append(w.echoes, echo{orig: v, off: off, n: n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
+		// Only a value that looks generated: a placeholder (`"token":
+		// "production"`) stays in the line's prose.
+		echoGenerated := func(sec parser.Secret) {
+			// Kind and length first: a password's value may run over the
+			// rest of the text, and there may be thousands.
+			if v := bytes.TrimSpace(sec.Text); sec.Kind.IsToken() && len(v) >= minEcho && parser.MixesLettersAndDigits(v) { // a value read from a file keeps its line break
+				s.echoToken(w, v, sec)
 			}
 		}
 		kept := w.withoutNestedTokens(text, w.secrets)
 		for _, sec := range kept {
-			echoToken(sec)
+			echoGenerated(sec)
 		}
-		w.eachNestedToken(w.secrets, kept, echoToken)
+		w.eachNestedToken(w.secrets, kept, echoGenerated)
 		return len(w.echoes) < parser.MaxSecrets
 	})
 }
@@ -512,10 +533,7 @@ func (s *Stage) addSecretAt(w *Work, start, end int, v []byte, sec parser.Secret
 	x := s.repFor(w, start, end, v, sec)
 	w.reps = append(w.reps, x)
 	if sec.Kind.IsToken() && len(v) >= minEcho {
-		// The same UUID written in another case is the same session
-		// (its digest lower-cases it): found in any case, also when a
-		// ctlivetoken rule found it as a token.
-		w.echoes = append(w.echoes, echo{orig: v, off: x.off, n: x.n, fold: sec.Kind == parser.SecretSession || redact.IsUUID(v)})
+		w.echoes = append(w.echoes, tokenEcho(v, x.off, x.n, sec.Kind))
 	}
 }
 

@@ -26,6 +26,7 @@ func (w *Work) view(b []byte, noESC bool) (text []byte, pos []int32, ok bool) {
 	text = b
 	if esc {
 		w.vtext, w.vpos = parser.StripANSI(w.vtext[:0], w.vpos[:0], b)
+		w.lineViewed = false // the store holds b's now
 		text, pos = w.vtext, w.vpos
 	}
 	if bytes.IndexByte(text, '\\') >= 0 {
