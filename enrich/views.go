@@ -37,6 +37,15 @@ func (w *Work) view(b []byte, noESC bool) (text []byte, pos []int32, ok bool) {
 			}
 		}
 		text, pos = w.utext, w.upos
+		// A JSON string holding a colour (`\u001b[33m`) decodes to an
+		// escape: the reader sees neither, and a credential behind it.
+		if bytes.IndexByte(text, 0x1b) >= 0 {
+			w.etext, w.epos = parser.StripANSI(w.etext[:0], w.epos[:0], text)
+			for k, p := range w.epos {
+				w.epos[k] = pos[p]
+			}
+			text, pos = w.etext, w.epos
+		}
 	}
 	if pos == nil { // an ESC that starts nothing: the text as it is
 		return nil, nil, false

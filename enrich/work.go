@@ -26,7 +26,9 @@ type Work struct {
 	// views (views.go)
 	vtext, utext []byte
 	vpos, upos   []int32
-	lineViewed   bool // vtext and vpos hold the record's line (lineView)
+	etext        []byte  // a view's text without the escapes its JSON escapes decode to
+	epos         []int32 // where each of its bytes stands in the text viewed
+	lineViewed   bool    // vtext and vpos hold the record's line (lineView)
 	vsecrets     []parser.Secret
 	ftext        []byte  // the line with its escapes' final bytes (finalsSecrets); echoes point here
 	fpos         []int32 // where each of its bytes stands in the line
