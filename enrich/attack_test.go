@@ -43,6 +43,8 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"a colour written as \\u001b after session", v1(kv{"log", `[AGM] data:{"note":"session \u001b[33m` + uuid + `\u001b[39m ok"}`}), []string{uuid}},
 		{"a colour written as \\u001b around a password key", v1(kv{"log", `[AGM] data:{"\u001b[1mpassword\u001b[0m":"Hunter2Pw98"}`}), []string{"Hunter2Pw98"}},
 		{"a colour written as \\u001B inside a session, in another value", v1(kv{"log", "[AGM] x", "m", `{"s":"session ab4e7aff-8627-\u001B[0m434a-a2ef-7e200363197e"}`}), []string{"ab4e7aff-8627-", "434a-a2ef-7e200363197e"}},
+		{"a colour Node's util.inspect wrote as \\x1B after session", v1(kv{"log", `[AGM] data: { note: 'session \x1B[33m` + uuid + `\x1B[39m ok' }`}), []string{uuid}},
+		{"a \\x escape in session", v1(kv{"log", `[AGM] data: { m: '\x73ession ` + uuid + `' }`}), []string{uuid}},
 		{"a \\u escape after Bearer", v1(kv{"log", `[AGM] data:{"a":"Bearer\u0020tok_0a1b2c3d4e5f6a7b8c9d"}`}), []string{"tok_0a1b2c3d4e5f6a7b8c9d"}},
 		{"metadata", flbhost.AppendV2(nil, flbhost.EventTime(recordTime), kv{"authorization", "Basic TUVUQTpzZWNyZXQ="}.Map(), kv{"log", "[AGM] x"}.Map()), []string{"TUVUQTpzZWNyZXQ="}},
 		{"a group marker's attributes", flbhost.AppendGroupStart(nil, kv{"k", "password=GROUP_Hunter2"}.Map(), kv{"resource", map[string]any{"password": "GROUP_Hunter3"}}.Map()), []string{"GROUP_Hunter2", "GROUP_Hunter3"}},

@@ -287,6 +287,23 @@ func FuzzStripANSI(f *testing.F) {
 	})
 }
 
+func TestUnescapeReadsJavaScriptsHexEscapes(t *testing.T) {
+	tests := []struct{ raw, text string }{
+		{`'session \x1B[33mab\x1B[39m'`, "'session \x1b[33mab\x1b[39m'"},
+		{`\x41\x7a`, "Az"},
+		{`\xe9`, "\u00e9"}, // a code point, as in JavaScript
+		{`\x4`, `\x4`},     // too short: left as it is
+		{`\xZZ`, `\xZZ`},
+		{`\x`, `\x`},
+	}
+	for _, tc := range tests {
+		text, pos := Unescape(nil, nil, []byte(tc.raw))
+		if string(text) != tc.text || len(pos) != len(text) {
+			t.Errorf("Unescape(%q) = %q (%d positions), want %q", tc.raw, text, len(pos), tc.text)
+		}
+	}
+}
+
 // FuzzUnescape: what Unescape reads in a JSON string is what encoding/json
 // decodes, and each position points at the escape or byte it came from.
 func FuzzUnescape(f *testing.F) {

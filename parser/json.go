@@ -273,9 +273,10 @@ func decodeJSON(b []byte) (interface{}, error) {
 
 // Unescape appends to text what a reader sees in raw where it writes
 // JSON-style escapes (`\n`, `\t`, `\"`, `\/`, `\\`, `\u0073`, a
-// surrogate pair): the characters themselves, wherever they stand, in a
-// string or not. pos[k] is the index in raw where text[k]'s escape (or
-// byte) starts. The plugin finds credentials in this reading too: a
+// surrogate pair) or JavaScript's `\xHH` (Node's util.inspect writes an
+// ANSI escape as `\x1B`): the characters themselves, wherever they stand,
+// in a string or not. pos[k] is the index in raw where text[k]'s escape
+// (or byte) starts. The plugin finds credentials in this reading too: a
 // customer can write `\u0073ession` or `pass\u0077ord` in a payload that
 // the encoders decode on the way out.
 func Unescape(text []byte, pos []int32, raw []byte) ([]byte, []int32) {
@@ -300,6 +301,20 @@ func Unescape(text []byte, pos []int32, raw []byte) ([]byte, []int32) {
 			d = '\f'
 		case '"', '\\', '/', '\'':
 			d = raw[i+1]
+		case 'x': // JavaScript's: Node's util.inspect writes control characters so (`\x1B[33m`)
+			h, ok := hex2(raw[i+2:])
+			if !ok {
+				text, pos = append(text, c), append(pos, int32(i))
+				i++
+				continue
+			}
+			start := len(text)
+			text = utf8.AppendRune(text, rune(h))
+			for range len(text) - start {
+				pos = append(pos, int32(i))
+			}
+			i += 4
+			continue
 		case 'u':
 			r, n := hexRune(raw[i:])
 			if n == 0 {
@@ -341,6 +356,27 @@ func hexRune(b []byte) (rune, int) {
 		return utf8.RuneError, 6
 	}
 	return r, 6
+}
+
+// hex2 reads two hex digits at the start of b.
+func hex2(b []byte) (byte, bool) {
+	if len(b) < 2 {
+		return 0, false
+	}
+	var v byte
+	for _, c := range b[:2] {
+		switch {
+		case '0' <= c && c <= '9':
+			v = v<<4 | (c - '0')
+		case 'a' <= c && c <= 'f':
+			v = v<<4 | (c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			v = v<<4 | (c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
 }
 
 func hex4(b []byte) (rune, bool) {
