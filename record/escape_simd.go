@@ -45,10 +45,14 @@ func cleanUntil(s []byte, i int) int {
 
 // escapes32 flags the bytes of s[:32] that a JSON string cannot hold as
 // they are. Signed compares: control characters and every byte from 0x80 up
-// are below ' '.
+// are below ' '. It clears the vector registers' upper halves before it
+// returns (see parser/classify_simd.go: Go code after AVX2 code pays a
+// transition).
 func escapes32(s []byte) uint32 {
 	x := archsimd.LoadUint8x32Slice(s).AsInt8x32()
-	return x.Less(archsimd.BroadcastInt8x32(' ')).
+	m := x.Less(archsimd.BroadcastInt8x32(' ')).
 		Or(x.Equal(archsimd.BroadcastInt8x32('"'))).
 		Or(x.Equal(archsimd.BroadcastInt8x32('\\'))).ToBits()
+	archsimd.ClearAVXUpperBits()
+	return m
 }

@@ -37,6 +37,12 @@ func (f *finder) index(data []byte, from int) int {
 		m := x.Or(ca).Equal(fa).And(ya.Or(ca).Equal(la)).
 			Or(x.Or(cb).Equal(fb).And(yb.Or(cb).Equal(lb))).
 			Or(x.Or(cc).Equal(fc).And(yc.Or(cc).Equal(lc))).ToBits()
+		if m == 0 {
+			continue
+		}
+		// Go code after AVX2 code pays a transition unless the upper
+		// halves are cleared (parser/classify_simd.go).
+		archsimd.ClearAVXUpperBits()
 		for m != 0 {
 			p := k + bits.TrailingZeros32(m)
 			if f.matchAt(data, p) {
@@ -45,6 +51,7 @@ func (f *finder) index(data []byte, from int) int {
 			m &= m - 1
 		}
 	}
+	archsimd.ClearAVXUpperBits()
 	return f.indexPortable(data, k)
 }
 
