@@ -171,7 +171,7 @@ func (t *trigramSet) has(a, b, c byte) bool {
 var wordTrigrams = func() (t trigramSet) {
 	for _, w := range []string{"save", "warn", "login", "error", "failed", "newcontact", "endcontact",
 		"agentlogin", "transcript", "joincontact", "unhandled", "session", "messageid", "ctlivetoken",
-		"ct7token", "authorization", "bearer", "eyj"} {
+		"ct7token", "authorization", "bearer", "eyj", "exception"} {
 		x := trigramIndex(w[0], w[1], w[2])
 		t[x>>6] |= 1 << (x & 63)
 	}
@@ -242,6 +242,8 @@ func (s *scan) word(b []byte, w int, r *Result) {
 			if id := uuidAfter(b, e); id != nil && !s.inPayloadWord(w) && !s.payloadOpens(b, e, r) {
 				s.sawMessageID(id)
 			}
+		} else if eqFold(word, "exception") {
+			s.exception = true // the event's own name (contract: event)
 		}
 	case 10:
 		switch {

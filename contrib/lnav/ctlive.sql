@@ -7,14 +7,15 @@
 -- time is the message's own (log_actual_time): lnav's log_time never goes
 -- back within a file, so a line written out of order would shift the times
 -- of those after it. exception follows the contract: an error type on the
--- first line, a word there starting with Unhandled, or stack frames among
--- the continuation lines (lnav's level only sees the first line). message
+-- first line, a word there starting with Unhandled or the word exception, or
+-- stack frames among the continuation lines (lnav's level only sees the
+-- first line). message
 -- is the first line after the leading tokens.
 CREATE VIEW IF NOT EXISTS ctlive_lines AS
   SELECT log_line, log_actual_time AS time, log_level AS level, log_path, service, function, tenant,
          contactID, channel, userID, sessionID, messageID, errorType,
          (errorType IS NOT NULL
-          OR regexp('(?i)(?<![a-z0-9])unhandled', substr(log_text, 1, instr(log_text || char(10), char(10)) - 1))
+          OR regexp('(?i)(?<![a-z0-9])(?:unhandled|exception(?![a-z0-9]))', substr(log_text, 1, instr(log_text || char(10), char(10)) - 1))
           OR regexp('\n(?:[A-Za-z0-9._-]+ +\| )?(?:\d{4}-\d\d-\d\dT\S+ )?[ \t]*at ', log_text)) AS exception,
          substr(log_body, 1, instr(log_body || char(10), char(10)) - 1) AS message
     FROM ctlive_log

@@ -114,11 +114,13 @@ const errorType = `(?=(?|` + oneLine + `*?` + wordStart + `(?<errorType>[A-Za-z0
 	`|` + oneLine + `*?` + wordStart + `(?<errorType>(?i:unhandled)[A-Za-z0-9]*)(?=:)|))`
 
 // level: an exception (a word ending in Error or Exception right before a
-// ':', a word starting with Unhandled), else the words error, failed,
-// failure outside payloads, else warn, warning outside payloads. The first
-// alternative that matches wins, in this order; no capture is lnav's info.
+// ':', a word starting with Unhandled, the word exception), else the words
+// error, failed, failure outside payloads, else warn, warning outside
+// payloads. The first alternative that matches wins, in this order; no
+// capture is lnav's info.
 const level = `(?=(?|` + oneLine + `*?(?<level>(?i:error|exception)):` +
 	`|` + oneLine + `*?` + wordStart + `(?<level>(?i:unhandled))` +
+	`|` + oneLine + `*?` + wordStart + `(?<level>(?i:exception))` + wordEnd +
 	`|` + skip + `*?` + wordStart + `(?<level>(?i:error|failed|failure))` + wordEnd +
 	`|` + skip + `*?` + wordStart + `(?<level>(?i:warning|warn))` + wordEnd +
 	`|))`
