@@ -934,8 +934,11 @@ func (s *Stage) needsRedaction(label, b []byte, w *Work) bool {
 	if s.mask.users() && (bytes.IndexByte(b, '@') >= 0 || bytes.Contains(b, userPrefix)) {
 		return true
 	}
-	if text, _, ok := w.view(b, false); ok { // what a reader sees behind escapes
+	if text, pos, ok := w.view(b, false); ok { // what a reader sees behind escapes
 		if s.redact && len(parser.FindSecrets(text, w.vsecrets[:0])) > 0 {
+			return true
+		}
+		if etext, _, ok := w.withoutEscapes(text, pos); s.redact && ok && len(parser.FindSecrets(etext, w.vsecrets[:0])) > 0 {
 			return true
 		}
 		if s.mask.users() && len(personalSpans(text, w.spans[:0])) > 0 {

@@ -37,20 +37,25 @@ func (w *Work) view(b []byte, noESC bool) (text []byte, pos []int32, ok bool) {
 			}
 		}
 		text, pos = w.utext, w.upos
-		// A JSON string holding a colour (`\u001b[33m`) decodes to an
-		// escape: the reader sees neither, and a credential behind it.
-		if bytes.IndexByte(text, 0x1b) >= 0 {
-			w.etext, w.epos = parser.StripANSI(w.etext[:0], w.epos[:0], text)
-			for k, p := range w.epos {
-				w.epos[k] = pos[p]
-			}
-			text, pos = w.etext, w.epos
-		}
 	}
 	if pos == nil { // an ESC that starts nothing: the text as it is
 		return nil, nil, false
 	}
 	return text, pos, true
+}
+
+// withoutEscapes returns a view's text without the ANSI escapes its JSON
+// escapes decode to, and where each byte stands in the text viewed (pos
+// composed); ok is false when it holds none. Valid until the next call.
+func (w *Work) withoutEscapes(text []byte, pos []int32) (etext []byte, epos []int32, ok bool) {
+	if bytes.IndexByte(text, 0x1b) < 0 {
+		return nil, nil, false
+	}
+	w.etext, w.epos = parser.StripANSI(w.etext[:0], w.epos[:0], text)
+	for k, p := range w.epos {
+		w.epos[k] = pos[p]
+	}
+	return w.etext, w.epos, true
 }
 
 // rawSpan maps [a, b) of a view to raw, the text it was read from: from
@@ -70,18 +75,26 @@ func rawSpan(pos []int32, raw []byte, a, b int) (int, int) {
 }
 
 // maxTrailingANSI bounds the escapes keepTrailingANSI gives back to one
-// span: past it the rest is replaced with the span, as before.
-const maxTrailingANSI = 16
+// span, and maxANSILength the length of each: past them the rest is
+// replaced with the span, as before. Many spans can share one long gap
+// (overlapping values, each to the text's end, then escapes written as
+// JSON escapes, which hold no ESC): looking back further cost each the
+// gap's length.
+const (
+	maxTrailingANSI = 16
+	maxANSILength   = 32
+)
 
 // keepTrailingANSI moves end back over the complete ANSI escapes (ESC [,
 // parameter bytes, a letter) that fill raw[from:end] up to end.
 func keepTrailingANSI(raw []byte, from, end int) int {
 	for k := 0; k < maxTrailingANSI && end > from; k++ {
-		esc := bytes.LastIndexByte(raw[from:end], 0x1b)
-		if esc < 0 || parser.ANSIEscapeEnd(raw, from+esc) != end {
+		lo := max(from, end-maxANSILength)
+		esc := bytes.LastIndexByte(raw[lo:end], 0x1b)
+		if esc < 0 || parser.ANSIEscapeEnd(raw, lo+esc) != end {
 			break
 		}
-		end = from + esc
+		end = lo + esc
 	}
 	return end
 }
@@ -94,26 +107,16 @@ func (s *Stage) addViewSecrets(w *Work, b []byte, noESC bool) {
 		return
 	}
 	if s.redact {
-		w.vsecrets = parser.FindSecrets(text, w.vsecrets[:0])
-		if len(w.vsecrets) >= parser.MaxSecrets {
-			w.whole(b)
+		if !s.readingSecrets(w, b, text, pos, false) {
 			return
 		}
-		// Only a value that becomes an echo outlives the view and is
-		// copied, once per token that no other holds: overlapping values
-		// (`password:[` repeated, each to the text's end) copied whole
-		// cost memory quadratic in the text.
-		for _, sec := range w.withoutNestedTokens(text, w.vsecrets) {
-			at := offset(text, sec.Text)
-			if at < 0 {
-				continue
-			}
-			ra, rb := rawSpan(pos, b, at, at+len(sec.Text))
-			v := sec.Text
-			if sec.Kind.IsToken() && len(v) >= minEcho {
-				v = w.keep(v)
-			}
-			s.addSecretAt(w, ra, rb, v, sec)
+		// A JSON string holding a colour (`\u001b[33m`, or util.inspect's
+		// `\x1B[33m`) decodes to an escape that breaks a label or a value:
+		// the view is read without its escapes too, for what the first
+		// reading did not replace (an escape can also break the label the
+		// first reading found: `\u001b[pass\u0077ord=…` reads `assword`).
+		if etext, epos, ok := w.withoutEscapes(text, pos); ok && !s.readingSecrets(w, b, etext, epos, true) {
+			return
 		}
 	}
 	if s.mask.users() {
@@ -124,6 +127,42 @@ func (s *Stage) addViewSecrets(w *Work, b []byte, noESC bool) {
 			w.reps = append(w.reps, rep{start: ra, end: rb, off: off, n: n, masked: true})
 		}
 	}
+}
+
+// readingSecrets adds replacements for the credentials of text, a reading
+// of b (pos: where each of its bytes stands in b). With skipCovered, those
+// an earlier reading's replacements cover are skipped. It reports false
+// when b was replaced whole (parser.MaxSecrets).
+func (s *Stage) readingSecrets(w *Work, b, text []byte, pos []int32, skipCovered bool) bool {
+	w.vsecrets = parser.FindSecrets(text, w.vsecrets[:0])
+	if len(w.vsecrets) >= parser.MaxSecrets {
+		w.whole(b)
+		return false
+	}
+	var covered coverage
+	if skipCovered && len(w.vsecrets) > 0 {
+		covered = w.spansOf(w.reps)
+	}
+	// Only a value that becomes an echo outlives the view and is copied,
+	// once per token that no other holds: overlapping values (`password:[`
+	// repeated, each to the text's end) copied whole cost memory quadratic
+	// in the text.
+	for _, sec := range w.withoutNestedTokens(text, w.vsecrets) {
+		at := offset(text, sec.Text)
+		if at < 0 {
+			continue
+		}
+		ra, rb := rawSpan(pos, b, at, at+len(sec.Text))
+		if skipCovered && covered.has(ra, rb) {
+			continue
+		}
+		v := sec.Text
+		if sec.Kind.IsToken() && len(v) >= minEcho {
+			v = w.keep(v)
+		}
+		s.addSecretAt(w, ra, rb, v, sec)
+	}
+	return true
 }
 
 // keep copies v where it outlives the view it was read from (as an echo).

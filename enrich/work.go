@@ -26,7 +26,7 @@ type Work struct {
 	// views (views.go)
 	vtext, utext []byte
 	vpos, upos   []int32
-	etext        []byte  // a view's text without the escapes its JSON escapes decode to
+	etext        []byte  // a view without the escapes its JSON escapes decode to (addViewSecrets)
 	epos         []int32 // where each of its bytes stands in the text viewed
 	lineViewed   bool    // vtext and vpos hold the record's line (lineView)
 	vsecrets     []parser.Secret

@@ -70,8 +70,14 @@ var Shapes = []Shape{
 	{"escapes-ending-in-sessions", func(int) string { return "session \x1b[=ab4e7aff-8627-434a-a2ef-7e200363197e " }},        // each escape's final byte a session's first letter
 	{"escaped-colour-sessions", func(int) string { return `session \x1B[33m9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d\x1B[39m ` }}, // colours as util.inspect writes them: decoded, then stripped
 	{"json-escape-broken-passwords", func(int) string { return `\u001b[ \"pwd\":\"Hunter2\u001b[1m\u001b[0m\" ` }},           // a label a JSON-escaped escape breaks
-	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }},                        // one login run with a customer ID in every USER_
-	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                                                    // every label's value ends in the same run of '!'
+	{"brackets-then-escaped-colours", func(i int) string { // 4,000 values running to the line's end over colours written as JSON escapes
+		if i < 4000 {
+			return "password:["
+		}
+		return `\u001b[0m`
+	}},
+	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }}, // one login run with a customer ID in every USER_
+	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                             // every label's value ends in the same run of '!'
 	{"ct7token-labels-then-punctuation", labelsThen("ct7Token=", "........")},
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
