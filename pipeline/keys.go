@@ -36,11 +36,15 @@ type Key struct {
 	// Env marks a key whose unset ${VAR} must stop the instance: an
 	// allow-list or deny-list that silently became empty would route every
 	// tenant, a mask without its key would not mask, a url would become the
-	// default destination. On hosts with the config map Fluent Bit hands
+	// default destination, and a tag, index or tenant_id template written
+	// `${tenant}` (the contract's templates are `$tenant`) would send every
+	// tenant to one destination. On hosts with the config map Fluent Bit hands
 	// such a key over raw (FLB_CONFIG_MAP_DYNAMIC_ENV) and New expands it
 	// itself. A value that is blank once expanded (`${VAR:-}`, a variable
 	// set to spaces or a line break) stops it too, on every host.
 	Env bool
+	// Template marks a template over the record's fields ($tenant).
+	Template bool
 }
 
 var (
@@ -77,7 +81,7 @@ var Keys = withRefused([]Key{
 
 	{Name: "url", Env: true, Sinks: []string{"forward", "elasticsearch", "loki"},
 		Desc: "forward: tcp://127.0.0.1:24224 or unix:///path; elasticsearch: http://127.0.0.1:9200; loki: http://127.0.0.1:3100"},
-	{Name: "tag", Default: "ctlive.$tenant.$event", Sinks: []string{"forward"}, Desc: "forward: tag of each record sent (template)"},
+	{Name: "tag", Default: "ctlive.$tenant.$event", Env: true, Template: true, Sinks: []string{"forward"}, Desc: "forward: tag of each record sent (template)"},
 	{Name: "require_ack_response", Type: Bool, Default: "on", Sinks: []string{"forward"}, Desc: "forward: wait for in_forward's ack of each message"},
 	{Name: "compress", Sinks: []string{"forward", "elasticsearch", "loki"}, Desc: "forward: none (default) or gzip; elasticsearch, loki: gzip (default) or none"},
 	{Name: "connect_timeout", Type: Time, Default: "5s", Sinks: []string{"forward"}, Desc: "forward: bound of a connection attempt"},
@@ -85,7 +89,7 @@ var Keys = withRefused([]Key{
 	{Name: "ack_timeout", Type: Time, Default: "30s", Sinks: []string{"forward"}, Desc: "forward: bound of waiting for one ack"},
 	{Name: "max_message_size", Type: Size, Default: "6144000", Sinks: []string{"forward"}, Desc: "forward: bytes per message, below in_forward's buffer_max_size"},
 
-	{Name: "index", Default: "ctlive-$tenant-%Y.%m.%d", Sinks: onlyES, Desc: "elasticsearch: index template with strftime on the record's time"},
+	{Name: "index", Default: "ctlive-$tenant-%Y.%m.%d", Env: true, Template: true, Sinks: onlyES, Desc: "elasticsearch: index template with strftime on the record's time"},
 	{Name: "time_key", Default: "@timestamp", Sinks: onlyES, Desc: "elasticsearch: member holding the RFC 3339 time"},
 	{Name: "id", Type: Bool, Default: "on", Sinks: onlyES, Desc: "elasticsearch: deterministic _id with create, so a retry stores nothing twice"},
 	{Name: "include_tag_key", Type: Bool, Default: "off", Sinks: onlyES, Desc: "elasticsearch: add the Fluent Bit tag"},
@@ -93,7 +97,7 @@ var Keys = withRefused([]Key{
 	{Name: "replace_dots", Type: Bool, Default: "off", Sinks: onlyES, Desc: "elasticsearch: '.' in keys, at every depth, becomes '_' (Fluent Bit es's Replace_Dots)"},
 	{Name: "max_request_size", Type: Size, Sinks: httpSinks, Desc: "elasticsearch: bulk body cap (default 5M); loki: push body cap (default 1M)"},
 
-	{Name: "tenant_id", Sinks: onlyLoki, Desc: "loki: X-Scope-OrgID template, e.g. $tenant; unset sends none"},
+	{Name: "tenant_id", Env: true, Template: true, Sinks: onlyLoki, Desc: "loki: X-Scope-OrgID template, e.g. $tenant; unset sends none"},
 	{Name: "labels", Type: List, Default: "service, tenant, channel, event, level", Sinks: onlyLoki, Desc: "loki: stream labels"},
 	{Name: "label_keys", Type: List, Sinks: onlyLoki, Desc: "loki: more stream labels"},
 	{Name: "structured_metadata", Type: List, Default: "contactID, sessionID, messageID, userID", Sinks: onlyLoki, Desc: "loki: per-entry metadata; none for none"},
@@ -248,9 +252,13 @@ func expandEnvKeys(get config.Getter, opts Options) (config.Getter, []error) {
 		raw := get(k.Name)
 		v, unset := config.Expand(raw, lookup)
 		for _, name := range unset {
-			errs = append(errs, fmt.Errorf("%s: ${%s} is unset or empty, and this key must not silently lose its value: "+
+			hint := ""
+			if k.Template {
+				hint = fmt.Sprintf(" (a template names a record's field as $%s, not ${%s})", name, name)
+			}
+			errs = append(errs, fmt.Errorf("%s: ${%s} is unset or empty, and this key must not silently lose its value%s: "+
 				"set %s in Fluent Bit's process environment (variables from @SET or a YAML env section are not visible "+
-				"to the plugin for this key), or leave the key out for no value", k.Name, name, name))
+				"to the plugin for this key), or leave the key out for no value", k.Name, name, hint, name))
 		}
 		if len(unset) == 0 && raw != "" && v != raw && strings.TrimSpace(v) == "" {
 			// ${VAR:-}, or a variable set to blanks: the key is set and

@@ -218,6 +218,11 @@ func TestEnvKeysHandedOverRawAreExpandedOrRefused(t *testing.T) {
 		{"a set mask key", map[string]string{"mask": "userID", "mask_key": "${MASK_KEY}"}, ""},
 		{"an explicit empty default names nothing", map[string]string{"tenants": "${NOT_SET:-}"}, "tenants: ${NOT_SET:-} expands to nothing"},
 		{"a default", map[string]string{"tenants": "${NOT_SET:-AGM}"}, ""},
+		// The contract's templates are $tenant: ${tenant} is a variable, and
+		// unset it would send every tenant to one tag, index or Loki tenant.
+		{"a tag template written ${tenant}", map[string]string{"tag": "ctlive.${tenant}.$event"}, "not ${tenant}"},
+		{"an index template written ${tenant}", map[string]string{"index": "ctlive-${tenant}-%Y"}, "index: ${tenant}"},
+		{"a tenant_id naming an unset variable", map[string]string{"tenant_id": "${LOKI_TENANT}"}, "tenant_id: ${LOKI_TENANT}"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -243,13 +248,13 @@ func TestEnvKeysHandedOverRawAreExpandedOrRefused(t *testing.T) {
 
 func TestEnvKeysExpandToTheirValue(t *testing.T) {
 	lookup := func(name string) (string, bool) { return map[string]string{"T": "AGM"}[name], name == "T" }
-	props := config.MapGetter(map[string]string{"tenants": "${T}, ACME", "index": "${T}"})
+	props := config.MapGetter(map[string]string{"tenants": "${T}, ACME", "log_key": "${T}"})
 	get, errs := expandEnvKeys(props, Options{RawEnv: true, LookupEnv: lookup})
 	if len(errs) != 0 || get("tenants") != "AGM, ACME" || get("TENANTS") != "AGM, ACME" {
 		t.Errorf("tenants = %q, %v", get("tenants"), errs)
 	}
-	if get("index") != "${T}" {
-		t.Errorf("a key that is not Env is left to Fluent Bit: index = %q", get("index"))
+	if get("log_key") != "${T}" {
+		t.Errorf("a key that is not Env is left to Fluent Bit: log_key = %q", get("log_key"))
 	}
 	get, _ = expandEnvKeys(props, Options{})
 	if get("tenants") != "${T}, ACME" {

@@ -372,17 +372,26 @@ func TestOneRequestPerTenant(t *testing.T) {
 			t.Fatalf("records per X-Scope-OrgID %v, want %v", got, want)
 		}
 	})
-	t.Run("no tenant_id sends no header", func(t *testing.T) {
-		f := startFake(t, nil)
-		s, _ := newSink(t, map[string]string{"url": f.url()})
-		if err := deliver(t, s, makeBatch(t, "t", recs)); err != nil {
-			t.Fatal(err)
-		}
-		reqs := f.requests()
-		if len(reqs) != 1 || reqs[0].HasTenant {
-			t.Fatalf("%d requests, X-Scope-OrgID present: %v", len(reqs), len(reqs) > 0 && reqs[0].HasTenant)
-		}
-	})
+	// A classic configuration cannot hold an empty value: `tenant_id ""`
+	// is how one is written there, and must not become the tenant "".
+	for name, props := range map[string]map[string]string{
+		"no tenant_id sends no header": {},
+		`tenant_id "" sends no header`: {"tenant_id": `""`},
+		`tenant_id '' sends no header`: {"tenant_id": `''`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := startFake(t, nil)
+			props["url"] = f.url()
+			s, _ := newSink(t, props)
+			if err := deliver(t, s, makeBatch(t, "t", recs)); err != nil {
+				t.Fatal(err)
+			}
+			reqs := f.requests()
+			if len(reqs) != 1 || reqs[0].HasTenant {
+				t.Fatalf("%d requests, X-Scope-OrgID present: %v", len(reqs), len(reqs) > 0 && reqs[0].HasTenant)
+			}
+		})
+	}
 }
 
 func TestRequestsStayUnderMaxRequestSize(t *testing.T) {

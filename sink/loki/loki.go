@@ -113,7 +113,11 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 		hc.URL.Path = strings.TrimSuffix(hc.URL.Path, PushPath)
 	}
 	s := &Sink{log: log}
-	if t := r.Raw("tenant_id"); t != "" {
+	t := r.Raw("tenant_id")
+	if t == `""` || t == `''` {
+		t = "" // a classic configuration cannot hold an empty value: quotes mean one
+	}
+	if t != "" {
 		// A reference without a value must never become a Loki tenant
 		// ("unknown" would create one): it renders default_tenant, or the
 		// sentinel that makes collect skip the record.
