@@ -50,6 +50,8 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"an escaped colour eating a label's letter, in another value", v1(kv{"log", "[AGM] x", "m", `\u001b[pass\u0077ord=Hunter2Pw98`}), []string{"Hunter2Pw98"}},
 		{"an escaped colour breaking a payload key", v1(kv{"log", `[AGM] login data:{"\u001b[ pass\u0077ord":"Hunter2Pw98"}`}), []string{"Hunter2Pw98"}},
 		{"an escaped colour breaking Authorization", v1(kv{"log", `[AGM] login m:"\u001b[ Author\u0069zation: Basic dXNlcjpwYXNz"`}), []string{"dXNlcjpwYXNz"}},
+		{"a copy of the session split by an escaped colour, in another value", v1(kv{"log", "[AGM] x session " + uuid, "n", `ab4e7aff-8627-\u001b[0m434a-a2ef-7e200363197e`}), []string{"ab4e7aff-8627-", "434a-a2ef-7e200363197e"}},
+		{"a copy of the session split by an escaped colour, in the line", v1(kv{"log", `[AGM] x session ` + uuid + ` again data:{"s":"ab4e7aff-8627-\u001b[0m434a-a2ef-7e200363197e"}`}), []string{"ab4e7aff-8627-", "434a-a2ef-7e200363197e"}},
 		{"a \\u escape after Bearer", v1(kv{"log", `[AGM] data:{"a":"Bearer\u0020tok_0a1b2c3d4e5f6a7b8c9d"}`}), []string{"tok_0a1b2c3d4e5f6a7b8c9d"}},
 		{"metadata", flbhost.AppendV2(nil, flbhost.EventTime(recordTime), kv{"authorization", "Basic TUVUQTpzZWNyZXQ="}.Map(), kv{"log", "[AGM] x"}.Map()), []string{"TUVUQTpzZWNyZXQ="}},
 		{"a group marker's attributes", flbhost.AppendGroupStart(nil, kv{"k", "password=GROUP_Hunter2"}.Map(), kv{"resource", map[string]any{"password": "GROUP_Hunter3"}}.Map()), []string{"GROUP_Hunter2", "GROUP_Hunter3"}},

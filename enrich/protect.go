@@ -707,6 +707,15 @@ func (w *Work) viewEchoesIn(b []byte, noESC bool, from, to int) {
 	for k := mark; k < len(w.reps); k++ {
 		w.reps[k].start, w.reps[k].end = rawSpan(pos, b, w.reps[k].start, w.reps[k].end)
 	}
+	// A copy split by a colour written as an escape (`ab4e7aff-8627-\u001b[0m434a-…`)
+	// stands whole only without the escapes it decodes to.
+	if etext, epos, ok := w.withoutEscapes(text, pos); ok {
+		mark = len(w.reps)
+		w.echoesIn(etext, from, to)
+		for k := mark; k < len(w.reps); k++ {
+			w.reps[k].start, w.reps[k].end = rawSpan(epos, b, w.reps[k].start, w.reps[k].end)
+		}
+	}
 }
 
 // addOccurrences adds a replacement for every place of b where e stands.
