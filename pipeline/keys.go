@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/config"
+	"github.com/ctlive/ctlive-fluent-bit/record"
 )
 
 // Type is a key's kind of value, as Fluent Bit's config map names it
@@ -250,15 +251,20 @@ func expandEnvKeys(get config.Getter, opts Options) (config.Getter, []error) {
 			continue
 		}
 		raw := get(k.Name)
+		if k.Template {
+			// ${tenant:-AGM} has a default, so Expand takes it quietly, and
+			// every tenant would get AGM's tag, index or Loki tenant.
+			if name, ok := fieldVariable(raw, lookup); ok {
+				errs = append(errs, fmt.Errorf("%s: ${%s…} is an environment variable, unset, named like the record's field %s: "+
+					"a template writes the field $%s", k.Name, name, name, name))
+				continue
+			}
+		}
 		v, unset := config.Expand(raw, lookup)
 		for _, name := range unset {
-			hint := ""
-			if k.Template {
-				hint = fmt.Sprintf(" (a template names a record's field as $%s, not ${%s})", name, name)
-			}
-			errs = append(errs, fmt.Errorf("%s: ${%s} is unset or empty, and this key must not silently lose its value%s: "+
+			errs = append(errs, fmt.Errorf("%s: ${%s} is unset or empty, and this key must not silently lose its value: "+
 				"set %s in Fluent Bit's process environment (variables from @SET or a YAML env section are not visible "+
-				"to the plugin for this key), or leave the key out for no value", k.Name, name, hint, name))
+				"to the plugin for this key), or leave the key out for no value", k.Name, name, name))
 		}
 		if len(unset) == 0 && raw != "" && v != raw && strings.TrimSpace(v) == "" {
 			// ${VAR:-}, or a variable set to blanks: the key is set and
@@ -276,6 +282,32 @@ func expandEnvKeys(get config.Getter, opts Options) (config.Getter, []error) {
 		}
 		return get(key)
 	}, errs
+}
+
+// fieldVariable returns the name of the first ${name} or ${name:-default}
+// in v that is named like one of the contract's fields (record.FieldNames,
+// any case) and unset in the environment: a template's $name written the
+// shell's way.
+func fieldVariable(v string, lookup func(string) (string, bool)) (string, bool) {
+	for rest := v; ; {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			return "", false
+		}
+		rest = rest[i+2:]
+		end := strings.IndexAny(rest, ":}")
+		if end < 0 {
+			return "", false
+		}
+		name := rest[:end]
+		for _, f := range record.FieldNames {
+			if strings.EqualFold(name, f) {
+				if _, set := lookup(name); !set {
+					return name, true
+				}
+			}
+		}
+	}
 }
 
 // checkBlank refuses an Env key that is set to blanks only (spaces, a line

@@ -220,8 +220,11 @@ func TestEnvKeysHandedOverRawAreExpandedOrRefused(t *testing.T) {
 		{"a default", map[string]string{"tenants": "${NOT_SET:-AGM}"}, ""},
 		// The contract's templates are $tenant: ${tenant} is a variable, and
 		// unset it would send every tenant to one tag, index or Loki tenant.
-		{"a tag template written ${tenant}", map[string]string{"tag": "ctlive.${tenant}.$event"}, "not ${tenant}"},
-		{"an index template written ${tenant}", map[string]string{"index": "ctlive-${tenant}-%Y"}, "index: ${tenant}"},
+		{"a tag template written ${tenant}", map[string]string{"tag": "ctlive.${tenant}.$event"}, "a template writes the field $tenant"},
+		{"a tenant_id written ${tenant:-AGM}", map[string]string{"tenant_id": "${tenant:-AGM}"}, "a template writes the field $tenant"},
+		{"an index written ${Event:-x}", map[string]string{"index": "ctlive-${Event:-x}"}, "a template writes the field $Event"},
+		{"a variable with a default that names no field", map[string]string{"tag": "${CLUSTER:-prod}.$tenant"}, ""},
+		{"an index template written ${tenant}", map[string]string{"index": "ctlive-${tenant}-%Y"}, "index: ${tenant…}"},
 		{"a tenant_id naming an unset variable", map[string]string{"tenant_id": "${LOKI_TENANT}"}, "tenant_id: ${LOKI_TENANT}"},
 	}
 	for _, tc := range tests {

@@ -348,30 +348,34 @@ func TestOneRequestPerTenant(t *testing.T) {
 		"no tenant here 4",
 		"ctlive | 2025-02-27T10:00:03Z [socketIO] [ACME] newContact 5",
 	)
-	t.Run("tenant_id template", func(t *testing.T) {
-		f := startFake(t, nil)
-		s, _ := newSink(t, map[string]string{"url": f.url(), "tenant_id": "org-$tenant"})
-		if err := deliver(t, s, makeBatch(t, "t", recs)); err != nil {
-			t.Fatal(err)
-		}
-		got := map[string][]string{}
-		for _, r := range f.requests() {
-			if _, dup := got[r.Tenant]; dup {
-				t.Errorf("two requests for tenant %q", r.Tenant)
+	// A classic configuration keeps quotes as written: quoted, the template
+	// is the same (not a tenant named 'org-AGM').
+	for _, tenantID := range []string{"org-$tenant", `"org-$tenant"`, `'org-$tenant'`} {
+		t.Run("tenant_id template "+tenantID, func(t *testing.T) {
+			f := startFake(t, nil)
+			s, _ := newSink(t, map[string]string{"url": f.url(), "tenant_id": tenantID})
+			if err := deliver(t, s, makeBatch(t, "t", recs)); err != nil {
+				t.Fatal(err)
 			}
-			for _, s := range r.Streams {
-				for _, e := range s.Entries {
-					got[r.Tenant] = append(got[r.Tenant], e.Line[len(e.Line)-1:])
+			got := map[string][]string{}
+			for _, r := range f.requests() {
+				if _, dup := got[r.Tenant]; dup {
+					t.Errorf("two requests for tenant %q", r.Tenant)
+				}
+				for _, s := range r.Streams {
+					for _, e := range s.Entries {
+						got[r.Tenant] = append(got[r.Tenant], e.Line[len(e.Line)-1:])
+					}
 				}
 			}
-		}
-		// Record 4 has no tenant and there is no default_tenant: it is not
-		// sent (TestMissingTenantNeverBecomesALokiTenant).
-		want := map[string][]string{"org-AGM": {"1", "3"}, "org-ACME": {"2", "5"}}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("records per X-Scope-OrgID %v, want %v", got, want)
-		}
-	})
+			// Record 4 has no tenant and there is no default_tenant: it is not
+			// sent (TestMissingTenantNeverBecomesALokiTenant).
+			want := map[string][]string{"org-AGM": {"1", "3"}, "org-ACME": {"2", "5"}}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("records per X-Scope-OrgID %v, want %v", got, want)
+			}
+		})
+	}
 	// A classic configuration cannot hold an empty value: `tenant_id ""`
 	// is how one is written there, and must not become the tenant "".
 	for name, props := range map[string]map[string]string{

@@ -114,8 +114,11 @@ func New(r *config.Reader, log *flblog.Logger, _ *record.Layout) (*Sink, error) 
 	}
 	s := &Sink{log: log}
 	t := r.Raw("tenant_id")
-	if t == `""` || t == `''` {
-		t = "" // a classic configuration cannot hold an empty value: quotes mean one
+	if len(t) >= 2 && (t[0] == '"' || t[0] == '\'') && t[len(t)-1] == t[0] {
+		// A classic configuration keeps quotes as written, and cannot hold
+		// an empty value: `""` means none, and `'$tenant'` is $tenant, not
+		// a Loki tenant with quotes in its name.
+		t = t[1 : len(t)-1]
 	}
 	if t != "" {
 		// A reference without a value must never become a Loki tenant
