@@ -38,10 +38,11 @@ const (
 	timestamp = `(?<timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}))`
 
 	// What follows the timestamp starts a message unless it is indented or
-	// a lone '}' (parsers.conf's continuation rule, which joins a Node stack
-	// and an error's properties to their first line): lnav then appends the
-	// line to the message before it, as Fluent Bit's multiline filter does.
-	messageStart = ` (?!\s)(?!\}\s*$)`
+	// a lone '}' or ']' (parsers.conf's continuation rule, which joins a
+	// Node stack, an error's properties and an array to their first line):
+	// lnav then appends the line to the message before it, as Fluent Bit's
+	// multiline filter does.
+	messageStart = ` (?!\s)(?![}\]]\s*$)`
 
 	uuid = `[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}`
 

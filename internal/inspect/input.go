@@ -196,9 +196,10 @@ func taggedStart(line []byte) int {
 }
 
 // isContinuation reports whether a raw physical line continues the record
-// before it, by the rule of parsers.conf's ctlive-node multiline parser:
-// after optional ANSI colours, a compose prefix and a timestamp, the text
-// is indented (`    at fn (file:1:2)`) or is a closing `}`.
+// before it, by the rule of parsers.conf's ctlive-node multiline parser
+// (TestContinuationIsParsersConfsRule): after optional ANSI colours, a
+// compose prefix (colours before or after its space) and a timestamp, the
+// text is indented (`    at fn (file:1:2)`) or is a closing `}` or `]`.
 func isContinuation(line []byte) bool {
 	i := skipANSI(line, 0)
 	// compose prefix: [\w.-]+ +\|(ANSI)* and one space
@@ -214,7 +215,7 @@ func isContinuation(line []byte) bool {
 		if k < len(line) && line[k] == '|' {
 			k = skipANSI(line, k+1)
 			if k < len(line) && line[k] == ' ' {
-				i = k + 1
+				i = skipANSI(line, k+1) // Compose v2 resets the colour after the space
 			}
 		}
 	}
@@ -238,7 +239,7 @@ func isContinuation(line []byte) bool {
 			i++
 		}
 		return i < len(line)
-	case c == '}':
+	case c == '}' || c == ']':
 		for i++; i < len(line); i++ {
 			if !isSpace(line[i]) {
 				return false
