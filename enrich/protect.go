@@ -702,19 +702,21 @@ func (w *Work) viewEchoesIn(b []byte, noESC bool, from, to int) {
 	if !ok {
 		return
 	}
+	w.readingEchoesIn(b, text, pos, from, to)
+	// A copy split by a colour written as an escape (`ab4e7aff-8627-\u001b[0m434a-…`)
+	// stands whole only without the escapes it decodes to.
+	if etext, epos, ok := w.withoutEscapes(text, pos); ok {
+		w.readingEchoesIn(b, etext, epos, from, to)
+	}
+}
+
+// readingEchoesIn is echoesIn over text, a reading of b (pos: where each of
+// its bytes stands in b), its replacements moved onto b.
+func (w *Work) readingEchoesIn(b, text []byte, pos []int32, from, to int) {
 	mark := len(w.reps)
 	w.echoesIn(text, from, to)
 	for k := mark; k < len(w.reps); k++ {
 		w.reps[k].start, w.reps[k].end = rawSpan(pos, b, w.reps[k].start, w.reps[k].end)
-	}
-	// A copy split by a colour written as an escape (`ab4e7aff-8627-\u001b[0m434a-…`)
-	// stands whole only without the escapes it decodes to.
-	if etext, epos, ok := w.withoutEscapes(text, pos); ok {
-		mark = len(w.reps)
-		w.echoesIn(etext, from, to)
-		for k := mark; k < len(w.reps); k++ {
-			w.reps[k].start, w.reps[k].end = rawSpan(epos, b, w.reps[k].start, w.reps[k].end)
-		}
 	}
 }
 

@@ -301,21 +301,7 @@ func Unescape(text []byte, pos []int32, raw []byte) ([]byte, []int32) {
 			d = '\f'
 		case '"', '\\', '/', '\'':
 			d = raw[i+1]
-		case 'x': // JavaScript's: Node's util.inspect writes control characters so (`\x1B[33m`)
-			h, ok := hex2(raw[i+2:])
-			if !ok {
-				text, pos = append(text, c), append(pos, int32(i))
-				i++
-				continue
-			}
-			start := len(text)
-			text = utf8.AppendRune(text, rune(h))
-			for range len(text) - start {
-				pos = append(pos, int32(i))
-			}
-			i += 4
-			continue
-		case 'u':
+		case 'x', 'u': // \xHH is JavaScript's: Node's util.inspect writes control characters so (`\x1B[33m`)
 			r, n := hexRune(raw[i:])
 			if n == 0 {
 				text, pos = append(text, c), append(pos, int32(i))
@@ -340,9 +326,16 @@ func Unescape(text []byte, pos []int32, raw []byte) ([]byte, []int32) {
 	return text, pos
 }
 
-// hexRune reads `\uXXXX` (and a low surrogate's `\uXXXX` after a high
-// one) at the start of b: the rune and the bytes read, or n == 0.
+// hexRune reads `\xHH`, or `\uXXXX` (and a low surrogate's `\uXXXX` after a
+// high one), at the start of b: the rune and the bytes read, or n == 0.
 func hexRune(b []byte) (rune, int) {
+	if len(b) >= 4 && b[1] == 'x' {
+		r, ok := hexDigits(b[2:4])
+		if !ok {
+			return 0, 0
+		}
+		return r, 4
+	}
 	r, ok := hex4(b)
 	if !ok {
 		return 0, 0
@@ -358,33 +351,17 @@ func hexRune(b []byte) (rune, int) {
 	return r, 6
 }
 
-// hex2 reads two hex digits at the start of b.
-func hex2(b []byte) (byte, bool) {
-	if len(b) < 2 {
-		return 0, false
-	}
-	var v byte
-	for _, c := range b[:2] {
-		switch {
-		case '0' <= c && c <= '9':
-			v = v<<4 | (c - '0')
-		case 'a' <= c && c <= 'f':
-			v = v<<4 | (c - 'a' + 10)
-		case 'A' <= c && c <= 'F':
-			v = v<<4 | (c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	return v, true
-}
-
 func hex4(b []byte) (rune, bool) {
 	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
 		return 0, false
 	}
+	return hexDigits(b[2:6])
+}
+
+// hexDigits reads b, hex digits in either case, as a number.
+func hexDigits(b []byte) (rune, bool) {
 	var r rune
-	for _, c := range b[2:6] {
+	for _, c := range b {
 		switch {
 		case '0' <= c && c <= '9':
 			r = r<<4 | rune(c-'0')
