@@ -163,9 +163,10 @@ func (s *Stats) add(r *rec, at pos) {
 		if _, ok := tn.agents[string(r.userID)]; !ok {
 			tn.agents[string(r.userID)] = struct{}{}
 		}
-		l, ok := s.logins[string(r.sessionID)]
+		key := sessionKey(r.sessionID)
+		l, ok := s.logins[key]
 		if now := (seen{r.time, at}); !ok || now.before(l.seen) {
-			s.logins[s.name(r.sessionID)] = loginSeen{now, s.name(r.userID)}
+			s.logins[key] = loginSeen{now, s.name(r.userID)}
 		}
 	}
 	if r.contactID == nil {
@@ -217,6 +218,11 @@ func (s *Stats) name(b []byte) string {
 	s.names[n] = n
 	return n
 }
+
+// sessionKey is how logins are matched to joins: a session ID in any letter
+// case, the same UUID (its digest lower-cases it; `--no-redact` shows it as
+// each line writes it).
+func sessionKey(id []byte) string { return strings.ToLower(string(id)) }
 
 // addSession keeps the session's earliest join.
 func (c *contactState) addSession(n sessionSeen) {
@@ -358,7 +364,7 @@ func (s *Stats) Contacts() []Contact {
 		})
 		for _, ss := range c.sessions {
 			row.AgentSessions = append(row.AgentSessions, ss.id)
-			if l, ok := s.logins[ss.id]; ok && !slices.Contains(row.Agents, l.user) {
+			if l, ok := s.logins[sessionKey([]byte(ss.id))]; ok && !slices.Contains(row.Agents, l.user) {
 				row.Agents = append(row.Agents, l.user)
 			}
 		}

@@ -298,8 +298,9 @@ func (v *VictoriaLogs) logins(ctx context.Context, s *Stats, sessions map[string
 				return err
 			}
 			l := loginSeen{seen{t: parseStoreTime(m["first"])}, m["userID"]}
-			if old, ok := s.logins[m["sessionID"]]; !ok || l.before(old.seen) {
-				s.logins[m["sessionID"]] = l
+			key := sessionKey([]byte(m["sessionID"]))
+			if old, ok := s.logins[key]; !ok || l.before(old.seen) {
+				s.logins[key] = l
 			}
 			return nil
 		})

@@ -82,9 +82,9 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 	// The sessions' other lines inside the contact's span.
 	if len(c.AgentSessions) > 0 {
 		var texts [][]byte
-		sessions := map[string]bool{} // as the lines write them
+		sessions := map[string]bool{} // as the join lines write them, lower-cased
 		for _, s := range c.AgentSessions {
-			texts = append(texts, []byte(first.sessionText[s]))
+			texts = append(texts, []byte(first.sessionText[s])) // found in any case
 			sessions[first.sessionText[s]] = true
 		}
 		for _, in := range ins {
@@ -95,7 +95,7 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 				span = [2]int64{0, math.MaxInt64}
 			}
 			more, err := sessionLines(in, span, texts, q, func(r *rec) bool {
-				return sessions[string(r.sessionText)] && string(r.contactID) != id &&
+				return sessions[sessionKey(r.sessionText)] && string(r.contactID) != id &&
 					!(r.event == parser.EventAgentLogin && first.isLogin(r)) &&
 					r.time >= c.Start && (c.End == 0 || r.time <= c.End)
 			})
@@ -142,8 +142,8 @@ type hitWorker struct {
 	stats *Stats
 
 	contact     []Entry
-	logins      map[string]loginLine // session (output form) -> its earliest login line
-	sessionText map[string]string    // session (output form) -> as the lines write it
+	logins      map[string]loginLine // session as written, lower-cased (sessionKey) -> its earliest login line
+	sessionText map[string]string    // session (output form) -> as the join line writes it, lower-cased (sessionKey)
 	spans       map[int][2]int64     // input -> offsets of the contact's first and last record
 }
 
@@ -209,11 +209,12 @@ type loginLine struct {
 // take keeps what the timeline shows of r; text is the record as read.
 func (w *hitWorker) take(r *rec, at pos, kind hitKind, text []byte) {
 	if kind == hitLogin {
-		// Keyed by the session as written: most are never looked up, so
+		// Keyed by the session as written, lower-cased: most are never looked up, so
 		// they are not digested.
 		now := seen{r.sortTime, at}
-		if l, ok := w.logins[string(r.sessionText)]; !ok || now.before(l.seen) {
-			w.logins[string(r.sessionText)] = loginLine{now, r.time, string(text), w.d.format}
+		key := sessionKey(r.sessionText)
+		if l, ok := w.logins[key]; !ok || now.before(l.seen) {
+			w.logins[key] = loginLine{now, r.time, string(text), w.d.format}
 		}
 		return
 	}
@@ -221,7 +222,7 @@ func (w *hitWorker) take(r *rec, at pos, kind hitKind, text []byte) {
 	if kind == hitContact {
 		w.stats.add(r, at)
 		if r.event == parser.EventJoinContact && r.sessionID != nil {
-			w.sessionText[string(r.sessionID)] = string(r.sessionText)
+			w.sessionText[string(r.sessionID)] = sessionKey(r.sessionText)
 		}
 	}
 	w.contact = append(w.contact, w.entry(r, at, kind))
@@ -279,7 +280,7 @@ func (w *hitWorker) timeline(c *Contact) *Timeline {
 
 // isLogin: the record is the login line kept for its session.
 func (w *hitWorker) isLogin(r *rec) bool {
-	l, ok := w.logins[string(r.sessionText)]
+	l, ok := w.logins[sessionKey(r.sessionText)]
 	return ok && l.time == r.time
 }
 

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +141,32 @@ func TestTimelineShowsLinesAsThePluginShipsThem(t *testing.T) {
 	}
 	if out := mustRun(t, "contact", "--json", "--no-redact", cid, log); !strings.Contains(out, jwt) {
 		t.Errorf("--no-redact hides the JWT:\n%s", out)
+	}
+}
+
+// A session is one UUID in any letter case (its digest lower-cases it): an
+// agent's login written in capitals still names the agent of a join written
+// in lower case, in `contacts` and `contact ID`, redacted or not, and the
+// session's other lines in either case are in the timeline.
+func TestASessionInAnotherCaseIsTheSameSession(t *testing.T) {
+	const contact = "CHAT_AGM_11111111-aaaa-4bbb-8ccc-000000000001"
+	join := writeFile(t, "a.log", []byte("ctlive  | 2025-03-01T10:00:01.000000000Z [socketIO] [joinContact] agent [USER_alice@agm.example] session [5e55a0a1-0000-4000-8000-00000000aaaa] room ["+contact+"]\n"+
+		"ctlive  | 2025-03-01T10:00:09.000000000Z [socketIO] [AGM] endContact room ["+contact+"]\n"))
+	login := writeFile(t, "b.log", []byte("ctlive  | 2025-03-01T09:59:00.000000000Z [JWT] [AGM] agentLogin login ok user [USER_alice@agm.example] session [5E55A0A1-0000-4000-8000-00000000AAAA]\n"+
+		"ctlive  | 2025-03-01T10:00:04.000000000Z [socketIO] [AGM] ping session [5E55A0A1-0000-4000-8000-00000000AAAA] upper\n"))
+	for _, redact := range [][]string{nil, {"--no-redact"}} {
+		var c struct {
+			Agents []string `json:"agents"`
+		}
+		out := mustRun(t, append([]string{"contacts", "--json", join, login}, redact...)...)
+		if err := json.Unmarshal([]byte(out), &c); err != nil || !slices.Equal(c.Agents, []string{"USER_alice@agm.example"}) {
+			t.Errorf("contacts %v: agents %v (%v), want the agent of the capitals' login: %s", redact, c.Agents, err, out)
+		}
+		out = mustRun(t, append([]string{"contact", contact, join, login}, redact...)...)
+		for _, want := range []string{"agentLogin login ok", "ping session", "USER_alice@agm.example"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("contact %v lacks %q:\n%s", redact, want, out)
+			}
+		}
 	}
 }
