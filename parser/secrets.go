@@ -567,15 +567,31 @@ func tokenEnd(b []byte, i int) int {
 			continue
 		}
 		// A backslash and the byte it escapes are the value's, but for a
-		// quote (`\"`: the value's end inside a JSON string): `Hun\wter2`
-		// is one password, and a JSON text's `\n` only replaces more.
-		if b[i] == '\\' && i+1 < len(b) && (tokenChar[b[i+1]] || b[i+1] == '\\') && b[i+1] != '"' && b[i+1] != '\'' {
+		// quote (`\"`: the value's end inside a JSON string) and a colour
+		// written as an escape: `Hun\wter2` is one password, and a JSON
+		// text's `\n` only replaces more.
+		if b[i] == '\\' && i+1 < len(b) && (tokenChar[b[i+1]] || b[i+1] == '\\') && b[i+1] != '"' && b[i+1] != '\'' && !escapedCSI(b, i) {
 			i += 2
 			continue
 		}
 		return i
 	}
 	return i
+}
+
+// escapedCSI reports whether b[i:] is an ANSI escape written as a JSON or
+// JavaScript escape (`\u001b[`, `\x1B[`, what util.inspect prints of a
+// coloured string): the colour after a value, not a part of it. The plugin
+// reads what such escapes hide in its views (enrich/views.go).
+func escapedCSI(b []byte, i int) bool {
+	r := b[i+1:]
+	switch {
+	case len(r) >= 6 && r[0] == 'u' && eqFold(r[1:5], "001b") && r[5] == '[':
+		return true
+	case len(r) >= 4 && r[0] == 'x' && eqFold(r[1:3], "1b") && r[3] == '[':
+		return true
+	}
+	return false
 }
 
 // tokenEnd is tokenEnd for the line the scan is on, remembering the last
