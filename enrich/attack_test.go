@@ -52,6 +52,7 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"an escaped colour breaking Authorization", v1(kv{"log", `[AGM] login m:"\u001b[ Author\u0069zation: Basic dXNlcjpwYXNz"`}), []string{"dXNlcjpwYXNz"}},
 		{"a copy of the session split by an escaped colour, in another value", v1(kv{"log", "[AGM] x session " + uuid, "n", `ab4e7aff-8627-\u001b[0m434a-a2ef-7e200363197e`}), []string{"ab4e7aff-8627-", "434a-a2ef-7e200363197e"}},
 		{"a copy of the session split by an escaped colour, in the line", v1(kv{"log", `[AGM] x session ` + uuid + ` again data:{"s":"ab4e7aff-8627-\u001b[0m434a-a2ef-7e200363197e"}`}), []string{"ab4e7aff-8627-", "434a-a2ef-7e200363197e"}},
+		{"a scheme-less Authorization token before another word", v1(kv{"log", "[AGM] login Authorization: tok0a1b2c3d4e5f6a7b8c9d done", "authorization", "tok9z8y7x6w5v4u3t2s1r0 done"}), []string{"tok0a1b2c3d4e5f6a7b8c9d", "tok9z8y7x6w5v4u3t2s1r0"}},
 		{"a \\u escape after Bearer", v1(kv{"log", `[AGM] data:{"a":"Bearer\u0020tok_0a1b2c3d4e5f6a7b8c9d"}`}), []string{"tok_0a1b2c3d4e5f6a7b8c9d"}},
 		{"metadata", flbhost.AppendV2(nil, flbhost.EventTime(recordTime), kv{"authorization", "Basic TUVUQTpzZWNyZXQ="}.Map(), kv{"log", "[AGM] x"}.Map()), []string{"TUVUQTpzZWNyZXQ="}},
 		{"a group marker's attributes", flbhost.AppendGroupStart(nil, kv{"k", "password=GROUP_Hunter2"}.Map(), kv{"resource", map[string]any{"password": "GROUP_Hunter3"}}.Map()), []string{"GROUP_Hunter2", "GROUP_Hunter3"}},

@@ -65,7 +65,7 @@ func MayNameSecret(label []byte) bool {
 // authorizationValue is the credential of an Authorization header's value:
 // after its scheme, or the whole value when it has none.
 func authorizationValue(v []byte, dst []Secret) []Secret {
-	if w := schemeEnd(v, 0); w > 0 && w < len(v) && (v[w] == ' ' || v[w] == '\t') {
+	if w := schemeEnd(v, 0); w > 0 && w < len(v) && (v[w] == ' ' || v[w] == '\t') && !generatedWord(v[:w]) {
 		t := w
 		for t < len(v) && (v[t] == ' ' || v[t] == '\t') {
 			t++
@@ -687,7 +687,7 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		}
 		return
 	}
-	if w := schemeEnd(b, v); w > v && w < len(b) && (b[w] == ' ' || b[w] == '\t') {
+	if w := schemeEnd(b, v); w > v && w < len(b) && (b[w] == ' ' || b[w] == '\t') && !generatedWord(b[v:w]) {
 		t := w
 		for t < len(b) && (b[t] == ' ' || b[t] == '\t') {
 			t++
@@ -717,6 +717,14 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		}
 		s.secret(t, kind, r)
 	}
+}
+
+// generatedWord reports whether the word after an Authorization label is a
+// scheme-less token rather than a scheme (`Authorization: tok0a1b2c3d4e5f6
+// done` is the token, not the scheme of "done"): long, letters and digits
+// mixed, and no scheme anybody registers.
+func generatedWord(w []byte) bool {
+	return len(w) >= minTokenEntropy && MixesLettersAndDigits(w) && !knownScheme(w)
 }
 
 // userinfo handles the authority of a URL that starts at b[i], after

@@ -55,6 +55,8 @@ var secretCases = []struct {
 	{"a quoted value is all the quotes hold, colours too", `[AGM] login { password: 'Hunter2Pw\x1B[39m' }`, []string{`password:Hunter2Pw\x1B[39m`}},
 	{"a colour before a value is not the value", `[HTTP] headers ctlivetoken \x1B[33m9f8e7d6c5b4a\x1B[39m`, nil},
 	{"\\u001b without a colour stays in a value", `[AGM] login password=Hun\u001bter2Pw ok`, []string{`password:Hun\u001bter2Pw`}},
+	{"a scheme-less Authorization token before another word", "[AGM] login Authorization: tok0a1b2c3d4e5f6a7b8c9d done", []string{"bearer:tok0a1b2c3d4e5f6a7b8c9d"}},
+	{"an unknown scheme before its credential", "[AGM] login Authorization: CustomAuth dXNlcjpwYXNzd29yZA ok", []string{"basic:dXNlcjpwYXNzd29yZA"}},
 	{"an escaped quote still ends a value in a JSON string", `[AGM] body:"{\"password\":\"Hunter2\"}"`, []string{"password:Hunter2"}},
 	{"a JWT anywhere", "[JWT] validating " + jwt + " for agent", []string{"jwt:" + jwt}},
 	{"an unsigned JWT", "[JWT] token eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. ok", []string{"jwt:eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."}},
@@ -222,6 +224,8 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		{"authorization", "Basic dXNlcjpw", []string{"basic:dXNlcjpw"}},
 		{"Authorization", "Bearer abc", []string{"bearer:abc"}},
 		{"proxy-authorization", "opaque", []string{"bearer:opaque"}},
+		{"authorization", "tok0a1b2c3d4e5f6a7b8c9d done", []string{"bearer:tok0a1b2c3d4e5f6a7b8c9d done"}}, // a token is no scheme
+		{"authorization", "CustomAuth dXNlcjpwYXNz", []string{"basic:dXNlcjpwYXNz"}},
 		{"note", "password=x", []string{"password:x"}},
 		{"stream", "stdout", nil},
 		{"password", "", nil},
