@@ -80,7 +80,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 				rawFound = s.finalsSecrets(w, line, src) || rawFound
 			}
 		}
-		s.addViewSecrets(w, src, true) // the parser stripped every ESC
+		s.addViewSecrets(w, nil, src, true) // the parser stripped every ESC
 		if s.mask.on() && shaped {
 			s.addMasked(w, src, r)
 		}
@@ -904,7 +904,7 @@ func (s *Stage) redactText(label, b []byte, w *Work) []byte {
 			s.addSecret(w, b, sec)
 		}
 	}
-	s.addViewSecrets(w, b, false)
+	s.addViewSecrets(w, label, b, false)
 	if s.mask.users() {
 		s.addEmails(w, b)
 	}
@@ -946,10 +946,10 @@ func (s *Stage) needsRedaction(label, b []byte, w *Work) bool {
 		return true
 	}
 	if text, pos, ok := w.view(b, false); ok { // what a reader sees behind escapes
-		if s.redact && len(parser.FindSecrets(text, w.vsecrets[:0])) > 0 {
+		if s.redact && len(viewSecrets(label, text, w.vsecrets[:0])) > 0 {
 			return true
 		}
-		if etext, _, ok := w.withoutEscapes(text, pos); s.redact && ok && len(parser.FindSecrets(etext, w.vsecrets[:0])) > 0 {
+		if etext, _, ok := w.withoutEscapes(text, pos); s.redact && ok && len(viewSecrets(label, etext, w.vsecrets[:0])) > 0 {
 			return true
 		}
 		if s.mask.users() && len(personalSpans(text, w.spans[:0])) > 0 {

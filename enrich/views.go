@@ -100,14 +100,16 @@ func keepTrailingANSI(raw []byte, from, end int) int {
 }
 
 // addViewSecrets adds replacements for what b's view shows: its
-// credentials, and with `mask userID` its personal data. noESC: as view.
-func (s *Stage) addViewSecrets(w *Work, b []byte, noESC bool) {
+// credentials (read as the value of label when it is a record key's, as
+// Stage.findSecrets reads b), and with `mask userID` its personal data.
+// noESC: as view.
+func (s *Stage) addViewSecrets(w *Work, label, b []byte, noESC bool) {
 	text, pos, ok := w.view(b, noESC)
 	if !ok {
 		return
 	}
 	if s.redact {
-		if !s.readingSecrets(w, b, text, pos, false) {
+		if !s.readingSecrets(w, label, b, text, pos, false) {
 			return
 		}
 		// A JSON string holding a colour (`\u001b[33m`, or util.inspect's
@@ -115,7 +117,7 @@ func (s *Stage) addViewSecrets(w *Work, b []byte, noESC bool) {
 		// the view is read without its escapes too, for what the first
 		// reading did not replace (an escape can also break the label the
 		// first reading found: `\u001b[pass\u0077ord=…` reads `assword`).
-		if etext, epos, ok := w.withoutEscapes(text, pos); ok && !s.readingSecrets(w, b, etext, epos, true) {
+		if etext, epos, ok := w.withoutEscapes(text, pos); ok && !s.readingSecrets(w, label, b, etext, epos, true) {
 			return
 		}
 	}
@@ -130,11 +132,12 @@ func (s *Stage) addViewSecrets(w *Work, b []byte, noESC bool) {
 }
 
 // readingSecrets adds replacements for the credentials of text, a reading
-// of b (pos: where each of its bytes stands in b). With skipCovered, those
-// an earlier reading's replacements cover are skipped. It reports false
-// when b was replaced whole (parser.MaxSecrets).
-func (s *Stage) readingSecrets(w *Work, b, text []byte, pos []int32, skipCovered bool) bool {
-	w.vsecrets = parser.FindSecrets(text, w.vsecrets[:0])
+// of b (pos: where each of its bytes stands in b), the value of label when
+// it is not nil. With skipCovered, those an earlier reading's replacements
+// cover are skipped. It reports false when b was replaced whole
+// (parser.MaxSecrets).
+func (s *Stage) readingSecrets(w *Work, label, b, text []byte, pos []int32, skipCovered bool) bool {
+	w.vsecrets = viewSecrets(label, text, w.vsecrets[:0])
 	if len(w.vsecrets) >= parser.MaxSecrets {
 		w.whole(b)
 		return false
@@ -163,6 +166,16 @@ func (s *Stage) readingSecrets(w *Work, b, text []byte, pos []int32, skipCovered
 		s.addSecretAt(w, ra, rb, v, sec)
 	}
 	return true
+}
+
+// viewSecrets finds the credentials of a view's text: as the value of
+// label, a record key, when there is one (an `authorization` value split
+// by an escape is a credential only as that key's value).
+func viewSecrets(label, text []byte, dst []parser.Secret) []parser.Secret {
+	if label != nil {
+		return parser.ValueSecrets(label, text, dst)
+	}
+	return parser.FindSecrets(text, dst)
 }
 
 // keep copies v where it outlives the view it was read from (as an echo).
