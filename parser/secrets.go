@@ -89,7 +89,9 @@ func authorizationValue(v []byte, dst []Secret) []Secret {
 // "authorization" only such a word starts a credential.
 func knownScheme(w []byte) bool {
 	for _, name := range [...]string{"basic", "bearer", "digest", "negotiate", "ntlm", "apikey", "token",
-		"aws4-hmac-sha256", "hoba", "mutual", "vapid", "scram-sha-1", "scram-sha-256", "oauth", "privatetoken", "dpop",
+		"aws4-hmac-sha256", "aws4-ecdsa-p256-sha256", "goog4-hmac-sha256", "goog4-rsa-sha256", "oss4-hmac-sha256",
+		"jdcloud2-hmac-sha256", "hoba", "mutual", "vapid", "scram-sha-1", "scram-sha-256", "scram-sha-256-plus",
+		"oauth", "privatetoken", "dpop",
 		"sharedkey", "sharedkeylite", "ssws", "splunk", "key", "hmac-sha256", "hmac", "kerberos", "gssapi", "googlelogin"} {
 		if eqFold(w, name) {
 			return true
@@ -687,10 +689,20 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		}
 		return
 	}
-	if w := schemeEnd(b, v); w > v && w < len(b) && (b[w] == ' ' || b[w] == '\t') && !generatedWord(b[v:w]) {
+	if w := schemeEnd(b, v); w > v && w < len(b) && (b[w] == ' ' || b[w] == '\t') {
 		t := w
 		for t < len(b) && (b[t] == ' ' || b[t] == '\t') {
 			t++
+		}
+		if generatedWord(b[v:w]) {
+			// A scheme-less token (`tok0a1b… done`), or a vendor's scheme
+			// this list lacks (`AWS4-ECDSA-P256-SHA256 Credential=…`): both
+			// words go, the second with its parameters.
+			s.secret(b[v:w], SecretBearer, r)
+			if end := s.tokenEnd(b, t); end > t {
+				s.secret(b[t:authParamsEnd(b, t, end)], SecretBasic, r)
+			}
+			return
 		}
 		if end := s.tokenEnd(b, t); end > t {
 			kind := SecretBasic
@@ -719,10 +731,11 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 	}
 }
 
-// generatedWord reports whether the word after an Authorization label is a
-// scheme-less token rather than a scheme (`Authorization: tok0a1b2c3d4e5f6
-// done` is the token, not the scheme of "done"): long, letters and digits
-// mixed, and no scheme anybody registers.
+// generatedWord reports whether the word after an Authorization label may
+// be a scheme-less token rather than a scheme (`Authorization:
+// tok0a1b2c3d4e5f6 done` is the token, not the scheme of "done"): long,
+// letters and digits mixed, and no scheme knownScheme lists (a vendor's
+// scheme it lacks looks the same: the caller replaces what follows too).
 func generatedWord(w []byte) bool {
 	return len(w) >= minTokenEntropy && MixesLettersAndDigits(w) && !knownScheme(w)
 }

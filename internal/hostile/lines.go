@@ -76,8 +76,9 @@ var Shapes = []Shape{
 		}
 		return `\u001b[0m`
 	}},
-	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }}, // one login run with a customer ID in every USER_
-	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                             // every label's value ends in the same run of '!'
+	{"generated-authorizations", func(i int) string { return fmt.Sprintf("Authorization: tok%016x0z a=b, c=d, ", i) }}, // each a generated word, then parameters
+	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }},                  // one login run with a customer ID in every USER_
+	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                                              // every label's value ends in the same run of '!'
 	{"ct7token-labels-then-punctuation", labelsThen("ct7Token=", "........")},
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
