@@ -698,7 +698,7 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 			// A scheme-less token (`tok0a1b… done`), or a vendor's scheme
 			// this list lacks (`AWS4-ECDSA-P256-SHA256 Credential=…`): both
 			// words go, the second with its parameters.
-			s.secret(b[v:w], SecretBearer, r)
+			s.secret(s.trimSentenceEnd(b[v:w]), SecretBearer, r)
 			if end := s.tokenEnd(b, t); end > t {
 				s.secret(b[t:authParamsEnd(b, t, end)], SecretBasic, r)
 			}
