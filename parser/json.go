@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -44,6 +45,12 @@ func jsonExtent(b []byte, scratch *[]byte) (n int, decodes bool) {
 	out := it.SkipAndAppendBytes((*scratch)[:0])
 	*scratch = out[:0]
 	if it.Error == nil {
+		if negativeLeadingZero(out) {
+			// json-iterator's skip takes `-00`; JSON's grammar decides.
+			if g := grammarExtent(b); g != len(out) {
+				return g, false
+			}
+		}
 		if !longDigitRun(out) {
 			return len(out), true
 		}
@@ -236,6 +243,24 @@ func grammarNumber(b []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// negativeLeadingZero reports whether v holds `-0` then a digit, which
+// json-iterator's skip takes (`[-00]`, `{"b":-01.5}`) though JSON's grammar
+// does not (it refuses `01`): the grammar reader then decides. A string
+// holding one (`"-01"`) only costs that second look.
+func negativeLeadingZero(v []byte) bool {
+	for i := bytes.Index(v, []byte("-0")); i >= 0; {
+		if j := i + 2; j < len(v) && '0' <= v[j] && v[j] <= '9' {
+			return true
+		}
+		k := bytes.Index(v[i+2:], []byte("-0"))
+		if k < 0 {
+			return false
+		}
+		i += 2 + k
+	}
+	return false
 }
 
 // float64Digits: float64's largest value has 309 digits before its point;

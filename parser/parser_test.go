@@ -235,6 +235,7 @@ var rules = []struct {
 	// url, payload, level
 	{"url stops at whitespace", Options{}, "[fn] url:http://a/b?c=d next", map[string]string{"url": "http://a/b?c=d"}},
 	{"empty url is left out", Options{}, "[fn] url: http://a", map[string]string{"url": ""}},
+	{"a negative number with a leading zero is not JSON", Options{}, `[fn] data:[-00] y:{"b":-01.5} z:[1,-0.5,"-01"]`, map[string]string{"payloads": `z=[1,-0.5,"-01"]`}},
 	{"truncated JSON is left out and the rest parses", Options{}, `[fn] response:{"chat":true,"cb ` + cidA, map[string]string{"payloads": "", "contactID": cidA}},
 	{"a payload left out for a number out of range still holds no IDs", Options{}, `[socketIO] text:{"n":1e999,"c":"CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"} p:[1` + strings.Repeat("0", 400) + `,"USER_EVIL_9a0a411c-f9c7-4af7-9754-024bf157a3ef"]`, map[string]string{"payloads": "", "tenant": "", "contactID": "", "channel": "", "userID": ""}},
 	{"a payload nested past 10,000 levels still holds no IDs", Options{}, `[socketIO] x:` + strings.Repeat("[", 10001) + `"CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"` + strings.Repeat("]", 10001), map[string]string{"payloads": "", "tenant": "", "contactID": ""}},
