@@ -60,6 +60,7 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"an unknown vendor scheme with digits in a JSON payload", v1(kv{"log", `[HTTP] [AGM] headers:{"Authorization":"XYZ4-ECDSA-P256-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/x, Signature=3045022100a1b2c3d4e5f6"}`}), []string{"AKIAIOSFODNN7EXAMPLE", "3045022100a1b2c3d4e5f6"}},
 		{"two generated words after Authorization", v1(kv{"log", "[HTTP] [AGM] Authorization: tok0a1b2c3d4e5f6a7b8c9d tok9z8y7x6w5v4u3t2s1r0"}), []string{"tok0a1b2c3d4e5f6a7b8c9d", "tok9z8y7x6w5v4u3t2s1r0"}},
 		{"a generated Authorization word ending a sentence, echoed", v1(kv{"log", "[HTTP] [AGM] Authorization: tok0a1b2c3d4e5f6a7b8c9d. Then retry", "echo", "tok0a1b2c3d4e5f6a7b8c9d"}), []string{"tok0a1b2c3d4e5f6a7b8c9d"}},
+		{"the second generated word after Authorization, echoed", v1(kv{"log", "[HTTP] [AGM] Authorization: tok0a1b2c3d4e5f6a7b8c9d tok9z8y7x6w5v4u3t2s1r0 again tok9z8y7x6w5v4u3t2s1r0", "echo", "tok9z8y7x6w5v4u3t2s1r0"}), []string{"tok9z8y7x6w5v4u3t2s1r0"}},
 		{"a \\u escape after Bearer", v1(kv{"log", `[AGM] data:{"a":"Bearer\u0020tok_0a1b2c3d4e5f6a7b8c9d"}`}), []string{"tok_0a1b2c3d4e5f6a7b8c9d"}},
 		{"metadata", flbhost.AppendV2(nil, flbhost.EventTime(recordTime), kv{"authorization", "Basic TUVUQTpzZWNyZXQ="}.Map(), kv{"log", "[AGM] x"}.Map()), []string{"TUVUQTpzZWNyZXQ="}},
 		{"a group marker's attributes", flbhost.AppendGroupStart(nil, kv{"k", "password=GROUP_Hunter2"}.Map(), kv{"resource", map[string]any{"password": "GROUP_Hunter3"}}.Map()), []string{"GROUP_Hunter2", "GROUP_Hunter3"}},

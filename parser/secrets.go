@@ -700,7 +700,11 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 			// words go, the second with its parameters.
 			s.secret(s.trimSentenceEnd(b[v:w]), SecretBearer, r)
 			if end := s.tokenEnd(b, t); end > t {
-				s.secret(b[t:authParamsEnd(b, t, end)], SecretBasic, r)
+				if second := s.trimSentenceEnd(b[t:end]); generatedWord(second) && bytes.IndexByte(second, '=') < 0 {
+					s.secret(second, SecretBearer, r) // a second token: digested, and its copies too
+				} else {
+					s.secret(b[t:authParamsEnd(b, t, end)], SecretBasic, r)
+				}
 			}
 			return
 		}

@@ -56,6 +56,7 @@ var secretCases = []struct {
 	{"a colour before a value is not the value", `[HTTP] headers ctlivetoken \x1B[33m9f8e7d6c5b4a\x1B[39m`, nil},
 	{"\\u001b without a colour stays in a value", `[AGM] login password=Hun\u001bter2Pw ok`, []string{`password:Hun\u001bter2Pw`}},
 	{"a scheme-less Authorization token before another word", "[AGM] login Authorization: tok0a1b2c3d4e5f6a7b8c9d done", []string{"bearer:tok0a1b2c3d4e5f6a7b8c9d", "basic:done"}},
+	{"two generated words after Authorization are two tokens", "[AGM] login Authorization: tok0a1b2c3d4e5f6a7b8c9d tok9z8y7x6w5v4u3t2s1r0.", []string{"bearer:tok0a1b2c3d4e5f6a7b8c9d", "bearer:tok9z8y7x6w5v4u3t2s1r0"}},
 	{"a vendor's scheme the list lacks, with digits", "[HTTP] [AGM] Authorization: AWS4-XYZ9-P256-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/x, Signature=3045022100a1b2c3d4e5f6",
 		[]string{"bearer:AWS4-XYZ9-P256-SHA256", "basic:Credential=AKIAIOSFODNN7EXAMPLE/x, Signature=3045022100a1b2c3d4e5f6"}},
 	{"a listed vendor scheme", "[HTTP] [AGM] Authorization: GOOG4-HMAC-SHA256 Credential=GOOGTS7C7FUP3AIRVJTE2BCD/x, Signature=5a6b7c8d9e0f1a2b3c4d",
