@@ -250,17 +250,15 @@ func grammarNumber(b []byte, i int) int {
 // does not (it refuses `01`): the grammar reader then decides. A string
 // holding one (`"-01"`) only costs that second look.
 func negativeLeadingZero(v []byte) bool {
-	for i := bytes.Index(v, []byte("-0")); i >= 0; {
-		if j := i + 2; j < len(v) && '0' <= v[j] && v[j] <= '9' {
-			return true
-		}
-		k := bytes.Index(v[i+2:], []byte("-0"))
+	for i := 0; ; {
+		k := bytes.Index(v[i:], []byte("-0"))
 		if k < 0 {
 			return false
 		}
-		i += 2 + k
+		if i += k + 2; i < len(v) && '0' <= v[i] && v[i] <= '9' {
+			return true
+		}
 	}
-	return false
 }
 
 // float64Digits: float64's largest value has 309 digits before its point;
