@@ -926,11 +926,7 @@ func (s *Stage) findSecrets(label, b []byte, w *Work) bool {
 	if !s.redact {
 		return false
 	}
-	if label != nil {
-		w.secrets = parser.ValueSecrets(label, b, w.secrets)
-	} else {
-		w.secrets = parser.FindSecrets(b, w.secrets)
-	}
+	w.secrets = viewSecrets(label, b, w.secrets)
 	return len(w.secrets) > 0
 }
 

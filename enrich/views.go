@@ -168,9 +168,9 @@ func (s *Stage) readingSecrets(w *Work, label, b, text []byte, pos []int32, skip
 	return true
 }
 
-// viewSecrets finds the credentials of a view's text: as the value of
-// label, a record key, when there is one (an `authorization` value split
-// by an escape is a credential only as that key's value).
+// viewSecrets finds the credentials of a text or its view: as the value of
+// label, a record key, when there is one (an `authorization` value, split
+// by an escape or not, is a credential only as that key's value).
 func viewSecrets(label, text []byte, dst []parser.Secret) []parser.Secret {
 	if label != nil {
 		return parser.ValueSecrets(label, text, dst)

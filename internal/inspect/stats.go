@@ -222,7 +222,7 @@ func (s *Stats) name(b []byte) string {
 // sessionKey is how logins are matched to joins: a session ID in any letter
 // case, the same UUID (its digest lower-cases it; `--no-redact` shows it as
 // each line writes it).
-func sessionKey(id []byte) string { return strings.ToLower(string(id)) }
+func sessionKey[T string | []byte](id T) string { return strings.ToLower(string(id)) }
 
 // addSession keeps the session's earliest join.
 func (c *contactState) addSession(n sessionSeen) {
@@ -364,7 +364,7 @@ func (s *Stats) Contacts() []Contact {
 		})
 		for _, ss := range c.sessions {
 			row.AgentSessions = append(row.AgentSessions, ss.id)
-			if l, ok := s.logins[sessionKey([]byte(ss.id))]; ok && !slices.Contains(row.Agents, l.user) {
+			if l, ok := s.logins[sessionKey(ss.id)]; ok && !slices.Contains(row.Agents, l.user) {
 				row.Agents = append(row.Agents, l.user)
 			}
 		}

@@ -298,7 +298,7 @@ func (v *VictoriaLogs) logins(ctx context.Context, s *Stats, sessions map[string
 				return err
 			}
 			l := loginSeen{seen{t: parseStoreTime(m["first"])}, m["userID"]}
-			key := sessionKey([]byte(m["sessionID"]))
+			key := sessionKey(m["sessionID"])
 			if old, ok := s.logins[key]; !ok || l.before(old.seen) {
 				s.logins[key] = l
 			}
