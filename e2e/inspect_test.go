@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -129,6 +130,25 @@ func TestInspectReadsTheStoreThePluginFilled(t *testing.T) {
 			t.Errorf("%s from the store differs from the file's:\n%s", cmd[0], lineDiff(got, want))
 		}
 	}
+	// A narrow window: agents who logged in before it still name their
+	// sessions, in the store's answer and in the file's. (Line counts may
+	// differ there: a line without its own timestamp is placed by the
+	// store's time, README "Reading the store".)
+	narrow := []string{"--since", "2025-02-27T17:19:40Z", "--until", "2025-02-27T17:20:10Z"}
+	storedAgents := agentsByContact(t, inspectRun(t, append([]string{"contacts", "--json", "--from", "vlogs+" + vl.URL()}, narrow...)...))
+	fileAgents := agentsByContact(t, inspectRun(t, append(append(append([]string{"contacts", "--json"}, form...), narrow...), file)...))
+	named := 0
+	for id, agents := range fileAgents {
+		if s, ok := storedAgents[id]; ok && s != agents {
+			t.Errorf("%s in a narrow window: agents %s from the store, %s from the file", id, s, agents)
+		}
+		if agents != "" {
+			named++
+		}
+	}
+	if named == 0 {
+		t.Errorf("the narrow window holds no contact with an agent")
+	}
 	// The guide's New Contact: its agent joined with the guide's session.
 	id := "CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"
 	got := inspectRun(t, "contact", id, "--json", "--from", "vlogs+"+vl.URL())
@@ -219,4 +239,21 @@ func TestInspectMatchesAMaskedStore(t *testing.T) {
 	if !strings.Contains(stored, `"agents":["USER_hmac:`) || !strings.Contains(stored, `"agentSessions":["hmac:`) {
 		t.Errorf("the store's IDs are not in the keyed forms:\n%.1500s", stored)
 	}
+}
+
+// agentsByContact reads `contacts --json` rows: contactID -> agents, joined.
+func agentsByContact(t *testing.T, ndjson string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(ndjson), "\n") {
+		var row struct {
+			ContactID string   `json:"contactID"`
+			Agents    []string `json:"agents"`
+		}
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("not a contacts row: %q: %v", line, err)
+		}
+		out[row.ContactID] = strings.Join(row.Agents, ",")
+	}
+	return out
 }

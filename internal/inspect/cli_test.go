@@ -29,6 +29,21 @@ func inWindow(recs []corpus.Record, since, until string) []corpus.Record {
 	return out
 }
 
+// windowed is what a window lets the tool see: the records inside it
+// (inWindow), and the agents' logins before it, which still name the agent
+// of a session that joins a contact inside the window.
+func windowed(recs []corpus.Record, since, until string) []corpus.Record {
+	s, _ := time.Parse(time.RFC3339Nano, since)
+	var out []corpus.Record
+	for _, r := range recs {
+		t, err := time.Parse(time.RFC3339Nano, r.Want.Time)
+		if err == nil && t.Before(s) && r.Want.Event == "agentLogin" && r.Want.SessionID != "" && r.Want.UserID != "" {
+			out = append(out, r)
+		}
+	}
+	return append(out, inWindow(recs, since, until)...)
+}
+
 // TestContactsFilters: each filter keeps exactly the contacts the
 // definition says, with the lifecycle rows unchanged.
 func TestContactsFilters(t *testing.T) {
@@ -62,8 +77,8 @@ func TestContactsFilters(t *testing.T) {
 		{"--with-exceptions", []string{"--with-exceptions"}, keep(func(l corpus.Lifecycle) bool { return l.Exceptions > 0 })},
 		{"filters combine", []string{"--tenant", "AGM", "--with-exceptions"},
 			keep(func(l corpus.Lifecycle) bool { return l.Tenant == "AGM" && l.Exceptions > 0 })},
-		{"--since/--until count only the lines inside", []string{"--since", since, "--until", until},
-			corpus.Lifecycles(inWindow(recs, since, until))},
+		{"--since/--until count only the lines inside, and logins before", []string{"--since", since, "--until", until},
+			corpus.Lifecycles(windowed(recs, since, until))},
 		{"flags after the file", []string{log, "--open"}, keep(func(l corpus.Lifecycle) bool { return !l.Ended })},
 	}
 	for _, c := range cases {

@@ -130,8 +130,32 @@ func (s *Stats) inWindow(t int64) bool {
 	return t != 0 && (s.since == 0 || t >= s.since) && (s.until == 0 || t < s.until)
 }
 
+// isSessionLogin: an agentLogin line that names its agent and session.
+func isSessionLogin(r *rec) bool {
+	return r.event == parser.EventAgentLogin && r.sessionID != nil && r.userID != nil
+}
+
+// loginBeforeWindow: an agent may log in before --since and join a contact
+// inside the window; that login still names the session's agent, as the
+// store's answer does (VictoriaLogs.logins looks logins up before --until).
+func (s *Stats) loginBeforeWindow(r *rec) bool {
+	return s.since != 0 && r.time != 0 && r.time < s.since && isSessionLogin(r)
+}
+
+// addLogin keeps the session's earliest login.
+func (s *Stats) addLogin(r *rec, at pos) {
+	key := sessionKey(r.sessionID)
+	l, ok := s.logins[key]
+	if now := (seen{r.time, at}); !ok || now.before(l.seen) {
+		s.logins[key] = loginSeen{now, s.name(r.userID)}
+	}
+}
+
 func (s *Stats) add(r *rec, at pos) {
 	if !s.inWindow(r.time) {
+		if s.loginBeforeWindow(r) {
+			s.addLogin(r, at)
+		}
 		s.OutsideWindow++
 		if r.time != 0 {
 			s.outFirst = minNonZero(s.outFirst, r.time)
@@ -159,15 +183,11 @@ func (s *Stats) add(r *rec, at pos) {
 	case r.level == parser.LevelWarn:
 		tn.warns++
 	}
-	if r.event == parser.EventAgentLogin && r.sessionID != nil && r.userID != nil {
+	if isSessionLogin(r) {
 		if _, ok := tn.agents[string(r.userID)]; !ok {
 			tn.agents[string(r.userID)] = struct{}{}
 		}
-		key := sessionKey(r.sessionID)
-		l, ok := s.logins[key]
-		if now := (seen{r.time, at}); !ok || now.before(l.seen) {
-			s.logins[key] = loginSeen{now, s.name(r.userID)}
-		}
+		s.addLogin(r, at)
 	}
 	if r.contactID == nil {
 		return

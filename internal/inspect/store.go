@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ctlive/ctlive-fluent-bit/parser"
 )
 
 // Bounds on what a store may make the tool hold or wait for.
@@ -327,7 +325,7 @@ func (v *VictoriaLogs) Timeline(ctx context.Context, id string, q Query) (*Timel
 		switch {
 		case string(r.contactID) == id:
 			return hitContact
-		case r.event == parser.EventAgentLogin && r.sessionID != nil && r.userID != nil:
+		case isSessionLogin(r):
 			return hitLogin
 		}
 		return hitSession

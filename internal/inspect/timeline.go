@@ -58,7 +58,7 @@ func ContactTimeline(ins []*Input, id string, q Query) (*Timeline, error) {
 			switch {
 			case string(r.contactID) == id:
 				return hitContact
-			case r.event == parser.EventAgentLogin && r.sessionID != nil && r.userID != nil:
+			case isSessionLogin(r):
 				return hitLogin
 			}
 			return hitNone
@@ -174,12 +174,16 @@ func (w *hitWorker) hit(b block, raw bool, start, end int) {
 	if w.skip != nil && w.skip(text) {
 		return
 	}
-	if w.d.decode(text, &w.r) != decodeOK || !w.stats.inWindow(w.r.time) {
+	if w.d.decode(text, &w.r) != decodeOK {
 		return
 	}
 	r := &w.r
+	inside := w.stats.inWindow(r.time)
+	if !inside && !w.stats.loginBeforeWindow(r) {
+		return
+	}
 	kind := w.keep(r)
-	if kind == hitNone {
+	if kind == hitNone || !inside && kind != hitLogin {
 		return
 	}
 	at := posOf(b.in.Index, b.offset+int64(start))

@@ -170,3 +170,32 @@ func TestASessionInAnotherCaseIsTheSameSession(t *testing.T) {
 		}
 	}
 }
+
+// An agent logs in before --since and joins a contact inside the window:
+// the login still names the agent, in contacts and in the contact's
+// timeline, as the store's answer does (VictoriaLogs.logins reads logins
+// before --until). A login after the window names no one.
+func TestALoginBeforeTheWindowStillNamesTheAgent(t *testing.T) {
+	const contact = "CHAT_AGM_11111111-aaaa-4bbb-8ccc-000000000002"
+	log := writeFile(t, "ctlive.log", []byte(
+		"ctlive  | 2025-03-01T08:00:00.000000000Z [JWT] [AGM] agentLogin login ok user [USER_alice@agm.example] session [5e55a0a1-0000-4000-8000-00000000bbbb]\n"+
+			"ctlive  | 2025-03-01T10:00:01.000000000Z [socketIO] [joinContact] agent [USER_alice@agm.example] session [5e55a0a1-0000-4000-8000-00000000bbbb] room ["+contact+"]\n"+
+			"ctlive  | 2025-03-01T10:00:09.000000000Z [socketIO] [AGM] endContact room ["+contact+"]\n"+
+			"ctlive  | 2025-03-01T10:00:01.000000000Z [socketIO] [joinContact] agent [USER_bob@agm.example] session [5e55a0a1-0000-4000-8000-00000000cccc] room ["+contact+"]\n"+
+			"ctlive  | 2025-03-01T12:00:00.000000000Z [JWT] [AGM] agentLogin login ok user [USER_bob@agm.example] session [5e55a0a1-0000-4000-8000-00000000cccc]\n"))
+	window := []string{"--since", "2025-03-01T09:00:00Z", "--until", "2025-03-01T11:00:00Z"}
+	var c struct {
+		Agents []string `json:"agents"`
+	}
+	out := mustRun(t, append([]string{"contacts", "--json", log}, window...)...)
+	if err := json.Unmarshal([]byte(out), &c); err != nil || !slices.Equal(c.Agents, []string{"USER_alice@agm.example"}) {
+		t.Errorf("contacts: agents %v (%v), want alice's, whose login is before the window: %s", c.Agents, err, out)
+	}
+	out = mustRun(t, append([]string{"contact", contact, log}, window...)...)
+	if !strings.Contains(out, "2025-03-01 08:00:00") || !strings.Contains(out, "agentLogin login ok user [USER_alice") {
+		t.Errorf("contact: lacks alice's login before the window:\n%s", out)
+	}
+	if strings.Contains(out, "2025-03-01 12:00:00") {
+		t.Errorf("contact: shows bob's login after the window:\n%s", out)
+	}
+}
