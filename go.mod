@@ -10,6 +10,7 @@ require (
 	github.com/prometheus/client_model v0.6.2
 	github.com/prometheus/common v0.66.1
 	github.com/tinylib/msgp v1.6.5
+	golang.org/x/term v0.37.0
 	google.golang.org/protobuf v1.36.12
 )
 

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/ctlive/ctlive-fluent-bit/internal/inspect"
+	"golang.org/x/term"
 )
 
 func main() {
@@ -22,9 +23,7 @@ func main() {
 	}))
 }
 
-// isTerminal: a character device is a terminal for this purpose (pipes and
-// files are not), which needs no ioctl.
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal asks the terminal driver (TCGETS on Linux): /dev/null is a
+// character device too, and `ctlive-inspect contacts < /dev/null` reads it
+// as the empty input it is.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
