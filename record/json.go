@@ -152,6 +152,10 @@ func appendFieldsJSON(dst []byte, ev *Event, mode jsonMode, clean []byte) []byte
 			dst = appendJSONStrings(dst, r.Stack, clean)
 		case FieldPayload:
 			dst = appendPayloadsJSON(dst, r.Payloads, ev.layout.payloadLevel(), mode)
+		case FieldEvent, FieldLevel:
+			// The parser's names (eventBytes, levelBytes): letters only,
+			// never escaped, and never inside the line's clean part.
+			dst = appendQuoted(dst, ev.Value(i))
 		default:
 			dst = appendJSONPart(dst, ev.Value(i), clean)
 		}
@@ -184,12 +188,17 @@ func appendJSONPart(dst, s, clean []byte) []byte {
 	if len(clean) > 0 && len(s) > 0 {
 		d := uintptr(unsafe.Pointer(unsafe.SliceData(s))) - uintptr(unsafe.Pointer(unsafe.SliceData(clean)))
 		if d <= uintptr(len(clean)) && int(d)+len(s) <= len(clean) {
-			dst = append(dst, '"')
-			dst = append(dst, s...)
-			return append(dst, '"')
+			return appendQuoted(dst, s)
 		}
 	}
 	return appendJSONBytes(dst, s)
+}
+
+// appendQuoted writes s, known to need no escaping, as a JSON string.
+func appendQuoted(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // appendJSONKey writes the map key at the start of b, a value at level

@@ -346,3 +346,15 @@ func FuzzMsgpackFastPaths(f *testing.F) {
 		}
 	})
 }
+
+// appendFieldsJSON writes the event and level names without escaping
+// them: each must be plain JSON text.
+func TestEventAndLevelNamesNeedNoJSONEscaping(t *testing.T) {
+	for _, names := range [][][]byte{eventBytes[:], levelBytes[:]} {
+		for _, name := range names {
+			if cleanUntilSWAR(name, 0) != len(name) {
+				t.Errorf("%q needs escaping", name)
+			}
+		}
+	}
+}
