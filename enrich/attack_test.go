@@ -88,6 +88,10 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"a nested key's ctlivetoken echoed in capitals", v1(kv{"log", "[HTTP] [AGM] echo " + strings.ToUpper(uuid), "headers", map[string]any{"x-ctlivetoken": uuid}}), []string{uuid, strings.ToUpper(uuid)}},
 		{"a rule-found token in another value, echoed in the line", v1(kv{"log", "[socketIO] [AGM] reconnect " + uuid, "cookie", "ctlivetoken=" + uuid}), []string{uuid}},
 		{"a labelled token with a line break, echoed in the line", v1(kv{"log", "[HTTP] [AGM] echo c7t-5e6f7a8b9c0d1e2f3a4b", "ct7Token", "c7t-5e6f7a8b9c0d1e2f3a4b\n"}), []string{"c7t-5e6f7a8b9c0d1e2f3a4b"}},
+		{"a record key named sessionId", v1(kv{"log", "[fn] x", "sessionId", uuid}), []string{uuid}},
+		{"a nested key named session", v1(kv{"log", "[fn] x", "a", map[string]any{"session": uuid}}), []string{uuid}},
+		{"a sessionID key in a map in an array", v1(kv{"log", "[fn] x", "a", []any{map[string]any{"sessionID": strings.ToUpper(uuid)}}}), []string{strings.ToUpper(uuid)}},
+		{"an x-session-id header, echoed in the line", v1(kv{"log", "[fn] echo " + uuid, "headers", map[string]any{"x-session-id": uuid}}), []string{uuid}},
 		{"a hostile line of credentials", v1(kv{"log", "[AGM] " + string(bytes.Repeat([]byte("pwd=Hunter2Pw "), 5000))}), []string{"Hunter2Pw"}},
 	}
 	for _, tc := range tests {

@@ -89,7 +89,7 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 		}[int(shape)%3]
 		line := around + planted + around
 		body := kv{"log", line}
-		switch shape / 3 % 5 {
+		switch shape / 3 % 6 {
 		case 1: // the session bare in a short value: an echo of the line's
 			body = kv{"log", line, key + "x", other + session}
 		case 2: // planted in another value as well
@@ -98,6 +98,8 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 			body = kv{"log", line, key + planted, other}
 		case 4: // only in another value: the line holds none
 			body = kv{"log", around, key + "z", other + planted + other}
+		case 5: // the value of a key that names a session
+			body = kv{"log", around, key + "sessionId", session}
 		}
 		// Twice: the second record of a shape may take the memo's shortcuts,
 		// in either map encoding (Fluent Bit's own writes map32 headers).
@@ -110,10 +112,10 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 			t.Fatalf("decode: %v", err)
 		}
 		secret := session
-		if shape%3 == 1 {
+		if shape%3 == 1 && shape/3%6 != 5 {
 			secret = token
 		}
-		if shape/3%5 == 1 && shape%3 == 1 {
+		if shape/3%6 == 1 && shape%3 == 1 {
 			return // the bare session echoes nothing of the line: it may stay
 		}
 		for i, ev := range evs {

@@ -141,16 +141,36 @@ func (s *scan) colon(b []byte, c int, r *Result) {
 		}
 		if s.errType == nil && (hasSuffixFold(w, "error") || hasSuffixFold(w, "exception")) {
 			s.exception = true
-			s.errType, s.errMsg = w, trimSpace(b[c+1:])
+			s.errType, s.errMsg = w, trimSpace(s.restOfText(b, c))
 		}
 		if s.unhType == nil && hasPrefixFold(w, "unhandled") {
 			s.exception = true
-			s.unhType, s.unhMsg = w, trimSpace(b[c+1:])
+			s.unhType, s.unhMsg = w, trimSpace(s.restOfText(b, c))
 		}
 	}
 	if c+1 < n && (b[c+1] == '{' || b[c+1] == '[') && !s.inPayloadTrig(c) {
 		s.payload(b, c, r)
 	}
+}
+
+// restOfText is the text after the colon at b[c]: the rest of the line,
+// or, inside a payload (`resp:{"error":"MongoServerError: E11000 dup"}`),
+// the rest of the JSON string the colon stands in, without its closing
+// quote and what follows.
+func (s *scan) restOfText(b []byte, c int) []byte {
+	rest := b[c+1:]
+	if !s.inPayloadTrig(c) {
+		return rest
+	}
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case '\\':
+			i++
+		case '"':
+			return rest[:i]
+		}
+	}
+	return rest
 }
 
 // trigramSet is a bitset over the first three bytes of a word, five bits
@@ -463,9 +483,10 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 	if id == nil {
 		return
 	}
-	if w > 8 && (b[w-1] == '_' || b[w-1] == '-') && eqFold(b[w-8:w-1], "session") && (w == 8 || !alnum[b[w-9]]) {
-		// session_id=, Session-Id: not the contract's sessionID (the word is
-		// "id"), but a session all the same.
+	if w >= 8 && (b[w-1] == '_' || b[w-1] == '-' || b[w-1] == '.') && eqFold(b[w-8:w-1], "session") && (w == 8 || !alnum[b[w-9]]) {
+		// session_id=, Session-Id:, req.session.id: not the contract's
+		// sessionID (the word is "id"), but a session all the same, and so
+		// not a message ID (finish).
 		s.secret(id, SecretSession, r)
 	}
 	sp := w
@@ -641,9 +662,22 @@ func (s *scan) finish(r *Result) {
 		r.Level = LevelInfo
 	}
 	for _, id := range s.msgIDs[:s.nMsgIDs] {
-		if !bytes.EqualFold(id, r.SessionID) {
+		if !bytes.EqualFold(id, r.SessionID) && !isSession(id, r.Secrets) {
 			r.MessageID = id
 			break
 		}
 	}
+}
+
+// isSession reports whether the line's redaction takes the UUID id for a
+// session (`session_id=`, `ctlivetoken, <uuid>`): a credential is not a
+// message ID (contract: messageID "is not the sessionID"), and its field
+// would hold the session's digest.
+func isSession(id []byte, secrets []Secret) bool {
+	for _, sc := range secrets {
+		if sc.Kind == SecretSession && bytes.EqualFold(sc.Text, id) {
+			return true
+		}
+	}
+	return false
 }

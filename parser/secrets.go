@@ -44,6 +44,8 @@ func ValueSecrets(label, value []byte, dst []Secret) []Secret {
 			dst = append(dst, Secret{Text: value, Kind: kind})
 		} else if hasSuffixFold(label, "authorization") {
 			dst = authorizationValue(value, dst)
+		} else if len(value) == 36 && uuidAt(value, 0) == 36 && sessionLabel(label) {
+			dst = append(dst, Secret{Text: value, Kind: SecretSession}) // {"sessionId": "<uuid>"}
 		}
 	}
 	return FindSecrets(value, dst)
@@ -506,6 +508,23 @@ const minTokenEntropy = 16
 
 // secretLabel says what a label's value is: a password or secret (little
 // entropy), a token or API key, or nothing.
+// sessionLabel reports whether a record key names a session: `session`,
+// `sessionId`, `session_id`, `x-session-id`, `session.id`, any case (the
+// contract's session words as keys; contract: Credentials, "in any field").
+func sessionLabel(l []byte) bool {
+	if hasSuffixFold(l, "session") {
+		return true
+	}
+	if len(l) < 9 || !hasSuffixFold(l, "id") {
+		return false
+	}
+	l = l[:len(l)-2]
+	if c := l[len(l)-1]; c == '_' || c == '-' || c == '.' || c == ' ' {
+		l = l[:len(l)-1]
+	}
+	return hasSuffixFold(l, "session")
+}
+
 func secretLabel(l []byte) SecretKind {
 	switch {
 	case hasSuffixFold(l, "password"), hasSuffixFold(l, "passwd"), hasSuffixFold(l, "pwd"), hasSuffixFold(l, "secret"):

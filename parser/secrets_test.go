@@ -232,6 +232,17 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		{"authorization", "tok0a1b2c3d4e5f6a7b8c9d done", []string{"bearer:tok0a1b2c3d4e5f6a7b8c9d done"}}, // a token is no scheme
 		{"authorization", "CustomAuth dXNlcjpwYXNz", []string{"basic:dXNlcjpwYXNz"}},
 		{"note", "password=x", []string{"password:x"}},
+		{"query", "session_id=" + session, []string{"session:" + session}}, // the label at the value's start
+		{"sessionId", session, []string{"session:" + session}},
+		{"SESSIONID", session, []string{"session:" + session}},
+		{"session", session, []string{"session:" + session}},
+		{"x-session-id", session, []string{"session:" + session}},
+		{"session_id", session, []string{"session:" + session}},
+		{"session.id", session, []string{"session:" + session}},
+		{"sessionId", "not-a-uuid", nil},
+		{"sessionId", session + " ", nil},                         // the key names a session; the value is not one alone
+		{"agentSession", session, []string{"session:" + session}}, // a suffix, as for password
+		{"sessionIdx", session, nil},
 		{"stream", "stdout", nil},
 		{"password", "", nil},
 	}
