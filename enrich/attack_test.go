@@ -91,6 +91,10 @@ func TestCredentialsBehindEscapesAndOtherSpellings(t *testing.T) {
 		{"a record key named sessionId", v1(kv{"log", "[fn] x", "sessionId", uuid}), []string{uuid}},
 		{"a nested key named session", v1(kv{"log", "[fn] x", "a", map[string]any{"session": uuid}}), []string{uuid}},
 		{"a sessionID key in a map in an array", v1(kv{"log", "[fn] x", "a", []any{map[string]any{"sessionID": strings.ToUpper(uuid)}}}), []string{strings.ToUpper(uuid)}},
+		{"a sessionId key holding an array", v1(kv{"log", "[fn] x", "sessionId", []any{uuid}}), []string{uuid}},
+		{"a session key holding an array of arrays", v1(kv{"log", "[fn] x", "session", []any{[]any{uuid}}}), []string{uuid}},
+		{"express-session's session.id as a record", v1(kv{"log", "[fn] x", "req", map[string]any{"session": map[string]any{"id": uuid}}}), []string{uuid}},
+		{"a sessionId value with a line break", v1(kv{"log", "[fn] x", "sessionId", uuid + "\n"}), []string{uuid}},
 		{"an x-session-id header, echoed in the line", v1(kv{"log", "[fn] echo " + uuid, "headers", map[string]any{"x-session-id": uuid}}), []string{uuid}},
 		{"a hostile line of credentials", v1(kv{"log", "[AGM] " + string(bytes.Repeat([]byte("pwd=Hunter2Pw "), 5000))}), []string{"Hunter2Pw"}},
 	}

@@ -97,6 +97,10 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			// masked contactID with a session echo inside its UUID.
 			tenant, keepTenant := r.Tenant, shaped && !w.redactedAt(src, r.Tenant)
 			channel, keepChannel := r.Channel, shaped && !w.redactedAt(src, r.Channel)
+			// A message ID a credential covers is that credential (a session
+			// another key or a continuation line names): no message ID
+			// (contract: messageID "is not the sessionID").
+			messageIsSecret := r.MessageID != nil && w.redactedAt(src, r.MessageID)
 			w.merge(src, s.tokens)
 			out := w.apply(src)
 			if shaped {
@@ -112,6 +116,9 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 				}
 				if keepChannel {
 					r.Channel = channel
+				}
+				if messageIsSecret {
+					r.MessageID = nil
 				}
 				w.revalidate(r)
 			}
@@ -1219,7 +1226,7 @@ func walkTexts(v, label, line []byte, depth int, fn func(label, text []byte) boo
 					continue
 				}
 			}
-			rest = walkTexts(rest, key, line, depth+1, fn)
+			rest = walkTexts(rest, childLabel(label, key, isMap), line, depth+1, fn)
 		}
 		return rest
 	}
@@ -1331,7 +1338,7 @@ func (s *Stage) rewriteInto(v, label, line, newLine []byte, depth int, w *Work) 
 					continue
 				}
 			}
-			rest, c = s.rewriteInto(rest, key, line, newLine, depth+1, w)
+			rest, c = s.rewriteInto(rest, childLabel(label, key, isMap), line, newLine, depth+1, w)
 			changed = changed || c
 		}
 		return rest, changed
@@ -1343,6 +1350,21 @@ func (s *Stage) rewriteInto(v, label, line, newLine []byte, depth int, w *Work) 
 	}
 	w.arena = append(w.arena, v[:len(v)-len(rest)]...)
 	return rest, false
+}
+
+// childLabel is the label an element of a container is read under, by
+// walkTexts and rewriteInto alike: its key in a map; in an array, the
+// array's own label ({"sessionId": ["<uuid>"]}); and the key `id` of a map
+// labelled as a session takes that label ({"session": {"id": "<uuid>"}},
+// express-session's req.session.id as a record).
+func childLabel(label, key []byte, isMap bool) []byte {
+	if !isMap {
+		return label
+	}
+	if len(key) == 2 && key[0]|0x20 == 'i' && key[1]|0x20 == 'd' && label != nil && parser.SessionLabel(label) {
+		return label
+	}
+	return key
 }
 
 // isLine reports whether t is the record's line itself (the same memory).

@@ -365,3 +365,29 @@ func TestCustomerUserIDHasOnePseudonym(t *testing.T) {
 		t.Errorf("%d places of %q in %q, want 2", got, want, ev.Line)
 	}
 }
+
+// A UUID after `id` that redaction replaces as a session (named by another
+// key of the record, or on a continuation line) is that session, not a
+// message ID (contract: messageID "is not the sessionID"); a real one
+// after it still is.
+func TestAMessageIDThatIsASessionIsLeftOut(t *testing.T) {
+	const msgID = "5c637aa3-2499-428b-9eb8-192114cb890f"
+	cases := []struct {
+		name string
+		body kv
+		want string
+	}{
+		{"named by another key", kv{"log", "[fn] id " + session, "sessionId", session}, ""},
+		{"named on a continuation line", kv{"log", "[fn] id " + session + " x\nsession " + session}, ""},
+		{"a real message ID beside it", kv{"log", "[fn] id " + msgID + " id " + session, "sessionId", session}, msgID},
+		{"no session anywhere", kv{"log", "[fn] id " + session}, session},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := enrichOne(t, v1(tc.body), config())
+			if got := string(ev.Fields.MessageID); got != tc.want {
+				t.Errorf("messageID %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

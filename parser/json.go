@@ -45,8 +45,8 @@ func jsonExtent(b []byte, scratch *[]byte) (n int, decodes bool) {
 	out := it.SkipAndAppendBytes((*scratch)[:0])
 	*scratch = out[:0]
 	if it.Error == nil {
-		if negativeLeadingZero(out) {
-			// json-iterator's skip takes `-00`; JSON's grammar decides.
+		if looseMinus(out) {
+			// json-iterator's skip takes `-00` and `-.0`; JSON's grammar decides.
 			if g := grammarExtent(b); g != len(out) {
 				return g, false
 			}
@@ -245,17 +245,19 @@ func grammarNumber(b []byte, i int) int {
 	return i
 }
 
-// negativeLeadingZero reports whether v holds `-0` then a digit, which
-// json-iterator's skip takes (`[-00]`, `{"b":-01.5}`) though JSON's grammar
-// does not (it refuses `01`): the grammar reader then decides. A string
-// holding one (`"-01"`) only costs that second look.
-func negativeLeadingZero(v []byte) bool {
+// looseMinus reports whether v holds `-0` then a digit or `-.`, which
+// json-iterator's skip takes (`[-00]`, `{"b":-01.5}`, `[-.0]`) though JSON's
+// grammar does not (it refuses `01` and a number without digits before its
+// point): the grammar reader then decides. A string holding one (`"-01"`)
+// only costs that second look.
+func looseMinus(v []byte) bool {
 	for i := 0; ; {
-		k := bytes.Index(v[i:], []byte("-0"))
-		if k < 0 {
+		k := bytes.IndexByte(v[i:], '-')
+		if k < 0 || i+k+2 >= len(v) {
 			return false
 		}
-		if i += k + 2; i < len(v) && '0' <= v[i] && v[i] <= '9' {
+		i += k + 1
+		if c := v[i]; c == '.' || c == '0' && '0' <= v[i+1] && v[i+1] <= '9' {
 			return true
 		}
 	}

@@ -486,8 +486,10 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 	if w >= 8 && (b[w-1] == '_' || b[w-1] == '-' || b[w-1] == '.') && eqFold(b[w-8:w-1], "session") && (w == 8 || !alnum[b[w-9]]) {
 		// session_id=, Session-Id:, req.session.id: not the contract's
 		// sessionID (the word is "id"), but a session all the same, and so
-		// not a message ID (finish).
+		// not a message ID: not even a candidate, which would take the
+		// place of a real one after it (sawMessageID keeps two).
 		s.secret(id, SecretSession, r)
+		return
 	}
 	sp := w
 	for sp > 0 && (b[sp-1] == ' ' || b[sp-1] == '\t') {

@@ -44,8 +44,8 @@ func ValueSecrets(label, value []byte, dst []Secret) []Secret {
 			dst = append(dst, Secret{Text: value, Kind: kind})
 		} else if hasSuffixFold(label, "authorization") {
 			dst = authorizationValue(value, dst)
-		} else if len(value) == 36 && uuidAt(value, 0) == 36 && sessionLabel(label) {
-			dst = append(dst, Secret{Text: value, Kind: SecretSession}) // {"sessionId": "<uuid>"}
+		} else if id := sessionValue(value); id != nil && SessionLabel(label) {
+			dst = append(dst, Secret{Text: id, Kind: SecretSession}) // {"sessionId": "<uuid>"}
 		}
 	}
 	return FindSecrets(value, dst)
@@ -506,12 +506,39 @@ func (s *scan) blankEnd(b []byte, v int) int {
 // ctlivetoken values are the contract's tokens and are always digested.
 const minTokenEntropy = 16
 
-// secretLabel says what a label's value is: a password or secret (little
-// entropy), a token or API key, or nothing.
-// sessionLabel reports whether a record key names a session: `session`,
+// sessionValue is the UUID a session-labelled value holds alone: the
+// whole value, but for blanks, quotes and brackets around it and a
+// `urn:uuid:` prefix (the separators the contract's sessionID rule
+// allows). nil when it holds anything else.
+func sessionValue(v []byte) []byte {
+	i, j := 0, len(v)
+	for i < j && aroundValue(v[i]) {
+		i++
+	}
+	for j > i && aroundValue(v[j-1]) {
+		j--
+	}
+	if j-i > 36 && hasPrefixFold(v[i:j], "urn:uuid:") {
+		i += len("urn:uuid:")
+	}
+	if j-i != 36 || uuidAt(v[:j], i) != j {
+		return nil
+	}
+	return v[i:j]
+}
+
+func aroundValue(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', '"', '\'', '[', ']', '{', '}', '(', ')', '<', '>':
+		return true
+	}
+	return false
+}
+
+// SessionLabel reports whether a record key names a session: `session`,
 // `sessionId`, `session_id`, `x-session-id`, `session.id`, any case (the
 // contract's session words as keys; contract: Credentials, "in any field").
-func sessionLabel(l []byte) bool {
+func SessionLabel(l []byte) bool {
 	if hasSuffixFold(l, "session") {
 		return true
 	}
@@ -525,6 +552,8 @@ func sessionLabel(l []byte) bool {
 	return hasSuffixFold(l, "session")
 }
 
+// secretLabel says what a label's value is: a password or secret (little
+// entropy), a token or API key, or nothing.
 func secretLabel(l []byte) SecretKind {
 	switch {
 	case hasSuffixFold(l, "password"), hasSuffixFold(l, "passwd"), hasSuffixFold(l, "pwd"), hasSuffixFold(l, "secret"):

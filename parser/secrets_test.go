@@ -240,7 +240,11 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		{"session_id", session, []string{"session:" + session}},
 		{"session.id", session, []string{"session:" + session}},
 		{"sessionId", "not-a-uuid", nil},
-		{"sessionId", session + " ", nil},                         // the key names a session; the value is not one alone
+		{"sessionId", session + "\n", []string{"session:" + session}},
+		{"sessionId", `"` + session + `"`, []string{"session:" + session}},
+		{"sessionId", "[" + session + "]", []string{"session:" + session}},
+		{"sessionId", "urn:uuid:" + session, []string{"session:" + session}},
+		{"sessionId", "x " + session, nil},                        // the key names a session; the value is not one alone
 		{"agentSession", session, []string{"session:" + session}}, // a suffix, as for password
 		{"sessionIdx", session, nil},
 		{"stream", "stdout", nil},
