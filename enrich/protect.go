@@ -101,6 +101,10 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			// another key or a continuation line names): no message ID
 			// (contract: messageID "is not the sessionID").
 			messageIsSecret := r.MessageID != nil && w.redactedAt(src, r.MessageID)
+			nextMessage := r.NextMessageID // the message ID then, if clear and not to be masked
+			if nextMessage != nil && (w.redactedAt(src, nextMessage) || s.mask.has(record.FieldMessageID)) {
+				nextMessage = nil
+			}
 			w.merge(src, s.tokens)
 			out := w.apply(src)
 			if shaped {
@@ -119,6 +123,9 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 				}
 				if messageIsSecret {
 					r.MessageID = nil
+					if nextMessage != nil {
+						r.MessageID = w.move(nextMessage, src)
+					}
 				}
 				w.revalidate(r)
 			}

@@ -380,6 +380,8 @@ func TestAMessageIDThatIsASessionIsLeftOut(t *testing.T) {
 		{"named by another key", kv{"log", "[fn] id " + session, "sessionId", session}, ""},
 		{"named on a continuation line", kv{"log", "[fn] id " + session + " x\nsession " + session}, ""},
 		{"a real message ID beside it", kv{"log", "[fn] id " + msgID + " id " + session, "sessionId", session}, msgID},
+		{"a real message ID after it", kv{"log", "[fn] user id [" + session + "] sent message id [" + msgID + "]", "sessionId", session}, msgID},
+		{"a real message ID after it, the session on a continuation line", kv{"log", "[fn] user id " + session + " message id " + msgID + "\nsession " + session}, msgID},
 		{"no session anywhere", kv{"log", "[fn] id " + session}, session},
 	}
 	for _, tc := range cases {

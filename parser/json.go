@@ -245,10 +245,11 @@ func grammarNumber(b []byte, i int) int {
 	return i
 }
 
-// looseMinus reports whether v holds `-0` then a digit or `-.`, which
-// json-iterator's skip takes (`[-00]`, `{"b":-01.5}`, `[-.0]`) though JSON's
-// grammar does not (it refuses `01` and a number without digits before its
-// point): the grammar reader then decides. A string holding one (`"-01"`)
+// looseMinus reports whether v holds `-0` then a digit, `-.` or `-+`,
+// which json-iterator's skip takes (`[-00]`, `{"b":-01.5}`, `[-.0]`,
+// `[-+1]`) though JSON's grammar does not (it refuses `01`, a number
+// without digits before its point, and a second sign): the grammar reader
+// then decides. A string holding one (`"-01"`)
 // only costs that second look.
 func looseMinus(v []byte) bool {
 	for i := 0; ; {
@@ -257,7 +258,7 @@ func looseMinus(v []byte) bool {
 			return false
 		}
 		i += k + 1
-		if c := v[i]; c == '.' || c == '0' && '0' <= v[i+1] && v[i+1] <= '9' {
+		if c := v[i]; c == '.' || c == '+' || c == '0' && '0' <= v[i+1] && v[i+1] <= '9' {
 			return true
 		}
 	}

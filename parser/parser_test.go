@@ -201,6 +201,7 @@ var rules = []struct {
 	{"x-session-id is a session, not a message ID", Options{}, "[fn] x-session-id: " + session, map[string]string{"sessionID": "", "messageID": ""}},
 	{"req.session.id is a session, not a message ID", Options{}, "[fn] req.session.id=" + session + " id " + msgID, map[string]string{"sessionID": "", "messageID": msgID}},
 	{"a UUID after ctlivetoken and a comma is a session, not a message ID", Options{}, "[fn] Sec-WebSocket-Protocol: ctlivetoken, " + session + " id " + session, map[string]string{"sessionID": "", "messageID": ""}},
+	{"a session object's id is a session, not a message ID", Options{}, `[fn] data:{"session":{"id":"` + session + `"}} { session: { id: '` + session + `' } } message id ` + msgID, map[string]string{"sessionID": "", "messageID": msgID}},
 	{"sessions before the message ID do not hide it", Options{}, "[fn] old session_id=" + session + " new session_id=11111111-2222-3333-4444-555555555555 for message id " + msgID, map[string]string{"messageID": msgID}},
 	{"message ID is never the session ID", Options{}, "[fn] session id " + session + " id " + session + " id " + msgID, map[string]string{"sessionID": session, "messageID": msgID}},
 	{"the session however many times it comes first", Options{}, "[fn] id " + session + " id " + session + " id " + session + " id " + session + " session " + session + " id " + msgID, map[string]string{"sessionID": session, "messageID": msgID}},
@@ -240,7 +241,7 @@ var rules = []struct {
 	// url, payload, level
 	{"url stops at whitespace", Options{}, "[fn] url:http://a/b?c=d next", map[string]string{"url": "http://a/b?c=d"}},
 	{"empty url is left out", Options{}, "[fn] url: http://a", map[string]string{"url": ""}},
-	{"a minus before a point is not JSON", Options{}, `[fn] 0:[-.0] y:{"b":-.5} z:[1,-0.5,"-.5","a-.b"]`, map[string]string{"payloads": `z=[1,-0.5,"-.5","a-.b"]`}},
+	{"a minus before a point or a plus is not JSON", Options{}, `[fn] 0:[-.0] y:{"b":-.5} w:{"a":-+1} z:[1,-0.5,"-.5","a-.b","-+"]`, map[string]string{"payloads": `z=[1,-0.5,"-.5","a-.b","-+"]`}},
 	{"a negative number with a leading zero is not JSON", Options{}, `[fn] data:[-00] y:{"b":-01.5} z:[1,-0.5,"-01"]`, map[string]string{"payloads": `z=[1,-0.5,"-01"]`}},
 	{"truncated JSON is left out and the rest parses", Options{}, `[fn] response:{"chat":true,"cb ` + cidA, map[string]string{"payloads": "", "contactID": cidA}},
 	{"a payload left out for a number out of range still holds no IDs", Options{}, `[socketIO] text:{"n":1e999,"c":"CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"} p:[1` + strings.Repeat("0", 400) + `,"USER_EVIL_9a0a411c-f9c7-4af7-9754-024bf157a3ef"]`, map[string]string{"payloads": "", "tenant": "", "contactID": "", "channel": "", "userID": ""}},

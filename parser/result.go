@@ -115,14 +115,18 @@ type Result struct {
 	UserID    []byte
 	SessionID []byte
 	MessageID []byte
-	Event     Event
-	Message   []byte
-	URL       []byte
-	Payloads  []Payload
-	Level     Level
-	Error     []byte
-	ErrorType []byte
-	Stack     [][]byte
+	// NextMessageID is the line's next message ID candidate, if any: the
+	// message ID when the redaction of the whole record finds MessageID is
+	// a session another key names (enrich).
+	NextMessageID []byte
+	Event         Event
+	Message       []byte
+	URL           []byte
+	Payloads      []Payload
+	Level         Level
+	Error         []byte
+	ErrorType     []byte
+	Stack         [][]byte
 
 	// Secrets are the credentials anywhere in the line (every physical line,
 	// inside payloads too), in the order found, possibly overlapping. They
@@ -176,7 +180,7 @@ func (r *Result) Shaped() bool {
 func (r *Result) reset() {
 	r.Service, r.TimeText, r.Time = nil, nil, time.Time{}
 	r.Function, r.Scopes, r.Tenant = nil, nil, nil
-	r.ContactID, r.Channel, r.UserID, r.SessionID, r.MessageID = nil, nil, nil, nil, nil
+	r.ContactID, r.Channel, r.UserID, r.SessionID, r.MessageID, r.NextMessageID = nil, nil, nil, nil, nil, nil
 	r.Event, r.Message, r.URL, r.Payloads, r.Level = EventNone, nil, nil, nil, LevelNone
 	r.Error, r.ErrorType, r.Stack = nil, nil, nil
 }

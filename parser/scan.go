@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"strings"
 )
 
 // scan holds what one pass over a line's body has seen so far. Positions are
@@ -481,6 +482,11 @@ func (s *scan) sawSession(id []byte, w, e int, b []byte, r *Result) {
 func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 	id := uuidAfter(b, e)
 	if id == nil {
+		if sessionObjectBefore(b, w) { // escaped inside a JSON string
+			if id = uuidAfterLoosely(b, e); id != nil {
+				s.secret(id, SecretSession, r)
+			}
+		}
 		return
 	}
 	if w >= 8 && (b[w-1] == '_' || b[w-1] == '-' || b[w-1] == '.') && eqFold(b[w-8:w-1], "session") && (w == 8 || !alnum[b[w-9]]) {
@@ -488,6 +494,12 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 		// sessionID (the word is "id"), but a session all the same, and so
 		// not a message ID: not even a candidate, which would take the
 		// place of a real one after it (sawMessageID keeps two).
+		s.secret(id, SecretSession, r)
+		return
+	}
+	if sessionObjectBefore(b, w) {
+		// {"session":{"id":"<uuid>"}}, { session: { id: '<uuid>' } }: the
+		// same session as an object (express-session), not a message ID.
 		s.secret(id, SecretSession, r)
 		return
 	}
@@ -508,6 +520,32 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 	if !s.secretsOnly && !s.inPayloadWord(w) && !s.payloadOpens(b, e, r) {
 		s.sawMessageID(id)
 	}
+}
+
+// sessionObjectBefore reports whether the key `id` at b[w] opens an object
+// that is a session's value: `session":{"id`, `session: { id`, also escaped
+// inside a JSON string (`session\":{\"id`). It looks back a few bytes at
+// most.
+func sessionObjectBefore(b []byte, w int) bool {
+	j := skipBack(b, w, "\"'\\")
+	j = skipBack(b, j, " \t")
+	if j == 0 || b[j-1] != '{' {
+		return false
+	}
+	j = skipBack(b, j-1, " \t")
+	if j == 0 || b[j-1] != ':' {
+		return false
+	}
+	j = skipBack(b, j-1, " \t\"'\\")
+	return j >= len("session") && eqFold(b[j-len("session"):j], "session")
+}
+
+// skipBack returns i less the bytes of set just before it, at most four.
+func skipBack(b []byte, i int, set string) int {
+	for k := 0; k < 4 && i > 0 && strings.IndexByte(set, b[i-1]) >= 0; k++ {
+		i--
+	}
+	return i
 }
 
 func (s *scan) sawMessageID(id []byte) {
@@ -665,8 +703,11 @@ func (s *scan) finish(r *Result) {
 	}
 	for _, id := range s.msgIDs[:s.nMsgIDs] {
 		if !bytes.EqualFold(id, r.SessionID) && !isSession(id, r.Secrets) {
-			r.MessageID = id
-			break
+			if r.MessageID == nil {
+				r.MessageID = id
+			} else {
+				r.NextMessageID = id
+			}
 		}
 	}
 }

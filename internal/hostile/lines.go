@@ -77,8 +77,11 @@ var Shapes = []Shape{
 		return `\u001b[0m`
 	}},
 	{"generated-authorizations", func(i int) string { return fmt.Sprintf("Authorization: tok%016x0z a=b, c=d, ", i) }}, // each a generated word, then parameters
-	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }},                  // one login run with a customer ID in every USER_
-	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                                              // every label's value ends in the same run of '!'
+	{"session-objects-and-ids", func(i int) string { // each a session object's id, a session_id and a message id: a secret and candidates each
+		return fmt.Sprintf(`{"session":{"id":"%08x-4e5f-4a6b-8c7d-0e1f2a3b4c5d"}} session_id=%08x-1111-4a6b-8c7d-0e1f2a3b4c5d id %08x-2222-4a6b-8c7d-0e1f2a3b4c5d `, i, i, i)
+	}},
+	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }}, // one login run with a customer ID in every USER_
+	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                             // every label's value ends in the same run of '!'
 	{"ct7token-labels-then-punctuation", labelsThen("ct7Token=", "........")},
 	{"deep-payload", nil}, // one payload nested size/2 deep
 }
