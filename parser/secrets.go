@@ -507,9 +507,10 @@ func (s *scan) blankEnd(b []byte, v int) int {
 const minTokenEntropy = 16
 
 // sessionValue is the UUID a session-labelled value holds alone: the
-// whole value, but for blanks, quotes and brackets around it and a
-// `urn:uuid:` prefix (the separators the contract's sessionID rule
-// allows). nil when it holds anything else.
+// whole value, but for blanks, quotes, brackets, `:` and `=` around it (the
+// separators the contract's sessionID rule allows), a cookie's `;` or a
+// list's `,` after it, and a `urn:uuid:` prefix. nil when it holds
+// anything else.
 func sessionValue(v []byte) []byte {
 	i, j := 0, len(v)
 	for i < j && aroundValue(v[i]) {
@@ -529,7 +530,7 @@ func sessionValue(v []byte) []byte {
 
 func aroundValue(c byte) bool {
 	switch c {
-	case ' ', '\t', '\r', '\n', '"', '\'', '[', ']', '{', '}', '(', ')', '<', '>':
+	case ' ', '\t', '\r', '\n', '"', '\'', '`', '[', ']', '{', '}', '(', ')', '<', '>', ':', '=', ';', ',':
 		return true
 	}
 	return false

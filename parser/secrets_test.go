@@ -248,6 +248,8 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		{"sessionId", `"` + session + `"`, []string{"session:" + session}},
 		{"sessionId", "[" + session + "]", []string{"session:" + session}},
 		{"sessionId", "urn:uuid:" + session, []string{"session:" + session}},
+		{"sessionId", "=" + session + ";", []string{"session:" + session}},
+		{"sessionId", ": `" + session + "`,", []string{"session:" + session}},
 		{"sessionId", "x " + session, nil},                        // the key names a session; the value is not one alone
 		{"agentSession", session, []string{"session:" + session}}, // a suffix, as for password
 		{"sessionIdx", session, nil},
