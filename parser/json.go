@@ -45,11 +45,12 @@ func jsonExtent(b []byte, scratch *[]byte) (n int, decodes bool) {
 	out := it.SkipAndAppendBytes((*scratch)[:0])
 	*scratch = out[:0]
 	if it.Error == nil {
-		if looseMinus(out) {
-			// json-iterator's skip takes `-00` and `-.0`; JSON's grammar decides.
-			if g := grammarExtent(b); g != len(out) {
-				return g, false
-			}
+		if looseMinus(out) && grammarExtent(b) != len(out) {
+			// json-iterator's skip takes `-00`, `-.0` and `-+1`, which JSON's
+			// grammar refuses: no payload to emit, but the value's extent
+			// all the same, as for 1e999 below, so no ID or tenant is taken
+			// from inside it.
+			return len(out), false
 		}
 		if !longDigitRun(out) {
 			return len(out), true

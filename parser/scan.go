@@ -537,7 +537,15 @@ func sessionObjectBefore(b []byte, w int) bool {
 		return false
 	}
 	j = skipBack(b, j-1, " \t\"'\\")
-	return j >= len("session") && eqFold(b[j-len("session"):j], "session")
+	return sessionWordBefore(b, j)
+}
+
+// sessionWordBefore reports whether b[:j] ends with the word session: whole,
+// or the last word of a name (lastSession, JSESSION), not the end of a
+// lower-case word (possession, obsession).
+func sessionWordBefore(b []byte, j int) bool {
+	w := j - len("session")
+	return w >= 0 && eqFold(b[w:j], "session") && (w == 0 || b[w] == 'S' || b[w-1] < 'a' || b[w-1] > 'z')
 }
 
 // skipBack returns i less the bytes of set just before it, at most four.

@@ -540,7 +540,7 @@ func aroundValue(c byte) bool {
 // `sessionId`, `session_id`, `x-session-id`, `session.id`, any case (the
 // contract's session words as keys; contract: Credentials, "in any field").
 func SessionLabel(l []byte) bool {
-	if hasSuffixFold(l, "session") {
+	if sessionWordBefore(l, len(l)) {
 		return true
 	}
 	if len(l) < 9 || !hasSuffixFold(l, "id") {
@@ -550,7 +550,7 @@ func SessionLabel(l []byte) bool {
 	if c := l[len(l)-1]; c == '_' || c == '-' || c == '.' || c == ' ' {
 		l = l[:len(l)-1]
 	}
-	return hasSuffixFold(l, "session")
+	return sessionWordBefore(l, len(l))
 }
 
 // secretLabel says what a label's value is: a password or secret (little

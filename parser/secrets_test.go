@@ -253,6 +253,8 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		{"sessionId", "x " + session, nil},                        // the key names a session; the value is not one alone
 		{"agentSession", session, []string{"session:" + session}}, // a suffix, as for password
 		{"sessionIdx", session, nil},
+		{"possession", session, nil},
+		{"possessionId", session, nil},
 		{"stream", "stdout", nil},
 		{"password", "", nil},
 	}
