@@ -99,7 +99,7 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 		case 4: // only in another value: the line holds none
 			body = kv{"log", around, key + "z", other + planted + other}
 		case 5: // the value of a key that names a session
-			body = kv{"log", around, key + "-sessionId", session}
+			body = kv{"log", around, key + "sessionId", session}
 		}
 		// Twice: the second record of a shape may take the memo's shortcuts,
 		// in either map encoding (Fluent Bit's own writes map32 headers).

@@ -242,7 +242,7 @@ var rules = []struct {
 	{"url stops at whitespace", Options{}, "[fn] url:http://a/b?c=d next", map[string]string{"url": "http://a/b?c=d"}},
 	{"empty url is left out", Options{}, "[fn] url: http://a", map[string]string{"url": ""}},
 	{"no ID or tenant from a value JSON's grammar refuses", Options{}, `[socketIO] text:{"n":-+1,"c":"` + cidB + `"} data:[-.5,"id ` + msgID + `"]`, map[string]string{"tenant": "", "contactID": "", "messageID": "", "payloads": ""}},
-	{"possession is no session", Options{}, "[fn] { possession: { id: '" + msgID + "' } } { lastSession: { id: '" + session + "' } }", map[string]string{"messageID": msgID}},
+	{"a session object under any name ending in session", Options{}, "[fn] { jsession: { id: '" + session + "' } } { lastSession: { id: '" + session + "' } } id " + msgID, map[string]string{"sessionID": "", "messageID": msgID}},
 	{"a minus before a point or a plus is not JSON", Options{}, `[fn] 0:[-.0] y:{"b":-.5} w:{"a":-+1} z:[1,-0.5,"-.5","a-.b","-+"]`, map[string]string{"payloads": `z=[1,-0.5,"-.5","a-.b","-+"]`}},
 	{"a negative number with a leading zero is not JSON", Options{}, `[fn] data:[-00] y:{"b":-01.5} z:[1,-0.5,"-01"]`, map[string]string{"payloads": `z=[1,-0.5,"-01"]`}},
 	{"truncated JSON is left out and the rest parses", Options{}, `[fn] response:{"chat":true,"cb ` + cidA, map[string]string{"payloads": "", "contactID": cidA}},

@@ -540,12 +540,13 @@ func sessionObjectBefore(b []byte, w int) bool {
 	return sessionWordBefore(b, j)
 }
 
-// sessionWordBefore reports whether b[:j] ends with the word session: whole,
-// or the last word of a name (lastSession, JSESSION), not the end of a
-// lower-case word (possession, obsession).
+// sessionWordBefore reports whether b[:j] ends with session, in any case
+// and after anything: jsession, userSession, JSESSION, x-session. A
+// possession's UUID taken for a session costs only its correlation; a
+// jsessionid's left in clear would be a credential.
 func sessionWordBefore(b []byte, j int) bool {
 	w := j - len("session")
-	return w >= 0 && eqFold(b[w:j], "session") && (w == 0 || b[w] == 'S' || b[w-1] < 'a' || b[w-1] > 'z')
+	return w >= 0 && eqFold(b[w:j], "session")
 }
 
 // skipBack returns i less the bytes of set just before it, at most four.

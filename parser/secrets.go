@@ -453,6 +453,11 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	}
 	kind := secretLabel(b[start:j])
 	if kind == SecretNone {
+		if compoundSessionLabel(b[start:j]) {
+			if id := uuidAfter(b, c); id != nil { // jsessionid=<uuid>, userSessionId: <uuid>
+				s.secret(id, SecretSession, r)
+			}
+		}
 		return
 	}
 	v := c + 1
@@ -551,6 +556,25 @@ func SessionLabel(l []byte) bool {
 		l = l[:len(l)-1]
 	}
 	return sessionWordBefore(l, len(l))
+}
+
+// compoundSessionLabel reports whether a label before `=` or `:` names a
+// session with session inside a longer word (jsessionid, userSessionId,
+// JSESSIONID, websession): the word rules only see session as a word of
+// its own (session, sessionId, session_id).
+func compoundSessionLabel(l []byte) bool {
+	if !SessionLabel(l) {
+		return false
+	}
+	q := len(l) // where session ends
+	if !hasSuffixFold(l, "session") {
+		q -= len("id")
+		if c := l[q-1]; c == '_' || c == '-' || c == '.' || c == ' ' {
+			q--
+		}
+	}
+	p := q - len("session")
+	return p > 0 && alnum[l[p-1]]
 }
 
 // secretLabel says what a label's value is: a password or secret (little

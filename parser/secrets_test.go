@@ -107,6 +107,9 @@ var secretCases = []struct {
 	{"a unicode escape before a session", `[fn] m:"\u0020session ` + session + `"`, []string{"session:" + session}},
 	{"an escaped JSON sessionId", `[fn] body:"{\"sessionId\":\"` + session + `\"}"`, []string{"session:" + session}},
 	{"session_id is a session", "[fn] GET /x?session_id=" + session, []string{"session:" + session}},
+	{"jsessionid is a session", "[fn] GET /x;jsessionid=" + session + " 200", []string{"session:" + session}},
+	{"a camelCase session key in JSON", `[fn] data:{"userSessionId":"` + session + `"}`, []string{"session:" + session}},
+	{"JSESSIONID in a cookie", "[HTTP] Cookie: JSESSIONID=" + session + "; path=/", []string{"session:" + session}},
 	{"a session object's id", `[fn] data:{"session":{"id":"` + session + `"}}`, []string{"session:" + session}},
 	{"a session object's id, JavaScript", "[fn] data: { session: { id: '" + session + "' } }", []string{"session:" + session}},
 	{"a session object's id inside a JSON string", `[fn] body:"{\"session\":{\"id\":\"` + session + `\"}}"`, []string{"session:" + session}},
@@ -253,8 +256,9 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		{"sessionId", "x " + session, nil},                        // the key names a session; the value is not one alone
 		{"agentSession", session, []string{"session:" + session}}, // a suffix, as for password
 		{"sessionIdx", session, nil},
-		{"possession", session, nil},
-		{"possessionId", session, nil},
+		{"jsessionid", session, []string{"session:" + session}},
+		{"usersessionid", session, []string{"session:" + session}},
+		{"websession", session, []string{"session:" + session}},
 		{"stream", "stdout", nil},
 		{"password", "", nil},
 	}

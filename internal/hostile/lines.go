@@ -77,6 +77,9 @@ var Shapes = []Shape{
 		return `\u001b[0m`
 	}},
 	{"generated-authorizations", func(i int) string { return fmt.Sprintf("Authorization: tok%016x0z a=b, c=d, ", i) }}, // each a generated word, then parameters
+	{"compound-session-labels", func(i int) string { // each a label with session inside a word, then its UUID
+		return fmt.Sprintf("u%djsessionid=%08x-4e5f-4a6b-8c7d-0e1f2a3b4c5d; ", i, i)
+	}},
 	{"session-objects-and-ids", func(i int) string { // each a session object's id, a session_id and a message id: a secret and candidates each
 		return fmt.Sprintf(`{"session":{"id":"%08x-4e5f-4a6b-8c7d-0e1f2a3b4c5d"}} session_id=%08x-1111-4a6b-8c7d-0e1f2a3b4c5d id %08x-2222-4a6b-8c7d-0e1f2a3b4c5d `, i, i, i)
 	}},
