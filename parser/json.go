@@ -250,8 +250,7 @@ func grammarNumber(b []byte, i int) int {
 // which json-iterator's skip takes (`[-00]`, `{"b":-01.5}`, `[-.0]`,
 // `[-+1]`) though JSON's grammar does not (it refuses `01`, a number
 // without digits before its point, and a second sign): the grammar reader
-// then decides. A string holding one (`"-01"`)
-// only costs that second look.
+// then decides. A string holding one (`"-01"`) only costs that second look.
 func looseMinus(v []byte) bool {
 	for i := 0; ; {
 		k := bytes.IndexByte(v[i:], '-')

@@ -533,6 +533,7 @@ func sessionValue(v []byte) []byte {
 	return v[i:j]
 }
 
+// aroundValue: the bytes sessionValue trims from either end.
 func aroundValue(c byte) bool {
 	switch c {
 	case ' ', '\t', '\r', '\n', '"', '\'', '`', '[', ']', '{', '}', '(', ')', '<', '>', ':', '=', ';', ',':
