@@ -182,7 +182,9 @@ var rules = []struct {
 	{"a customer userID before a dash is still a customer's", Options{}, "x from USER_AGM_9a0a411c-f9c7-4af7-9754-024bf157a3ef-1", map[string]string{"userID": "USER_AGM_9a0a411c-f9c7-4af7-9754-024bf157a3ef", "tenant": "AGM"}},
 	{"a user ID is never a contactID", Options{}, "x USER_AGM_9a0a411c-f9c7-4af7-9754-024bf157a3ef CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", map[string]string{"userID": "USER_AGM_9a0a411c-f9c7-4af7-9754-024bf157a3ef", "contactID": cidA}},
 	{"contactID tenant wins over the userID's", Options{}, "x USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef CHAT_AGM_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", map[string]string{"tenant": "AGM"}},
-	{"an agent userID gives no tenant: a customer userID later in the line does", Options{}, "x USER_jdoe@example.com USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef", map[string]string{"userID": "USER_jdoe@example.com", "tenant": "ZED"}},
+	{"an agent userID gives no tenant, nor does a customer's user ID after it", Options{}, "x USER_jdoe@example.com USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef", map[string]string{"userID": "USER_jdoe@example.com", "tenant": ""}},
+	{"the audit's joinContact: the agent is the userID, the customer gives no tenant", Options{}, "ctlive | 2025-03-04T09:00:00.100Z [socketIO] [joinContact] agent USER_jdoe@acd.example.com joined customer USER_DEFAULT_9a0a411c-f9c7-4af7-9754-024bf157a3ef", map[string]string{"userID": "USER_jdoe@acd.example.com", "tenant": ""}},
+	{"a customer userID first gives its tenant", Options{}, "x USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef then USER_jdoe@example.com", map[string]string{"userID": "USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef", "tenant": "ZED"}},
 
 	// sessionID, messageID
 	{"session ID returned at login", Options{}, "[socketIO] agentLogin ok, session ID " + session, map[string]string{"sessionID": session, "messageID": "", "event": "agentLogin"}},

@@ -33,7 +33,7 @@ type scan struct {
 	// in increasing order, so each keeps a cursor: linear in the line.
 	payloadSpans     []span
 	trigCur, wordCur int
-	customerTenant   []byte // tenant of the first USER_TENANT_uuid
+	customerTenant   []byte // tenant of the userID when it is USER_TENANT_uuid
 	skipRun          int    // end of what the underscore handler consumed
 	secretsOnly      bool   // FindSecrets: credentials, nothing else
 
@@ -600,10 +600,11 @@ func (s *scan) underscore(b []byte, u int, r *Result) {
 		if idEnd := uuidAt(b, start+lastU+1); idEnd > 0 {
 			tenant := run[firstU+1 : lastU]
 			if isUser {
+				// Only the record's own userID, the first, gives a tenant
+				// (contract: tenant, "else of a USER_TENANT_UUID userID"):
+				// a customer named after an agent's login does not.
 				if r.UserID == nil {
 					r.UserID = b[start:idEnd]
-				}
-				if s.customerTenant == nil {
 					s.customerTenant = tenant
 				}
 			} else if r.ContactID == nil {

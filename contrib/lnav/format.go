@@ -94,8 +94,10 @@ const contactID = `(?=(?:` + skip + `*?` + runStart +
 // userID: the first USER_TENANT_UUID (a customer) or USER_ and an agent's
 // login (letters, digits and the contract's ._%+-@, without its trailing
 // dots), outside payloads.
-const userID = `(?=(?:` + skip + `*?` + runStart + `(?<userID>USER_(?:[A-Za-z0-9_]+_` + uuid +
-	`|[A-Za-z0-9._%+@-]*[A-Za-z0-9_%+@-](?=\.*+(?![A-Za-z0-9._%+@-])))))?)`
+const userID = `(?=(?:` + skip + `*?` + runStart + `(?<userID>` + userIDForm + `))?)`
+
+// userIDForm is a user ID of either form, from its USER_.
+const userIDForm = `USER_(?:[A-Za-z0-9_]+_` + uuid + `|[A-Za-z0-9._%+@-]*[A-Za-z0-9_%+@-](?=\.*+(?![A-Za-z0-9._%+@-])))`
 
 // sessionID: the first UUID standing alone after session, sessionID,
 // session ID (any case) or ctlivetoken, outside payloads.
@@ -128,12 +130,13 @@ const level = `(?=(?|` + oneLine + `*?(?<level>(?i:error|exception)):` +
 
 // tenant: the first leading token after the function's that is capitals,
 // digits and '_' with a capital and not a component; else the tenant part
-// of the contactID; else of the first customer userID.
+// of the contactID; else of the userID when it is a customer's (the first
+// user ID, never a later one).
 var tenant = func() string {
 	tt := `(?!(?:` + strings.Join(Components, "|") + `)\])[A-Z0-9_]*[A-Z][A-Z0-9_]*`
 	return `(?=(?|\[` + token + `\](?: \[(?!` + tt + `\])` + token + `\])*+ \[(?<tenant>` + tt + `)\]` +
 		`|` + skip + `*?` + runStart + `(?!USER_)[A-Z][A-Z0-9]*_(?<tenant>[A-Za-z0-9_]+)_` + uuid +
-		`|` + skip + `*?` + runStart + `USER_(?<tenant>[A-Za-z0-9_]+)_` + uuid +
+		`|(?:(?!` + runStart + userIDForm + `)` + skip + `)*?` + runStart + `USER_(?<tenant>[A-Za-z0-9_]+)_` + uuid +
 		`|))`
 }()
 
