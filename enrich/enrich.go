@@ -153,8 +153,9 @@ func (s *Stage) Enrich(ev *record.Event, e *record.Entry, tag string, w *Work) {
 }
 
 // tenantInSecret reports whether the tenant overlaps a credential the
-// parser found. Past parser.MaxSecrets the list is not whole: then only a
-// leading token's tenant stands, which no credential's text can hold.
+// parser found, or may overlap one past parser.MaxSecrets that it did not
+// keep (parser.Result.InSecret). A leading token's tenant always stands:
+// no credential's text can hold it.
 func tenantInSecret(r *parser.Result) bool {
 	if r.TooManySecrets {
 		for _, sc := range r.Scopes {
@@ -162,16 +163,8 @@ func tenantInSecret(r *parser.Result) bool {
 				return false
 			}
 		}
-		return true
 	}
-	t := uintptr(unsafe.Pointer(unsafe.SliceData(r.Tenant)))
-	for _, sec := range r.Secrets {
-		a := uintptr(unsafe.Pointer(unsafe.SliceData(sec.Text)))
-		if a < t+uintptr(len(r.Tenant)) && t < a+uintptr(len(sec.Text)) {
-			return true
-		}
-	}
-	return false
+	return r.InSecret(r.Tenant)
 }
 
 // DecodeChunk decodes and enriches every entry of a chunk, each into its own

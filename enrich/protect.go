@@ -87,7 +87,11 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 		if s.mask.users() {
 			s.addEmails(w, src)
 		}
+		echoesFrom := len(w.reps)
 		s.addEchoes(w, src)
+		if shaped {
+			w.keepIDsWhole(echoesFrom, src, r.ContactID, r.UserID)
+		}
 		if len(w.reps) == 0 && rawFound {
 			// Only the line as received holds something (a credential
 			// that is nothing but escapes there): the fields stand.
@@ -95,8 +99,13 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 		} else if len(w.reps) > 0 {
 			// Asked of each replacement as found, before merging joins a
 			// masked contactID with a session echo inside its UUID.
-			tenant, keepTenant := r.Tenant, shaped && !w.redactedAt(src, r.Tenant)
-			channel, keepChannel := r.Channel, shaped && !w.redactedAt(src, r.Channel)
+			// The tenant is the one routing read (a tenant inside a
+			// credential the parser found was never set: tenantInSecret);
+			// a credential's echo over its text does not move it, so every
+			// sink shows the same one (contract: one record has one tenant).
+			// The channel stands unless such a credential holds it.
+			tenant, keepTenant := r.Tenant, shaped
+			channel, keepChannel := r.Channel, shaped && !r.InSecret(r.Channel)
 			// A message ID a credential covers is that credential (a session
 			// another key or a continuation line names): no message ID
 			// (contract: messageID "is not the sessionID").
@@ -703,6 +712,29 @@ func (s *Stage) addEchoes(w *Work, src []byte) {
 	w.lineEchoes = len(w.echoes)
 	w.echoesIn(src, 0, w.lineEchoes)
 	w.viewEchoesIn(src, true, 0, w.lineEchoes)
+}
+
+// keepIDsWhole drops the replacements w.reps[from:] of echoes (masking's
+// aside) that cover a part of the contactID or the userID the parser read,
+// but not all of it: a short token a customer typed (`ct7Token=CHAT_AGM_`,
+// `ct7Token=WHATSAPP_T1`) is not a credential inside the line's IDs, and
+// replacing a piece of them left fields like `sha256:…BANK`.
+func (w *Work) keepIDsWhole(from int, src, contactID, userID []byte) {
+	c0, u0 := offset(src, contactID), offset(src, userID)
+	if c0 < 0 && u0 < 0 {
+		return
+	}
+	partOf := func(rp rep, at, n int) bool {
+		return at >= 0 && rp.start < at+n && at < rp.end && (rp.start > at || rp.end < at+n)
+	}
+	kept := w.reps[:from]
+	for _, rp := range w.reps[from:] {
+		if !rp.masked && (partOf(rp, c0, len(contactID)) || partOf(rp, u0, len(userID))) {
+			continue
+		}
+		kept = append(kept, rp)
+	}
+	w.reps = kept
 }
 
 // viewEchoesIn adds a replacement for every place of b's view where one of

@@ -301,7 +301,16 @@ func TestTenantAndChannelUnderMaskingAndRedaction(t *testing.T) {
 		{"a masked contactID, again glued to words", "[socketIO] newContact " + cidA + " then " + cidA + "x and " + cidA + "9", masked, "AGM", "CHAT"},
 		{"a password shaped like a contactID: no tenant", "[socketIO] newContact password=CHAT_S3cr3tP4ss_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c done", config(), "", redact.Redacted},
 		{"a Basic credential shaped like a contactID, masked too", "[socketIO] newContact Authorization: Basic CHAT_S3cr3tP4ss_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", masked, "", redact.Redacted},
-		{"a line past MaxSecrets, redacted whole", "[CT7PROTOCOL] [AGM] newContact " + strings.Repeat("pwd=x ", 4100), config(), redact.Redacted, ""},
+		{"a line past MaxSecrets, redacted whole, keeps the tenant it was routed by", "[CT7PROTOCOL] [AGM] newContact " + strings.Repeat("pwd=x ", 4100), config(), "AGM", ""},
+		// helper-50: chat text of 4,097 `pwd=a` after the line's IDs moved
+		// AGM's record to default_tenant's store and past exclude_tenants.
+		{"past MaxSecrets, a contactID before every credential keeps its tenant", "[socketIO] [message] from client with room [" + cidA + "] type [TEXT] data:{\"text\":\"" + strings.Repeat("pwd=a", 4097) + "\"}", config(), "AGM", "CHAT"},
+		{"a credential's first line counts once: 2,049 and a stack are not past MaxSecrets", "[socketIO] [message] room [" + cidA + "] data:{\"text\":\"" + strings.Repeat("pwd=a", 2049) + "\"}\n    at x (/app/x.js:1:1)", config(), "AGM", "CHAT"},
+		// helper-50: a short ct7Token a customer typed was echoed inside the
+		// line's contactID, and the tenant field showed its digest while the
+		// record was routed to AGM.
+		{"a token echoed inside the contactID moves neither tenant nor channel", "[socketIO] [message] room [" + cidA + "] data:{\"text\":\"ct7Token=CHAT_AGM_\"}", config(), "AGM", "CHAT"},
+		{"nor does one covering the contactID's start", "[socketIO] [message] room [WHATSAPP_T1BANK_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c] data:{\"text\":\"ct7Token=WHATSAPP_T1\"}", config(), "T1BANK", "WHATSAPP"},
 		{"past MaxSecrets, a contactID's tenant is not trusted", "[socketIO] newContact " + strings.Repeat("pwd=x ", 4100) + "password=CHAT_S3cr3tP4ss_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c", config(), "", redact.Redacted},
 		{"a tenant overlapping a JWT", "[socketIO] newContact CHAT_PFX_eyJhbGciOiJIUzI1NiJ9_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2ln", config(), "", "CHAT"},
 	}

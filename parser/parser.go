@@ -59,7 +59,7 @@ func New(o Options) *Parser {
 // or not, and in every physical line of it (Result.Secrets).
 func (p *Parser) Parse(line []byte, r *Result) {
 	r.reset()
-	r.Secrets, r.TooManySecrets = r.secretBuf[:0], false
+	r.Secrets, r.TooManySecrets, r.secretsBase, r.secretsCutAt = r.secretBuf[:0], false, 0, 0
 	r.cleaned = bytes.IndexByte(line, 0x1b) >= 0
 	if r.cleaned {
 		r.clean = stripANSI(r.clean[:0], line)
@@ -76,7 +76,7 @@ func (p *Parser) Parse(line []byte, r *Result) {
 		// looked at for credentials too (a JWT there stayed in clear),
 		// once per prefix the memo holds.
 		n := len(r.Secrets)
-		r.Secrets, r.TooManySecrets = findSecrets(r.Service, r.Secrets, r.TooManySecrets)
+		findSecrets(r.Service, r)
 		if r.memo.current {
 			r.memo.quietService = len(r.Secrets) == n
 		}
@@ -88,8 +88,10 @@ func (p *Parser) Parse(line []byte, r *Result) {
 		}
 		// The whole text: a credential's context word may end the first
 		// line (`session\n<uuid>`); what the first line holds is found twice
-		// and merged by the plugin.
-		r.Secrets, r.TooManySecrets = findSecrets(line, r.Secrets, r.TooManySecrets)
+		// and merged by the plugin. What the first line holds counts once
+		// towards MaxSecrets: 2,049 credentials are not 4,098.
+		r.secretsBase = len(r.Secrets)
+		findSecrets(line, r)
 	}
 	if cap(r.Secrets) > cap(r.secretBuf) {
 		r.secretBuf = r.Secrets[:0]

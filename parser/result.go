@@ -1,6 +1,9 @@
 package parser
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // Event is the CTLive use case a line belongs to.
 type Event uint8
@@ -136,6 +139,8 @@ type Result struct {
 	// TooManySecrets: the line holds more than MaxSecrets credentials (only
 	// the first are in Secrets); the plugin replaces it whole.
 	TooManySecrets bool
+	secretsBase    int     // Secrets found before the pass at hand: MaxSecrets counts from here
+	secretsCutAt   uintptr // where the lowest credential not kept starts (TooManySecrets)
 
 	// Backing stores, reused from line to line so that a Result parses
 	// without allocating once it has met its largest line: a small inline
@@ -183,4 +188,27 @@ func (r *Result) reset() {
 	r.ContactID, r.Channel, r.UserID, r.SessionID, r.MessageID, r.NextMessageID = nil, nil, nil, nil, nil, nil
 	r.Event, r.Message, r.URL, r.Payloads, r.Level = EventNone, nil, nil, nil, LevelNone
 	r.Error, r.ErrorType, r.Stack = nil, nil, nil
+}
+
+// InSecret reports whether t, a field Parse set (a slice of the line it
+// read: Tenant, Channel), overlaps a credential in Secrets or, past
+// MaxSecrets, may overlap one not kept: credentials are found left to
+// right, so those not kept start at or after the lowest of them, and a
+// field that ends before it stands.
+func (r *Result) InSecret(t []byte) bool {
+	if len(t) == 0 {
+		return false
+	}
+	a := uintptr(unsafe.Pointer(unsafe.SliceData(t)))
+	end := a + uintptr(len(t))
+	if r.TooManySecrets && r.secretsCutAt < end {
+		return true
+	}
+	for _, sec := range r.Secrets {
+		s := uintptr(unsafe.Pointer(unsafe.SliceData(sec.Text)))
+		if s < end && a < s+uintptr(len(sec.Text)) {
+			return true
+		}
+	}
+	return false
 }

@@ -19,18 +19,22 @@ import (
 // It keeps at most MaxSecrets in dst: a caller that finds dst that full
 // must treat b as hostile and replace it whole.
 func FindSecrets(b []byte, dst []Secret) []Secret {
-	dst, _ = findSecrets(b, dst, false)
-	return dst
+	r := Result{Secrets: dst}
+	findSecrets(b, &r)
+	return r.Secrets
 }
 
-func findSecrets(b []byte, dst []Secret, over bool) ([]Secret, bool) {
+// findSecrets appends the credentials in b to into.Secrets, MaxSecrets at
+// most past into.secretsBase.
+func findSecrets(b []byte, into *Result) {
 	if len(b) < minSecretText || len(b) < minUnlabelled && bytes.IndexByte(b, ':') < 0 && bytes.IndexByte(b, '=') < 0 {
-		return dst, over // most values of a record: "stdout", a pod name
+		return // most values of a record: "stdout", a pod name
 	}
-	r := Result{Secrets: dst, TooManySecrets: over}
+	r := Result{Secrets: into.Secrets, TooManySecrets: into.TooManySecrets,
+		secretsBase: into.secretsBase, secretsCutAt: into.secretsCutAt}
 	s := scan{secretsOnly: true}
 	s.words(b, &r)
-	return r.Secrets, r.TooManySecrets
+	into.Secrets, into.TooManySecrets, into.secretsCutAt = r.Secrets, r.TooManySecrets, r.secretsCutAt
 }
 
 // ValueSecrets appends to dst the credentials of value, a value of a record
@@ -171,8 +175,14 @@ func (s *scan) secretJSON(text []byte, k SecretKind, json bool, r *Result) {
 	if len(text) == 0 {
 		return
 	}
-	if len(r.Secrets) >= MaxSecrets {
+	if len(r.Secrets)-r.secretsBase >= MaxSecrets {
 		r.TooManySecrets = true
+		// The credentials not kept start at or after the lowest of them:
+		// a field that ends before it and overlaps none kept is in none
+		// (Result.InSecret).
+		if at := uintptr(unsafe.Pointer(unsafe.SliceData(text))); r.secretsCutAt == 0 || at < r.secretsCutAt {
+			r.secretsCutAt = at
+		}
 		return
 	}
 	r.Secrets = append(r.Secrets, Secret{Text: text, Kind: k, JSON: json})
