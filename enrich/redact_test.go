@@ -402,3 +402,37 @@ func TestAMessageIDThatIsASessionIsLeftOut(t *testing.T) {
 		})
 	}
 }
+
+// One credential has one digest wherever it stands, whatever separators,
+// brackets or punctuation stand around it (contract: "the same input gives
+// the same digest everywhere"); the text around it is kept. From helper-49's
+// blind audit, each confirmed in Fluent Bit 5.1.1.
+func TestOneCredentialOneDigest(t *testing.T) {
+	dg := redact.NewDigester(nil)
+	s, tok, j := dg.Token(planted), dg.Token("Zk39xQ0pL7mN2vB8cR4t"), dg.Token(jwt)
+	tests := []struct{ name, line, want, sessionID string }{
+		{"ctlivetoken and a bracket", "[socketIO] [AGM] joined with ctlivetoken: [" + planted + "] room",
+			"[socketIO] [AGM] joined with ctlivetoken: [" + s + "] room", s},
+		{"ctlivetoken and two separators", "[socketIO] [AGM] ctlivetoken:=" + planted + " then session " + planted,
+			"[socketIO] [AGM] ctlivetoken:=" + s + " then session " + s, s},
+		{"ct7Token in brackets and after two separators", "[HTTP] [AGM] ct7Token: [Zk39xQ0pL7mN2vB8cR4t] and ct7Token:=Zk39xQ0pL7mN2vB8cR4t",
+			"[HTTP] [AGM] ct7Token: [" + tok + "] and ct7Token:=" + tok, ""},
+		{"tokens in JSON arrays stay arrays", `[HTTP] [AGM] headers:{"ctlivetoken":["` + planted + `"],"ct7Token":["Zk39xQ0pL7mN2vB8cR4t"]}`,
+			`[HTTP] [AGM] headers:{"ctlivetoken":["` + s + `"],"ct7Token":["` + tok + `"]}`, ""},
+		{"a JWT ending a sentence", "[JWT] [AGM] rejected token " + jwt + ". Again " + jwt,
+			"[JWT] [AGM] rejected token " + j + ". Again " + j, ""},
+		{"a JWT before a JSON escape", `[JWT] [AGM] body:{"q":"token=` + jwt + `\n"}`,
+			`[JWT] [AGM] body:{"q":"token=` + j + `\n"}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := enrichOne(t, v1(kv{"log", tc.line}), config())
+			if string(ev.Line) != tc.want {
+				t.Errorf("line %q\n want %q", ev.Line, tc.want)
+			}
+			if string(ev.Fields.SessionID) != tc.sessionID {
+				t.Errorf("sessionID %q, want %q", ev.Fields.SessionID, tc.sessionID)
+			}
+		})
+	}
+}

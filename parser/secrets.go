@@ -470,13 +470,28 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		}
 		return
 	}
+	label := b[start:j]
+	if kind == SecretToken && eqFold(label, "ctlivetoken") && uuidAfter(b, c) != nil {
+		// The contract's sessionID rule, which the word handler applies
+		// (sessionAfter): any run of its separators (`ctlivetoken:=<uuid>`,
+		// `ctlivetoken: ["<uuid>"]`), and the session's own digest.
+		return
+	}
 	v := c + 1
-	for v < len(b) && b[v] == ' ' {
-		v++
+	for v < len(b) && (b[v] == ' ' || kind == SecretToken && (b[v] == ':' || b[v] == '=')) {
+		v++ // a token's value never starts with a separator: `ct7Token:=x` is x's
 	}
 	// In JSON (a quoted label) a value that is not a string is replaced by
 	// a string, so the JSON stays valid: `"password":4711`, `"pwd":["x"]`.
 	inJSON := j < c && b[j] == '"' || j+1 < c && b[j] == '\\'
+	if kind == SecretToken && v < len(b) && b[v] == '[' {
+		// One token in brackets (`ct7Token: [x]`, `"ct7Token":["x"]`) is a
+		// token all the same: digested, the brackets and the JSON kept.
+		if text, quoted := s.bracketedValue(b, v); text != nil && (quoted || !inJSON) {
+			s.tokenValue(text, label, quoted, inJSON, r)
+			return
+		}
+	}
 	if v < len(b) && (b[v] == '{' || b[v] == '[') {
 		if n, _ := s.extent(b, v, r); n > 0 {
 			s.secretJSON(b[v:v+n], SecretPassword, true, r) // a structure: no entropy to rely on
@@ -488,16 +503,75 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		return
 	}
 	if text := s.value(b, v); text != nil {
-		if kind == SecretToken {
-			if t := s.trimSentenceEnd(text); len(t) < minTokenEntropy && !eqFold(b[start:j], "ct7token") && !eqFold(b[start:j], "ctlivetoken") {
-				kind = SecretPassword // too short for a digest to be safe (not a contract token): whole, punctuation and all
-			} else {
-				text = t
-			}
-		}
 		quoted := v < len(b) && (b[v] == '"' || b[v] == '\'' || b[v] == '\\')
+		if kind == SecretToken {
+			s.tokenValue(text, label, quoted, inJSON, r)
+			return
+		}
 		s.secretJSON(text, kind, inJSON && !quoted, r)
 	}
+}
+
+// tokenValue takes text, the value of a token's label: digested, or
+// "[redacted]" whole when it is too short for a digest to be safe and the
+// label is not one of the contract's tokens (ct7Token, ctlivetoken).
+func (s *scan) tokenValue(text, label []byte, quoted, inJSON bool, r *Result) {
+	text = beforeBlankEscape(text)
+	t := s.trimSentenceEnd(text)
+	if len(t) < minTokenEntropy && !eqFold(label, "ct7token") && !eqFold(label, "ctlivetoken") {
+		s.secretJSON(text, SecretPassword, inJSON && !quoted, r) // punctuation and all
+		return
+	}
+	s.secretJSON(t, SecretToken, inJSON && !quoted, r)
+}
+
+// beforeBlankEscape cuts a token's value that is a JWT followed by a JSON
+// escape of a blank (`"q":"token=<JWT>\n"`) at the escape: the JWT rule
+// takes the JWT alone, and a digest of both would differ from the JWT's
+// own everywhere else. Other escapes stay in the value (`k9Xq\t2Lm…` is
+// one token, replaced whole).
+func beforeBlankEscape(t []byte) []byte {
+	if len(t) < 3 || t[0] != 'e' || t[1] != 'y' || t[2] != 'J' {
+		return t
+	}
+	_, end := jwtParts(t, 0)
+	if end > 0 && end+1 < len(t) && t[end] == '\\' {
+		if c := t[end+1]; c == 'n' || c == 'r' || c == 't' {
+			return t[:end]
+		}
+	}
+	return t
+}
+
+// offsetIn is where t, a slice of b, starts in b.
+func offsetIn(b, t []byte) int {
+	return int(uintptr(unsafe.Pointer(unsafe.SliceData(t))) - uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+}
+
+// bracketedValue returns the one value inside the brackets opening at
+// b[v] (`[x]`, `[ "x" ]`) and whether it was quoted, or nil when the
+// brackets hold anything else.
+func (s *scan) bracketedValue(b []byte, v int) ([]byte, bool) {
+	i := skipBlanks(b, v+1)
+	if i >= len(b) {
+		return nil, false
+	}
+	quoted := b[i] == '"' || b[i] == '\'' || b[i] == '\\' && i+1 < len(b) && (b[i+1] == '"' || b[i+1] == '\'')
+	text := s.value(b, i)
+	if text == nil {
+		return nil, false
+	}
+	e := offsetIn(b, text) + len(text)
+	if quoted {
+		if e < len(b) && b[e] == '\\' {
+			e++
+		}
+		e++ // the closing quote
+	}
+	if e = skipBlanks(b, e); e >= len(b) || b[e] != ']' {
+		return nil, false
+	}
+	return text, quoted
 }
 
 // blankEnd returns where the run of bytes that are not blanks holding b[v]

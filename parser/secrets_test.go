@@ -42,8 +42,20 @@ var secretCases = []struct {
 }{
 	{"the document's session ID", "[socketIO] agentLogin ok, session ID " + session, []string{"session:" + session}},
 	{"a session inside a payload is still a credential", `[fn] body:{"sessionId":"` + session + `"}`, []string{"session:" + session}},
-	{"ctlivetoken header", "[HTTP] headers ctlivetoken: " + session, []string{"session:" + session, "token:" + session}},
-	{"ctlivetoken query parameter", "[HTTP] GET /livechat/AGM/x?ctlivetoken=" + session + "&y=1", []string{"session:" + session, "token:" + session}},
+	{"ctlivetoken header", "[HTTP] headers ctlivetoken: " + session, []string{"session:" + session}},
+	{"ctlivetoken query parameter", "[HTTP] GET /livechat/AGM/x?ctlivetoken=" + session + "&y=1", []string{"session:" + session}},
+	// helper-49's audit: the session rule's separators in any run, and
+	// brackets, give the session's own digest, not a token's of "=<uuid>".
+	{"ctlivetoken with two separators", "[AGM] joinContact ctlivetoken:=" + session + " then", []string{"session:" + session}},
+	{"ctlivetoken with a bracket", "[AGM] joined with ctlivetoken: [" + session + "] room", []string{"session:" + session}},
+	{"ctlivetoken in a JSON array", `[AGM] headers:{"ctlivetoken":["` + session + `"]}`, []string{"session:" + session}},
+	{"ct7Token with two separators", "[AGM] ct7Token:=Zk39xQ0pL7mN2vB8cR4t next", []string{"token:Zk39xQ0pL7mN2vB8cR4t"}},
+	{"ct7Token in brackets", "[AGM] ct7Token: [Zk39xQ0pL7mN2vB8cR4t] next", []string{"token:Zk39xQ0pL7mN2vB8cR4t"}},
+	{"ct7Token in a JSON array", `[AGM] body:{"ct7Token":["Zk39xQ0pL7mN2vB8cR4t"]}`, []string{"token:Zk39xQ0pL7mN2vB8cR4t"}},
+	{"a number in a JSON array under a token label stays a structure", `[AGM] body:{"access_token":[12345678901234567890]}`, []string{"password:[12345678901234567890]"}},
+	{"a JWT then a sentence's period", "[JWT] [AGM] agentLogin rejected token " + jwt + ".", []string{"jwt:" + jwt}},
+	{"a JWT then a period after a Bearer", "[HTTP] Authorization: Bearer " + jwt + ". Retrying", []string{"bearer:" + jwt, "jwt:" + jwt}},
+	{"a JWT then a JSON escape of a line break", `[AGM] body:{"q":"token=` + jwt + `\n"}`, []string{"jwt:" + jwt, "token:" + jwt}},
 	{"ctlivetoken that is not a UUID", "[HTTP] ctlivetoken: 9f8e7d6c5b4a", []string{"token:9f8e7d6c5b4a"}},
 	{"a backslash inside a password", `[AGM] login password=Hun\wter2Pw99 ok`, []string{`password:Hun\wter2Pw99`}},
 	{"an escaped backslash inside a password", `[AGM] login password=Hun\\wter2Pw99 ok`, []string{`password:Hun\\wter2Pw99`}},
