@@ -720,6 +720,9 @@ func (s *Stage) addEchoes(w *Work, src []byte) {
 // `ct7Token=WHATSAPP_T1`) is not a credential inside the line's IDs, and
 // replacing a piece of them left fields like `sha256:…BANK`.
 func (w *Work) keepIDsWhole(from int, src, contactID, userID []byte) {
+	if from == len(w.reps) {
+		return // no echo stands in the line: most records
+	}
 	c0, u0 := offset(src, contactID), offset(src, userID)
 	if c0 < 0 && u0 < 0 {
 		return

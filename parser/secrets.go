@@ -19,16 +19,26 @@ import (
 // It keeps at most MaxSecrets in dst: a caller that finds dst that full
 // must treat b as hostile and replace it whole.
 func FindSecrets(b []byte, dst []Secret) []Secret {
+	if !mayHoldSecrets(b) {
+		return dst
+	}
 	r := Result{Secrets: dst}
-	findSecrets(b, &r)
+	s := scan{secretsOnly: true}
+	s.words(b, &r)
 	return r.Secrets
+}
+
+// mayHoldSecrets is false for texts too short to hold a credential: most
+// values of a record ("stdout", a pod name).
+func mayHoldSecrets(b []byte) bool {
+	return len(b) >= minSecretText && (len(b) >= minUnlabelled || bytes.IndexByte(b, ':') >= 0 || bytes.IndexByte(b, '=') >= 0)
 }
 
 // findSecrets appends the credentials in b to into.Secrets, MaxSecrets at
 // most past into.secretsBase.
 func findSecrets(b []byte, into *Result) {
-	if len(b) < minSecretText || len(b) < minUnlabelled && bytes.IndexByte(b, ':') < 0 && bytes.IndexByte(b, '=') < 0 {
-		return // most values of a record: "stdout", a pod name
+	if !mayHoldSecrets(b) {
+		return
 	}
 	r := Result{Secrets: into.Secrets, TooManySecrets: into.TooManySecrets,
 		secretsBase: into.secretsBase, secretsCutAt: into.secretsCutAt}
