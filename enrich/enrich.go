@@ -148,8 +148,22 @@ func (s *Stage) Enrich(ev *record.Event, e *record.Entry, tag string, w *Work) {
 	}
 	if s.redact || s.mask.on() {
 		s.protect(ev, line, shaped, w)
+		if !ev.Routed {
+			return // its tenant was inside a credential: routed again (reroute)
+		}
 	}
 	ev.Complete(shaped)
+}
+
+// reroute gives a record whose tenant turned out to be inside a credential
+// no tenant, or default_tenant, and routes it again: no destination is
+// named after a credential.
+func (s *Stage) reroute(ev *record.Event) {
+	ev.Fields.Tenant, ev.Tenant = nil, nil
+	if s.route.fallback != nil {
+		ev.Fields.Tenant, ev.Tenant = s.route.fallback, s.route.fallback
+	}
+	ev.Routed = s.route.admit(ev.Tenant)
 }
 
 // tenantInSecret reports whether the tenant overlaps a credential the

@@ -85,7 +85,9 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 		planted := []string{
 			" session " + session + " ",
 			" ct7Token=" + token + " ",
-			" sessionID: " + session + " again " + session + " ",
+			// Copies glued to what reads as an ID (helper-51: an agent's
+			// login runs into what follows it) are replaced too.
+			" sessionID: " + session + " again " + session + " USER_x-" + session + " [SESSION_AGM_" + session + "] ",
 		}[int(shape)%3]
 		line := around + planted + around
 		body := kv{"log", line}

@@ -87,11 +87,8 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 		if s.mask.users() {
 			s.addEmails(w, src)
 		}
-		echoesFrom := len(w.reps)
+		found := len(w.reps) // the credentials found in the line, and masking's: echoes come next
 		s.addEchoes(w, src)
-		if shaped {
-			w.keepIDsWhole(echoesFrom, src, r.ContactID, r.UserID)
-		}
 		if len(w.reps) == 0 && rawFound {
 			// Only the line as received holds something (a credential
 			// that is nothing but escapes there): the fields stand.
@@ -100,12 +97,16 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			// Asked of each replacement as found, before merging joins a
 			// masked contactID with a session echo inside its UUID.
 			// The tenant is the one routing read (a tenant inside a
-			// credential the parser found was never set: tenantInSecret);
-			// a credential's echo over its text does not move it, so every
-			// sink shows the same one (contract: one record has one tenant).
-			// The channel stands unless such a credential holds it.
+			// credential the parser found was never set: tenantInSecret),
+			// unless a credential only the plugin's own readings found
+			// holds it (`\e[1pwd=HUNTER2_S3cr3t_<uuid>`): then the record
+			// has no tenant and is routed again. A credential's echo over
+			// its text does not move it: every sink shows the same tenant
+			// (contract: one record has one tenant). The channel stands
+			// unless a credential holds it.
 			tenant, keepTenant := r.Tenant, shaped
-			channel, keepChannel := r.Channel, shaped && !r.InSecret(r.Channel)
+			tenantHidden := shaped && !r.TooManySecrets && w.credentialAt(found, src, r.Tenant)
+			channel, keepChannel := r.Channel, shaped && !r.InSecret(r.Channel) && (r.TooManySecrets || !w.credentialAt(found, src, r.Channel))
 			// A message ID a credential covers is that credential (a session
 			// another key or a continuation line names): no message ID
 			// (contract: messageID "is not the sessionID").
@@ -124,7 +125,9 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 				// record was routed, so every sink sees one tenant (contract).
 				// Where a credential covers them, they are part of it and
 				// show its replacement.
-				if keepTenant {
+				if tenantHidden {
+					s.reroute(ev)
+				} else if keepTenant {
 					r.Tenant = tenant
 				}
 				if keepChannel {
@@ -714,30 +717,19 @@ func (s *Stage) addEchoes(w *Work, src []byte) {
 	w.viewEchoesIn(src, true, 0, w.lineEchoes)
 }
 
-// keepIDsWhole drops the replacements w.reps[from:] of echoes (masking's
-// aside) that cover a part of the contactID or the userID the parser read,
-// but not all of it: a short token a customer typed (`ct7Token=CHAT_AGM_`,
-// `ct7Token=WHATSAPP_T1`) is not a credential inside the line's IDs, and
-// replacing a piece of them left fields like `sha256:…BANK`.
-func (w *Work) keepIDsWhole(from int, src, contactID, userID []byte) {
-	if from == len(w.reps) {
-		return // no echo stands in the line: most records
+// credentialAt reports whether a replacement of w.reps[:found] that is a
+// credential's, not masking's, covers a byte of t (a slice of src).
+func (w *Work) credentialAt(found int, src, t []byte) bool {
+	at := offset(src, t)
+	if at < 0 {
+		return false
 	}
-	c0, u0 := offset(src, contactID), offset(src, userID)
-	if c0 < 0 && u0 < 0 {
-		return
-	}
-	partOf := func(rp rep, at, n int) bool {
-		return at >= 0 && rp.start < at+n && at < rp.end && (rp.start > at || rp.end < at+n)
-	}
-	kept := w.reps[:from]
-	for _, rp := range w.reps[from:] {
-		if !rp.masked && (partOf(rp, c0, len(contactID)) || partOf(rp, u0, len(userID))) {
-			continue
+	for _, rp := range w.reps[:found] {
+		if !rp.masked && rp.start < at+len(t) && at < rp.end {
+			return true
 		}
-		kept = append(kept, rp)
 	}
-	w.reps = kept
+	return false
 }
 
 // viewEchoesIn adds a replacement for every place of b's view where one of

@@ -436,3 +436,47 @@ func TestOneCredentialOneDigest(t *testing.T) {
 		})
 	}
 }
+
+// helper-51's review of the fixes above: a credential's copy inside what
+// the parser reads as an ID, a ctlivetoken value that holds more than its
+// UUID, JWTs glued together, and a tenant inside a credential only the
+// plugin's own readings find. None leaves in clear, and no destination is
+// named after a credential.
+func TestCredentialsAroundIDsAndTenants(t *testing.T) {
+	const j2 = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.c2Vjb25kU2lnbmF0dXJlUGFydA"
+	tests := []struct {
+		name, line string
+		clear      []string // what no output may hold
+		tenant     string
+	}{
+		{"a session copy glued to an agent's login", "[socketIO] room USER_jdoe@acd.example.com-" + planted + " joined, session " + planted,
+			[]string{planted}, ""},
+		{"an encoded query an agent-like ID runs into", "[HTTP] GET /login?next=%2Fchat%3Fmsg%3D-USER_x%26ctlivetoken%3D" + planted + " 302 ctlivetoken: " + planted,
+			[]string{planted}, ""},
+		{"a session as a contactID-shaped key's UUID", "[REDIS] Set [SESSION_AGM_" + planted + "] for ctlivetoken " + planted,
+			[]string{planted}, "AGM"},
+		{"a ctlivetoken value with more than its UUID", "[HTTP] GET /api?ctlivetoken=" + planted + ".Zk9XqT2LmW8pR4vNs7Yb3 200",
+			[]string{planted, "Zk9XqT2LmW8pR4vNs7Yb3"}, ""},
+		{"two JWTs glued by a dash", "[HTTP] pair " + jwt + "-" + j2 + " done",
+			[]string{"eyJzdWIiOiIyIn0", "c2Vjb25kU2lnbmF0dXJlUGFydA", "dozjgNryP4J3jVmNHl0w5N"}, ""},
+		{"an unsigned JWT then a signed one", "[HTTP] pair eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0." + j2 + " done",
+			[]string{"eyJzdWIiOiIyIn0", "c2Vjb25kU2lnbmF0dXJlUGFydA"}, ""},
+		{"a tenant inside a password an escape hides from the parser", "[socketIO] login \x1b[1pwd=HUNTER2_S3cr3t_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c ok",
+			[]string{"S3cr3t", "HUNTER2"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := enrichOne(t, v1(kv{"log", tc.line}), config())
+			for form, out := range outputs(ev) {
+				for _, c := range tc.clear {
+					if bytes.Contains(out, []byte(c)) {
+						t.Errorf("%s holds %q: %.400s", form, c, out)
+					}
+				}
+			}
+			if string(ev.Tenant) != tc.tenant || string(ev.Fields.Tenant) != tc.tenant {
+				t.Errorf("routed by %q, tenant field %q, want %q", ev.Tenant, ev.Fields.Tenant, tc.tenant)
+			}
+		})
+	}
+}

@@ -210,7 +210,7 @@ func (s *scan) word(b []byte, w int, r *Result) {
 	e := wordEnd(b, w+1)
 	word := b[w:e]
 	if b[w] == 'e' && e-w >= 3 && b[w+1] == 'y' && b[w+2] == 'J' {
-		if w > s.jwtHeadEnd && w < s.jwtTo && s.jwtHeadEnd-s.jwtFrom >= minJWTHeader {
+		if w == s.jwtHeadEnd+1 && w < s.jwtTo && s.jwtHeadEnd-s.jwtFrom >= minJWTHeader {
 			// The payload part of the JWT just taken (it starts eyJ too):
 			// read as a JWT of its own it took a sentence's period after
 			// the signature for an empty third part, and the digest of the

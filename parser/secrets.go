@@ -481,15 +481,15 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		return
 	}
 	label := b[start:j]
-	if kind == SecretToken && eqFold(label, "ctlivetoken") && uuidAfter(b, c) != nil {
+	v := c + 1
+	for v < len(b) && (b[v] == ' ' || kind == SecretToken && (b[v] == ':' || b[v] == '=')) {
+		v++ // a token's value never starts with a separator: `ct7Token:=x` is x's
+	}
+	if kind == SecretToken && eqFold(label, "ctlivetoken") && s.sessionIsValue(b, c, v) {
 		// The contract's sessionID rule, which the word handler applies
 		// (sessionAfter): any run of its separators (`ctlivetoken:=<uuid>`,
 		// `ctlivetoken: ["<uuid>"]`), and the session's own digest.
 		return
-	}
-	v := c + 1
-	for v < len(b) && (b[v] == ' ' || kind == SecretToken && (b[v] == ':' || b[v] == '=')) {
-		v++ // a token's value never starts with a separator: `ct7Token:=x` is x's
 	}
 	// In JSON (a quoted label) a value that is not a string is replaced by
 	// a string, so the JSON stays valid: `"password":4711`, `"pwd":["x"]`.
@@ -520,6 +520,19 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		}
 		s.secretJSON(text, kind, inJSON && !quoted, r)
 	}
+}
+
+// sessionIsValue reports whether the value at b[v] of the label whose ':'
+// or '=' is b[c] is the UUID the sessionID rule takes after it, and
+// nothing more: `ctlivetoken=<uuid>.x` is one token, replaced whole.
+func (s *scan) sessionIsValue(b []byte, c, v int) bool {
+	var text []byte
+	if v < len(b) && b[v] == '[' {
+		text, _ = s.bracketedValue(b, v)
+	} else {
+		text = s.value(b, v)
+	}
+	return text != nil && sessionValue(text) != nil && uuidAfter(b, c) != nil
 }
 
 // tokenValue takes text, the value of a token's label: digested, or
