@@ -632,7 +632,7 @@ func (s *scan) underscore(b []byte, u int, r *Result) {
 	}
 }
 
-// finishIDs falls back to a customer userID's tenant.
+// finishIDs falls back to the userID's tenant when it is a customer's.
 func (s *scan) finishIDs(r *Result) {
 	if r.Tenant == nil {
 		r.Tenant = s.customerTenant

@@ -25,7 +25,7 @@ the body (the contract's message: the line after its leading tokens). The
 tenant follows the contract: the first leading token after the function
 made of capitals, digits and _ that is not a component name (the
 contract's list, in the pattern), else the contactID's tenant, else a
-customer userID's. IDs and level words inside a payload (label:{json},
+userID's when it is a customer's. IDs and level words inside a payload (label:{json},
 label:[json]) are skipped: the pattern carries a JSON grammar.
 
 Where lnav cannot follow the contract:
