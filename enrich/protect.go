@@ -29,6 +29,7 @@ type rep struct {
 	low        bool // a secret with little entropy: stays "[redacted]" when merged
 	pending    bool // off and n not written yet: the digest of the span, written by merge
 	masked     bool // personal data masked on request, no credential (protect keeps the tenant under it)
+	whole      bool // the whole text, hostile past parser.MaxSecrets: no one credential (w.whole)
 }
 
 // echo is a value replaced in the line, to replace wherever else it stands.
@@ -105,8 +106,8 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			// (contract: one record has one tenant). The channel stands
 			// unless a credential holds it.
 			tenant, keepTenant := r.Tenant, shaped
-			tenantHidden := shaped && !r.TooManySecrets && w.credentialAt(found, src, r.Tenant)
-			channel, keepChannel := r.Channel, shaped && !r.InSecret(r.Channel) && (r.TooManySecrets || !w.credentialAt(found, src, r.Channel))
+			tenantHidden := shaped && w.credentialAt(found, src, r.Tenant)
+			channel, keepChannel := r.Channel, shaped && !r.InSecret(r.Channel) && !w.credentialAt(found, src, r.Channel)
 			// A message ID a credential covers is that credential (a session
 			// another key or a continuation line names): no message ID
 			// (contract: messageID "is not the sessionID").
@@ -717,15 +718,18 @@ func (s *Stage) addEchoes(w *Work, src []byte) {
 	w.viewEchoesIn(src, true, 0, w.lineEchoes)
 }
 
-// credentialAt reports whether a replacement of w.reps[:found] that is a
-// credential's, not masking's, covers a byte of t (a slice of src).
+// credentialAt reports whether a replacement of w.reps[:found] that is one
+// credential's covers a byte of t (a slice of src): not masking's, and not
+// the whole text's past parser.MaxSecrets, which names no credential (the
+// parser's cut decides then: Result.InSecret). A reading's own overflow
+// (4,096 `p\u0077d=x` only the escape reading sees) moves no tenant.
 func (w *Work) credentialAt(found int, src, t []byte) bool {
 	at := offset(src, t)
 	if at < 0 {
 		return false
 	}
 	for _, rp := range w.reps[:found] {
-		if !rp.masked && rp.start < at+len(t) && at < rp.end {
+		if !rp.masked && !rp.whole && rp.start < at+len(t) && at < rp.end {
 			return true
 		}
 	}

@@ -463,6 +463,20 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{"eyJzdWIiOiIyIn0", "c2Vjb25kU2lnbmF0dXJlUGFydA"}, ""},
 		{"a tenant inside a password an escape hides from the parser", "[socketIO] login \x1b[1pwd=HUNTER2_S3cr3t_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c ok",
 			[]string{"S3cr3t", "HUNTER2"}, ""},
+		// helper-52: a reading of the line that overflows on its own
+		// (4,096 credentials, one less than the parser's cut, or spelled
+		// so only the escape reading sees them) replaced the line whole,
+		// and that moved the tenant.
+		{"4,096 credentials and an escape", "[socketIO] [message] room [" + cidA + "] text " + strings.Repeat("pwd=a ", 4096) + `\n`,
+			[]string{"pwd=a"}, "AGM"},
+		{"4,096 credentials only the escape reading sees", "[socketIO] [message] room [" + cidA + "] text " + strings.Repeat(`p\u0077d=x `, 4096),
+			[]string{`p\u0077d=x`}, "AGM"},
+		{"a bracketed token with more glued after it", "[HTTP] GET /x?ct7Token=[Zk39xQ0pL7mN2vB8cR4t].Zk39xQ0pL7mN2vB8cR4u 200 ctlivetoken: [" + planted + "]Zk39xQ0pL7mN2vB8cR4v",
+			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u", "Zk39xQ0pL7mN2vB8cR4v", planted}, ""},
+		{"a JWT after a bare header", "[JWT] Validating eyJhbGciOiJub25lIn0." + jwt + " done",
+			[]string{"dozjgNryP4J3jVmNHl0w5N", "eyJzdWIiOiJqZG9lIn0"}, ""},
+		{"values in parentheses or angle brackets", "[socketIO] login password=(hunter2) ct7Token=(Zk39xQ0pL7mN2vB8cR4t) token=<Zk39xQ0pL7mN2vB8cR4u>",
+			[]string{"hunter2", "Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -190,5 +190,5 @@ func (w *Work) keep(v []byte) []byte {
 // without bound. The replacement covers every other one.
 func (w *Work) whole(b []byte) {
 	off, n := w.text(redacted)
-	w.reps = append(w.reps, rep{start: 0, end: len(b), off: off, n: n, low: true})
+	w.reps = append(w.reps, rep{start: 0, end: len(b), off: off, n: n, low: true, whole: true})
 }

@@ -212,10 +212,13 @@ func (s *scan) word(b []byte, w int, r *Result) {
 	if b[w] == 'e' && e-w >= 3 && b[w+1] == 'y' && b[w+2] == 'J' {
 		if w == s.jwtHeadEnd+1 && w < s.jwtTo && s.jwtHeadEnd-s.jwtFrom >= minJWTHeader {
 			// The payload part of the JWT just taken (it starts eyJ too):
-			// read as a JWT of its own it took a sentence's period after
+			// read as a JWT of its own it takes a sentence's period after
 			// the signature for an empty third part, and the digest of the
-			// two merged was not the JWT's.
-			return
+			// two merged was not the JWT's. Skipped only then: read from
+			// here, a JWT after a bare header (`eyJ….<JWT>`) reaches on.
+			if _, end := jwtParts(b, w); end == s.jwtTo+1 && b[s.jwtTo] == '.' {
+				return
+			}
 		}
 		if end := s.jwtEnd(b, w); end > 0 {
 			s.secret(b[w:end], SecretJWT, r)

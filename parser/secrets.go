@@ -502,6 +502,12 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 			return
 		}
 	}
+	if v < len(b) && (b[v] == '(' || b[v] == '<') {
+		// `password=(hunter2)`, `ct7Token=<x>`: no value a rule reads
+		// starts so, and the whole run up to the next blank is replaced.
+		s.secretJSON(b[v:s.blankEnd(b, v)], SecretPassword, false, r)
+		return
+	}
 	if v < len(b) && (b[v] == '{' || b[v] == '[') {
 		if n, _ := s.extent(b, v, r); n > 0 {
 			s.secretJSON(b[v:v+n], SecretPassword, true, r) // a structure: no entropy to rely on
@@ -566,6 +572,16 @@ func beforeBlankEscape(t []byte) []byte {
 	return t
 }
 
+// endsBracketedValue: what may follow a bracketed value's `]` (a list's or
+// an object's next member, a cookie's next pair, a closing quote).
+func endsBracketedValue(c byte) bool {
+	switch c {
+	case ',', ';', '}', ']', ')', '"', '\'':
+		return true
+	}
+	return false
+}
+
 // offsetIn is where t, a slice of b, starts in b.
 func offsetIn(b, t []byte) int {
 	return int(uintptr(unsafe.Pointer(unsafe.SliceData(t))) - uintptr(unsafe.Pointer(unsafe.SliceData(b))))
@@ -592,6 +608,11 @@ func (s *scan) bracketedValue(b []byte, v int) ([]byte, bool) {
 		e++ // the closing quote
 	}
 	if e = skipBlanks(b, e); e >= len(b) || b[e] != ']' {
+		return nil, false
+	}
+	// Nothing glued after the bracket: `[x].y`, `[x]&z=1` are one value
+	// each, replaced whole as before.
+	if e++; e < len(b) && !is(b[e], cSpace) && !endsBracketedValue(b[e]) {
 		return nil, false
 	}
 	return text, quoted
