@@ -605,7 +605,10 @@ func (s *scan) bracketedValue(b []byte, v int) ([]byte, bool) {
 		if e < len(b) && b[e] == '\\' {
 			e++
 		}
-		e++ // the closing quote
+		if e >= len(b) || b[e] != '"' && b[e] != '\'' {
+			return nil, false // a quote left open: not one value
+		}
+		e++
 	}
 	if e = skipBlanks(b, e); e >= len(b) || b[e] != ']' {
 		return nil, false

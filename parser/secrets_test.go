@@ -52,6 +52,7 @@ var secretCases = []struct {
 	{"ct7Token with two separators", "[AGM] ct7Token:=Zk39xQ0pL7mN2vB8cR4t next", []string{"token:Zk39xQ0pL7mN2vB8cR4t"}},
 	{"ct7Token in brackets", "[AGM] ct7Token: [Zk39xQ0pL7mN2vB8cR4t] next", []string{"token:Zk39xQ0pL7mN2vB8cR4t"}},
 	{"ct7Token in a JSON array", `[AGM] body:{"ct7Token":["Zk39xQ0pL7mN2vB8cR4t"]}`, []string{"token:Zk39xQ0pL7mN2vB8cR4t"}},
+	{"a quote left open in brackets is no one token", `[AGM] ct7Token: ["Zk39xQ0pL7mN2vB8cR4t] ] x`, []string{`password:["Zk39xQ0pL7mN2vB8cR4t]`, "token:Zk39xQ0pL7mN2vB8cR4t"}},
 	{"a number in a JSON array under a token label stays a structure", `[AGM] body:{"access_token":[12345678901234567890]}`, []string{"password:[12345678901234567890]"}},
 	{"a JWT then a sentence's period", "[JWT] [AGM] agentLogin rejected token " + jwt + ".", []string{"jwt:" + jwt}},
 	{"a JWT then a period after a Bearer", "[HTTP] Authorization: Bearer " + jwt + ". Retrying", []string{"bearer:" + jwt, "jwt:" + jwt}},
