@@ -477,6 +477,17 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{"dozjgNryP4J3jVmNHl0w5N", "eyJzdWIiOiJqZG9lIn0"}, ""},
 		{"values in parentheses or angle brackets", "[socketIO] login password=(hunter2) ct7Token=(Zk39xQ0pL7mN2vB8cR4t) token=<Zk39xQ0pL7mN2vB8cR4u>",
 			[]string{"hunter2", "Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u"}, ""},
+		// helper-53: such a value left open ran past its JSON string and
+		// took the contactID glued after the payload, and 4,097 of them
+		// in a chat before the contactID moved its tenant.
+		{"a value left open ends with its JSON string", `[socketIO] [message] data:{"text":"password=(abc"}room[` + cidA + `] type [TEXT]`,
+			[]string{"abc"}, "AGM"},
+		{"an angle bracket left open too", `[socketIO] [message] data:{"text":"token=<abc"},[` + cidA + `] type [TEXT]`,
+			[]string{"abc"}, "AGM"},
+		{"past MaxSecrets inside a payload before the contactID", `[socketIO] [message] data:{"text":"` + strings.Repeat("pwd=a ", 4097) + `"} room [` + cidA + `] type [TEXT]`,
+			[]string{"pwd=a"}, "AGM"},
+		{"Bearer and Basic credentials in brackets and quotes", `[HTTP] GET /x Authorization: Bearer (Zk39xQ0pL7mN2vB8cR4t) ok Authorization: Basic [dXNlcjpodW50ZXIy] ok Authorization: Bearer "Zk39xQ0pL7mN2vB8cR4u" ok Authorization=(Basic dXNlcjpodW50ZXIz) bearer (Zk39xQ0pL7mN2vB8cR4v)`,
+			[]string{"Zk39xQ0pL7mN2vB8cR4t", "dXNlcjpodW50ZXIy", "Zk39xQ0pL7mN2vB8cR4u", "dXNlcjpodW50ZXIz", "Zk39xQ0pL7mN2vB8cR4v"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,6 +41,8 @@ type scan struct {
 	// last JWT measured (see tokenEnd and jwtEnd).
 	tokFrom, tokTo             int
 	runFrom, runTo             int     // the last run without blanks measured (blankEnd)
+	closedFrom, closedTo       int     // the last bracketed value measured (closedEnd)
+	text                       []byte  // what words scans: payloadSpans are offsets into it
 	punctEnd                   uintptr // the end of the last value trimmed (trimSentenceEnd)
 	punctN                     int     // the punctuation counted before it
 	punctDone                  bool    // and a byte that is not punctuation before that
@@ -63,6 +65,7 @@ type scan struct {
 // keywords fill different fields, so the word starts of the block are
 // judged the same either way.
 func (s *scan) words(b []byte, r *Result) {
+	s.text = b
 	n := len(b)
 	var tail [blockSize]byte // the last, partial block, zero-padded: NUL is in no class
 	prevAlnum := uint64(0)   // the byte before the body counts as a boundary

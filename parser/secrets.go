@@ -190,7 +190,10 @@ func (s *scan) secretJSON(text []byte, k SecretKind, json bool, r *Result) {
 		// The credentials not kept start at or after the lowest of them:
 		// a field that ends before it and overlaps none kept is in none
 		// (Result.InSecret).
-		if at := uintptr(unsafe.Pointer(unsafe.SliceData(text))); r.secretsCutAt == 0 || at < r.secretsCutAt {
+		// One inside the payload being read holds no field: IDs and the
+		// tenant never come from a payload (contract), so 4,097 `pwd=a`
+		// typed in a chat before the line's contactID do not move it.
+		if at := uintptr(unsafe.Pointer(unsafe.SliceData(text))); (r.secretsCutAt == 0 || at < r.secretsCutAt) && !s.inLastPayload(text) {
 			r.secretsCutAt = at
 		}
 		return
@@ -504,8 +507,8 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	}
 	if v < len(b) && (b[v] == '(' || b[v] == '<') {
 		// `password=(hunter2)`, `ct7Token=<x>`: no value a rule reads
-		// starts so, and the whole run up to the next blank is replaced.
-		s.secretJSON(b[v:s.blankEnd(b, v)], SecretPassword, false, r)
+		// starts so; replaced through its closing bracket.
+		s.secretJSON(b[v:s.closedEnd(b, v)], SecretPassword, false, r)
 		return
 	}
 	if v < len(b) && (b[v] == '{' || b[v] == '[') {
@@ -572,6 +575,18 @@ func beforeBlankEscape(t []byte) []byte {
 	return t
 }
 
+// inLastPayload reports whether t lies inside the last payload value the
+// scan met (payloads are met left to right, and what is found inside one
+// is found while it is the last).
+func (s *scan) inLastPayload(t []byte) bool {
+	if len(s.payloadSpans) == 0 || len(s.text) == 0 {
+		return false
+	}
+	at := offsetIn(s.text, t)
+	last := s.payloadSpans[len(s.payloadSpans)-1]
+	return at >= last.start && at+len(t) <= last.end
+}
+
 // endsBracketedValue: what may follow a bracketed value's `]` (a list's or
 // an object's next member, a cookie's next pair, a closing quote).
 func endsBracketedValue(c byte) bool {
@@ -619,6 +634,35 @@ func (s *scan) bracketedValue(b []byte, v int) ([]byte, bool) {
 		return nil, false
 	}
 	return text, quoted
+}
+
+// closedEnd returns where a value opening with '(' or '<' at b[v] ends:
+// after the first ')' or '>', or before the first '"' (the end of the
+// JSON string it stands in: `data:{"text":"password=(x"}room[CHAT_AGM_…]`
+// must not take the contactID after the payload), or at the next blank.
+// The last end found is kept for the values inside it (`password=(pwd=(…`):
+// linear.
+func (s *scan) closedEnd(b []byte, v int) int {
+	if v >= s.closedFrom && v < s.closedTo {
+		return s.closedTo
+	}
+	end := s.blankEnd(b, v)
+	e := end
+	for k := v + 1; k < end; k++ {
+		if b[k] == ')' || b[k] == '>' {
+			e = k + 1
+			break
+		}
+		if b[k] == '"' {
+			e = k
+			if b[k-1] == '\\' && k-1 > v {
+				e = k - 1
+			}
+			break
+		}
+	}
+	s.closedFrom, s.closedTo = v, e
+	return e
 }
 
 // blankEnd returns where the run of bytes that are not blanks holding b[v]
@@ -849,9 +893,23 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 	if v == e {
 		return
 	}
+	v = skipOpener(b, v)
 	if t := s.trimSentenceEnd(b[v:s.tokenEnd(b, v)]); len(t) >= minBareBearer {
 		s.secret(t, SecretBearer, r)
 	}
+}
+
+// skipOpener steps over a bracket or a quote that opens a credential
+// (`Bearer (x)`, `Basic [x]`, `Bearer "x"`, `"(Basic x)"`): the token
+// starts after it, and ends at its closer, which no token holds.
+func skipOpener(b []byte, v int) int {
+	if v+1 < len(b) && tokenChar[b[v+1]] {
+		switch b[v] {
+		case '(', '[', '<', '"', '\'':
+			return v + 1
+		}
+	}
+	return v
 }
 
 // authorization handles an `Authorization` header (or its JSON, or
@@ -886,6 +944,7 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 	if v == e || v >= len(b) {
 		return
 	}
+	v = skipOpener(b, v)
 	if !labelled && !knownScheme(b[v:schemeEnd(b, v)]) {
 		// Prose (`authorization granted contact=…`) keeps its words; a
 		// bare generated token still is one.
@@ -899,6 +958,7 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		for t < len(b) && (b[t] == ' ' || b[t] == '\t') {
 			t++
 		}
+		t = skipOpener(b, t)
 		if generatedWord(b[v:w]) {
 			// A scheme-less token (`tok0a1b… done`), or a vendor's scheme
 			// this list lacks (`AWS4-ECDSA-P256-SHA256 Credential=…`): both
