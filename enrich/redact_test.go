@@ -486,8 +486,21 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{"abc"}, "AGM"},
 		{"past MaxSecrets inside a payload before the contactID", `[socketIO] [message] data:{"text":"` + strings.Repeat("pwd=a ", 4097) + `"} room [` + cidA + `] type [TEXT]`,
 			[]string{"pwd=a"}, "AGM"},
-		{"Bearer and Basic credentials in brackets and quotes", `[HTTP] GET /x Authorization: Bearer (Zk39xQ0pL7mN2vB8cR4t) ok Authorization: Basic [dXNlcjpodW50ZXIy] ok Authorization: Bearer "Zk39xQ0pL7mN2vB8cR4u" ok Authorization=(Basic dXNlcjpodW50ZXIz) bearer (Zk39xQ0pL7mN2vB8cR4v)`,
-			[]string{"Zk39xQ0pL7mN2vB8cR4t", "dXNlcjpodW50ZXIy", "Zk39xQ0pL7mN2vB8cR4u", "dXNlcjpodW50ZXIz", "Zk39xQ0pL7mN2vB8cR4v"}, ""},
+		{"Bearer and Basic credentials in brackets and quotes", `[HTTP] GET /x Authorization: Bearer (Zk39xQ0pL7mN2vB8cR4t) ok Authorization: Basic [dXNlcjpodW50ZXIy] ok Authorization: Bearer "Zk39xQ0pL7mN2vB8cR4u" ok Authorization=(Basic dXNlcjpodW50ZXIz)`,
+			[]string{"Zk39xQ0pL7mN2vB8cR4t", "dXNlcjpodW50ZXIy", "Zk39xQ0pL7mN2vB8cR4u", "dXNlcjpodW50ZXIz"}, ""},
+		// helper-54: the closing bracket does not end such a value, a
+		// JavaScript literal's quote does, and an ID in brackets after
+		// the word authorization or bearer stays an ID.
+		{"a password in parentheses and more", `[HTTP] [AGM] login password=(Pa55)w0rdTail done password=<adm>1nSecretTail data:{"text":"password=(ab)SECRETTAIL"}`,
+			[]string{"Pa55", "w0rdTail", "adm", "1nSecretTail", "SECRETTAIL"}, "AGM"},
+		{"a value left open in single quotes", `[socketIO] [message] data:{'text':'password=(abc'}room[` + cidA + `] type [TEXT]`,
+			[]string{"abc"}, "AGM"},
+		{"in a JavaScript array", `[socketIO] [message] data:['hi','token=<abc']room[` + cidA + `] type [TEXT]`,
+			[]string{"abc"}, "AGM"},
+		{"in backticks", "[socketIO] [message] data:{text:`password=(abc`},[" + cidA + "] type [TEXT]",
+			[]string{"abc"}, "AGM"},
+		{"a contactID in brackets after authorization", "[CTI] newContact authorization [" + cidA + "] granted", nil, "AGM"},
+		{"a contactID in parentheses after bearer", "[CTI] newContact handed to bearer (" + cidA + ")", nil, "AGM"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -503,5 +516,19 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 				t.Errorf("routed by %q, tenant field %q, want %q", ev.Tenant, ev.Fields.Tenant, tc.tenant)
 			}
 		})
+	}
+}
+
+// helper-54: past MaxSecrets, a credential found at a word start inside
+// one payload is met after the next payload's colon when both stand in one
+// 64-byte block; it is inside a payload all the same, and moves no tenant.
+func TestOverflowInsideAnEarlierPayloadMovesNoTenant(t *testing.T) {
+	for pad := 0; pad < 64; pad++ {
+		line := `[newContact] data:{"text":"` + strings.TrimSpace(strings.Repeat("pwd=a ", 4097)) + " " + strings.Repeat("z", pad) +
+			` bearer abcdefghij0123456789"}y:{"a":1} room ` + cidA
+		ev := enrichOne(t, v1(kv{"log", line}), config())
+		if string(ev.Tenant) != "AGM" {
+			t.Fatalf("padding %d: routed by %q, want AGM", pad, ev.Tenant)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"sort"
 	"unsafe"
 )
 
@@ -193,7 +194,7 @@ func (s *scan) secretJSON(text []byte, k SecretKind, json bool, r *Result) {
 		// One inside the payload being read holds no field: IDs and the
 		// tenant never come from a payload (contract), so 4,097 `pwd=a`
 		// typed in a chat before the line's contactID do not move it.
-		if at := uintptr(unsafe.Pointer(unsafe.SliceData(text))); (r.secretsCutAt == 0 || at < r.secretsCutAt) && !s.inLastPayload(text) {
+		if at := uintptr(unsafe.Pointer(unsafe.SliceData(text))); (r.secretsCutAt == 0 || at < r.secretsCutAt) && !s.inAPayload(text) {
 			r.secretsCutAt = at
 		}
 		return
@@ -575,16 +576,18 @@ func beforeBlankEscape(t []byte) []byte {
 	return t
 }
 
-// inLastPayload reports whether t lies inside the last payload value the
-// scan met (payloads are met left to right, and what is found inside one
-// is found while it is the last).
-func (s *scan) inLastPayload(t []byte) bool {
+// inAPayload reports whether t lies inside a payload value the scan met
+// (the spans are apart and in order: a binary search).
+func (s *scan) inAPayload(t []byte) bool {
 	if len(s.payloadSpans) == 0 || len(s.text) == 0 {
 		return false
 	}
 	at := offsetIn(s.text, t)
-	last := s.payloadSpans[len(s.payloadSpans)-1]
-	return at >= last.start && at+len(t) <= last.end
+	if at < 0 || at > len(s.text) {
+		return false
+	}
+	k := sort.Search(len(s.payloadSpans), func(k int) bool { return s.payloadSpans[k].end > at })
+	return k < len(s.payloadSpans) && s.payloadSpans[k].start <= at && at+len(t) <= s.payloadSpans[k].end
 }
 
 // endsBracketedValue: what may follow a bracketed value's `]` (a list's or
@@ -637,29 +640,35 @@ func (s *scan) bracketedValue(b []byte, v int) ([]byte, bool) {
 }
 
 // closedEnd returns where a value opening with '(' or '<' at b[v] ends:
-// after the first ')' or '>', or before the first '"' (the end of the
-// JSON string it stands in: `data:{"text":"password=(x"}room[CHAT_AGM_…]`
-// must not take the contactID after the payload), or at the next blank.
-// The last end found is kept for the values inside it (`password=(pwd=(…`):
-// linear.
+// at the next blank, or where the string it stands in ends, so that
+// `data:{"text":"password=(x"}room[CHAT_AGM_…]` does not take the contactID
+// glued after the payload: a '"' (before the backslash of an escaped one,
+// `\"`, which ends a JSON string inside a JSON string), or a single quote
+// or a backtick before a delimiter of a JavaScript literal
+// (`{'text':'pwd=(x'}`). The brackets inside are the value's
+// (`password=(Pa55)w0rd` is one). The last end found is kept for the
+// values inside it (`password=(pwd=(…`): linear.
 func (s *scan) closedEnd(b []byte, v int) int {
 	if v >= s.closedFrom && v < s.closedTo {
 		return s.closedTo
 	}
 	end := s.blankEnd(b, v)
 	e := end
+	slashes := 0 // backslashes right before b[k]
 	for k := v + 1; k < end; k++ {
-		if b[k] == ')' || b[k] == '>' {
-			e = k + 1
-			break
-		}
-		if b[k] == '"' {
+		switch c := b[k]; {
+		case c == '\\':
+			slashes++
+			continue
+		case c == '"':
+			e = k - slashes%2
+		case (c == '\'' || c == '`') && (k+1 == end || endsBracketedValue(b[k+1])):
 			e = k
-			if b[k-1] == '\\' && k-1 > v {
-				e = k - 1
-			}
-			break
+		default:
+			slashes = 0
+			continue
 		}
+		break
 	}
 	s.closedFrom, s.closedTo = v, e
 	return e
@@ -893,7 +902,6 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 	if v == e {
 		return
 	}
-	v = skipOpener(b, v)
 	if t := s.trimSentenceEnd(b[v:s.tokenEnd(b, v)]); len(t) >= minBareBearer {
 		s.secret(t, SecretBearer, r)
 	}
@@ -944,7 +952,9 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 	if v == e || v >= len(b) {
 		return
 	}
-	v = skipOpener(b, v)
+	if labelled {
+		v = skipOpener(b, v) // `Authorization=(Basic x)`; never `authorization [CHAT_AGM_…]`
+	}
 	if !labelled && !knownScheme(b[v:schemeEnd(b, v)]) {
 		// Prose (`authorization granted contact=…`) keeps its words; a
 		// bare generated token still is one.
@@ -958,7 +968,9 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		for t < len(b) && (b[t] == ' ' || b[t] == '\t') {
 			t++
 		}
-		t = skipOpener(b, t)
+		if labelled || knownScheme(b[v:w]) {
+			t = skipOpener(b, t)
+		}
 		if generatedWord(b[v:w]) {
 			// A scheme-less token (`tok0a1b… done`), or a vendor's scheme
 			// this list lacks (`AWS4-ECDSA-P256-SHA256 Credential=…`): both
