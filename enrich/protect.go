@@ -106,8 +106,8 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			// (contract: one record has one tenant). The channel stands
 			// unless a credential holds it.
 			tenant, keepTenant := r.Tenant, shaped
-			tenantHidden := shaped && w.credentialAt(found, src, r.Tenant)
-			channel, keepChannel := r.Channel, shaped && !r.InSecret(r.Channel) && !w.credentialAt(found, src, r.Channel)
+			tenantHidden := shaped && w.credentialAt(found, src, r.Tenant, r)
+			channel, keepChannel := r.Channel, shaped && !r.InSecret(r.Channel) && !w.credentialAt(found, src, r.Channel, r)
 			// A message ID a credential covers is that credential (a session
 			// another key or a continuation line names): no message ID
 			// (contract: messageID "is not the sessionID").
@@ -722,14 +722,15 @@ func (s *Stage) addEchoes(w *Work, src []byte) {
 // credential's covers a byte of t (a slice of src): not masking's, and not
 // the whole text's past parser.MaxSecrets, which names no credential (the
 // parser's cut decides then: Result.InSecret). A reading's own overflow
-// (4,096 `p\u0077d=x` only the escape reading sees) moves no tenant.
-func (w *Work) credentialAt(found int, src, t []byte) bool {
+// (4,096 `p\u0077d=x` only the escape reading sees) moves no tenant, nor
+// does a credential that starts inside a payload (Result.InPayloadAt).
+func (w *Work) credentialAt(found int, src, t []byte, r *parser.Result) bool {
 	at := offset(src, t)
 	if at < 0 {
 		return false
 	}
 	for _, rp := range w.reps[:found] {
-		if !rp.masked && !rp.whole && rp.start < at+len(t) && at < rp.end {
+		if !rp.masked && !rp.whole && rp.start < at+len(t) && at < rp.end && !r.InPayloadAt(rp.start) {
 			return true
 		}
 	}

@@ -501,6 +501,19 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{"abc"}, "AGM"},
 		{"a contactID in brackets after authorization", "[CTI] newContact authorization [" + cidA + "] granted", nil, "AGM"},
 		{"a contactID in parentheses after bearer", "[CTI] newContact handed to bearer (" + cidA + ")", nil, "AGM"},
+		// helper-55: a credential that starts inside a payload and runs on
+		// past its end (its end guessed) took the contactID glued after the
+		// payload; found by the parser (at 4f0aede already) or only by the
+		// escape reading. And a contactID in brackets after a labelled
+		// authorization is a contact, not a credential.
+		{"a quoted value opening at the payload string's end", `[socketIO] [message] data:{"text":"my pwd="}room[` + cidA + `] said "hi"`, nil, "AGM"},
+		{"a bracketed value left open in a payload", `[socketIO] [message] data:{"text":"password:[x"}room[` + cidA + `] ok`, nil, "AGM"},
+		{"a single-quoted value in a payload", `[socketIO] [message] data:{"text":"pwd='x"}room[` + cidA + `] it's`, nil, "AGM"},
+		{"one only the escape reading sees", `[socketIO] [message] data:{"text":"pwd\u001b[0m='x"}room[` + cidA + `] it's`, nil, "AGM"},
+		{"a contactID in brackets after a labelled authorization", "[socketIO] [joinContact] authorization: [" + cidA + "] granted to agent", nil, "AGM"},
+		{"and after a Bearer", "[socketIO] [joinContact] Authorization: Bearer (" + cidA + ") ok", nil, "AGM"},
+		{"past MaxSecrets inside a payload of a multi-line record", `[newContact] data:{"text":"` + strings.Repeat("pwd=a ", 4097) + `"} room ` + cidA + "\n    at f (a.js:1:1)",
+			[]string{"pwd=a"}, "AGM"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

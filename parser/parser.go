@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"strings"
+	"unsafe"
 )
 
 // DefaultComponents are the names the contract's tenant rule excludes:
@@ -71,12 +72,20 @@ func (p *Parser) Parse(line []byte, r *Result) {
 	}
 	body := p.header(first, r)
 	p.body(body, r)
+	// The payload values, as offsets into the text read (Result.Source):
+	// the rescan below and Result.InSecret ask where they stand.
+	shift := offsetIn(line, body)
+	for k := range r.spanBuf {
+		r.spanBuf[k].start += shift
+		r.spanBuf[k].end += shift
+	}
+	r.spanBase = uintptr(unsafe.Pointer(unsafe.SliceData(line)))
 	if r.Service != nil && rest == nil && !(r.memo.current && r.memo.quietService) {
 		// The compose prefix names a service as a client chose it: it is
 		// looked at for credentials too (a JWT there stayed in clear),
 		// once per prefix the memo holds.
 		n := len(r.Secrets)
-		findSecrets(r.Service, r)
+		findSecretsIn(r.Service, r, nil)
 		if r.memo.current {
 			r.memo.quietService = len(r.Secrets) == n
 		}
@@ -90,8 +99,10 @@ func (p *Parser) Parse(line []byte, r *Result) {
 		// line (`session\n<uuid>`); what the first line holds is found twice
 		// and merged by the plugin. What the first line holds counts once
 		// towards MaxSecrets: 2,049 credentials are not 4,098.
+		// The first line's payloads are known to the rescan too: credentials
+		// not kept inside them move no tenant (secretJSON).
 		r.secretsBase = len(r.Secrets)
-		findSecrets(line, r)
+		findSecretsIn(line, r, r.spanBuf)
 	}
 	if cap(r.Secrets) > cap(r.secretBuf) {
 		r.secretBuf = r.Secrets[:0]
@@ -201,7 +212,7 @@ func (p *Parser) body(body []byte, r *Result) {
 	s := scan{payloadSpans: r.spanBuf[:0]}
 	s.words(body, r)
 	s.finish(r)
-	r.spanBuf = s.payloadSpans[:0]
+	r.spanBuf = s.payloadSpans // kept for Parse's rescan of a multi-line record
 }
 
 // resolve fills what depends on several parts of the line.

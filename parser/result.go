@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"sort"
 	"time"
 	"unsafe"
 )
@@ -141,6 +142,7 @@ type Result struct {
 	TooManySecrets bool
 	secretsBase    int     // Secrets found before the pass at hand: MaxSecrets counts from here
 	secretsCutAt   uintptr // where the lowest credential not kept starts (TooManySecrets)
+	spanBase       uintptr // the text spanBuf's payload values are offsets into (Source)
 
 	// Backing stores, reused from line to line so that a Result parses
 	// without allocating once it has met its largest line: a small inline
@@ -206,9 +208,27 @@ func (r *Result) InSecret(t []byte) bool {
 	}
 	for _, sec := range r.Secrets {
 		s := uintptr(unsafe.Pointer(unsafe.SliceData(sec.Text)))
-		if s < end && a < s+uintptr(len(sec.Text)) {
+		if s < end && a < s+uintptr(len(sec.Text)) && !r.inPayloadAddr(s) {
 			return true
 		}
 	}
 	return false
+}
+
+// InPayloadAt reports whether the byte at off of the text Parse read
+// (Source) lies inside a payload value. No field is read there (contract:
+// IDs and the tenant never come from a payload), so a credential that
+// starts there and runs on, its end guessed (`data:{"text":"pwd='x"}room[CHAT_AGM_…]`),
+// holds no tenant.
+func (r *Result) InPayloadAt(off int) bool {
+	return off >= 0 && r.inPayloadAddr(r.spanBase+uintptr(off))
+}
+
+func (r *Result) inPayloadAddr(p uintptr) bool {
+	if len(r.spanBuf) == 0 || p < r.spanBase {
+		return false
+	}
+	at := int(p - r.spanBase)
+	k := sort.Search(len(r.spanBuf), func(k int) bool { return r.spanBuf[k].end > at })
+	return k < len(r.spanBuf) && r.spanBuf[k].start <= at
 }

@@ -35,15 +35,16 @@ func mayHoldSecrets(b []byte) bool {
 	return len(b) >= minSecretText && (len(b) >= minUnlabelled || bytes.IndexByte(b, ':') >= 0 || bytes.IndexByte(b, '=') >= 0)
 }
 
-// findSecrets appends the credentials in b to into.Secrets, MaxSecrets at
-// most past into.secretsBase.
-func findSecrets(b []byte, into *Result) {
+// findSecretsIn appends the credentials in b to into.Secrets, MaxSecrets
+// at most past into.secretsBase; payloads are b's payload values, as
+// offsets into b (see secretJSON).
+func findSecretsIn(b []byte, into *Result, payloads []span) {
 	if !mayHoldSecrets(b) {
 		return
 	}
 	r := Result{Secrets: into.Secrets, TooManySecrets: into.TooManySecrets,
 		secretsBase: into.secretsBase, secretsCutAt: into.secretsCutAt}
-	s := scan{secretsOnly: true}
+	s := scan{secretsOnly: true, payloadSpans: payloads}
 	s.words(b, &r)
 	into.Secrets, into.TooManySecrets, into.secretsCutAt = r.Secrets, r.TooManySecrets, r.secretsCutAt
 }
@@ -576,8 +577,10 @@ func beforeBlankEscape(t []byte) []byte {
 	return t
 }
 
-// inAPayload reports whether t lies inside a payload value the scan met
-// (the spans are apart and in order: a binary search).
+// inAPayload reports whether t starts inside a payload value the scan met
+// (the spans are apart and in order: a binary search): one that runs on
+// past the value's end, its end guessed, holds no field all the same
+// (Result.InPayloadAt).
 func (s *scan) inAPayload(t []byte) bool {
 	if len(s.payloadSpans) == 0 || len(s.text) == 0 {
 		return false
@@ -587,7 +590,7 @@ func (s *scan) inAPayload(t []byte) bool {
 		return false
 	}
 	k := sort.Search(len(s.payloadSpans), func(k int) bool { return s.payloadSpans[k].end > at })
-	return k < len(s.payloadSpans) && s.payloadSpans[k].start <= at && at+len(t) <= s.payloadSpans[k].end
+	return k < len(s.payloadSpans) && s.payloadSpans[k].start <= at
 }
 
 // endsBracketedValue: what may follow a bracketed value's `]` (a list's or
@@ -907,11 +910,21 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 	}
 }
 
+// ctliveIDAt reports whether a CTLive ID's CHANNEL_ or USER_ starts at
+// b[i] (`authorization: [CHAT_AGM_…]` names a contact, not a credential).
+func ctliveIDAt(b []byte, i int) bool {
+	j := i
+	for j < len(b) && (is(b[j], cUpper) || '0' <= b[j] && b[j] <= '9') {
+		j++
+	}
+	return j > i && is(b[i], cUpper) && j < len(b) && b[j] == '_'
+}
+
 // skipOpener steps over a bracket or a quote that opens a credential
 // (`Bearer (x)`, `Basic [x]`, `Bearer "x"`, `"(Basic x)"`): the token
 // starts after it, and ends at its closer, which no token holds.
 func skipOpener(b []byte, v int) int {
-	if v+1 < len(b) && tokenChar[b[v+1]] {
+	if v+1 < len(b) && tokenChar[b[v+1]] && !ctliveIDAt(b, v+1) {
 		switch b[v] {
 		case '(', '[', '<', '"', '\'':
 			return v + 1
