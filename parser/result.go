@@ -196,7 +196,8 @@ func (r *Result) reset() {
 // read: Tenant, Channel), overlaps a credential in Secrets or, past
 // MaxSecrets, may overlap one not kept: credentials are found left to
 // right, so those not kept start at or after the lowest of them, and a
-// field that ends before it stands.
+// field that ends before it stands. A credential that starts inside a
+// payload value counts for neither (InPayloadAt): no field is read there.
 func (r *Result) InSecret(t []byte) bool {
 	if len(t) == 0 {
 		return false
