@@ -512,6 +512,12 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 		{"one only the escape reading sees", `[socketIO] [message] data:{"text":"pwd\u001b[0m='x"}room[` + cidA + `] it's`, nil, "AGM"},
 		{"a contactID in brackets after a labelled authorization", "[socketIO] [joinContact] authorization: [" + cidA + "] granted to agent", nil, "AGM"},
 		{"and after a Bearer", "[socketIO] [joinContact] Authorization: Bearer (" + cidA + ") ok", nil, "AGM"},
+		// helper-56: a token that only starts like an ID (capitals and
+		// '_') is a token all the same, and one with more after the UUID.
+		{"a token shaped like a vendor key in brackets", `[HTTP] GET /api Authorization: Bearer (SK_9f8e7d6c5b4a39281716abcdef) 200 Authorization: Bearer "SK_9f8e7d6c5b4a39281716abcdeg" 200 authorization: [SK_9f8e7d6c5b4a39281716abcdeh] 200`,
+			[]string{"9f8e7d6c5b4a39281716abcdef", "9f8e7d6c5b4a39281716abcdeg", "9f8e7d6c5b4a39281716abcdeh"}, ""},
+		{"an ID with secret text glued after it", `[HTTP] authorization: (CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32czzSECRETPWDzz) ok`,
+			[]string{"SECRETPWD"}, ""},
 		{"past MaxSecrets inside a payload of a multi-line record", `[newContact] data:{"text":"` + strings.Repeat("pwd=a ", 4097) + `"} room ` + cidA + "\n    at f (a.js:1:1)",
 			[]string{"pwd=a"}, "AGM"},
 	}

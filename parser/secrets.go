@@ -910,14 +910,32 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 	}
 }
 
-// ctliveIDAt reports whether a CTLive ID's CHANNEL_ or USER_ starts at
-// b[i] (`authorization: [CHAT_AGM_…]` names a contact, not a credential).
+// ctliveIDAt reports whether a whole CTLive ID starts at b[i] and stands
+// alone (`authorization: [CHAT_AGM_<uuid>]` names a contact, not a
+// credential): CHANNEL_TENANT_<uuid> or USER_TENANT_<uuid> followed by no
+// letter or digit, or USER_ and an agent's login. A token that only starts
+// with capitals and '_' (`Bearer (SK_9f8e…)`) is none.
 func ctliveIDAt(b []byte, i int) bool {
-	j := i
-	for j < len(b) && (is(b[j], cUpper) || '0' <= b[j] && b[j] <= '9') {
-		j++
+	return uuidIDEnd(b, i) > 0 || hasPrefixAt(b, i, "USER_") && agentLogin(b, i+5) > 0
+}
+
+// uuidIDEnd returns the end of the CHANNEL_TENANT_<uuid> starting at b[i]
+// when nothing but a non-alphanumeric byte follows it, or 0.
+func uuidIDEnd(b []byte, i int) int {
+	if i >= len(b) || !is(b[i], cUpper) {
+		return 0
 	}
-	return j > i && is(b[i], cUpper) && j < len(b) && b[j] == '_'
+	end := identEnd(b, i)
+	run := b[i:end]
+	lastU := len(run) - 9
+	if lastU < 2 || run[lastU] != '_' || end >= len(b) || b[end] != '-' || bytes.IndexByte(run[:lastU], '_') < 0 {
+		return 0
+	}
+	e := uuidAt(b, i+lastU+1)
+	if e == 0 || e < len(b) && alnum[b[e]] {
+		return 0
+	}
+	return e
 }
 
 // skipOpener steps over a bracket or a quote that opens a credential
