@@ -105,7 +105,7 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			// its text does not move it: every sink shows the same tenant
 			// (contract: one record has one tenant). The channel stands
 			// unless a credential holds it.
-			tenant, keepTenant := r.Tenant, shaped
+			tenant := r.Tenant
 			tenantHidden := shaped && w.credentialAt(found, src, r.Tenant, r)
 			channel, keepChannel := r.Channel, shaped && !r.InSecret(r.Channel) && !w.credentialAt(found, src, r.Channel, r)
 			// A message ID a credential covers is that credential (a session
@@ -120,15 +120,12 @@ func (s *Stage) protect(ev *record.Event, line []byte, shaped bool, w *Work) {
 			out := w.apply(src)
 			if shaped {
 				w.remap(r, src)
-				// keepRouting: the tenant and the channel name where the
-				// record goes; when only masking replaced the text they were
-				// read from (mask contactID, mask userID), they stay as the
-				// record was routed, so every sink sees one tenant (contract).
-				// Where a credential covers them, they are part of it and
-				// show its replacement.
+				// The remapped fields show the replacements; the tenant is
+				// the routed one again (see above), the channel where no
+				// credential holds it.
 				if tenantHidden {
 					s.reroute(ev)
-				} else if keepTenant {
+				} else {
 					r.Tenant = tenant
 				}
 				if keepChannel {
