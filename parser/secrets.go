@@ -910,39 +910,51 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 	}
 }
 
-// ctliveIDAt reports whether a whole CTLive ID starts at b[i] and stands
-// alone (`authorization: [CHAT_AGM_<uuid>]` names a contact, not a
-// credential): CHANNEL_TENANT_<uuid> or USER_TENANT_<uuid> followed by no
-// letter or digit, or USER_ and an agent's login. A token that only starts
-// with capitals and '_' (`Bearer (SK_9f8e…)`) is none.
-func ctliveIDAt(b []byte, i int) bool {
-	return uuidIDEnd(b, i) > 0 || hasPrefixAt(b, i, "USER_") && agentLogin(b, i+5) > 0
-}
-
-// uuidIDEnd returns the end of the CHANNEL_TENANT_<uuid> starting at b[i]
-// when nothing but a non-alphanumeric byte follows it, or 0.
-func uuidIDEnd(b []byte, i int) int {
+// idInOpener reports whether the opener at b[o] holds exactly a CTLive
+// ID, CHANNEL_TENANT_<uuid> or USER_TENANT_<uuid> as the parser reads one,
+// and its closer (`authorization: [CHAT_AGM_<uuid>]` names a contact, not
+// a credential). Anything else there, a token that only starts like one
+// (`Bearer (SK_9f8e…)`, `(USER_s3cr3t…)`, `(CHAT_AGM_<uuid>:x)`), is the
+// credential.
+func idInOpener(b []byte, o int) bool {
+	i := o + 1
 	if i >= len(b) || !is(b[i], cUpper) {
-		return 0
+		return false
+	}
+	c := i + 1
+	for c < len(b) && (is(b[c], cUpper) || '0' <= b[c] && b[c] <= '9') {
+		c++ // the channel: [A-Z][A-Z0-9]*
+	}
+	if c >= len(b) || b[c] != '_' {
+		return false
 	}
 	end := identEnd(b, i)
-	run := b[i:end]
-	lastU := len(run) - 9
-	if lastU < 2 || run[lastU] != '_' || end >= len(b) || b[end] != '-' || bytes.IndexByte(run[:lastU], '_') < 0 {
-		return 0
+	lastU := end - i - 9
+	if lastU <= c-i || b[i+lastU] != '_' || end >= len(b) || b[end] != '-' {
+		return false
 	}
 	e := uuidAt(b, i+lastU+1)
-	if e == 0 || e < len(b) && alnum[b[e]] {
-		return 0
+	return e > 0 && e < len(b) && b[e] == closerOf(b[o])
+}
+
+// closerOf is the byte that closes the opener c.
+func closerOf(c byte) byte {
+	switch c {
+	case '(':
+		return ')'
+	case '[':
+		return ']'
+	case '<':
+		return '>'
 	}
-	return e
+	return c // a quote
 }
 
 // skipOpener steps over a bracket or a quote that opens a credential
 // (`Bearer (x)`, `Basic [x]`, `Bearer "x"`, `"(Basic x)"`): the token
 // starts after it, and ends at its closer, which no token holds.
 func skipOpener(b []byte, v int) int {
-	if v+1 < len(b) && tokenChar[b[v+1]] && !ctliveIDAt(b, v+1) {
+	if v+1 < len(b) && tokenChar[b[v+1]] && !idInOpener(b, v) {
 		switch b[v] {
 		case '(', '[', '<', '"', '\'':
 			return v + 1
