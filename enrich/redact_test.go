@@ -521,6 +521,8 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 		// helper-57: only exactly an ID between opener and closer is one.
 		{"tokens that only start like IDs", `[HTTP] Authorization: Bearer (Sk_live_9f8e7d6c5b4a_3f2a9c1e-8b4d-4e6f-9a1b-2c3d4e5f6a7b) Authorization: Bearer (USER_s3cr3tT0kenABCDEFxyz123456) Authorization: Bearer (CHAT_AGM_3f2a9c1e-8b4d-4e6f-9a1b-2c3d4e5f6a7b:supersecretpass) Authorization: Bearer (CHAT_AGM_3f2a9c1e-8b4d-4e6f-9a1b-2c3d4e5f6a7b_SECRETxyz987654)`,
 			[]string{"9f8e7d6c5b4a", "s3cr3tT0ken", "supersecretpass", "SECRETxyz987654"}, ""},
+		{"an ID with an empty tenant is none, as the parser reads it", `[HTTP] Authorization: Bearer (X__3f2a9c1e-8b4d-4e6f-9a1b-2c3d4e5f6a7b) ok`,
+			[]string{"3f2a9c1e-8b4d-4e6f-9a1b-2c3d4e5f6a7b"}, ""},
 		{"past MaxSecrets inside a payload of a multi-line record", `[newContact] data:{"text":"` + strings.Repeat("pwd=a ", 4097) + `"} room ` + cidA + "\n    at f (a.js:1:1)",
 			[]string{"pwd=a"}, "AGM"},
 	}

@@ -930,7 +930,7 @@ func idInOpener(b []byte, o int) bool {
 	}
 	end := identEnd(b, i)
 	lastU := end - i - 9
-	if lastU <= c-i || b[i+lastU] != '_' || end >= len(b) || b[end] != '-' {
+	if lastU <= c-i+1 || b[i+lastU] != '_' || end >= len(b) || b[end] != '-' {
 		return false
 	}
 	e := uuidAt(b, i+lastU+1)
