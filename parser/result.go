@@ -229,7 +229,12 @@ func (r *Result) inPayloadAddr(p uintptr) bool {
 	if len(r.spanBuf) == 0 || p < r.spanBase {
 		return false
 	}
-	at := int(p - r.spanBase)
-	k := sort.Search(len(r.spanBuf), func(k int) bool { return r.spanBuf[k].end > at })
-	return k < len(r.spanBuf) && r.spanBuf[k].start <= at
+	return spanAt(r.spanBuf, int(p-r.spanBase))
+}
+
+// spanAt reports whether offset at lies inside one of spans, which are
+// apart and in order (a binary search).
+func spanAt(spans []span, at int) bool {
+	k := sort.Search(len(spans), func(k int) bool { return spans[k].end > at })
+	return k < len(spans) && spans[k].start <= at
 }

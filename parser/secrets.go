@@ -2,7 +2,6 @@ package parser
 
 import (
 	"bytes"
-	"sort"
 	"unsafe"
 )
 
@@ -578,9 +577,8 @@ func beforeBlankEscape(t []byte) []byte {
 }
 
 // inAPayload reports whether t starts inside a payload value the scan met
-// (the spans are apart and in order: a binary search): one that runs on
-// past the value's end, its end guessed, holds no field all the same
-// (Result.InPayloadAt).
+// (spanAt): one that runs on past the value's end, its end guessed, holds
+// no field all the same (Result.InPayloadAt).
 func (s *scan) inAPayload(t []byte) bool {
 	if len(s.payloadSpans) == 0 || len(s.text) == 0 {
 		return false
@@ -589,8 +587,7 @@ func (s *scan) inAPayload(t []byte) bool {
 	if at < 0 || at > len(s.text) {
 		return false
 	}
-	k := sort.Search(len(s.payloadSpans), func(k int) bool { return s.payloadSpans[k].end > at })
-	return k < len(s.payloadSpans) && s.payloadSpans[k].start <= at
+	return spanAt(s.payloadSpans, at)
 }
 
 // endsBracketedValue: what may follow a bracketed value's `]` (a list's or
