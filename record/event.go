@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/binary"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -79,6 +80,34 @@ func fieldIndex(key []byte) int {
 		return FieldStack
 	}
 	return -1
+}
+
+// fieldKey is a field's key as an encoder writes it, padded to 16 bytes:
+// appending it is one 16-byte store, not a call to runtime.memmove (~20
+// instructions for each of a record's ~9 fields). Every key fits: the
+// longest, `"errorType":` in JSON, is 12 bytes.
+type fieldKey struct {
+	b [16]byte
+	n int
+}
+
+func newFieldKey(enc []byte) fieldKey {
+	k := fieldKey{n: len(enc)}
+	if copy(k.b[:], enc) != len(enc) {
+		panic("record: a field key longer than 16 bytes: " + string(enc))
+	}
+	return k
+}
+
+// append writes the key to dst with room for at least room more bytes
+// after it, so the value that follows is appended without growing.
+func (k *fieldKey) append(dst []byte, room int) []byte {
+	n := len(dst)
+	if cap(dst)-n < len(k.b)+room {
+		dst = slices.Grow(dst, len(k.b)+room)
+	}
+	*(*[16]byte)(dst[n : n+16]) = k.b
+	return dst[:n+k.n]
 }
 
 // Layout says where the added fields go in an enriched record. It is

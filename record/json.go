@@ -144,7 +144,7 @@ func appendFieldsJSON(dst []byte, ev *Event, mode jsonMode, clean []byte) []byte
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = append(dst, jsonKeys[i]...)
+		dst = jsonKeys[i].append(dst, 0)
 		switch i {
 		case FieldScopes:
 			dst = appendJSONStrings(dst, r.Scopes, clean)
@@ -164,9 +164,9 @@ func appendFieldsJSON(dst []byte, ev *Event, mode jsonMode, clean []byte) []byte
 }
 
 // jsonKeys are the field names as `"name":`, encoded once.
-var jsonKeys = func() (k [numFields][]byte) {
+var jsonKeys = func() (k [numFields]fieldKey) {
 	for i, name := range FieldNames {
-		k[i] = append(appendJSONString(nil, name), ':')
+		k[i] = newFieldKey(append(appendJSONString(nil, name), ':'))
 	}
 	return
 }()

@@ -134,16 +134,20 @@ func appendFieldsMsgpack(dst []byte, ev *Event) []byte {
 	r := &ev.Fields
 	for m := ev.present; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros32(m)
-		dst = append(dst, msgpackKeys[i]...)
 		switch i {
 		case FieldScopes:
+			dst = msgpackKeys[i].append(dst, 0)
 			dst = appendStringsMsgpack(dst, r.Scopes)
 		case FieldStack:
+			dst = msgpackKeys[i].append(dst, 0)
 			dst = appendStringsMsgpack(dst, r.Stack)
 		case FieldPayload:
+			dst = msgpackKeys[i].append(dst, 0)
 			dst = appendPayloadsMsgpack(dst, r.Payloads, ev.layout.payloadLevel())
 		default:
-			dst = appendStr(dst, ev.Value(i))
+			v := ev.Value(i)
+			dst = msgpackKeys[i].append(dst, 5+len(v)) // room for v's header and v
+			dst = appendStr(dst, v)
 		}
 	}
 	return dst
@@ -169,9 +173,9 @@ func appendPayloadsMsgpack(dst []byte, ps []parser.Payload, level int) []byte {
 }
 
 // msgpackKeys are the field names, encoded once.
-var msgpackKeys = func() (k [numFields][]byte) {
+var msgpackKeys = func() (k [numFields]fieldKey) {
 	for i, name := range FieldNames {
-		k[i] = msgp.AppendString(nil, name)
+		k[i] = newFieldKey(msgp.AppendString(nil, name))
 	}
 	return
 }()
