@@ -354,38 +354,34 @@ func (ev *Event) Value(i int) []byte {
 	}
 	r := &ev.Fields
 	switch i {
-	case FieldService:
-		return r.Service
-	case FieldTime:
-		return r.TimeText
-	case FieldFunction:
-		return r.Function
-	case FieldTenant:
-		return r.Tenant
-	case FieldContactID:
-		return r.ContactID
-	case FieldChannel:
-		return r.Channel
-	case FieldUserID:
-		return r.UserID
-	case FieldSessionID:
-		return r.SessionID
-	case FieldMessageID:
-		return r.MessageID
 	case FieldEvent:
 		return eventBytes[r.Event]
-	case FieldMessage:
-		return r.Message
-	case FieldURL:
-		return r.URL
 	case FieldLevel:
 		return levelBytes[r.Level]
-	case FieldError:
-		return r.Error
-	case FieldErrorType:
-		return r.ErrorType
+	}
+	if off := valueOffset[i]; off != 0 {
+		return *(*[]byte)(unsafe.Add(unsafe.Pointer(r), off-1))
 	}
 	return nil
+}
+
+// valueOffset is, plus one, where field i's []byte lies in parser.Result
+// (0: not a []byte field). Value reads through it: the switch it replaces
+// was a call of ~24 instructions for each field of every record encoded.
+var valueOffset = [numFields]uintptr{
+	FieldService:   unsafe.Offsetof(parser.Result{}.Service) + 1,
+	FieldTime:      unsafe.Offsetof(parser.Result{}.TimeText) + 1,
+	FieldFunction:  unsafe.Offsetof(parser.Result{}.Function) + 1,
+	FieldTenant:    unsafe.Offsetof(parser.Result{}.Tenant) + 1,
+	FieldContactID: unsafe.Offsetof(parser.Result{}.ContactID) + 1,
+	FieldChannel:   unsafe.Offsetof(parser.Result{}.Channel) + 1,
+	FieldUserID:    unsafe.Offsetof(parser.Result{}.UserID) + 1,
+	FieldSessionID: unsafe.Offsetof(parser.Result{}.SessionID) + 1,
+	FieldMessageID: unsafe.Offsetof(parser.Result{}.MessageID) + 1,
+	FieldMessage:   unsafe.Offsetof(parser.Result{}.Message) + 1,
+	FieldURL:       unsafe.Offsetof(parser.Result{}.URL) + 1,
+	FieldError:     unsafe.Offsetof(parser.Result{}.Error) + 1,
+	FieldErrorType: unsafe.Offsetof(parser.Result{}.ErrorType) + 1,
 }
 
 // Byte forms of the enums, built once so Value never allocates.

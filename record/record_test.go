@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ctlive/ctlive-fluent-bit/parser"
 	"github.com/tinylib/msgp/msgp"
 )
 
@@ -355,6 +356,45 @@ func TestEventAndLevelNamesNeedNoJSONEscaping(t *testing.T) {
 			if cleanUntilSWAR(name, 0) != len(name) {
 				t.Errorf("%q needs escaping", name)
 			}
+		}
+	}
+}
+
+// Value reads the []byte fields through valueOffset: each field must read
+// the parser.Result member of its own name, and the lists none.
+func TestValueReadsEachFieldsOwnMember(t *testing.T) {
+	var ev Event
+	r := &ev.Fields
+	members := map[int]*[]byte{
+		FieldService: &r.Service, FieldTime: &r.TimeText, FieldFunction: &r.Function,
+		FieldTenant: &r.Tenant, FieldContactID: &r.ContactID, FieldChannel: &r.Channel,
+		FieldUserID: &r.UserID, FieldSessionID: &r.SessionID, FieldMessageID: &r.MessageID,
+		FieldMessage: &r.Message, FieldURL: &r.URL, FieldError: &r.Error, FieldErrorType: &r.ErrorType,
+	}
+	for i, m := range members {
+		*m = []byte(FieldNames[i])
+	}
+	r.Event, r.Level = parser.EventNewContact, parser.LevelWarn
+	r.Scopes, r.Stack = [][]byte{[]byte("s")}, [][]byte{[]byte("at f")}
+	ev.present = 1<<numFields - 1
+	for i := range numFields {
+		var want []byte
+		switch {
+		case members[i] != nil:
+			want = *members[i]
+		case i == FieldEvent:
+			want = []byte("newContact")
+		case i == FieldLevel:
+			want = []byte("warn")
+		}
+		if got := ev.Value(i); !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+			t.Errorf("Value(%s) = %q, want %q", FieldNames[i], got, want)
+		}
+	}
+	ev.present = 0
+	for i := range numFields {
+		if got := ev.Value(i); got != nil {
+			t.Errorf("Value(%s) of an absent field = %q", FieldNames[i], got)
 		}
 	}
 }
