@@ -66,6 +66,69 @@ func jsonExtent(b []byte, scratch *[]byte) (n int, decodes bool) {
 	return grammarExtent(b), false
 }
 
+// unparsedExtent returns the length of a value at the start of b that opens
+// like a payload's ('{' or '[') but is not JSON: up to the bracket that
+// balances its first, reading text in double or single quotes or backticks
+// (backslash escapes kept) as strings, or all of b when nothing balances it.
+// Such a value is still data (contract, "Where IDs and the tenant may come
+// from"): a line cut inside its payload (Docker splits lines at 16 KB), a
+// JavaScript literal (`{'text':'…'}`), an object printed by util.inspect.
+// What a customer typed in it must not give the record a contactID or a
+// tenant. One exception, 0: a lone token in brackets (the contract's token:
+// no blank, bracket, brace or quote inside), as in `session:[<uuid>]` or
+// `contact:[CHAT_AGM_<uuid>]`, which the server writes and no customer
+// text can open outside a payload. Linear: one pass, no nesting kept but a
+// count.
+func unparsedExtent(b []byte) int {
+	if len(b) == 0 || b[0] != '{' && b[0] != '[' {
+		return 0
+	}
+	if b[0] == '[' {
+		i := 1
+		for i < len(b) && !is(b[i], cSpace) && !loneTokenStop(b[i]) {
+			i++
+		}
+		if i > 1 && i < len(b) && b[i] == ']' {
+			return 0
+		}
+	}
+	depth := 0
+	var quote byte
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if quote != 0 {
+			switch c {
+			case '\\':
+				i++
+			case quote:
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '"', '\'', '`':
+			quote = c
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return len(b)
+}
+
+// loneTokenStop: the bytes a lone bracketed token (unparsedExtent) holds
+// none of.
+func loneTokenStop(c byte) bool {
+	switch c {
+	case '[', ']', '{', '}', '"', '\'', '`':
+		return true
+	}
+	return false
+}
+
 // grammarExtent returns the length of the JSON object or array at the start
 // of b by the grammar alone (RFC 8259; numbers are not converted, nesting is
 // not limited), or 0. It is only asked about values json-iterator refused,

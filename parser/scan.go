@@ -364,7 +364,8 @@ func (s *scan) sawSave(pos int) {
 }
 
 // payload records `label:{json}` (or `[json]`) whose colon is at c. A value
-// that does not parse is left out.
+// that does not parse is left out, but its extent (unparsedExtent) is still
+// a payload's: no ID or tenant is taken from inside it.
 func (s *scan) payload(b []byte, c int, r *Result) {
 	start := c
 	for start > 0 && is(b[start-1], cIdent) {
@@ -375,7 +376,9 @@ func (s *scan) payload(b []byte, c int, r *Result) {
 	}
 	n, decodes := s.extent(b, c+1, r)
 	if n == 0 {
-		return
+		if n = unparsedExtent(b[c+1:]); n == 0 {
+			return
+		}
 	}
 	end := c + 1 + n
 	s.payloadSpans = append(s.payloadSpans, span{c + 1, end})

@@ -26,7 +26,9 @@ tenant follows the contract: the first leading token after the function
 made of capitals, digits and _ that is not a component name (the
 contract's list, in the pattern), else the contactID's tenant, else a
 userID's when it is a customer's. IDs and level words inside a payload (label:{json},
-label:[json]) are skipped: the pattern carries a JSON grammar.
+label:[json]) are skipped: the pattern carries a JSON grammar. A value that
+opens so but is not JSON is skipped too, to the bracket that balances it or
+the line's end (a lone token in brackets, label:[x], is text).
 
 Where lnav cannot follow the contract:
 - A line needs a timestamp to be a message: a line without one (compose

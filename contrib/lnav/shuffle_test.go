@@ -50,7 +50,10 @@ func TestRawFormatAgreesWithTheParserOnShuffledPieces(t *testing.T) {
 					pick("failed", "CHAT_AGM_"+uuid(), uuid(), "warn", "x")))
 			}
 			return pick("data", "payload", "x_1") + ":" + pick("{"+strings.Join(members, ",")+"}",
-				"["+pick("1", "true", `"session `+uuid()+`"`)+"]", "{bad", `{"a":}`)
+				"["+pick("1", "true", `"session `+uuid()+`"`)+"]", "{bad", `{"a":}`,
+				// not JSON: data to its balancing closer or the line's end,
+				// but for a lone token in brackets
+				`{'t':'} ] x'`, `{ text: 'it\'s', n: [1, {`, `["a" "b"] `, "[`]` x]", `{"s":"\`, "["+uuid()+"]", "[CHAT_AGM_"+uuid()+"]")
 		case 6:
 			return pick("url:https://server1/x?ctlivetoken="+uuid(), "url:", "a:b")
 		default:
