@@ -423,6 +423,11 @@ func TestOneCredentialOneDigest(t *testing.T) {
 			"[JWT] [AGM] rejected token " + j + ". Again " + j, ""},
 		{"a JWT before a JSON escape", `[JWT] [AGM] body:{"q":"token=` + jwt + `\n"}`,
 			`[JWT] [AGM] body:{"q":"token=` + j + `\n"}`, ""},
+		// helper-59: a token in brackets with and without a label
+		{"ct7Token in parentheses, labelled or not", "[HTTP] [AGM] ct7Token (Zk39xQ0pL7mN2vB8cR4t) ct7Token=(Zk39xQ0pL7mN2vB8cR4t) ct7Token <Zk39xQ0pL7mN2vB8cR4t>.",
+			"[HTTP] [AGM] ct7Token (" + tok + ") ct7Token=(" + tok + ") ct7Token <" + tok + ">.", ""},
+		{"a JWT after a percent-escape", "[HTTP] [AGM] GET /cb?next=%2Fx%3Fjwt%3D" + jwt + " 302",
+			"[HTTP] [AGM] GET /cb?next=%2Fx%3Fjwt%3D" + j + " 302", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -525,6 +530,19 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{"3f2a9c1e-8b4d-4e6f-9a1b-2c3d4e5f6a7b"}, ""},
 		{"past MaxSecrets inside a payload of a multi-line record", `[newContact] data:{"text":"` + strings.Repeat("pwd=a ", 4097) + `"} room ` + cidA + "\n    at f (a.js:1:1)",
 			[]string{"pwd=a"}, "AGM"},
+		// helper-59 (attacker review of 786695b): all as at 4f0aede.
+		{"a JWT glued after a URL's percent-escape", `[socketIO] [` + cidA + `] url:https://s/cb?next=%2Fx%3Fjwt%3D` + jwt + ` text:{"q":"Bearer%20` + jwt + ` and %2522` + jwt + `"}`,
+			[]string{"dozjgNryP4J3jVmNHl0w5N", "eyJzdWIiOiJqZG9lIn0"}, "AGM"},
+		{"a ct7Token in brackets without a label", `[socketIO] [` + cidA + `] ct7Token (Zk39xQ0pL7mN2vB8cR4t) ct7Token <Zk39xQ0pL7mN2vB8cR4u> ct7Token {Zk39xQ0pL7mN2vB8cR4v}`,
+			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u", "Zk39xQ0pL7mN2vB8cR4v"}, "AGM"},
+		{"credentials in braces after a scheme or a label", `[socketIO] [` + cidA + `] Authorization: Bearer {Zk39xQ0pL7mN2vB8cR4t} Authorization: Basic {aHVudGVyMg==} Authorization: {Zk39xQ0pL7mN2vB8cR4u} h:{"Authorization":"Basic {dXNlcjpodW50ZXIy}"}`,
+			[]string{"Zk39xQ0pL7mN2vB8cR4t", "aHVudGVyMg", "Zk39xQ0pL7mN2vB8cR4u", "dXNlcjpodW50ZXIy"}, "AGM"},
+		{"an ID-shaped token in an opener inside a payload", `[socketIO] [` + cidA + `] msg:{"text":"Authorization: Bearer (SK_live_5c637aa3-2499-428b-9eb8-192114cb890f)"}`,
+			[]string{"5c637aa3-2499-428b-9eb8-192114cb890f"}, "AGM"},
+		{"text glued after an opener's closer", `[socketIO] [` + cidA + `] Authorization: Bearer (CHAT_AGM_5c637aa3-2499-428b-9eb8-192114cb890f)Zk39xQ0pL7mN2vB8cR4t Authorization: Bearer (abc)Zk39xQ0pL7mN2vB8cR4u`,
+			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u"}, "AGM"},
+		{"a session in backticks", "[socketIO] [" + cidA + "] session `" + planted + "` and session=`" + planted + "`",
+			[]string{planted}, "AGM"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -540,6 +558,22 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 				t.Errorf("routed by %q, tenant field %q, want %q", ev.Tenant, ev.Fields.Tenant, tc.tenant)
 			}
 		})
+	}
+}
+
+// helper-59: no ID is read from a record's other values, so an ID-shaped
+// token in an opener there is a token (the parser keeps such an opener's
+// ID only in the line, where it may be the record's contactID).
+func TestIDShapedTokensInOtherValuesAreTokens(t *testing.T) {
+	const tok = "SK_live_5c637aa3-2499-428b-9eb8-192114cb890f"
+	ev := enrichOne(t, v1(kv{"log", "[socketIO] [" + cidA + "] headers logged", "auth", "Authorization: Bearer (" + tok + ")"}), config())
+	for form, out := range outputs(ev) {
+		if bytes.Contains(out, []byte("5c637aa3-2499-428b-9eb8-192114cb890f")) {
+			t.Errorf("%s holds the token: %.300s", form, out)
+		}
+	}
+	if string(ev.Tenant) != "AGM" {
+		t.Errorf("routed by %q, want AGM", ev.Tenant)
 	}
 }
 

@@ -60,7 +60,7 @@ func init() {
 			k |= cSpace
 		}
 		switch b {
-		case ' ', '\t', '[', '"', '\'', ':', '=':
+		case ' ', '\t', '[', '"', '\'', '`', ':', '=': // a backtick quotes too (JavaScript, Markdown)
 			k |= cSep
 		}
 		class[c] = k

@@ -70,6 +70,7 @@ func (s *scan) words(b []byte, r *Result) {
 	var tail [blockSize]byte // the last, partial block, zero-padded: NUL is in no class
 	prevAlnum := uint64(0)   // the byte before the body counts as a boundary
 	prevBackslash := uint64(0)
+	glued := gluedJWT(b, 0)
 	for i := 0; i < n; i += blockSize {
 		block := &tail
 		if i+blockSize <= n {
@@ -96,8 +97,32 @@ func (s *scan) words(b []byte, r *Result) {
 				s.word(b, w, r)
 			}
 		}
+		for ; glued < min(i+blockSize, n); glued = gluedJWT(b, glued+3) {
+			s.word(b, glued, r)
+		}
 	}
 	s.finishIDs(r)
+}
+
+// gluedJWT returns the start of the first JWT candidate (`eyJ`) at or after
+// b[i] that a URL's percent-escape glues to what precedes it
+// (`?next=%2Fcb%3Fjwt%3DeyJ…`, `%22eyJ…`, `Bearer%20eyJ…`): no word starts
+// there, yet the contract replaces a JWT wherever it stands. len(b) when
+// there is none. A capital J is rare in CTLive's lines: IndexByte skips to
+// each, and every byte is looked at once.
+func gluedJWT(b []byte, i int) int {
+	for i < len(b) {
+		j := bytes.IndexByte(b[i:], 'J')
+		if j < 0 {
+			break
+		}
+		j += i
+		if j >= 5 && b[j-1] == 'y' && b[j-2] == 'e' && b[j-5] == '%' && is(b[j-4], cHex) && is(b[j-3], cHex) {
+			return j - 2
+		}
+		i = j + 1
+	}
+	return len(b)
 }
 
 // byteIs sets the high bit of each byte of x equal to c, exactly (no

@@ -61,7 +61,7 @@ const (
 	aloneEnd = `(?![A-Za-z0-9_-])`
 
 	// What may stand between a context word and its UUID.
-	sep = `[ \t\['":=]++`
+	sep = `[ \t\['"` + "`" + `:=]++`
 
 	// lnav compiles patterns with PCRE2_DOTALL and, to show or query a
 	// message, matches the pattern against all of its lines: every search

@@ -37,9 +37,9 @@ func TestRawFormatAgreesWithTheParserOnShuffledPieces(t *testing.T) {
 			return "USER_" + pick("jdoe@acd.example.com", "a.b.", "first_last@agm.example", "AGM_"+uuid(), "%+@-", "x.")
 		case 2:
 			return pick("session", "Session ID", "SESSIONID", "sessionId", "ctlivetoken", "session \t id", "xsession") +
-				pick(" ", " [", "=", `":"`, ":", "") + uuid()
+				pick(" ", " [", "=", `":"`, ":", "", " `", "=`") + uuid()
 		case 3:
-			return pick("id", "ID", "messageId", "MessageID", "xid") + pick(" ", " [", "=", "") + uuid()
+			return pick("id", "ID", "messageId", "MessageID", "xid") + pick(" ", " [", "=", "", " `") + uuid()
 		case 4:
 			return pick("error", "Error:", "TypeError:", "failed", "FAILURE", "warn", "Warning", "warned", "error_code",
 				"unhandledX", "Unhandled:", "MyException:", "errors")
