@@ -120,8 +120,15 @@ func appendDate(buf []byte, t time.Time, format string, secs *secondsText) []byt
 		return append(buf, '"')
 	}
 	// Seconds with microseconds, as Fluent Bit prints its double dates.
-	buf = secs.append(buf, t.Unix())
-	us := t.Nanosecond() / 1000
+	sec, ns := t.Unix(), t.Nanosecond()
+	if sec < 0 && ns > 0 {
+		// Before 1970 (a line's own timestamp): -0.75 is -1 s and 250 ms
+		// in Go's time, and its text is "-0" and the rest of the second.
+		buf = append(buf, '-')
+		sec, ns = -(sec + 1), 1e9-ns
+	}
+	buf = secs.append(buf, sec)
+	us := ns / 1000
 	// Constant divisors: the compiler turns them into multiplications.
 	return append(buf, '.', byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10),
 		byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10))

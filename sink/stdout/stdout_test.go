@@ -92,6 +92,28 @@ func TestEachRecordHasItsOwnDate(t *testing.T) {
 	}
 }
 
+// helper-60: a line's own timestamp before 1970 becomes the record's
+// time; its double date is that instant (-0.75), not the whole seconds
+// and the fraction joined ("-1.250000").
+func TestDatesBeforeNineteenSeventy(t *testing.T) {
+	for _, tc := range []struct{ line, double, epoch string }{
+		{"1969-12-31T23:59:59.250000000Z [socketIO] x", "-0.750000", "-1"},
+		{"1900-01-01T00:00:00.5Z [socketIO] x", "-2208988799.500000", "-2208988800"},
+		{"1969-12-31T23:59:59Z [socketIO] x", "-1.000000", "-1"},
+	} {
+		c := flbhost.AppendV2(nil, flbhost.EventTime(time.Unix(1, 0)), flbhost.Map{}, flbhost.Map{{Key: "log", Value: tc.line}})
+		for format, want := range map[string]string{"double": tc.double, "epoch": tc.epoch} {
+			var out bytes.Buffer
+			if err := NewWriter(&out, "date", format).Deliver(context.Background(), batchOf(t, c)); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(out.String(), `{"date":`+want+`,`) {
+				t.Errorf("%s of %q: %.40s, want %s", format, tc.line, out.String(), want)
+			}
+		}
+	}
+}
+
 func TestNoDateKey(t *testing.T) {
 	var out bytes.Buffer
 	b := batchOf(t, flbhost.AppendV2(nil, flbhost.EventTime(time.Unix(1, 0)), flbhost.Map{}, flbhost.Map{}))
