@@ -353,6 +353,9 @@ func FuzzGrammarExtent(f *testing.F) {
 		if got != want {
 			t.Fatalf("grammarExtent(%q) = %d, encoding/json reads %d", s, got, want)
 		}
+		if want > 0 && !opensJSON(b) {
+			t.Fatalf("opensJSON(%q) refuses what encoding/json reads", s)
+		}
 	})
 }
 

@@ -32,6 +32,9 @@ func skipJSON(b []byte, scratch *[]byte) int {
 // but it is a payload's value all the same, and no ID may be taken from
 // inside it (contract, "Where IDs and the tenant may come from").
 func jsonExtent(b []byte, scratch *[]byte) (n int, decodes bool) {
+	if !opensJSON(b) {
+		return 0, false // json-iterator would build an error's text to say so
+	}
 	it := jsonAPI.BorrowIterator(b)
 	defer func() {
 		jsonAPI.ReturnIterator(it)
@@ -64,6 +67,33 @@ func jsonExtent(b []byte, scratch *[]byte) (n int, decodes bool) {
 	// json-iterator refuses a number out of range (1e400) that the grammar
 	// takes, and does not say where the value would have ended.
 	return grammarExtent(b), false
+}
+
+// opensJSON reports whether b starts as a JSON object or array can: after
+// '{' and blanks a string or '}', after '[' and blanks a value or ']'. A
+// value refused here (`{x}`, `{ text: 'x' }`, `[a b]`) never reaches
+// json-iterator, whose refusal costs a formatted error (~1 µs): a line of
+// such values stays fast.
+func opensJSON(b []byte) bool {
+	if len(b) == 0 || b[0] != '{' && b[0] != '[' {
+		return false
+	}
+	i := 1
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	if i == len(b) {
+		return false
+	}
+	if b[0] == '{' {
+		return b[i] == '"' || b[i] == '}'
+	}
+	switch c := b[i]; c {
+	case '"', '{', '[', ']', '-', 't', 'f', 'n':
+		return true
+	default:
+		return '0' <= c && c <= '9'
+	}
 }
 
 // unparsedExtent returns the length of a value at the start of b that opens
