@@ -410,6 +410,7 @@ func TestAMessageIDThatIsASessionIsLeftOut(t *testing.T) {
 func TestOneCredentialOneDigest(t *testing.T) {
 	dg := redact.NewDigester(nil)
 	s, tok, j := dg.Token(planted), dg.Token("Zk39xQ0pL7mN2vB8cR4t"), dg.Token(jwt)
+	const shortJWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlX3g" // its payload part in the 64-byte block where it starts
 	tests := []struct{ name, line, want, sessionID string }{
 		{"ctlivetoken and a bracket", "[socketIO] [AGM] joined with ctlivetoken: [" + planted + "] room",
 			"[socketIO] [AGM] joined with ctlivetoken: [" + s + "] room", s},
@@ -428,6 +429,8 @@ func TestOneCredentialOneDigest(t *testing.T) {
 			"[HTTP] [AGM] ct7Token (" + tok + ") ct7Token=(" + tok + ") ct7Token <" + tok + ">.", ""},
 		{"a JWT after a percent-escape", "[HTTP] [AGM] GET /cb?next=%2Fx%3Fjwt%3D" + jwt + " 302",
 			"[HTTP] [AGM] GET /cb?next=%2Fx%3Fjwt%3D" + j + " 302", ""},
+		{"a short JWT after a percent-escape ending a sentence", "[x] [AGM] GET /a?next=%2Fcb%3Fjwt%3D" + shortJWT + ". done",
+			"[x] [AGM] GET /a?next=%2Fcb%3Fjwt%3D" + dg.Token(shortJWT) + ". done", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -539,8 +542,11 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{"Zk39xQ0pL7mN2vB8cR4t", "aHVudGVyMg", "Zk39xQ0pL7mN2vB8cR4u", "dXNlcjpodW50ZXIy"}, "AGM"},
 		{"an ID-shaped token in an opener inside a payload", `[socketIO] [` + cidA + `] msg:{"text":"Authorization: Bearer (SK_live_5c637aa3-2499-428b-9eb8-192114cb890f)"}`,
 			[]string{"5c637aa3-2499-428b-9eb8-192114cb890f"}, "AGM"},
-		{"text glued after an opener's closer", `[socketIO] [` + cidA + `] Authorization: Bearer (CHAT_AGM_5c637aa3-2499-428b-9eb8-192114cb890f)Zk39xQ0pL7mN2vB8cR4t Authorization: Bearer (abc)Zk39xQ0pL7mN2vB8cR4u`,
-			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u"}, "AGM"},
+		// helper-61 (of the fixes above): the server's ID in brackets after
+		// ct7Token, or glued after a closer, is the record's ID.
+		{"an ID alone in brackets after ct7Token", "[socketIO] ct7Token (" + cidA + ") joined", nil, "AGM"},
+		{"an ID glued after a token's closer", "[socketIO] Authorization: Bearer (abc)" + cidA + " joined", []string{"(abc)"}, "AGM"},
+		{"an ID glued after a bracketed token", "[socketIO] ct7Token (x)[" + cidA + "] joined", nil, "AGM"},
 		{"a session in backticks", "[socketIO] [" + cidA + "] session `" + planted + "` and session=`" + planted + "`",
 			[]string{planted}, "AGM"},
 	}

@@ -96,67 +96,81 @@ func opensJSON(b []byte) bool {
 	}
 }
 
-// unparsedExtent returns the length of a value at the start of b that opens
-// like a payload's ('{' or '[') but is not JSON: up to the bracket that
-// balances its first, reading text in double or single quotes or backticks
-// (backslash escapes kept) as strings, or all of b when nothing balances it.
-// Such a value is still data (contract, "Where IDs and the tenant may come
-// from"): a line cut inside its payload (Docker splits lines at 16 KB), a
-// JavaScript literal (`{'text':'…'}`), an object printed by util.inspect.
-// What a customer typed in it must not give the record a contactID or a
-// tenant. One exception, 0: a lone token in brackets (the contract's token:
-// no blank, bracket, brace or quote inside), as in `session:[<uuid>]` or
-// `contact:[CHAT_AGM_<uuid>]`, which the server writes and no customer
-// text can open outside a payload. Linear: one pass, no nesting kept but a
-// count.
-func unparsedExtent(b []byte) int {
-	if len(b) == 0 || b[0] != '{' && b[0] != '[' {
+// cutExtent returns len(b) when b starts as a JSON object or array does
+// (`{"`, `["`, `[{`, `[[`, `[1`, `[-`) but ends before its value closes: a
+// line Docker cut inside its payload (it splits lines at 16 KB), often in
+// the middle of a customer's long message. The rest of the line is that
+// payload's (contract, "Where IDs and the tenant may come from"): no ID or
+// tenant is taken from it. 0 otherwise: a value that closes, JSON or not
+// (`rooms:[CHAT_AGM_<uuid>, x]`, `{ text: 'x' }`), is text, whose IDs are
+// the server's (the contract's payloads are the values that parse). Text
+// in double quotes is a string (a backslash takes the byte after it), as
+// JSON writes one; a closer closes only its own kind of bracket (`]` in
+// an object is no end: such a value is no JSON, and what follows may not
+// bring its IDs back). One pass; a bit a level past 4,096 levels.
+func cutExtent(b []byte) int {
+	if !opensJSONValue(b) {
 		return 0
 	}
-	if b[0] == '[' {
-		i := 1
-		for i < len(b) && !is(b[i], cSpace) && !loneTokenStop(b[i]) {
-			i++
-		}
-		if i > 1 && i < len(b) && b[i] == ']' {
-			return 0
-		}
-	}
-	depth := 0
-	var quote byte
+	var fixed [64]uint64
+	inArray := fixed[:] // one bit per open bracket: '[' or '{'
+	depth, inString := 0, false
 	for i := 0; i < len(b); i++ {
 		c := b[i]
-		if quote != 0 {
+		if inString {
 			switch c {
 			case '\\':
 				i++
-			case quote:
-				quote = 0
+			case '"':
+				inString = false
 			}
 			continue
 		}
 		switch c {
-		case '"', '\'', '`':
-			quote = c
+		case '"':
+			inString = true
 		case '{', '[':
+			if depth/64 >= len(inArray) {
+				inArray = append(inArray, make([]uint64, len(inArray))...)
+			}
+			if c == '[' {
+				inArray[depth/64] |= 1 << (depth % 64)
+			} else {
+				inArray[depth/64] &^= 1 << (depth % 64)
+			}
 			depth++
 		case '}', ']':
+			if top := inArray[(depth-1)/64]>>((depth-1)%64)&1 != 0; top != (c == ']') {
+				continue
+			}
 			if depth--; depth == 0 {
-				return i + 1
+				return 0
 			}
 		}
 	}
 	return len(b)
 }
 
-// loneTokenStop: the bytes a lone bracketed token (unparsedExtent) holds
-// none of.
-func loneTokenStop(c byte) bool {
-	switch c {
-	case '[', ']', '{', '}', '"', '\'', '`':
-		return true
+// opensJSONValue reports whether b starts as a JSON object or array with
+// content does: after '{' and blanks a string, after '[' and blanks a
+// string, an object, an array or a number. (Literals are left out: `[ failed`
+// in a URL's query is no payload.)
+func opensJSONValue(b []byte) bool {
+	if len(b) == 0 || b[0] != '{' && b[0] != '[' {
+		return false
 	}
-	return false
+	i := 1
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	if i == len(b) {
+		return false
+	}
+	if b[0] == '{' {
+		return b[i] == '"'
+	}
+	c := b[i]
+	return c == '"' || c == '{' || c == '[' || c == '-' || '0' <= c && c <= '9'
 }
 
 // grammarExtent returns the length of the JSON object or array at the start

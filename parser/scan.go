@@ -85,6 +85,9 @@ func (s *scan) words(b []byte, r *Result) {
 		// the escape is looked at for credentials too (`\nsession <uuid>`).
 		escapedStarts := starts & (backslash<<1 | prevBackslash)
 		prevAlnum, prevBackslash = alnum>>63, backslash>>63
+		for ; glued < min(i+blockSize, n); glued = gluedJWT(b, glued+3) {
+			starts |= 1 << (glued - i) // taken in order with the block's words (a JWT's payload part starts eyJ too)
+		}
 		for ; trig != 0; trig &= trig - 1 {
 			s.at(b, i+bits.TrailingZeros64(trig), r)
 		}
@@ -96,9 +99,6 @@ func (s *scan) words(b []byte, r *Result) {
 			if w+2 < n && wordTrigrams.has(b[w], b[w+1], b[w+2]) {
 				s.word(b, w, r)
 			}
-		}
-		for ; glued < min(i+blockSize, n); glued = gluedJWT(b, glued+3) {
-			s.word(b, glued, r)
 		}
 	}
 	s.finishIDs(r)
@@ -389,8 +389,8 @@ func (s *scan) sawSave(pos int) {
 }
 
 // payload records `label:{json}` (or `[json]`) whose colon is at c. A value
-// that does not parse is left out, but its extent (unparsedExtent) is still
-// a payload's: no ID or tenant is taken from inside it.
+// that does not parse is left out; one cut at the line's end (cutExtent) is
+// still a payload's to the end: no ID or tenant is taken from inside it.
 func (s *scan) payload(b []byte, c int, r *Result) {
 	start := c
 	for start > 0 && is(b[start-1], cIdent) {
@@ -401,7 +401,7 @@ func (s *scan) payload(b []byte, c int, r *Result) {
 	}
 	n, decodes := s.extent(b, c+1, r)
 	if n == 0 {
-		if n = unparsedExtent(b[c+1:]); n == 0 {
+		if n = cutExtent(b[c+1:]); n == 0 {
 			return
 		}
 	}

@@ -509,9 +509,11 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	if v < len(b) && (b[v] == '(' || b[v] == '<') {
 		if kind == SecretToken && !inJSON && v+1 < len(b) && tokenChar[b[v+1]] {
 			// `ct7Token=(x)`: the token inside, as `ct7Token (x)` and
-			// `ct7Token=x` have it (one credential, one digest).
-			t := v + 1
-			s.tokenValue(b[t:s.openedEnd(b, t, s.tokenEnd(b, t))], label, false, false, r)
+			// `ct7Token=x` have it (one credential, one digest); an ID
+			// alone in the brackets is the ID (idInOpener).
+			if t := v + 1; !s.idInOpener(b, v) {
+				s.tokenValue(b[t:s.tokenEnd(b, t)], label, false, false, r)
+			}
 			return
 		}
 		// `password=(hunter2)`: no value a rule reads starts so;
@@ -891,10 +893,11 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 		v = w + 1
 	}
 	if v+1 < len(b) && (b[v] == '(' || b[v] == '<' || b[v] == '{') && tokenChar[b[v+1]] {
-		// `ct7Token (x)`: the token inside, digested as `ct7Token x` is,
-		// and text glued after the closer with it (openedEnd).
-		t := v + 1
-		s.secret(s.trimSentenceEnd(b[t:s.openedEnd(b, t, s.tokenEnd(b, t))]), SecretToken, r)
+		// `ct7Token (x)`: the token inside, digested as `ct7Token x` is;
+		// an ID alone in the brackets is the ID (idInOpener).
+		if t := v + 1; !s.idInOpener(b, v) {
+			s.secret(s.trimSentenceEnd(b[t:s.tokenEnd(b, t)]), SecretToken, r)
+		}
 		return
 	}
 	if text := s.value(b, v); text != nil {
@@ -923,13 +926,12 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 
 // idInOpener reports whether the opener at b[o] holds exactly a CTLive
 // ID, CHANNEL_TENANT_<uuid> or USER_TENANT_<uuid> as the parser reads one,
-// and its closer, then a blank, a delimiter or the text's end
-// (`authorization: [CHAT_AGM_<uuid>]` names a contact, not a credential).
-// Anything else there, a token that only starts like one (`Bearer
-// (SK_9f8e…)`, `(USER_s3cr3t…)`, `(CHAT_AGM_<uuid>:x)`,
-// `(CHAT_AGM_<uuid>)tail`), is the credential. So is every opener inside
-// a payload or in text the parser reads no ID from (s.secretsOnly: other
-// record values, stack lines): no ID is read there to keep.
+// and its closer (`authorization: [CHAT_AGM_<uuid>]` names a contact, not
+// a credential). Anything else there, a token that only starts like one
+// (`Bearer (SK_9f8e…)`, `(USER_s3cr3t…)`, `(CHAT_AGM_<uuid>:x)`), is the
+// credential. So is every opener inside a payload or in text the parser
+// reads no ID from (s.secretsOnly: other record values, stack lines): no
+// ID is read there to keep.
 func (s *scan) idInOpener(b []byte, o int) bool {
 	if s.secretsOnly || s.inAPayload(b[o:o+1]) {
 		return false
@@ -951,29 +953,7 @@ func (s *scan) idInOpener(b []byte, o int) bool {
 		return false
 	}
 	e := uuidAt(b, i+lastU+1)
-	return e > 0 && e < len(b) && b[e] == closerOf(b[o]) && closesValue(b, e)
-}
-
-// closesValue reports whether the closer at b[e] ends the value it closes:
-// the text ends after it, or a blank, a delimiter (endsBracketedValue) or a
-// sentence's period and a blank follows. Glued text (`(x)tail`) is the
-// value's.
-func closesValue(b []byte, e int) bool {
-	if e+1 == len(b) || is(b[e+1], cSpace) || endsBracketedValue(b[e+1]) {
-		return true
-	}
-	return b[e+1] == '.' && (e+2 == len(b) || is(b[e+2], cSpace))
-}
-
-// openedEnd is where a token an opener at b[t-1] introduced ends, end being
-// where its run of token bytes ends: at its closer when that ends the
-// value (closesValue); else text glued after the closer is the token's too
-// (`Bearer (abc)xyz`), up to a blank or its string's end (closedEnd).
-func (s *scan) openedEnd(b []byte, t, end int) int {
-	if end < len(b) && b[end] == closerOf(b[t-1]) && closesValue(b, end) {
-		return end
-	}
-	return max(end, s.closedEnd(b, t-1))
+	return e > 0 && e < len(b) && b[e] == closerOf(b[o])
 }
 
 // closerOf is the byte that closes the opener c.
@@ -1036,11 +1016,8 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 	if v == e || v >= len(b) {
 		return
 	}
-	vOpened := false
 	if labelled {
-		o := v
 		v = s.skipOpener(b, v) // `Authorization=(Basic x)`; never `authorization [CHAT_AGM_…]`
-		vOpened = v > o
 	}
 	if !labelled && !knownScheme(b[v:schemeEnd(b, v)]) {
 		// Prose (`authorization granted contact=…`) keeps its words; a
@@ -1055,11 +1032,8 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		for t < len(b) && (b[t] == ' ' || b[t] == '\t') {
 			t++
 		}
-		tOpened := false
 		if labelled || knownScheme(b[v:w]) {
-			o := t
 			t = s.skipOpener(b, t)
-			tOpened = t > o
 		}
 		if generatedWord(b[v:w]) {
 			// A scheme-less token (`tok0a1b… done`), or a vendor's scheme
@@ -1076,9 +1050,6 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 			return
 		}
 		if end := s.tokenEnd(b, t); end > t {
-			if tOpened {
-				end = s.openedEnd(b, t, end)
-			}
 			kind := SecretBasic
 			switch {
 			case eqFold(b[v:w], "bearer"):
@@ -1096,9 +1067,6 @@ func (s *scan) authorization(b []byte, e int, r *Result) {
 		}
 	}
 	if end := s.tokenEnd(b, v); end > v {
-		if vOpened {
-			end = s.openedEnd(b, v, end)
-		}
 		t := s.trimSentenceEnd(b[v:end])
 		kind := SecretBearer
 		if len(t) < minTokenEntropy {

@@ -70,14 +70,12 @@ const (
 
 	// skip moves the search for IDs and level words over one character, or
 	// over a whole payload (`label:{json}`, `label:[json]`), atomically:
-	// nothing inside a payload's value is ever looked at. A value that opens
-	// so but is not JSON is skipped all the same (loose, below), but for a
-	// lone token in brackets (`session:[<uuid>]`): the parser's
-	// unparsedExtent. The message-ID search also steps over "session ID",
-	// whose UUID is the session's.
-	loneToken = `\[[^\s\[\]{}"'` + "`" + `]++\]`
-	payload   = runStart + `[A-Za-z0-9_]++:(?:(?&json)|(?!` + loneToken + `)(?&loose))`
-	skip      = `(?>` + payload + `|` + oneLine + `)`
+	// nothing inside a payload's value is ever looked at. A value that
+	// starts as JSON but is cut before it closes (cut, below) is the
+	// payload's to the line's end: the parser's cutExtent. The message-ID
+	// search also steps over "session ID", whose UUID is the session's.
+	payload = runStart + `[A-Za-z0-9_]++:(?:(?&json)|(?&cut))`
+	skip    = `(?>` + payload + `|` + oneLine + `)`
 
 	// JSON (RFC 8259) as a PCRE2 grammar, called by name: possessive
 	// throughout, because JSON never needs to backtrack; its whitespace
@@ -86,12 +84,15 @@ const (
 		`(?<json>\{[ \t\r]*+(?:(?&jstr)[ \t\r]*+:(?&jval)(?:,[ \t\r]*+(?&jstr)[ \t\r]*+:(?&jval))*+)?+\}|\[[ \t\r]*+(?:(?&jval)(?:,(?&jval))*+)?+\])` +
 		`(?<jval>[ \t\r]*+(?:(?&jstr)|-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+|true|false|null|(?&json))[ \t\r]*+)` +
 		`(?<jstr>"(?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4}))*+")` +
-		// loose: a value opening like JSON that is not, to the closer that
-		// balances it (either closer) or the first line's end; its strings
-		// in double or single quotes or backticks, each to its quote or
-		// the line's end, a backslash taking the byte after it.
-		`(?<loose>[\[{](?:(?&lstr)|(?&loose)|[^\[\]{}"'` + "`" + `\n])*+(?:[\]}]|(?![^\n])))` +
-		`(?<lstr>(?:"(?:[^"\\\n]|\\[^\n]?)*+|'(?:[^'\\\n]|\\[^\n]?)*+|` + "`(?:[^`\\\\\\n]|\\\\[^\\n]?)*+" + `)(?:["'` + "`" + `]|(?![^\n])))` +
+		// cut: a value that starts as JSON (`{"`, `["`, `[{`, `[[`, `[1`,
+		// `[-`) and never closes on the first line; its strings in double
+		// quotes (a backslash takes the byte after it), a closer closing
+		// only its own kind of bracket (bal; the other kind is no end),
+		// the innermost one left open (open) or a string left open.
+		`(?<cut>(?=\{[ \t\r]*+"|\[[ \t\r]*+["{\[0-9-])(?&open))` +
+		`(?<open>(?:\{(?:(?&cstr)|(?&bal)|[^\[\]{}"\n]|\])*+|\[(?:(?&cstr)|(?&bal)|[^\[\]{}"\n]|\})*+)(?:(?&open)|"(?:[^"\\\n]|\\[^\n]?)*+)?+(?![^\n]))` +
+		`(?<bal>\{(?:(?&cstr)|(?&bal)|[^\[\]{}"\n]|\])*+\}|\[(?:(?&cstr)|(?&bal)|[^\[\]{}"\n]|\})*+\])` +
+		`(?<cstr>"(?:[^"\\\n]|\\[^\n])*+")` +
 		`)`
 )
 

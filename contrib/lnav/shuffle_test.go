@@ -51,9 +51,10 @@ func TestRawFormatAgreesWithTheParserOnShuffledPieces(t *testing.T) {
 			}
 			return pick("data", "payload", "x_1") + ":" + pick("{"+strings.Join(members, ",")+"}",
 				"["+pick("1", "true", `"session `+uuid()+`"`)+"]", "{bad", `{"a":}`,
-				// not JSON: data to its balancing closer or the line's end,
-				// but for a lone token in brackets
-				`{'t':'} ] x'`, `{ text: 'it\'s', n: [1, {`, `["a" "b"] `, "[`]` x]", `{"s":"\`, "["+uuid()+"]", "[CHAT_AGM_"+uuid()+"]")
+				// not JSON: text when it closes or does not start as JSON,
+				// the payload's to the line's end when it is JSON cut short
+				`{'t':'} ] x'`, `{ text: 'it\'s', n: [1, {`, `["a" "b"] `, "[`]` x]", `{"s":"\`, "["+uuid()+"]", "[CHAT_AGM_"+uuid()+"]",
+				`{"t":"x ] } `, `[{"u":"`, `["a",{"b":[1`, `[ failed`, `{"a":[1}`, `[1, 2)`, `{"t":"x" ] `, `["a"} `)
 		case 6:
 			return pick("url:https://server1/x?ctlivetoken="+uuid(), "url:", "a:b")
 		default:

@@ -86,9 +86,9 @@ var Shapes = []Shape{
 	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }}, // one login run with a customer ID in every USER_
 	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                             // every label's value ends in the same run of '!'
 	{"ct7token-labels-then-punctuation", labelsThen("ct7Token=", "........")},
-	{"unparsed-payloads", func(int) string { return "a:{x} b:[y z] " }},           // values that are not JSON, each balanced: one span each
-	{"lone-token-labels", func(int) string { return "a:[x]b:[y" }},                // lone tokens, then one left open to the line's end
-	{"cut-quoted-payloads", func(int) string { return `a:{'x',"y` }},              // one quote left open: the first value runs to the end
+	{"unparsed-payloads", func(int) string { return "a:{x} b:[y z] " }},           // values that close but are not JSON: text
+	{"lone-token-labels", func(int) string { return "a:[x]b:[y" }},                // bracketed tokens, and one left open that does not start JSON
+	{"cut-quoted-payloads", func(int) string { return `a:{"x":["y\"` }},           // JSON cut short: the first value runs to the end
 	{"percent-jwts", func(int) string { return "%3DeyJhbGciOiJub25l.eyJ%22eyJ" }}, // JWT candidates glued after percent-escapes
 	{"opener-tails", func(int) string { return "Authorization: Bearer (a)b" }},    // closers with text glued after them, no blank
 	{"token-openers", func(int) string { return "ct7Token (a)b{c ct7Token=<d" }},
