@@ -23,9 +23,6 @@ func FuzzTenantNeverFromAPayload(f *testing.F) {
 	f.Add("", "a:[", "x", uint8(2))
 	f.Add("[fn]", "text with [brackets] and url:http://x?y=z", "session ID 11111111-2222-3333-4444-555555555555", uint8(3))
 	f.Add("[fn] [AGM]", "x", "y", uint8(8))
-	f.Add("[socketIO]", "from", "", uint8(16))
-	f.Add("[socketIO]", "from", "x", uint8(32))
-	f.Add("[socketIO]", "from", "x", uint8(48))
 	s := MustNew(Defaults())
 	f.Fuzz(func(t *testing.T, tokens, before, after string, shape uint8) {
 		if bytes.Contains([]byte(tokens+before+after), []byte(foreign)) {
@@ -46,18 +43,7 @@ func FuzzTenantNeverFromAPayload(f *testing.F) {
 		if shape&8 != 0 { // valid JSON that does not decode: a number out of float64's range
 			value = append(append([]byte(`{"n":-1E+999,"v":`), value...), '}')
 		}
-		switch shape >> 4 & 3 { // cut: Docker splits a long line inside its payload, whose rest is the payload's
-		case 1: // before its closer
-			value = value[:len(value)-1]
-		case 2: // inside its string
-			value = value[:len(value)-2]
-		case 3: // deeper
-			value = []byte(`[{"t":["x",{"u":"` + typed)
-		}
 		line := tokens + " " + before + " data:" + string(value) + " " + after
-		if shape>>4&3 != 0 {
-			line = tokens + " " + before + " data:" + string(value) // a cut line ends there
-		}
 		evs, err := s.DecodeChunk(v1(kv{"log", line}), "t")
 		if err != nil || len(evs) != 1 {
 			t.Fatalf("decode: %v", err)

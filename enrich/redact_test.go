@@ -547,6 +547,13 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 		{"an ID alone in brackets after ct7Token", "[socketIO] ct7Token (" + cidA + ") joined", nil, "AGM"},
 		{"an ID glued after a token's closer", "[socketIO] Authorization: Bearer (abc)" + cidA + " joined", []string{"(abc)"}, "AGM"},
 		{"an ID glued after a bracketed token", "[socketIO] ct7Token (x)[" + cidA + "] joined", nil, "AGM"},
+		// helper-62 (of 1d67504): a labelled token's brackets holding more
+		// than the token are replaced whole, as at b954909; a JWT after a
+		// percent-escape encoded twice.
+		{"a labelled token's brackets holding more than one token", "[socketIO] [" + cidA + "] ct7Token=(abc,Zk39xQ0pL7mN2vB8cR4t) ct7Token=(s3cr3t)Zk39xQ0pL7mN2vB8cR4u ct7Token=<s3cr3t>Zk39xQ0pL7mN2vB8cR4v ct7Token=(CHAT_AGM_5c637aa3-2499-428b-9eb8-192114cb890f)Zk39xQ0pL7mN2vB8cR4w",
+			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u", "Zk39xQ0pL7mN2vB8cR4v", "Zk39xQ0pL7mN2vB8cR4w", "s3cr3t"}, "AGM"},
+		{"a JWT after a percent-escape encoded twice", "[socketIO] [" + cidA + "] GET /cb?t=%253D" + jwt + " 302",
+			[]string{"dozjgNryP4J3jVmNHl0w5N", "eyJzdWIiOiJqZG9lIn0"}, "AGM"},
 		{"a session in backticks", "[socketIO] [" + cidA + "] session `" + planted + "` and session=`" + planted + "`",
 			[]string{planted}, "AGM"},
 	}

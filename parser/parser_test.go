@@ -217,10 +217,11 @@ var rules = []struct {
 	{"a contactID only inside a payload gives no tenant", Options{}, `[socketIO] data:{"text":"CHAT_TENANT1_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"}`, map[string]string{"contactID": "", "tenant": "", "channel": ""}},
 	{"a userID inside a payload gives no tenant", Options{}, `[fn] p:["USER_ZED_9a0a411c-f9c7-4af7-9754-024bf157a3ef"]`, map[string]string{"userID": "", "tenant": ""}},
 	{"an agent login inside a payload is not the userID", Options{}, `[fn] p:{"u":"USER_jdoe@example.com"} by USER_ann@example.com`, map[string]string{"userID": "USER_ann@example.com"}},
-	{"a payload cut at the line's end is still data: no ID from it", Options{}, `[fn] data:{"text":"CHAT_TENANT1_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"`, map[string]string{"contactID": "", "tenant": "", "payloads": ""}},
-	{"a payload cut inside a string holding brackets runs to the end", Options{}, `[socketIO] data:{"text":"see ] } and [` + cidB + `] or CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c`, map[string]string{"contactID": "", "tenant": ""}},
-	{"a payload cut inside a nested value", Options{}, `[socketIO] data:[{"t":["x",{"u":"` + cidB, map[string]string{"contactID": "", "tenant": ""}},
-	{"a closer of the other kind does not close a cut payload", Options{}, `[socketIO] data:{"text":"CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c" ] x`, map[string]string{"contactID": "", "tenant": ""}},
+	{"an unparsable payload is text: its IDs count", Options{}, `[fn] data:{"text":"CHAT_TENANT1_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"`, map[string]string{"contactID": "CHAT_TENANT1_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"}},
+	// helper-62: read as data, a value cut at the line's end let client
+	// text outside any payload hide the server's contactID after it.
+	{"client text that opens JSON in a URL hides nothing", Options{}, `[HTTP] GET /ctLiveService/search?q=USER_EVIL_9a0a411c-f9c7-4af7-9754-024bf157a3ef%20a:[[[[&contactID=` + cidB, map[string]string{"contactID": cidB, "tenant": "AGM"}},
+	{"a server's list left open hides nothing", Options{}, `[fn] joined session:[8fcd8dd9-80ce-4078-9343-7d1d5b73d25e, ` + cidB, map[string]string{"contactID": cidB, "tenant": "AGM"}},
 	// helper-61: a value that closes but is not JSON is text, its IDs the
 	// server's; hiding them let a typed ID after them name the tenant.
 	{"a bracket list of IDs is text", Options{}, `[socketIO] rooms:[` + cidB + `, x] text: hello CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c`, map[string]string{"contactID": cidB, "tenant": "AGM"}},
@@ -258,7 +259,7 @@ var rules = []struct {
 	{"a session object under any name ending in session", Options{}, "[fn] { jsession: { id: '" + session + "' } } { lastSession: { id: '" + session + "' } } id " + msgID, map[string]string{"sessionID": "", "messageID": msgID}},
 	{"a minus before a point or a plus is not JSON", Options{}, `[fn] 0:[-.0] y:{"b":-.5} w:{"a":-+1} z:[1,-0.5,"-.5","a-.b","-+"]`, map[string]string{"payloads": `z=[1,-0.5,"-.5","a-.b","-+"]`}},
 	{"a negative number with a leading zero is not JSON", Options{}, `[fn] data:[-00] y:{"b":-01.5} z:[1,-0.5,"-01"]`, map[string]string{"payloads": `z=[1,-0.5,"-01"]`}},
-	{"truncated JSON is left out, and what follows it is the payload's", Options{}, `[fn] response:{"chat":true,"cb ` + cidA, map[string]string{"payloads": "", "contactID": ""}},
+	{"truncated JSON is left out and the rest parses", Options{}, `[fn] response:{"chat":true,"cb ` + cidA, map[string]string{"payloads": "", "contactID": cidA}},
 	{"a session after its word in a lone bracketed token is the sessionID", Options{}, `[fn] session:[` + session + `]`, map[string]string{"sessionID": session, "payloads": ""}},
 	{"a payload left out for a number out of range still holds no IDs", Options{}, `[socketIO] text:{"n":1e999,"c":"CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"} p:[1` + strings.Repeat("0", 400) + `,"USER_EVIL_9a0a411c-f9c7-4af7-9754-024bf157a3ef"]`, map[string]string{"payloads": "", "tenant": "", "contactID": "", "channel": "", "userID": ""}},
 	{"a payload nested past 10,000 levels still holds no IDs", Options{}, `[socketIO] x:` + strings.Repeat("[", 10001) + `"CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"` + strings.Repeat("]", 10001), map[string]string{"payloads": "", "tenant": "", "contactID": ""}},

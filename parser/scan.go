@@ -106,7 +106,8 @@ func (s *scan) words(b []byte, r *Result) {
 
 // gluedJWT returns the start of the first JWT candidate (`eyJ`) at or after
 // b[i] that a URL's percent-escape glues to what precedes it
-// (`?next=%2Fcb%3Fjwt%3DeyJ…`, `%22eyJ…`, `Bearer%20eyJ…`): no word starts
+// (`?next=%2Fcb%3Fjwt%3DeyJ…`, `%22eyJ…`, `Bearer%20eyJ…`, encoded twice
+// `%253DeyJ…`): no word starts
 // there, yet the contract replaces a JWT wherever it stands. len(b) when
 // there is none. A capital J is rare in CTLive's lines: IndexByte skips to
 // each, and every byte is looked at once.
@@ -117,7 +118,8 @@ func gluedJWT(b []byte, i int) int {
 			break
 		}
 		j += i
-		if j >= 5 && b[j-1] == 'y' && b[j-2] == 'e' && b[j-5] == '%' && is(b[j-4], cHex) && is(b[j-3], cHex) {
+		if j >= 5 && b[j-1] == 'y' && b[j-2] == 'e' && is(b[j-4], cHex) && is(b[j-3], cHex) &&
+			(b[j-5] == '%' || j >= 7 && b[j-7] == '%' && b[j-6] == '2' && b[j-5] == '5') { // %3D, %253D
 			return j - 2
 		}
 		i = j + 1
@@ -389,8 +391,11 @@ func (s *scan) sawSave(pos int) {
 }
 
 // payload records `label:{json}` (or `[json]`) whose colon is at c. A value
-// that does not parse is left out; one cut at the line's end (cutExtent) is
-// still a payload's to the end: no ID or tenant is taken from inside it.
+// that does not parse is left out, and is text: the contract's payloads are
+// the values that parse. (Reading a value cut at the line's end, or one
+// that closes but is not JSON, as data let client text outside any payload
+// hide the server's contactID after it: `?q=U%20a:[[&contactID=<id>` in
+// a URL, and the typed user ID before it named the tenant.)
 func (s *scan) payload(b []byte, c int, r *Result) {
 	start := c
 	for start > 0 && is(b[start-1], cIdent) {
@@ -401,9 +406,7 @@ func (s *scan) payload(b []byte, c int, r *Result) {
 	}
 	n, decodes := s.extent(b, c+1, r)
 	if n == 0 {
-		if n = cutExtent(b[c+1:]); n == 0 {
-			return
-		}
+		return
 	}
 	end := c + 1 + n
 	s.payloadSpans = append(s.payloadSpans, span{c + 1, end})

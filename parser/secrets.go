@@ -509,12 +509,12 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	if v < len(b) && (b[v] == '(' || b[v] == '<') {
 		if kind == SecretToken && !inJSON && v+1 < len(b) && tokenChar[b[v+1]] {
 			// `ct7Token=(x)`: the token inside, as `ct7Token (x)` and
-			// `ct7Token=x` have it (one credential, one digest); an ID
-			// alone in the brackets is the ID (idInOpener).
-			if t := v + 1; !s.idInOpener(b, v) {
-				s.tokenValue(b[t:s.tokenEnd(b, t)], label, false, false, r)
+			// `ct7Token=x` have it (one credential, one digest), when the
+			// brackets hold it alone; else as a password's below.
+			if t, end := v+1, s.tokenEnd(b, v+1); closedAlone(b, v, end) {
+				s.tokenValue(b[t:end], label, false, false, r)
+				return
 			}
-			return
 		}
 		// `password=(hunter2)`: no value a rule reads starts so;
 		// replaced through its closing bracket.
@@ -954,6 +954,21 @@ func (s *scan) idInOpener(b []byte, o int) bool {
 	}
 	e := uuidAt(b, i+lastU+1)
 	return e > 0 && e < len(b) && b[e] == closerOf(b[o])
+}
+
+// closedAlone reports whether the token from the opener at b[o] to end is
+// all the brackets hold: its closer is at b[end], and a blank, a delimiter,
+// a sentence's period or the text's end follows (`(abc,def)`, `(x)tail`
+// are not).
+func closedAlone(b []byte, o, end int) bool {
+	if end >= len(b) || b[end] != closerOf(b[o]) {
+		return false
+	}
+	e := end + 1
+	if e < len(b) && b[e] == '.' {
+		e++
+	}
+	return e == len(b) || is(b[e], cSpace) || endsBracketedValue(b[e])
 }
 
 // closerOf is the byte that closes the opener c.

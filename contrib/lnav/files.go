@@ -26,9 +26,7 @@ tenant follows the contract: the first leading token after the function
 made of capitals, digits and _ that is not a component name (the
 contract's list, in the pattern), else the contactID's tenant, else a
 userID's when it is a customer's. IDs and level words inside a payload (label:{json},
-label:[json]) are skipped: the pattern carries a JSON grammar. A value that
-starts as JSON but is cut before it closes is skipped to the line's end; one
-that closes but is not JSON is text, as in the parser.
+label:[json]) are skipped: the pattern carries a JSON grammar.
 
 Where lnav cannot follow the contract:
 - A line needs a timestamp to be a message: a line without one (compose

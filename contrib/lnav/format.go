@@ -69,12 +69,11 @@ const (
 	oneLine = `[^\n]`
 
 	// skip moves the search for IDs and level words over one character, or
-	// over a whole payload (`label:{json}`, `label:[json]`), atomically:
-	// nothing inside a payload's value is ever looked at. A value that
-	// starts as JSON but is cut before it closes (cut, below) is the
-	// payload's to the line's end: the parser's cutExtent. The message-ID
-	// search also steps over "session ID", whose UUID is the session's.
-	payload = runStart + `[A-Za-z0-9_]++:(?:(?&json)|(?&cut))`
+	// over a whole payload (`label:{json}`, `label:[json]`, the JSON valid),
+	// atomically: nothing inside a payload's value is ever looked at. The
+	// message-ID search also steps over "session ID", whose UUID is the
+	// session's.
+	payload = runStart + `[A-Za-z0-9_]++:(?&json)`
 	skip    = `(?>` + payload + `|` + oneLine + `)`
 
 	// JSON (RFC 8259) as a PCRE2 grammar, called by name: possessive
@@ -84,15 +83,6 @@ const (
 		`(?<json>\{[ \t\r]*+(?:(?&jstr)[ \t\r]*+:(?&jval)(?:,[ \t\r]*+(?&jstr)[ \t\r]*+:(?&jval))*+)?+\}|\[[ \t\r]*+(?:(?&jval)(?:,(?&jval))*+)?+\])` +
 		`(?<jval>[ \t\r]*+(?:(?&jstr)|-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+|true|false|null|(?&json))[ \t\r]*+)` +
 		`(?<jstr>"(?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4}))*+")` +
-		// cut: a value that starts as JSON (`{"`, `["`, `[{`, `[[`, `[1`,
-		// `[-`) and never closes on the first line; its strings in double
-		// quotes (a backslash takes the byte after it), a closer closing
-		// only its own kind of bracket (bal; the other kind is no end),
-		// the innermost one left open (open) or a string left open.
-		`(?<cut>(?=\{[ \t\r]*+"|\[[ \t\r]*+["{\[0-9-])(?&open))` +
-		`(?<open>(?:\{(?:(?&cstr)|(?&bal)|[^\[\]{}"\n]|\])*+|\[(?:(?&cstr)|(?&bal)|[^\[\]{}"\n]|\})*+)(?:(?&open)|"(?:[^"\\\n]|\\[^\n]?)*+)?+(?![^\n]))` +
-		`(?<bal>\{(?:(?&cstr)|(?&bal)|[^\[\]{}"\n]|\])*+\}|\[(?:(?&cstr)|(?&bal)|[^\[\]{}"\n]|\})*+\])` +
-		`(?<cstr>"(?:[^"\\\n]|\\[^\n])*+")` +
 		`)`
 )
 

@@ -51,8 +51,8 @@ func TestRawFormatAgreesWithTheParserOnShuffledPieces(t *testing.T) {
 			}
 			return pick("data", "payload", "x_1") + ":" + pick("{"+strings.Join(members, ",")+"}",
 				"["+pick("1", "true", `"session `+uuid()+`"`)+"]", "{bad", `{"a":}`,
-				// not JSON: text when it closes or does not start as JSON,
-				// the payload's to the line's end when it is JSON cut short
+				// not JSON, cut short or not: text, as the parser reads a
+				// value that does not parse
 				`{'t':'} ] x'`, `{ text: 'it\'s', n: [1, {`, `["a" "b"] `, "[`]` x]", `{"s":"\`, "["+uuid()+"]", "[CHAT_AGM_"+uuid()+"]",
 				`{"t":"x ] } `, `[{"u":"`, `["a",{"b":[1`, `[ failed`, `{"a":[1}`, `[1, 2)`, `{"t":"x" ] `, `["a"} `)
 		case 6:
