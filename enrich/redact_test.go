@@ -429,6 +429,8 @@ func TestOneCredentialOneDigest(t *testing.T) {
 			"[HTTP] [AGM] ct7Token (" + tok + ") ct7Token=(" + tok + ") ct7Token <" + tok + ">.", ""},
 		{"a JWT after a percent-escape", "[HTTP] [AGM] GET /cb?next=%2Fx%3Fjwt%3D" + jwt + " 302",
 			"[HTTP] [AGM] GET /cb?next=%2Fx%3Fjwt%3D" + j + " 302", ""},
+		{"a JWT, then the same after a percent-escape ending a sentence", "[x] [AGM] a " + shortJWT + " b %22" + shortJWT + ".",
+			"[x] [AGM] a " + dg.Token(shortJWT) + " b %22" + dg.Token(shortJWT) + ".", ""},
 		{"a short JWT after a percent-escape ending a sentence", "[x] [AGM] GET /a?next=%2Fcb%3Fjwt%3D" + shortJWT + ". done",
 			"[x] [AGM] GET /a?next=%2Fcb%3Fjwt%3D" + dg.Token(shortJWT) + ". done", ""},
 	}

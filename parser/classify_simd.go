@@ -37,7 +37,8 @@ func classify64AVX2(p *[blockSize]byte) (letters, alnum, trig, backslash uint64)
 
 func classify32(x archsimd.Int8x32) (letters, alnum, trig, backslash uint32) {
 	isLetter := between32(fold32(x), 'a', 'z')
-	isTrig := x.Equal(archsimd.BroadcastInt8x32(':')).Or(x.Equal(archsimd.BroadcastInt8x32('_'))).Or(x.Equal(archsimd.BroadcastInt8x32('=')))
+	isTrig := x.Equal(archsimd.BroadcastInt8x32(':')).Or(x.Equal(archsimd.BroadcastInt8x32('_'))).Or(x.Equal(archsimd.BroadcastInt8x32('='))).
+		Or(x.Equal(archsimd.BroadcastInt8x32('%')))
 	return isLetter.ToBits(), isLetter.Or(between32(x, '0', '9')).ToBits(), isTrig.ToBits(),
 		x.Equal(archsimd.BroadcastInt8x32('\\')).ToBits()
 }

@@ -254,7 +254,7 @@ func FuzzClassify64(f *testing.F) {
 			if alnum[c] {
 				wantAlnum |= 1 << k
 			}
-			if c == ':' || c == '_' || c == '=' {
+			if c == ':' || c == '_' || c == '=' || c == '%' {
 				wantTrig |= 1 << k
 			}
 		}

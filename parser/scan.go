@@ -70,7 +70,7 @@ func (s *scan) words(b []byte, r *Result) {
 	var tail [blockSize]byte // the last, partial block, zero-padded: NUL is in no class
 	prevAlnum := uint64(0)   // the byte before the body counts as a boundary
 	prevBackslash := uint64(0)
-	glued := gluedJWT(b, 0)
+	gluedNext := uint64(0) // JWT candidates after a percent-escape that start in the next block
 	for i := 0; i < n; i += blockSize {
 		block := &tail
 		if i+blockSize <= n {
@@ -85,11 +85,21 @@ func (s *scan) words(b []byte, r *Result) {
 		// the escape is looked at for credentials too (`\nsession <uuid>`).
 		escapedStarts := starts & (backslash<<1 | prevBackslash)
 		prevAlnum, prevBackslash = alnum>>63, backslash>>63
-		for ; glued < min(i+blockSize, n); glued = gluedJWT(b, glued+3) {
-			starts |= 1 << (glued - i) // taken in order with the block's words (a JWT's payload part starts eyJ too)
-		}
+		starts |= gluedNext
+		gluedNext = 0
 		for ; trig != 0; trig &= trig - 1 {
-			s.at(b, i+bits.TrailingZeros64(trig), r)
+			p := i + bits.TrailingZeros64(trig)
+			if b[p] != '%' {
+				s.at(b, p, r)
+			} else if w := jwtAfterEscape(b, p); w >= 0 {
+				// A word start of its own, taken in order with the others
+				// (a JWT's payload part, which starts eyJ too, after it).
+				if w-i < blockSize {
+					starts |= 1 << (w - i)
+				} else {
+					gluedNext |= 1 << (w - i - blockSize)
+				}
+			}
 		}
 		for ; escapedStarts != 0; escapedStarts &= escapedStarts - 1 {
 			s.escaped(b, i+bits.TrailingZeros64(escapedStarts), r)
@@ -104,27 +114,23 @@ func (s *scan) words(b []byte, r *Result) {
 	s.finishIDs(r)
 }
 
-// gluedJWT returns the start of the first JWT candidate (`eyJ`) at or after
-// b[i] that a URL's percent-escape glues to what precedes it
+// jwtAfterEscape returns where a JWT candidate (`eyJ`) starts that the
+// URL percent-escape at b[p] glues to what precedes it
 // (`?next=%2Fcb%3Fjwt%3DeyJ…`, `%22eyJ…`, `Bearer%20eyJ…`, encoded twice
-// `%253DeyJ…`): no word starts
-// there, yet the contract replaces a JWT wherever it stands. len(b) when
-// there is none. A capital J is rare in CTLive's lines: IndexByte skips to
-// each, and every byte is looked at once.
-func gluedJWT(b []byte, i int) int {
-	for i < len(b) {
-		j := bytes.IndexByte(b[i:], 'J')
-		if j < 0 {
-			break
-		}
-		j += i
-		if j >= 5 && b[j-1] == 'y' && b[j-2] == 'e' && is(b[j-4], cHex) && is(b[j-3], cHex) &&
-			(b[j-5] == '%' || j >= 7 && b[j-7] == '%' && b[j-6] == '2' && b[j-5] == '5') { // %3D, %253D
-			return j - 2
-		}
-		i = j + 1
+// `%253DeyJ…`), or -1: no word starts there, yet the contract replaces a
+// JWT wherever it stands. The '%' is a trigger of the body pass, which
+// makes the candidate a word start.
+func jwtAfterEscape(b []byte, p int) int {
+	glued := func(e int) bool { // the two hex digits before b[e], then eyJ
+		return e+3 <= len(b) && is(b[e-2], cHex) && is(b[e-1], cHex) && b[e] == 'e' && b[e+1] == 'y' && b[e+2] == 'J'
 	}
-	return len(b)
+	switch {
+	case glued(p + 3):
+		return p + 3
+	case p+2 < len(b) && b[p+1] == '2' && b[p+2] == '5' && glued(p+5): // %25 and the escape's digits
+		return p + 5
+	}
+	return -1
 }
 
 // byteIs sets the high bit of each byte of x equal to c, exactly (no

@@ -90,6 +90,7 @@ var Shapes = []Shape{
 	{"lone-token-labels", func(int) string { return "a:[x]b:[y" }},                // bracketed tokens, and one left open that does not start JSON
 	{"cut-quoted-payloads", func(int) string { return `a:{"x":["y\"` }},           // JSON cut short: text, as at the line's end
 	{"percent-jwts", func(int) string { return "%3DeyJhbGciOiJub25l.eyJ%22eyJ" }}, // JWT candidates glued after percent-escapes
+	{"percents", func(int) string { return "%25%3D%2%eyJ" }},                      // every '%' a trigger of the body pass
 	{"opener-tails", func(int) string { return "Authorization: Bearer (a)b" }},    // closers with text glued after them, no blank
 	{"token-openers", func(int) string { return "ct7Token (a)b{c ct7Token=<d" }},
 	{"nested-labels", func(i int) string { // labels nested 100,000 deep, then closed: each label's value reaches the closers (helper-62)
