@@ -510,8 +510,10 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		if kind == SecretToken && !inJSON && v+1 < len(b) && tokenChar[b[v+1]] {
 			// `ct7Token=(x)`: the token inside, as `ct7Token (x)` and
 			// `ct7Token=x` have it (one credential, one digest), when the
-			// brackets hold it alone; else as a password's below.
-			if t, end := v+1, s.tokenEnd(b, v+1); closedAlone(b, v, end) {
+			// brackets hold it alone; else as a password's below (an ID
+			// alone too: a digest would replace its every copy, the
+			// record's contactID with it).
+			if t, end := v+1, s.tokenEnd(b, v+1); closedAlone(b, v, end) && !s.idInOpener(b, v) {
 				s.tokenValue(b[t:end], label, false, false, r)
 				return
 			}
@@ -929,13 +931,10 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 // and its closer (`authorization: [CHAT_AGM_<uuid>]` names a contact, not
 // a credential). Anything else there, a token that only starts like one
 // (`Bearer (SK_9f8e…)`, `(USER_s3cr3t…)`, `(CHAT_AGM_<uuid>:x)`), is the
-// credential. So is every opener inside a payload or in text the parser
-// reads no ID from (s.secretsOnly: other record values, stack lines): no
-// ID is read there to keep.
+// credential. (The same inside a payload or under s.secretsOnly: those
+// also read the line itself, its decoded view or its stack, where the ID
+// may be the record's contactID, and a digest replaces every copy.)
 func (s *scan) idInOpener(b []byte, o int) bool {
-	if s.secretsOnly || s.inAPayload(b[o:o+1]) {
-		return false
-	}
 	i := o + 1
 	if i >= len(b) || !is(b[i], cUpper) {
 		return false
@@ -957,8 +956,8 @@ func (s *scan) idInOpener(b []byte, o int) bool {
 }
 
 // closedAlone reports whether the token from the opener at b[o] to end is
-// all the brackets hold: its closer is at b[end], and a blank, a delimiter,
-// a sentence's period or the text's end follows (`(abc,def)`, `(x)tail`
+// all the brackets hold: its closer is at b[end], and a blank, a sentence's
+// period or the text's end follows (`(abc,def)`, `(x)tail`, `<x>)tail`
 // are not).
 func closedAlone(b []byte, o, end int) bool {
 	if end >= len(b) || b[end] != closerOf(b[o]) {
@@ -968,7 +967,7 @@ func closedAlone(b []byte, o, end int) bool {
 	if e < len(b) && b[e] == '.' {
 		e++
 	}
-	return e == len(b) || is(b[e], cSpace) || endsBracketedValue(b[e])
+	return e == len(b) || is(b[e], cSpace)
 }
 
 // closerOf is the byte that closes the opener c.
