@@ -425,8 +425,10 @@ func TestOneCredentialOneDigest(t *testing.T) {
 		{"a JWT before a JSON escape", `[JWT] [AGM] body:{"q":"token=` + jwt + `\n"}`,
 			`[JWT] [AGM] body:{"q":"token=` + j + `\n"}`, ""},
 		// helper-59: a token in brackets with and without a label
-		{"ct7Token in parentheses, labelled or not", "[HTTP] [AGM] ct7Token (Zk39xQ0pL7mN2vB8cR4t) ct7Token=(Zk39xQ0pL7mN2vB8cR4t) ct7Token <Zk39xQ0pL7mN2vB8cR4t>.",
-			"[HTTP] [AGM] ct7Token (" + tok + ") ct7Token=(" + tok + ") ct7Token <" + tok + ">.", ""},
+		{"ct7Token in backticks", "[HTTP] [AGM] ct7Token `Zk39xQ0pL7mN2vB8cR4t` and ct7Token=`Zk39xQ0pL7mN2vB8cR4t`",
+			"[HTTP] [AGM] ct7Token `" + tok + "` and ct7Token=`" + tok + "`", ""},
+		{"ct7Token in parentheses or angle brackets", "[HTTP] [AGM] ct7Token=(Zk39xQ0pL7mN2vB8cR4t) ct7Token=<Zk39xQ0pL7mN2vB8cR4t>. ct7Token: (Zk39xQ0pL7mN2vB8cR4t)",
+			"[HTTP] [AGM] ct7Token=(" + tok + ") ct7Token=<" + tok + ">. ct7Token: (" + tok + ")", ""},
 		{"a JWT after a percent-escape", "[HTTP] [AGM] GET /cb?next=%2Fx%3Fjwt%3D" + jwt + " 302",
 			"[HTTP] [AGM] GET /cb?next=%2Fx%3Fjwt%3D" + j + " 302", ""},
 		{"a JWT, then the same after a percent-escape ending a sentence", "[x] [AGM] a " + shortJWT + " b %22" + shortJWT + ".",
@@ -538,8 +540,6 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 		// helper-59 (attacker review of 786695b): all as at 4f0aede.
 		{"a JWT glued after a URL's percent-escape", `[socketIO] [` + cidA + `] url:https://s/cb?next=%2Fx%3Fjwt%3D` + jwt + ` text:{"q":"Bearer%20` + jwt + ` and %2522` + jwt + `"}`,
 			[]string{"dozjgNryP4J3jVmNHl0w5N", "eyJzdWIiOiJqZG9lIn0"}, "AGM"},
-		{"a ct7Token in brackets without a label", `[socketIO] [` + cidA + `] ct7Token (Zk39xQ0pL7mN2vB8cR4t) ct7Token <Zk39xQ0pL7mN2vB8cR4u> ct7Token {Zk39xQ0pL7mN2vB8cR4v}`,
-			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u", "Zk39xQ0pL7mN2vB8cR4v"}, "AGM"},
 		{"credentials in braces after a scheme or a label", `[socketIO] [` + cidA + `] Authorization: Bearer {Zk39xQ0pL7mN2vB8cR4t} Authorization: Basic {aHVudGVyMg==} Authorization: {Zk39xQ0pL7mN2vB8cR4u} h:{"Authorization":"Basic {dXNlcjpodW50ZXIy}"}`,
 			[]string{"Zk39xQ0pL7mN2vB8cR4t", "aHVudGVyMg", "Zk39xQ0pL7mN2vB8cR4u", "dXNlcjpodW50ZXIy"}, "AGM"},
 		// helper-61 (of the fixes above): the server's ID in brackets after
@@ -590,6 +590,15 @@ func TestAnIDInBracketsStaysTheContactID(t *testing.T) {
 		"[socketIO] TypeError: x authorization: [" + cidA + "]\n    at f (a.js:1:1)",
 		"[socketIO] room " + cidA + " ct7Token=(" + cidA + ")",
 		`[socketIO] message from ` + cidA + ` data:{"text":"ct7Token (` + cidA + `) authorization: [` + cidA + `]"}`,
+		// helper-64 (of 44dbab3): brackets that do not hold the ID alone
+		// and closed leave it as b954909 did.
+		"[socketIO] ct7Token (" + cidA,
+		"[socketIO] ct7Token (" + cidA + ">",
+		"[socketIO] ct7Token (" + cidA + ", x) for " + cidA,
+		"[socketIO] ct7Token (\x1b[1m" + cidA + "\x1b[0m)",
+		"[socketIO] Authorization: {" + cidA,
+		"[socketIO] Authorization: Bearer {" + cidA + ", x}",
+		"[REDIS] Authorization: Basic {" + cidA + ":x)x",
 	} {
 		ev := enrichOne(t, v1(kv{"log", line}), config())
 		if string(ev.Fields.ContactID) != cidA || string(ev.Tenant) != "AGM" {

@@ -798,7 +798,7 @@ func (s *scan) value(b []byte, v int) []byte {
 	if escaped {
 		v++
 	}
-	if q := b[v]; q == '"' || q == '\'' {
+	if q := b[v]; q == '"' || q == '\'' || q == '`' {
 		start := v + 1
 		for i := start; i < len(b); i++ {
 			switch b[i] {
@@ -882,6 +882,9 @@ func (s *scan) tokenEnd(b []byte, i int) int {
 // (`ct7Token: x`, `ct7Token Bearer x`, `ctlivetoken=x` that is not a UUID).
 func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 	v := skipTokenSep(b, e)
+	if v > e && b[v-1] == '`' {
+		v-- // a backtick quotes the value (value): `ct7Token \`x\`` is x's
+	}
 	if p := pairedValue(b, e); p > 0 {
 		if !plausiblePairedValue(b, p) {
 			return
@@ -893,14 +896,6 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 	}
 	if w := wordEnd(b, v); eqFold(b[v:w], "bearer") && w < len(b) && b[w] == ' ' {
 		v = w + 1
-	}
-	if v+1 < len(b) && (b[v] == '(' || b[v] == '<' || b[v] == '{') && tokenChar[b[v+1]] {
-		// `ct7Token (x)`: the token inside, digested as `ct7Token x` is;
-		// an ID alone in the brackets is the ID (idInOpener).
-		if t := v + 1; !s.idInOpener(b, v) {
-			s.secret(s.trimSentenceEnd(b[t:s.tokenEnd(b, t)]), SecretToken, r)
-		}
-		return
 	}
 	if text := s.value(b, v); text != nil {
 		s.secret(s.trimSentenceEnd(text), SecretToken, r) // ct7Token, ctlivetoken: the contract's tokens, digested however short
@@ -956,9 +951,10 @@ func (s *scan) idInOpener(b []byte, o int) bool {
 }
 
 // closedAlone reports whether the token from the opener at b[o] to end is
-// all the brackets hold: its closer is at b[end], and a blank, a sentence's
-// period or the text's end follows (`(abc,def)`, `(x)tail`, `<x>)tail`
-// are not).
+// all the brackets hold: its closer is at b[end], then a sentence's period
+// or the end of a string (`"`, `\"`, `'`) may follow, and then a blank,
+// a delimiter or the text's end (`(abc,def)`, `(x)tail`, `<x>)tail`,
+// `(x)'tail` are not).
 func closedAlone(b []byte, o, end int) bool {
 	if end >= len(b) || b[end] != closerOf(b[o]) {
 		return false
@@ -966,6 +962,12 @@ func closedAlone(b []byte, o, end int) bool {
 	e := end + 1
 	if e < len(b) && b[e] == '.' {
 		e++
+	}
+	if e+1 < len(b) && b[e] == '\\' && b[e+1] == '"' {
+		e++
+	}
+	if e < len(b) && (b[e] == '"' || b[e] == '\'') {
+		return e+1 == len(b) || is(b[e+1], cSpace) || endsBracketedValue(b[e+1])
 	}
 	return e == len(b) || is(b[e], cSpace)
 }
@@ -991,8 +993,14 @@ func closerOf(c byte) byte {
 func (s *scan) skipOpener(b []byte, v int) int {
 	if v+1 < len(b) && tokenChar[b[v+1]] && !s.idInOpener(b, v) {
 		switch b[v] {
-		case '(', '[', '<', '{', '"', '\'':
+		case '(', '[', '<', '"', '\'':
 			return v + 1
+		case '{':
+			// Only around one token (`Bearer {x}`): `{CHAT_AGM_<uuid>, x}`
+			// keeps its ID, as at b954909, where braces opened nothing.
+			if closedAlone(b, v, s.tokenEnd(b, v+1)) {
+				return v + 1
+			}
 		}
 	}
 	return v
