@@ -425,8 +425,6 @@ func TestOneCredentialOneDigest(t *testing.T) {
 		{"a JWT before a JSON escape", `[JWT] [AGM] body:{"q":"token=` + jwt + `\n"}`,
 			`[JWT] [AGM] body:{"q":"token=` + j + `\n"}`, ""},
 		// helper-59: a token in brackets with and without a label
-		{"ct7Token in backticks", "[HTTP] [AGM] ct7Token `Zk39xQ0pL7mN2vB8cR4t` and ct7Token=`Zk39xQ0pL7mN2vB8cR4t`",
-			"[HTTP] [AGM] ct7Token `" + tok + "` and ct7Token=`" + tok + "`", ""},
 		{"ct7Token in parentheses or angle brackets", "[HTTP] [AGM] ct7Token=(Zk39xQ0pL7mN2vB8cR4t) ct7Token=<Zk39xQ0pL7mN2vB8cR4t>. ct7Token: (Zk39xQ0pL7mN2vB8cR4t)",
 			"[HTTP] [AGM] ct7Token=(" + tok + ") ct7Token=<" + tok + ">. ct7Token: (" + tok + ")", ""},
 		{"a JWT after a percent-escape", "[HTTP] [AGM] GET /cb?next=%2Fx%3Fjwt%3D" + jwt + " 302",
@@ -554,6 +552,11 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u", "Zk39xQ0pL7mN2vB8cR4v", "Zk39xQ0pL7mN2vB8cR4w", "s3cr3t"}, "AGM"},
 		{"a labelled token's brackets with a delimiter and more glued after them", "[socketIO] [" + cidA + "] ct7Token=<abc>)Zk39xQ0pL7mN2vB8cR4t x ct7Token=(abc)'Zk39xQ0pL7mN2vB8cR4u x api_key=(SK_9f8e7d6c5b4a39281706),Zk39xQ0pL7mN2vB8cR4v x",
 			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u", "Zk39xQ0pL7mN2vB8cR4v"}, "AGM"},
+		// helper-65 (of 2f52fd3): a backtick separated every label from its
+		// value, and an empty pair or an open one let the value out.
+		{"values after backticks", "[socketIO] [" + cidA + "] password=``hunter2pass x password=```Hunter3pass``` x api_key: ``SK_9f8e7d6c5b4a39281706 sent Authorization: `Hunter4pass x ct7Token:`abc`Hunter5pass x",
+			[]string{"hunter2pass", "Hunter3pass", "9f8e7d6c5b4a39281706", "Hunter4pass", "Hunter5pass"}, "AGM"},
+		{"a backtick before an ID after a label", "[socketIO] Authorization: ` for " + cidA, nil, "AGM"},
 		{"a JWT after a percent-escape encoded twice", "[socketIO] [" + cidA + "] GET /cb?t=%253D" + jwt + " 302",
 			[]string{"dozjgNryP4J3jVmNHl0w5N", "eyJzdWIiOiJqZG9lIn0"}, "AGM"},
 		{"a session in backticks", "[socketIO] [" + cidA + "] session `" + planted + "` and session=`" + planted + "`",

@@ -60,7 +60,7 @@ func init() {
 			k |= cSpace
 		}
 		switch b {
-		case ' ', '\t', '[', '"', '\'', '`', ':', '=': // a backtick quotes too (JavaScript, Markdown)
+		case ' ', '\t', '[', '"', '\'', ':', '=':
 			k |= cSep
 		}
 		class[c] = k

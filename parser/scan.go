@@ -492,7 +492,9 @@ func (s *scan) payloadOpens(b []byte, e int, r *Result) bool {
 // one: a UUID glued to the word does not stand alone), or nil.
 func uuidAfter(b []byte, e int) []byte {
 	u := e
-	for u < len(b) && is(b[u], cSep) {
+	// A backtick quotes a UUID too (JavaScript, Markdown); only here: as a
+	// separator of every label's value it let values out (helper-65).
+	for u < len(b) && (is(b[u], cSep) || b[u] == '`') {
 		u++
 	}
 	if u == e {

@@ -798,7 +798,7 @@ func (s *scan) value(b []byte, v int) []byte {
 	if escaped {
 		v++
 	}
-	if q := b[v]; q == '"' || q == '\'' || q == '`' {
+	if q := b[v]; q == '"' || q == '\'' {
 		start := v + 1
 		for i := start; i < len(b); i++ {
 			switch b[i] {
@@ -882,9 +882,6 @@ func (s *scan) tokenEnd(b []byte, i int) int {
 // (`ct7Token: x`, `ct7Token Bearer x`, `ctlivetoken=x` that is not a UUID).
 func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 	v := skipTokenSep(b, e)
-	if v > e && b[v-1] == '`' {
-		v-- // a backtick quotes the value (value): `ct7Token \`x\`` is x's
-	}
 	if p := pairedValue(b, e); p > 0 {
 		if !plausiblePairedValue(b, p) {
 			return
