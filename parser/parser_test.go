@@ -229,7 +229,7 @@ var rules = []struct {
 	{"a bracket left open that does not start JSON is text", Options{}, `[HTTP] GET /ctLiveService/contact?q=a:[ failed for ` + cidB, map[string]string{"contactID": cidB, "level": "error"}},
 	{"an apostrophe in a value that is not JSON", Options{}, `[socketIO] note:[it's] for ` + cidB, map[string]string{"contactID": cidB}},
 	{"the IDs after a value that is not JSON count", Options{}, `[socketIO] opts:{ retry: 'no' } for [` + cidB + `]`, map[string]string{"contactID": cidB, "tenant": "AGM"}},
-	{"a lone token in brackets after a label is no payload", Options{}, `[socketIO] contact:[` + cidA + `] closed`, map[string]string{"contactID": cidA, "tenant": "AGM", "payloads": ""}},
+	{"an ID in brackets after a label counts", Options{}, `[socketIO] contact:[` + cidA + `] closed`, map[string]string{"contactID": cidA, "tenant": "AGM", "payloads": ""}},
 	{"IDs inside the tenth payload of a line still don't count", Options{}, `[fn] ` + strings.Repeat(`p:{"a":1} `, 9) + `q:{"c":"CHAT_ZED_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"}`, map[string]string{"contactID": "", "tenant": ""}},
 
 	// events
@@ -260,7 +260,7 @@ var rules = []struct {
 	{"a minus before a point or a plus is not JSON", Options{}, `[fn] 0:[-.0] y:{"b":-.5} w:{"a":-+1} z:[1,-0.5,"-.5","a-.b","-+"]`, map[string]string{"payloads": `z=[1,-0.5,"-.5","a-.b","-+"]`}},
 	{"a negative number with a leading zero is not JSON", Options{}, `[fn] data:[-00] y:{"b":-01.5} z:[1,-0.5,"-01"]`, map[string]string{"payloads": `z=[1,-0.5,"-01"]`}},
 	{"truncated JSON is left out and the rest parses", Options{}, `[fn] response:{"chat":true,"cb ` + cidA, map[string]string{"payloads": "", "contactID": cidA}},
-	{"a session after its word in a lone bracketed token is the sessionID", Options{}, `[fn] session:[` + session + `]`, map[string]string{"sessionID": session, "payloads": ""}},
+	{"a session in brackets after its word is the sessionID", Options{}, `[fn] session:[` + session + `]`, map[string]string{"sessionID": session, "payloads": ""}},
 	{"a payload left out for a number out of range still holds no IDs", Options{}, `[socketIO] text:{"n":1e999,"c":"CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"} p:[1` + strings.Repeat("0", 400) + `,"USER_EVIL_9a0a411c-f9c7-4af7-9754-024bf157a3ef"]`, map[string]string{"payloads": "", "tenant": "", "contactID": "", "channel": "", "userID": ""}},
 	{"a payload nested past 10,000 levels still holds no IDs", Options{}, `[socketIO] x:` + strings.Repeat("[", 10001) + `"CHAT_EVIL_abbba71e-67b2-4f9c-ab68-dcf3f95bd32c"` + strings.Repeat("]", 10001), map[string]string{"payloads": "", "tenant": "", "contactID": ""}},
 	{"a session after its word in such a payload is still no sessionID", Options{}, `[fn] session:["` + session + `",-1E+999]`, map[string]string{"sessionID": "", "payloads": ""}},

@@ -508,12 +508,12 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	}
 	if v < len(b) && (b[v] == '(' || b[v] == '<') {
 		if kind == SecretToken && !inJSON && v+1 < len(b) && tokenChar[b[v+1]] {
-			// `ct7Token=(x)`: the token inside, as `ct7Token (x)` and
-			// `ct7Token=x` have it (one credential, one digest), when the
-			// brackets hold it alone; else as a password's below (an ID
-			// alone too: a digest would replace its every copy, the
-			// record's contactID with it).
-			if t, end := v+1, s.tokenEnd(b, v+1); closedAlone(b, v, end) && !s.idInOpener(b, v) {
+			// `ct7Token=(x)`: the token inside, as `ct7Token=x` has it
+			// (one credential, one digest), when the brackets hold it
+			// alone; else as a password's below (an ID alone too: a
+			// digest would replace its every copy, the record's contactID
+			// with it).
+			if t, end := v+1, s.tokenEnd(b, v+1); closedAlone(b, v, end) && !idInOpener(b, v) {
 				s.tokenValue(b[t:end], label, false, false, r)
 				return
 			}
@@ -923,10 +923,10 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 // and its closer (`authorization: [CHAT_AGM_<uuid>]` names a contact, not
 // a credential). Anything else there, a token that only starts like one
 // (`Bearer (SK_9f8e…)`, `(USER_s3cr3t…)`, `(CHAT_AGM_<uuid>:x)`), is the
-// credential. (The same inside a payload or under s.secretsOnly: those
-// also read the line itself, its decoded view or its stack, where the ID
-// may be the record's contactID, and a digest replaces every copy.)
-func (s *scan) idInOpener(b []byte, o int) bool {
+// credential. The same inside a payload and in FindSecrets' readings: they
+// read the line itself too (its decoded view, its stack), where the ID may
+// be the record's contactID, and a digest would replace its every copy.
+func idInOpener(b []byte, o int) bool {
 	i := o + 1
 	if i >= len(b) || !is(b[i], cUpper) {
 		return false
@@ -988,7 +988,7 @@ func closerOf(c byte) byte {
 // (`Bearer (x)`, `Basic [x]`, `Bearer "x"`, `"(Basic x)"`): the token
 // starts after it, and ends at its closer, which no token holds.
 func (s *scan) skipOpener(b []byte, v int) int {
-	if v+1 < len(b) && tokenChar[b[v+1]] && !s.idInOpener(b, v) {
+	if v+1 < len(b) && tokenChar[b[v+1]] && !idInOpener(b, v) {
 		switch b[v] {
 		case '(', '[', '<', '"', '\'':
 			return v + 1
