@@ -561,6 +561,8 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{"dozjgNryP4J3jVmNHl0w5N", "eyJzdWIiOiJqZG9lIn0"}, "AGM"},
 		{"a session in backticks", "[socketIO] [" + cidA + "] session `" + planted + "` and session=`" + planted + "`",
 			[]string{planted}, "AGM"},
+		{"a session in backticks behind a JSON escape", "[socketIO] [" + cidA + "] session `\\n" + planted + "`",
+			[]string{planted}, "AGM"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -487,14 +487,19 @@ func (s *scan) payloadOpens(b []byte, e int, r *Result) bool {
 	return n > 0
 }
 
+// uuidSep: what may stand between a context word and its UUID (the
+// contract's sessionID and messageID rules): spaces, '[', quotes, ':', '='
+// (cSep), and a backtick, which quotes too (JavaScript, Markdown). Only
+// here: as a separator of every label's value a backtick let values out
+// (helper-65).
+func uuidSep(c byte) bool { return is(c, cSep) || c == '`' }
+
 // uuidAfter returns the UUID standing alone that follows the word ending at
-// e, separated from it only by spaces, '[', quotes, ':' or '=' (at least
-// one: a UUID glued to the word does not stand alone), or nil.
+// e, separated from it only by uuidSep's bytes (at least one: a UUID glued
+// to the word does not stand alone), or nil.
 func uuidAfter(b []byte, e int) []byte {
 	u := e
-	// A backtick quotes a UUID too (JavaScript, Markdown); only here: as a
-	// separator of every label's value it let values out (helper-65).
-	for u < len(b) && (is(b[u], cSep) || b[u] == '`') {
+	for u < len(b) && uuidSep(b[u]) {
 		u++
 	}
 	if u == e {

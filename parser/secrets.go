@@ -256,7 +256,7 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 	}
 	for u < len(b) && u-e < 24 {
 		c := b[u]
-		if is(c, cSep) || is(c, cSpace) || c == '\\' || c == ',' { // `Sec-WebSocket-Protocol: ctlivetoken, <uuid>`
+		if uuidSep(c) || is(c, cSpace) || c == '\\' || c == ',' { // `Sec-WebSocket-Protocol: ctlivetoken, <uuid>`
 			u++
 			continue
 		}

@@ -87,7 +87,7 @@ var Shapes = []Shape{
 	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                             // every label's value ends in the same run of '!'
 	{"ct7token-labels-then-punctuation", labelsThen("ct7Token=", "........")},
 	{"unparsed-payloads", func(int) string { return "a:{x} b:[y z] " }},           // values that close but are not JSON: text
-	{"lone-token-labels", func(int) string { return "a:[x]b:[y" }},                // bracketed tokens, and one left open that does not start JSON
+	{"bracketed-labels", func(int) string { return "a:[x]b:[y" }},                 // bracketed tokens, and one left open that does not start JSON
 	{"cut-quoted-payloads", func(int) string { return `a:{"x":["y\"` }},           // JSON cut short: text, as at the line's end
 	{"percent-jwts", func(int) string { return "%3DeyJhbGciOiJub25l.eyJ%22eyJ" }}, // JWT candidates glued after percent-escapes
 	{"percents", func(int) string { return "%25%3D%2%eyJ" }},                      // every '%' a trigger of the body pass
