@@ -20,6 +20,15 @@
 # what the plugin itself costs in place (README: Performance).
 #
 #   bench/run.sh null ctlive-forward fb-forward replay-ctlive replay-fb
+#
+# Three more, enriched-null, enriched-forward and enriched-stdout, run Fluent
+# Bit's own loops on the records the plugin makes of the same log (its
+# stdout sink's lines, read back by tail and Fluent Bit's json parser):
+# what carrying the contract's record costs Fluent Bit with no plugin at all.
+#
+#   bench/run.sh null fb-forward ctlive-forward fb-stdout ctlive-stdout \
+#       enriched-null enriched-forward enriched-stdout
+#
 # A run ends when Fluent Bit's own metrics (its HTTP server) show every
 # line through the row's last output; then Fluent Bit is stopped, and
 # /usr/bin/time -v gives its CPU seconds (user + sys, the whole process)
@@ -66,9 +75,9 @@ so=$root/build/out_ctlive.so
 # (Fluent Bit numbers instances across all outputs: null.1 after ctlive.0).
 last_output() {
 	case $1 in
-	null | fb-forward | ctlive-forward | native-route) echo null ;;
-	fb-stdout | native-stdout) echo stdout ;;
-	ctlive-stdout) echo ctlive ;;
+	null | fb-forward | ctlive-forward | native-route | enriched-null | enriched-forward) echo null ;;
+	fb-stdout | native-stdout | enriched-stdout) echo stdout ;;
+	ctlive-stdout | write-enriched) echo ctlive ;;
 	replay-*) echo null ;;
 	capture-fb) echo forward ;;
 	capture-ctlive) echo ctlive ;;
@@ -88,18 +97,19 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # peak resident MB, and the resident MB once a quarter of the lines are
 # through and at the end (equal within the noise when memory is flat).
 run() {
-	local row=$1 out=$BENCH_DIR/$1.time err=$BENCH_DIR/$1.err conf=$1.conf sender=
+	local row=$1 out=$BENCH_DIR/$1.time err=$BENCH_DIR/$1.err conf=$1.conf sender= stdout=/dev/null
 	rm -f "$BENCH_DIR/tail.db"*
 	export BENCH_HTTP_PORT=$(free_port) BENCH_FORWARD_PORT=$(free_port)
 	case $row in
 	replay-*) conf=replay.conf ;;
+	write-enriched) conf=ctlive-stdout.conf stdout=$BENCH_ENRICHED.tmp ;;
 	capture-*)
 		rm -f "$BENCH_DIR/$row.stream".*
 		"$replay" capture -listen "127.0.0.1:$BENCH_FORWARD_PORT" -o "$BENCH_DIR/$row.stream" &
 		sender=$!
 		;;
 	esac
-	(cd bench && exec /usr/bin/time -v -o "$out" "$fb" -e "$so" -c "$conf" >/dev/null 2>"$err") &
+	(cd bench && exec /usr/bin/time -v -o "$out" "$fb" -e "$so" -c "$conf" >"$stdout" 2>"$err") &
 	local timer=$! deadline=$((SECONDS + 1800)) want n=0 pid= cur rss25=0 rss_end=0
 	case $row in
 	replay-*)
@@ -145,6 +155,18 @@ if [[ " ${rows[*]} " == *" replay-"* ]]; then
 	done
 fi
 
+# The enriched-* rows read the records the plugin makes of this log: the
+# ctlive-stdout row's JSON lines without the sink's "date" (a forward
+# record has none), written again for every invocation's library.
+export BENCH_ENRICHED=$BENCH_DIR/enriched-${mb}mb.json
+if [[ " ${rows[*]} " == *" enriched-"* ]]; then
+	echo "== writing $BENCH_ENRICHED" >&2
+	run write-enriched >/dev/null
+	sed 's/^{"date":[-0-9.e+]*,/{/' "$BENCH_ENRICHED.tmp" >"$BENCH_ENRICHED"
+	rm -f "$BENCH_ENRICHED.tmp"
+	[ "$(wc -l <"$BENCH_ENRICHED")" -eq "$lines" ] || { echo "bench/run.sh: $BENCH_ENRICHED is not one record a line" >&2; exit 1; }
+fi
+
 declare -A cpu sys rss rss25 rss_end
 for ((k = 1; k <= rounds; k++)); do
 	for row in "${rows[@]}"; do
@@ -176,6 +198,20 @@ ratio ctlive-stdout fb-stdout "stdout: ctlive / Fluent Bit's own" || true
 ratio native-stdout ctlive-stdout "stdout: native regex+Lua / ctlive" || true
 ratio native-route ctlive-forward "routing: native regex+Lua+rewrite_tag / ctlive" || true
 ratio replay-ctlive replay-fb "in_forward alone: ctlive's stream / Fluent Bit's" || true
+# Fluent Bit's own loops carrying the records the plugin makes, as if the
+# plugin cost nothing: enriched-forward (or -stdout) less the enriched
+# input's own cost (enriched-null), plus the log's tail (null).
+if [ -n "${med[null]:-}" ] && [ -n "${med[enriched-null]:-}" ]; then
+	for out in forward stdout; do
+		[ -n "${med[enriched-$out]:-}" ] || continue
+		med[floor-$out]=$(awk -v t="${med[null]}" -v e="${med[enriched-$out]}" -v n="${med[enriched-null]}" 'BEGIN {printf "%.2f", t + e - n}')
+		echo "$out with ctlive's records at no cost: ${med[floor-$out]} s" >&2
+	done
+	ratio floor-forward fb-forward "forward loop: ctlive's records at no cost / Fluent Bit's own" || true
+	ratio ctlive-forward floor-forward "forward loop: ctlive / ctlive's records at no cost" || true
+	ratio floor-stdout fb-stdout "stdout: ctlive's records at no cost / Fluent Bit's own" || true
+	ratio ctlive-stdout floor-stdout "stdout: ctlive / ctlive's records at no cost" || true
+fi
 # The forward loop in parts: tail (the null row), in_forward fed the
 # stream (replay-*), and the rest, the output itself.
 if [ -n "${med[null]:-}" ]; then
