@@ -563,6 +563,10 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{planted}, "AGM"},
 		{"a session in backticks behind a JSON escape", "[socketIO] [" + cidA + "] session `\\n" + planted + "`",
 			[]string{planted}, "AGM"},
+		// Stop 21: unlabelled, a token in parentheses or angle brackets
+		// was left in clear where one in square brackets was digested.
+		{"a token in parentheses after ct7Token or Bearer", "[socketIO] [" + cidA + "] ct7Token (Zk39xQ0pL7mN2vB8cR4t) ct7Token <Zk39xQ0pL7mN2vB8cR4u>. Bearer (Zk39xQ0pL7mN2vB8cR4v) ct7Token Bearer (Zk39xQ0pL7mN2vB8cR4w) ct7Token\t(s3cr3t)",
+			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u", "Zk39xQ0pL7mN2vB8cR4v", "Zk39xQ0pL7mN2vB8cR4w", "s3cr3t"}, "AGM"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -604,6 +608,11 @@ func TestAnIDInBracketsStaysTheContactID(t *testing.T) {
 		"[socketIO] Authorization: {" + cidA,
 		"[socketIO] Authorization: Bearer {" + cidA + ", x}",
 		"[REDIS] Authorization: Basic {" + cidA + ":x)x",
+		// Stop 21: a token in brackets after ct7Token or Bearer is digested
+		// only when it holds no ID.
+		"[socketIO] bearer <" + cidA + ">",
+		"[socketIO] ct7Token Bearer (" + cidA + "x)",
+		"[socketIO] ct7Token (" + cidA + ").",
 	} {
 		ev := enrichOne(t, v1(kv{"log", line}), config())
 		if string(ev.Fields.ContactID) != cidA || string(ev.Tenant) != "AGM" {

@@ -891,12 +891,40 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 	if v == e {
 		return
 	}
+	from := e
 	if w := wordEnd(b, v); eqFold(b[v:w], "bearer") && w < len(b) && b[w] == ' ' {
-		v = w + 1
+		v, from = w+1, w
+	}
+	if t := s.tokenInBrackets(b, from, v); t != nil {
+		s.secret(t, SecretToken, r) // `ct7Token (x)`, as `ct7Token [x]` and `ct7Token=(x)` have it
+		return
 	}
 	if text := s.value(b, v); text != nil {
 		s.secret(s.trimSentenceEnd(text), SecretToken, r) // ct7Token, ctlivetoken: the contract's tokens, digested however short
 	}
+}
+
+// tokenInBrackets returns the token that the '(' or '<' at b[v] holds
+// alone and closed (closedAlone) when only blanks stand between it and a
+// credential's word ending at e (`ct7Token (x)`, `Bearer <x>`; a label's
+// ':' or '=' is labelled's), or nil. An ID there, or a token that holds
+// one (a coloured ID read past its escapes: `(mCHAT_AGM_<uuid>m)`), is
+// left where it stands: it may be the record's contactID, and a digest
+// would replace its every copy.
+func (s *scan) tokenInBrackets(b []byte, e, v int) []byte {
+	if v <= e || v+1 >= len(b) || b[v] != '(' && b[v] != '<' || !tokenChar[b[v+1]] {
+		return nil
+	}
+	for _, c := range b[e:v] {
+		if c != ' ' && c != '\t' {
+			return nil
+		}
+	}
+	end := s.tokenEnd(b, v+1)
+	if !closedAlone(b, v, end) || idInOpener(b, v) || holdsCTLiveID(b[v+1:end]) {
+		return nil
+	}
+	return b[v+1 : end]
 }
 
 // minBareBearer is the shortest token taken after a `Bearer` that no
@@ -913,7 +941,11 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 	if v == e {
 		return
 	}
-	if t := s.trimSentenceEnd(b[v:s.tokenEnd(b, v)]); len(t) >= minBareBearer {
+	t := s.tokenInBrackets(b, e, v) // `Bearer (x)`
+	if t == nil {
+		t = s.trimSentenceEnd(b[v:s.tokenEnd(b, v)])
+	}
+	if len(t) >= minBareBearer {
 		s.secret(t, SecretBearer, r)
 	}
 }
