@@ -93,6 +93,7 @@ var Shapes = []Shape{
 	{"percents", func(int) string { return "%25%3D%2%eyJ" }},                      // every '%' a trigger of the body pass
 	{"opener-tails", func(int) string { return "Authorization: Bearer (a)b" }},    // closers with text glued after them, no blank
 	{"token-openers", func(int) string { return "ct7Token (a)b{c ct7Token=<d" }},
+	{"bracketed-tokens", func(int) string { return "ct7Token (a) Bearer <0123456789abcdefg> " }}, // each a token in brackets, digested
 	{"nested-labels", func(i int) string { // labels nested 100,000 deep, then closed: each label's value reaches the closers (helper-62)
 		if i < 100000 {
 			return "a:[1 "
