@@ -567,6 +567,8 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 		// was left in clear where one in square brackets was digested.
 		{"a token in parentheses after ct7Token or Bearer", "[socketIO] [" + cidA + "] ct7Token (Zk39xQ0pL7mN2vB8cR4t) ct7Token <Zk39xQ0pL7mN2vB8cR4u>. Bearer (Zk39xQ0pL7mN2vB8cR4v) ct7Token Bearer (Zk39xQ0pL7mN2vB8cR4w) ct7Token\t(s3cr3t)",
 			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u", "Zk39xQ0pL7mN2vB8cR4v", "Zk39xQ0pL7mN2vB8cR4w", "s3cr3t"}, "AGM"},
+		{"a token in quotes or braces after a bare Bearer, in braces after ct7Token", "[socketIO] [" + cidA + "] Bearer \"Zk39xQ0pL7mN2vB8cR5a\" Bearer 'Zk39xQ0pL7mN2vB8cR5b' Bearer [Zk39xQ0pL7mN2vB8cR5c] Bearer {Zk39xQ0pL7mN2vB8cR5d} ct7Token {s3cr3t} ctlivetoken {Zk39xQ0pL7mN2vB8cR5e}",
+			[]string{"Zk39xQ0pL7mN2vB8cR5a", "Zk39xQ0pL7mN2vB8cR5b", "Zk39xQ0pL7mN2vB8cR5c", "Zk39xQ0pL7mN2vB8cR5d", "s3cr3t", "Zk39xQ0pL7mN2vB8cR5e"}, "AGM"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -613,6 +615,9 @@ func TestAnIDInBracketsStaysTheContactID(t *testing.T) {
 		"[socketIO] bearer <" + cidA + ">",
 		"[socketIO] ct7Token Bearer (" + cidA + "x)",
 		"[socketIO] ct7Token (" + cidA + ").",
+		"[socketIO] Bearer [" + cidA + "] joined",
+		"[socketIO] Bearer \"" + cidA + "\" joined",
+		"[socketIO] ct7Token {" + cidA + "} joined",
 	} {
 		ev := enrichOne(t, v1(kv{"log", line}), config())
 		if string(ev.Fields.ContactID) != cidA || string(ev.Tenant) != "AGM" {

@@ -896,7 +896,7 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 		v, from = w+1, w
 	}
 	if t := s.tokenInBrackets(b, from, v); t != nil {
-		s.secret(t, SecretToken, r) // `ct7Token (x)`, as `ct7Token [x]` and `ct7Token=(x)` have it
+		s.secret(t, SecretToken, r) // `ct7Token (x)`, `ct7Token {x}`, as `ct7Token [x]` and `ct7Token=(x)` have it
 		return
 	}
 	if text := s.value(b, v); text != nil {
@@ -904,15 +904,20 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 	}
 }
 
-// tokenInBrackets returns the token that the '(' or '<' at b[v] holds
-// alone and closed (closedAlone) when only blanks stand between it and a
-// credential's word ending at e (`ct7Token (x)`, `Bearer <x>`; a label's
-// ':' or '=' is labelled's), or nil. An ID there, or a token that holds
-// one (a coloured ID read past its escapes: `(mCHAT_AGM_<uuid>m)`), is
-// left where it stands: it may be the record's contactID, and a digest
-// would replace its every copy.
+// tokenInBrackets returns the token that the bracket or quote at b[v]
+// holds alone and closed (closedAlone) when only blanks stand between it
+// and a credential's word ending at e (`ct7Token (x)`, `Bearer <x>`,
+// `Bearer "x"`; a label's ':' or '=' is labelled's), or nil. An ID there,
+// or a token that holds one (a coloured ID read past its escapes:
+// `(mCHAT_AGM_<uuid>m)`), is left where it stands: it may be the record's
+// contactID, and a digest would replace its every copy.
 func (s *scan) tokenInBrackets(b []byte, e, v int) []byte {
-	if v <= e || v+1 >= len(b) || b[v] != '(' && b[v] != '<' || !tokenChar[b[v+1]] {
+	if v <= e || v+1 >= len(b) || !tokenChar[b[v+1]] {
+		return nil
+	}
+	switch b[v] {
+	case '(', '<', '[', '{', '"', '\'':
+	default:
 		return nil
 	}
 	for _, c := range b[e:v] {
@@ -941,7 +946,7 @@ func (s *scan) bearer(b []byte, e int, r *Result) {
 	if v == e {
 		return
 	}
-	t := s.tokenInBrackets(b, e, v) // `Bearer (x)`
+	t := s.tokenInBrackets(b, e, v) // `Bearer (x)`, `Bearer "x"`
 	if t == nil {
 		t = s.trimSentenceEnd(b[v:s.tokenEnd(b, v)])
 	}
