@@ -569,6 +569,9 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{"Zk39xQ0pL7mN2vB8cR4t", "Zk39xQ0pL7mN2vB8cR4u", "Zk39xQ0pL7mN2vB8cR4v", "Zk39xQ0pL7mN2vB8cR4w", "s3cr3t"}, "AGM"},
 		{"a token in quotes or braces after a bare Bearer, in braces after ct7Token", "[socketIO] [" + cidA + "] Bearer \"Zk39xQ0pL7mN2vB8cR5a\" Bearer 'Zk39xQ0pL7mN2vB8cR5b' Bearer [Zk39xQ0pL7mN2vB8cR5c] Bearer {Zk39xQ0pL7mN2vB8cR5d} ct7Token {s3cr3t} ctlivetoken {Zk39xQ0pL7mN2vB8cR5e}",
 			[]string{"Zk39xQ0pL7mN2vB8cR5a", "Zk39xQ0pL7mN2vB8cR5b", "Zk39xQ0pL7mN2vB8cR5c", "Zk39xQ0pL7mN2vB8cR5d", "s3cr3t", "Zk39xQ0pL7mN2vB8cR5e"}, "AGM"},
+		// helper-68 (of 483ecc8): a sentence's punctuation after the closer.
+		{"a token in brackets before a comma or a semicolon", "[socketIO] [" + cidA + "] ct7Token (Zk39xQ0pL7mN2vB8cR6a), next ct7Token (s3cr3t); Bearer <Zk39xQ0pL7mN2vB8cR6b>: ok",
+			[]string{"Zk39xQ0pL7mN2vB8cR6a", "s3cr3t", "Zk39xQ0pL7mN2vB8cR6b"}, "AGM"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -618,11 +621,31 @@ func TestAnIDInBracketsStaysTheContactID(t *testing.T) {
 		"[socketIO] Bearer [" + cidA + "] joined",
 		"[socketIO] Bearer \"" + cidA + "\" joined",
 		"[socketIO] ct7Token {" + cidA + "} joined",
+		// helper-68: a colour escape inside the ID, which one reading
+		// breaks (`CHAT_AGM_m<uuid>`), and the parser's reads whole.
+		"[REDIS] ct7Token (CHAT_AGM_\x1b[1m" + cidA[len("CHAT_AGM_"):] + ")",
+		"[REDIS] Bearer <" + cidA[:len("CHAT_AGM_abbba71e-")] + "\x1b[1m" + cidA[len("CHAT_AGM_abbba71e-"):] + ">",
+		"[REDIS] ct7Token (CH\x1b[1m" + cidA[2:] + ")",
 	} {
 		ev := enrichOne(t, v1(kv{"log", line}), config())
 		if string(ev.Fields.ContactID) != cidA || string(ev.Tenant) != "AGM" {
 			t.Errorf("%q: contactID %q, tenant %q", line, ev.Fields.ContactID, ev.Tenant)
 		}
+	}
+}
+
+// A stack frame of a function named Bearer or ct7Token: its location in
+// parentheses is no token (483ecc8 digested it).
+func TestAStackFrameNamedLikeACredentialKeepsItsLocation(t *testing.T) {
+	frames := []string{
+		"at Bearer (/app/node_modules/passport-http-bearer/lib/strategy.js:10:5)",
+		"at ct7Token (/app/src/auth.js:10:5)",
+		"at ct7Token (node:internal/process/task_queues:95)",
+	}
+	line := "[REDIS] [" + cidA + "] TypeError: x is undefined\n    " + strings.Join(frames, "\n    ")
+	ev := enrichOne(t, v1(kv{"log", line}), config())
+	if got := fmt.Sprintf("%q", ev.Fields.Stack); got != fmt.Sprintf("%q", frames) {
+		t.Errorf("stack %s, want %q", got, frames)
 	}
 }
 

@@ -926,10 +926,74 @@ func (s *scan) tokenInBrackets(b []byte, e, v int) []byte {
 		}
 	}
 	end := s.tokenEnd(b, v+1)
-	if !closedAlone(b, v, end) || idInOpener(b, v) || holdsCTLiveID(b[v+1:end]) {
+	if !closedAlone(b, v, end) && !closedInSentence(b, v, end) || idInOpener(b, v) {
 		return nil
 	}
-	return b[v+1 : end]
+	t := b[v+1 : end]
+	if holdsCTLiveID(t) || holdsIDPrefix(t) || endsInLineColumn(t) {
+		return nil
+	}
+	return t
+}
+
+// closedInSentence reports whether the opener at b[o] closes at b[end]
+// and a sentence's punctuation, then a blank or the text's end, follows
+// (`ct7Token (x), next`, `Bearer <x>;`): the brackets hold the token alone
+// all the same.
+func closedInSentence(b []byte, o, end int) bool {
+	if end+1 >= len(b) || b[end] != closerOf(b[o]) {
+		return false
+	}
+	switch b[end+1] {
+	case ',', ';', ':', '!', '?':
+		e := end + 2
+		return e == len(b) || is(b[e], cSpace)
+	}
+	return false
+}
+
+// holdsIDPrefix reports whether t holds a CTLive ID's CHANNEL_TENANT_
+// start (capitals and digits, '_', capitals and digits, '_') anywhere: an
+// ID a reading broke, a colour escape inside it (`CHAT_AGM_m<uuid>` where
+// the line has `CHAT_AGM_\x1b[1m<uuid>`), is still the record's ID.
+func holdsIDPrefix(t []byte) bool {
+	for j := bytes.IndexByte(t, '_'); j >= 0; {
+		a := j
+		for a > 0 && (is(t[a-1], cUpper) || '0' <= t[a-1] && t[a-1] <= '9') {
+			a--
+		}
+		k := j + 1
+		for k < len(t) && (is(t[k], cUpper) || '0' <= t[k] && t[k] <= '9') {
+			k++
+		}
+		if a < j && is(t[a], cUpper) && k > j+1 && k < len(t) && t[k] == '_' {
+			return true
+		}
+		n := bytes.IndexByte(t[j+1:], '_')
+		if n < 0 {
+			return false
+		}
+		j += 1 + n
+	}
+	return false
+}
+
+// endsInLineColumn reports whether t ends in `:<line>:<column>` or
+// `:<line>`: a stack frame's location (`at Bearer (/app/auth.js:10:5)`),
+// not a credential.
+func endsInLineColumn(t []byte) bool {
+	i := len(t)
+	for range 2 {
+		d := i
+		for d > 0 && '0' <= t[d-1] && t[d-1] <= '9' {
+			d--
+		}
+		if d == i || d == 0 || t[d-1] != ':' {
+			return i < len(t)
+		}
+		i = d - 1
+	}
+	return true
 }
 
 // minBareBearer is the shortest token taken after a `Bearer` that no
