@@ -892,11 +892,8 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 		return
 	}
 	from := e
-	if w := wordEnd(b, v); eqFold(b[v:w], "bearer") && w < len(b) && (b[w] == ' ' || b[w] == '\t') {
-		v, from = w, w
-		for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
-			v++ // `ct7Token Bearer  x`, `ct7Token Bearer\tx`
-		}
+	if w := wordEnd(b, v); eqFold(b[v:w], "bearer") && w < len(b) && b[w] == ' ' {
+		v, from = w+1, w
 	}
 	if t := s.tokenInBrackets(b, from, v); t != nil {
 		s.secret(t, SecretToken, r) // `ct7Token (x)`, `ct7Token {x}`, as `ct7Token [x]` and `ct7Token=(x)` have it
