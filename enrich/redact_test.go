@@ -572,6 +572,10 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 		// helper-68 (of 483ecc8): a sentence's punctuation after the closer.
 		{"a token in brackets before a comma or a semicolon", "[socketIO] [" + cidA + "] ct7Token (Zk39xQ0pL7mN2vB8cR6a), next ct7Token (s3cr3t); Bearer <Zk39xQ0pL7mN2vB8cR6b>: ok",
 			[]string{"Zk39xQ0pL7mN2vB8cR6a", "s3cr3t", "Zk39xQ0pL7mN2vB8cR6b"}, "AGM"},
+		// helper-69 (of d56c834): the token without its punctuation, so its
+		// bare copies get the same digest.
+		{"a token in brackets ending a sentence, and its bare copy", "[socketIO] [" + cidA + "] ct7Token Bearer \"s3cr3tValA!\" echo s3cr3tValA ct7Token (s3cr3tValB?) echo s3cr3tValB",
+			[]string{"s3cr3tValA", "s3cr3tValB"}, "AGM"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -641,6 +645,10 @@ func TestAStackFrameNamedLikeACredentialKeepsItsLocation(t *testing.T) {
 		"at Bearer (/app/node_modules/passport-http-bearer/lib/strategy.js:10:5)",
 		"at ct7Token (/app/src/auth.js:10:5)",
 		"at ct7Token (node:internal/process/task_queues:95)",
+		// helper-69: locations without a line and a column.
+		"at ct7Token (native)",
+		"at new Bearer (/app/node_modules/passport-http-bearer/lib/strategy.js)",
+		"at async Bearer (/app/node_modules/passport-http-bearer/lib/index.js)",
 	}
 	line := "[REDIS] [" + cidA + "] TypeError: x is undefined\n    " + strings.Join(frames, "\n    ")
 	ev := enrichOne(t, v1(kv{"log", line}), config())

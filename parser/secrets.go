@@ -930,10 +930,43 @@ func (s *scan) tokenInBrackets(b []byte, e, v int) []byte {
 		return nil
 	}
 	t := b[v+1 : end]
-	if holdsCTLiveID(t) || holdsIDPrefix(t) || endsInLineColumn(t) {
+	if holdsCTLiveID(t) || holdsIDPrefix(t) || endsInLineColumn(t) || b[v] == '(' && inStackFrame(b, e) {
 		return nil
 	}
-	return t
+	// Without its sentence's punctuation, as a bare token is taken
+	// (`"x!"`, `[x:]`): its bare copies get the same digest.
+	return s.trimSentenceEnd(t)
+}
+
+// inStackFrame reports whether the word ending at b[e] is a stack frame's
+// function, after `at` (and `new` or `async`): `at Bearer (native)`, `at new ct7Token (<anonymous>)`, `at
+// async Bearer (/app/x.js)`; its location in parentheses is no token.
+func inStackFrame(b []byte, e int) bool {
+	w := e
+	for w > 0 && !is(b[w-1], cSpace) {
+		w-- // back over the word itself
+	}
+	for range 2 {
+		p := w
+		for p > 0 && (b[p-1] == ' ' || b[p-1] == '\t') {
+			p--
+		}
+		if p == w {
+			return false
+		}
+		s := p
+		for s > 0 && is(b[s-1], cLetter) {
+			s--
+		}
+		switch word := b[s:p]; {
+		case string(word) == "at":
+			return true
+		case string(word) != "new" && string(word) != "async":
+			return false
+		}
+		w = s
+	}
+	return false
 }
 
 // closedInSentence reports whether the opener at b[o] closes at b[end]
