@@ -630,11 +630,24 @@ func TestAnIDInBracketsStaysTheContactID(t *testing.T) {
 		"[REDIS] ct7Token (CHAT_AGM_\x1b[1m" + cidA[len("CHAT_AGM_"):] + ")",
 		"[REDIS] Bearer <" + cidA[:len("CHAT_AGM_abbba71e-")] + "\x1b[1m" + cidA[len("CHAT_AGM_abbba71e-"):] + ">",
 		"[REDIS] ct7Token (CH\x1b[1m" + cidA[2:] + ")",
+		// helper-70: two escapes, each leaving its final letter.
+		"[REDIS] ct7Token (CHAT_\x1b[1mAGM_\x1b[1m" + cidA[len("CHAT_AGM_"):] + ")",
+		"[REDIS] Bearer {CHAT\x1b[1m_\x1b[1mAGM\x1b[1m_\x1b[1m" + cidA[len("CHAT_AGM_"):] + "}",
 	} {
 		ev := enrichOne(t, v1(kv{"log", line}), config())
 		if string(ev.Fields.ContactID) != cidA || string(ev.Tenant) != "AGM" {
 			t.Errorf("%q: contactID %q, tenant %q", line, ev.Fields.ContactID, ev.Tenant)
 		}
+	}
+}
+
+// helper-70: punctuation alone in brackets after ct7Token is no token; a
+// digest of it replaced its every copy (`x........`).
+func TestPunctuationInBracketsIsNoToken(t *testing.T) {
+	line := "[socketIO] [" + cidA + "] ct7Token (!!) ct7Token (........) x........ ct7Token <.>"
+	ev := enrichOne(t, v1(kv{"log", line}), config())
+	if !bytes.Equal(ev.Line, []byte(line)) {
+		t.Errorf("line %q, want it as received", ev.Line)
 	}
 }
 

@@ -930,7 +930,7 @@ func (s *scan) tokenInBrackets(b []byte, e, v int) []byte {
 		return nil
 	}
 	t := b[v+1 : end]
-	if holdsCTLiveID(t) || holdsIDPrefix(t) || endsInLineColumn(t) || b[v] == '(' && inStackFrame(b, e) {
+	if !hasAlnum(t) || holdsCTLiveID(t) || holdsIDPrefix(t) || endsInLineColumn(t) || b[v] == '(' && inStackFrame(b, e) {
 		return nil
 	}
 	// Without its sentence's punctuation, as a bare token is taken
@@ -986,20 +986,22 @@ func closedInSentence(b []byte, o, end int) bool {
 }
 
 // holdsIDPrefix reports whether t holds a CTLive ID's CHANNEL_TENANT_
-// start (capitals and digits, '_', capitals and digits, '_') anywhere: an
-// ID a reading broke, a colour escape inside it (`CHAT_AGM_m<uuid>` where
-// the line has `CHAT_AGM_\x1b[1m<uuid>`), is still the record's ID.
+// start anywhere (letters and digits, '_', letters and digits, '_'),
+// letters of either case: an ID a reading broke is still the record's ID.
+// Each colour escape leaves its final letter in the escape reading, which
+// sees `CHAT_mAGM_m<uuid>` where the line has `CHAT_\x1b[1mAGM_\x1b[1m<uuid>`
+// (helper-68, helper-70).
 func holdsIDPrefix(t []byte) bool {
 	for j := bytes.IndexByte(t, '_'); j >= 0; {
 		a := j
-		for a > 0 && (is(t[a-1], cUpper) || '0' <= t[a-1] && t[a-1] <= '9') {
+		for a > 0 && alnum[t[a-1]] {
 			a--
 		}
 		k := j + 1
-		for k < len(t) && (is(t[k], cUpper) || '0' <= t[k] && t[k] <= '9') {
+		for k < len(t) && alnum[t[k]] {
 			k++
 		}
-		if a < j && is(t[a], cUpper) && k > j+1 && k < len(t) && t[k] == '_' {
+		if a < j && is(t[a], cLetter) && k > j+1 && k < len(t) && t[k] == '_' {
 			return true
 		}
 		n := bytes.IndexByte(t[j+1:], '_')
@@ -1007,6 +1009,17 @@ func holdsIDPrefix(t []byte) bool {
 			return false
 		}
 		j += 1 + n
+	}
+	return false
+}
+
+// hasAlnum reports whether t holds a letter or a digit: punctuation alone
+// (`ct7Token (!!)`) is no token.
+func hasAlnum(t []byte) bool {
+	for _, c := range t {
+		if alnum[c] {
+			return true
+		}
 	}
 	return false
 }
