@@ -367,7 +367,7 @@ func tokenEcho(v []byte, off, n int, kind parser.SecretKind) echo {
 // found any.
 func (s *Stage) finalsSecrets(w *Work, line, src []byte) bool {
 	w.ftext, w.fpos = parser.StripANSIKeepingFinals(w.ftext[:0], w.fpos[:0], line)
-	w.fsecrets = parser.FindSecrets(w.ftext, w.fsecrets[:0])
+	w.fsecrets = parser.FindSecretsInFinals(w.ftext, w.fsecrets[:0])
 	if len(w.fsecrets) == 0 {
 		return false
 	}

@@ -641,6 +641,22 @@ func TestAnIDInBracketsStaysTheContactID(t *testing.T) {
 	}
 }
 
+// helper-71: a coloured stack frame (each escape's letter kept in one
+// reading breaks `at` and the location's line and column) and a stack
+// written in a JSON string keep their locations too.
+func TestColouredAndEscapedStackFramesKeepTheirLocations(t *testing.T) {
+	for _, line := range []string{
+		"[REDIS] [" + cidA + "] TypeError: boom\n    \x1b[90mat\x1b[39m Bearer (\x1b[36m/app/node_modules/passport-http-bearer/lib/strategy.js\x1b[39m)\n    \x1b[90mat ct7Token (\x1b[36m/app/src/auth.js:10:5\x1b[39m)",
+		"[REDIS] [" + cidA + "] TypeError: boom\n    \x1b[2mat ct7Token (native\x1b[1m)",
+		`[REDIS] [` + cidA + `] failed data:{"stack":"TypeError: boom\n\tat ct7Token (native)\n    at Bearer (/app/src/x.js)"}`,
+	} {
+		ev := enrichOne(t, v1(kv{"log", line}), config())
+		if bytes.Contains(ev.Line, []byte("sha256:")) {
+			t.Errorf("%q: line %q", line, ev.Line)
+		}
+	}
+}
+
 // helper-70: punctuation alone in brackets after ct7Token is no token; a
 // digest of it replaced its every copy (`x........`).
 func TestPunctuationInBracketsIsNoToken(t *testing.T) {

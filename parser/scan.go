@@ -36,6 +36,7 @@ type scan struct {
 	customerTenant   []byte // tenant of the userID when it is USER_TENANT_uuid
 	skipRun          int    // end of what the underscore handler consumed
 	secretsOnly      bool   // FindSecrets: credentials, nothing else
+	finals           bool   // FindSecretsInFinals: no token in brackets
 
 	// The last run of token characters measured, [tokFrom, tokTo), and the
 	// last JWT measured (see tokenEnd and jwtEnd).

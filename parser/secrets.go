@@ -18,12 +18,23 @@ import (
 //
 // It keeps at most MaxSecrets in dst: a caller that finds dst that full
 // must treat b as hostile and replace it whole.
-func FindSecrets(b []byte, dst []Secret) []Secret {
+func FindSecrets(b []byte, dst []Secret) []Secret { return findSecrets(b, dst, false) }
+
+// FindSecretsInFinals is FindSecrets for a line read with each ANSI
+// escape's final byte kept (StripANSIKeepingFinals), the reading that
+// finds a credential whose first letter ends an escape. There a bracket
+// after a bare ct7Token or Bearer opens no token: the escapes' letters
+// break the IDs and stack frames that tokenInBrackets must recognise
+// (`\x1b[90mat\x1b[39m Bearer (…)` reads `matm Bearer (…)`), and the line
+// without escapes, which the parser reads, has the bracket's token.
+func FindSecretsInFinals(b []byte, dst []Secret) []Secret { return findSecrets(b, dst, true) }
+
+func findSecrets(b []byte, dst []Secret, finals bool) []Secret {
 	if !mayHoldSecrets(b) {
 		return dst
 	}
 	r := Result{Secrets: dst}
-	s := scan{secretsOnly: true}
+	s := scan{secretsOnly: true, finals: finals}
 	s.words(b, &r)
 	return r.Secrets
 }
@@ -912,7 +923,7 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 // `(mCHAT_AGM_<uuid>m)`), is left where it stands: it may be the record's
 // contactID, and a digest would replace its every copy.
 func (s *scan) tokenInBrackets(b []byte, e, v int) []byte {
-	if v <= e || v+1 >= len(b) || !tokenChar[b[v+1]] {
+	if s.finals || v <= e || v+1 >= len(b) || !tokenChar[b[v+1]] {
 		return nil
 	}
 	switch b[v] {
@@ -958,7 +969,11 @@ func inStackFrame(b []byte, e int) bool {
 		for s > 0 && is(b[s-1], cLetter) {
 			s--
 		}
-		switch word := b[s:p]; {
+		word := b[s:p]
+		if s > 0 && b[s-1] == '\\' && len(word) > 2 && (word[0] == 'n' || word[0] == 't' || word[0] == 'r') {
+			word = word[1:] // a JSON-escaped stack: `\n\tat ct7Token (native)`
+		}
+		switch {
 		case string(word) == "at":
 			return true
 		case string(word) != "new" && string(word) != "async":
