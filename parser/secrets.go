@@ -916,12 +916,13 @@ func (s *scan) tokenAfter(b []byte, e int, r *Result) {
 }
 
 // tokenInBrackets returns the token that the bracket or quote at b[v]
-// holds alone and closed (closedAlone) when only blanks stand between it
-// and a credential's word ending at e (`ct7Token (x)`, `Bearer <x>`,
-// `Bearer "x"`; a label's ':' or '=' is labelled's), or nil. An ID there,
-// or a token that holds one (a coloured ID read past its escapes:
-// `(mCHAT_AGM_<uuid>m)`), is left where it stands: it may be the record's
-// contactID, and a digest would replace its every copy.
+// holds alone and closed (closedAlone, closedInSentence) when only blanks
+// stand between it and a credential's word ending at e (`ct7Token (x)`,
+// `Bearer <x>`, `Bearer "x"`; a label's ':' or '=' is labelled's), or
+// nil. An ID there, or a token that holds one or the start of one, is
+// left where it stands: it may be the record's contactID, and a digest
+// would replace its every copy. So is punctuation alone, and a stack
+// frame's location.
 func (s *scan) tokenInBrackets(b []byte, e, v int) []byte {
 	if s.finals || v <= e || v+1 >= len(b) || !tokenChar[b[v+1]] {
 		return nil
@@ -950,8 +951,9 @@ func (s *scan) tokenInBrackets(b []byte, e, v int) []byte {
 }
 
 // inStackFrame reports whether the word ending at b[e] is a stack frame's
-// function, after `at` (and `new` or `async`): `at Bearer (native)`, `at new ct7Token (<anonymous>)`, `at
-// async Bearer (/app/x.js)`; its location in parentheses is no token.
+// function, after `at` (and `new` or `async`): `at Bearer (native)`,
+// `at new ct7Token (<anonymous>)`, `at async Bearer (/app/x.js)`; its
+// location in parentheses is no token.
 func inStackFrame(b []byte, e int) bool {
 	w := e
 	for w > 0 && !is(b[w-1], cSpace) {
@@ -1002,10 +1004,10 @@ func closedInSentence(b []byte, o, end int) bool {
 
 // holdsIDPrefix reports whether t holds a CTLive ID's CHANNEL_TENANT_
 // start anywhere (letters and digits, '_', letters and digits, '_'),
-// letters of either case: an ID a reading broke is still the record's ID.
-// Each colour escape leaves its final letter in the escape reading, which
-// sees `CHAT_mAGM_m<uuid>` where the line has `CHAT_\x1b[1mAGM_\x1b[1m<uuid>`
-// (helper-68, helper-70).
+// letters of either case: an ID that an escape breaks, or a letter glued
+// inside (`CHAT_mAGM_m<uuid>`, as a reading that keeps each colour
+// escape's final byte saw `CHAT_\x1b[1mAGM_\x1b[1m<uuid>`: helper-68,
+// helper-70), is still the record's ID.
 func holdsIDPrefix(t []byte) bool {
 	for j := bytes.IndexByte(t, '_'); j >= 0; {
 		a := j
