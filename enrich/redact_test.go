@@ -649,6 +649,9 @@ func TestColouredAndEscapedStackFramesKeepTheirLocations(t *testing.T) {
 		"[REDIS] [" + cidA + "] TypeError: boom\n    \x1b[90mat\x1b[39m Bearer (\x1b[36m/app/node_modules/passport-http-bearer/lib/strategy.js\x1b[39m)\n    \x1b[90mat ct7Token (\x1b[36m/app/src/auth.js:10:5\x1b[39m)",
 		"[REDIS] [" + cidA + "] TypeError: boom\n    \x1b[2mat ct7Token (native\x1b[1m)",
 		`[REDIS] [` + cidA + `] failed data:{"stack":"TypeError: boom\n\tat ct7Token (native)\n    at Bearer (/app/src/x.js)"}`,
+		// helper-72: an escape touching `at`, `new` or `async`.
+		"[REDIS] [" + cidA + "] TypeError: boom\n    \x1b[90mat ct7Token (native)\n    at\x1b[39m Bearer (/app/node_modules/passport-http-bearer/lib/strategy.js)\n    \x1b[2mat new Bearer (/app/x.mjs:3)",
+		`[REDIS] [` + cidA + `] failed data:{"stack":"TypeError: boom\n    \u001b[90mat ct7Token (native)\n    at async\u001b[0m Bearer (node:internal/process/task_queues)"}`,
 	} {
 		ev := enrichOne(t, v1(kv{"log", line}), config())
 		if bytes.Contains(ev.Line, []byte("sha256:")) {

@@ -942,7 +942,7 @@ func (s *scan) tokenInBrackets(b []byte, e, v int) []byte {
 		return nil
 	}
 	t := b[v+1 : end]
-	if !hasAlnum(t) || holdsCTLiveID(t) || holdsIDPrefix(t) || endsInLineColumn(t) || b[v] == '(' && inStackFrame(b, e) {
+	if !hasAlnum(t) || holdsCTLiveID(t) || holdsIDPrefix(t) || isFrameLocation(t) || b[v] == '(' && inStackFrame(b, e) {
 		return nil
 	}
 	// Without its sentence's punctuation, as a bare token is taken
@@ -1041,10 +1041,28 @@ func hasAlnum(t []byte) bool {
 	return false
 }
 
-// endsInLineColumn reports whether t ends in `:<line>:<column>` or
-// `:<line>`: a stack frame's location (`at Bearer (/app/auth.js:10:5)`),
-// not a credential.
-func endsInLineColumn(t []byte) bool {
+// isFrameLocation reports whether t is a stack frame's location as V8
+// prints it, whatever colours its `at` carries: ending in :line:column
+// (`/app/auth.js:10:5`, `node:internal/x:95`), `native`, a `node:`
+// module, or a script's name or path (`index.js`, `/app/x.mjs`).
+func isFrameLocation(t []byte) bool {
+	if string(t) == "native" || hasPrefixFold(t, "node:") {
+		return true
+	}
+	if end := lineColumnAt(t); end < len(t) {
+		return true
+	}
+	for _, ext := range [...]string{".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx"} {
+		if hasSuffixFold(t, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// lineColumnAt returns where t's `:<line>:<column>` or `:<line>` starts,
+// or len(t) when it ends in neither.
+func lineColumnAt(t []byte) int {
 	i := len(t)
 	for range 2 {
 		d := i
@@ -1052,11 +1070,11 @@ func endsInLineColumn(t []byte) bool {
 			d--
 		}
 		if d == i || d == 0 || t[d-1] != ':' {
-			return i < len(t)
+			return i
 		}
 		i = d - 1
 	}
-	return true
+	return i
 }
 
 // minBareBearer is the shortest token taken after a `Bearer` that no
