@@ -574,6 +574,13 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			[]string{"Zk39xQ0pL7mN2vB8cR6a", "s3cr3t", "Zk39xQ0pL7mN2vB8cR6b"}, "AGM"},
 		// helper-69 (of d56c834): the token without its punctuation, so its
 		// bare copies get the same digest.
+		// helper-73 (of bda9a15): a label or a JSON escape inside the
+		// brackets took the value from the rules that give it its own digest
+		// and copies.
+		{"a JSON escape inside the brackets after a label a view reads", `[socketIO] [` + cidA + `] Auth\u001b[33morization: Bearer (Zk39xQ0pL7mN2vB8cR7a\t) copy Zk39xQ0pL7mN2vB8cR7a`,
+			[]string{"Zk39xQ0pL7mN2vB8cR7a"}, "AGM"},
+		{"many labelled tokens in brackets, and a copy of the first", "[socketIO] [" + cidA + "] " + labelledTokensInBrackets(40) + "copies Tk00Q0pL7mN2vB8cR4",
+			[]string{"Tk00Q0pL7mN2vB8cR4"}, "AGM"},
 		{"a token in brackets ending a sentence, and its bare copy", "[socketIO] [" + cidA + "] ct7Token Bearer \"s3cr3tValA!\" echo s3cr3tValA ct7Token (s3cr3tValB?) echo s3cr3tValB",
 			[]string{"s3cr3tValA", "s3cr3tValB"}, "AGM"},
 	}
@@ -592,6 +599,16 @@ func TestCredentialsAroundIDsAndTenants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// labelledTokensInBrackets is n brackets after Bearer, each holding a
+// labelled token of its own (Tk00…, Tk01…).
+func labelledTokensInBrackets(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "Bearer (ct7Token=Tk%02dQ0pL7mN2vB8cR4) ", i)
+	}
+	return b.String()
 }
 
 // helper-63 (of c12db5f): a CTLive ID alone in brackets after

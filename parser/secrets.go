@@ -947,7 +947,14 @@ func (s *scan) tokenInBrackets(b []byte, e, v int) []byte {
 	}
 	// Without its sentence's punctuation, as a bare token is taken
 	// (`"x!"`, `[x:]`): its bare copies get the same digest.
-	return s.trimSentenceEnd(t)
+	t = s.trimSentenceEnd(t)
+	if bytes.IndexAny(bytes.TrimRight(t, "="), `=:\`) >= 0 {
+		// A label inside (`(ct7Token=x)`), a URL, or a JSON escape (`x\t`):
+		// the rules for labels and the plugin's decoded views take what is
+		// there, each value with its own digest and copies (helper-73).
+		return nil
+	}
+	return t
 }
 
 // inStackFrame reports whether the word ending at b[e] is a stack frame's
