@@ -440,15 +440,21 @@ func plausiblePairedValue(b []byte, v int) bool {
 // holdsCTLiveID reports whether t holds a UUID right after a '_': a
 // contactID or a customer's userID.
 func holdsCTLiveID(t []byte) bool {
-	for i := bytes.IndexByte(t, '_'); i >= 0; {
-		if uuidAt(t, i+1) > 0 {
+	return anyUnderscore(t, func(j int) bool { return uuidAt(t, j+1) > 0 })
+}
+
+// anyUnderscore reports whether at(j) holds for some '_' at t[j], trying
+// them in order.
+func anyUnderscore(t []byte, at func(j int) bool) bool {
+	for j := bytes.IndexByte(t, '_'); j >= 0; {
+		if at(j) {
 			return true
 		}
-		k := bytes.IndexByte(t[i+1:], '_')
+		k := bytes.IndexByte(t[j+1:], '_')
 		if k < 0 {
 			return false
 		}
-		i += 1 + k
+		j += 1 + k
 	}
 	return false
 }
@@ -1016,7 +1022,7 @@ func closedInSentence(b []byte, o, end int) bool {
 // escape's final byte saw `CHAT_\x1b[1mAGM_\x1b[1m<uuid>`: helper-68,
 // helper-70), is still the record's ID.
 func holdsIDPrefix(t []byte) bool {
-	for j := bytes.IndexByte(t, '_'); j >= 0; {
+	return anyUnderscore(t, func(j int) bool {
 		a := j
 		for a > 0 && alnum[t[a-1]] {
 			a--
@@ -1025,16 +1031,8 @@ func holdsIDPrefix(t []byte) bool {
 		for k < len(t) && alnum[t[k]] {
 			k++
 		}
-		if a < j && is(t[a], cLetter) && k > j+1 && k < len(t) && t[k] == '_' {
-			return true
-		}
-		n := bytes.IndexByte(t[j+1:], '_')
-		if n < 0 {
-			return false
-		}
-		j += 1 + n
-	}
-	return false
+		return a < j && is(t[a], cLetter) && k > j+1 && k < len(t) && t[k] == '_'
+	})
 }
 
 // hasAlnum reports whether t holds a letter or a digit: punctuation alone
@@ -1056,7 +1054,7 @@ func isFrameLocation(t []byte) bool {
 	if string(t) == "native" || hasPrefixFold(t, "node:") {
 		return true
 	}
-	if end := lineColumnAt(t); end < len(t) {
+	if lineColumnAt(t) < len(t) {
 		return true
 	}
 	for _, ext := range [...]string{".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx"} {
