@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
-	"strings"
 )
 
 // scan holds what one pass over a line's body has seen so far. Positions are
@@ -585,16 +584,16 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 // inside a JSON string (`session\":{\"id`). It looks back a few bytes at
 // most.
 func sessionObjectBefore(b []byte, w int) bool {
-	j := skipBack(b, w, "\"'\\")
-	j = skipBack(b, j, " \t")
+	j := skipBack(b, w, quotes)
+	j = skipBack(b, j, blanks)
 	if j == 0 || b[j-1] != '{' {
 		return false
 	}
-	j = skipBack(b, j-1, " \t")
+	j = skipBack(b, j-1, blanks)
 	if j == 0 || b[j-1] != ':' {
 		return false
 	}
-	j = skipBack(b, j-1, " \t\"'\\")
+	j = skipBack(b, j-1, blanks|quotes)
 	return sessionWordBefore(b, j)
 }
 
@@ -607,9 +606,22 @@ func sessionWordBefore(b []byte, j int) bool {
 	return w >= 0 && eqFold(b[w:j], "session")
 }
 
-// skipBack returns i less the bytes of set just before it, at most four.
-func skipBack(b []byte, i int, set string) int {
-	for k := 0; k < 4 && i > 0 && strings.IndexByte(set, b[i-1]) >= 0; k++ {
+// skipBack's sets, bits of a mask over the bytes below 64: every "id" word
+// asks sessionObjectBefore, and a shift beats searching a string. A set
+// with quotes takes the backslash too (`\"` inside a JSON string).
+const (
+	blanks = 1<<' ' | 1<<'\t'
+	quotes = 1<<'"' | 1<<'\''
+)
+
+// skipBack returns i less the bytes of set just before it, at most four; a
+// set with quotes holds the backslash too (an escaped JSON string's \").
+func skipBack(b []byte, i int, set uint64) int {
+	for k := 0; k < 4 && i > 0; k++ {
+		c := b[i-1]
+		if !(c < 64 && set>>c&1 != 0 || c == '\\' && set&quotes != 0) {
+			break
+		}
 		i--
 	}
 	return i
