@@ -32,8 +32,8 @@ type Options struct {
 // Parser turns CTLive lines into Results. It is immutable after New and safe
 // for concurrent use.
 type Parser struct {
-	components   []string // upper case
-	knownTenants []string // as configured
+	components   [][]string // upper case, by length: a token is compared with those of its own
+	knownTenants []string   // as configured
 }
 
 // New returns a Parser for the given options.
@@ -41,7 +41,10 @@ func New(o Options) *Parser {
 	p := &Parser{}
 	for _, c := range append(append([]string(nil), DefaultComponents...), o.Components...) {
 		if c = strings.ToUpper(strings.TrimSpace(c)); c != "" {
-			p.components = append(p.components, c)
+			if len(c) >= len(p.components) {
+				p.components = append(p.components, make([][]string, len(c)+1-len(p.components))...)
+			}
+			p.components[len(c)] = append(p.components[len(c)], c)
 		}
 	}
 	for _, t := range o.KnownTenants {
@@ -191,9 +194,11 @@ func (p *Parser) isTenantToken(tok []byte) bool {
 	if !upper {
 		return false
 	}
-	for _, c := range p.components {
-		if string(tok) == c {
-			return false
+	if len(tok) < len(p.components) {
+		for _, c := range p.components[len(tok)] {
+			if string(tok) == c {
+				return false
+			}
 		}
 	}
 	if len(p.knownTenants) == 0 {
