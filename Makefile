@@ -5,6 +5,7 @@
 #               end-to-end tests on first use), listing the skipped ones
 #   make test-short  a quick run without the servers
 #   make bench  benchmarks (BENCHTIME=5s make bench)
+#   make pgo    plugin/default.pgo again, the profile the plugin is built with
 #   make build  the plugin and build/ctlive-inspect, the support tool
 
 GO        ?= go
@@ -27,7 +28,7 @@ SHELL     := /bin/bash
 GOEXPERIMENT ?= simd
 export GOEXPERIMENT
 
-.PHONY: all build inspect host run run-fluent-bit test test-short lint bench bench-inspect fuzz victoria-logs clean
+.PHONY: all build inspect host run run-fluent-bit test test-short lint bench bench-inspect pgo fuzz victoria-logs clean
 
 all: build
 
@@ -43,7 +44,9 @@ $(INSPECT): $(GOFILES) go.mod go.sum internal/inspect/report.html.tmpl
 # Build commands are echoed to stderr, not stdout: `make run > out` must
 # hold the records alone.
 # c-shared needs cgo; -trimpath keeps local paths out of the library.
-$(SO): $(GOFILES) go.mod go.sum
+# go build optimizes the plugin with plugin/default.pgo, a CPU profile of
+# the benchmarks (make pgo writes it again; README: Performance).
+$(SO): $(GOFILES) go.mod go.sum plugin/default.pgo
 	@echo "GOEXPERIMENT=$(GOEXPERIMENT) CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin" >&2
 	@CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin
 
@@ -107,14 +110,20 @@ $(VL):
 # BENCHTIME is go test's -benchtime (1s, 5x, ...). The VictoriaLogs data
 # and test binaries go to build/benchtmp, removed when the run ends or is
 # interrupted, and before the next one: an interrupted run used to leave
-# about 1 GB in /tmp.
+# about 1 GB in /tmp. The code is built with the plugin's profile
+# (plugin/default.pgo), so the figures are those of the code the plugin runs.
 BENCHTIME ?= 1s
 BENCHTMP  := $(CURDIR)/build/benchtmp
 bench: $(VL)
 	@rm -rf $(BENCHTMP) && mkdir -p $(BENCHTMP)
 	@trap 'rm -rf $(BENCHTMP)' EXIT INT TERM; \
 	TMPDIR=$(BENCHTMP) VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem \
-		./parser ./record ./template ./pipeline ./sink/...
+		-pgo=$(CURDIR)/plugin/default.pgo ./parser ./record ./template ./pipeline ./sink/...
+
+# plugin/default.pgo, the profile the plugin is built with, from the
+# benchmarks of a record's work (bench/pgo.sh); commit what it writes.
+pgo:
+	bench/pgo.sh
 
 # ctlive-inspect on generated logs of 100 MB and 1 GB in $(BENCH_DIR) (made
 # once, kept for the next run, ignored by git): Go benchmarks with SetBytes, then the command's

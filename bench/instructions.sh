@@ -37,8 +37,12 @@ count() { # count NAME SUB N [BENCH]: total instructions of one run of BENCH/SUB
 }
 
 measure() { # measure NAME DIR
-	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -c -o "$tmp/$1-BenchmarkFlush.test" ./pipeline)
-	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -c -o "$tmp/$1-BenchmarkParse.test" ./parser)
+	# Built as the checkout builds the plugin: with its profile when it has
+	# one (plugin/default.pgo, since bench/pgo.sh), without before.
+	local pgo=off
+	[ ! -f "$2/plugin/default.pgo" ] || pgo=$(cd "$2" && pwd)/plugin/default.pgo
+	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -pgo="$pgo" -c -o "$tmp/$1-BenchmarkFlush.test" ./pipeline)
+	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -pgo="$pgo" -c -o "$tmp/$1-BenchmarkParse.test" ./parser)
 	for sub in json msgpack forward; do
 		a=$(count "$1" "$sub" 51)
 		b=$(count "$1" "$sub" 101)
