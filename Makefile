@@ -46,7 +46,8 @@ $(INSPECT): $(GOFILES) go.mod go.sum internal/inspect/report.html.tmpl
 # c-shared needs cgo; -trimpath keeps local paths out of the library.
 # go build optimizes the plugin with plugin/default.pgo, a CPU profile of
 # the benchmarks (make pgo writes it again; README: Performance).
-$(SO): $(GOFILES) go.mod go.sum plugin/default.pgo
+PGO       := $(wildcard plugin/default.pgo)
+$(SO): $(GOFILES) go.mod go.sum $(PGO)
 	@echo "GOEXPERIMENT=$(GOEXPERIMENT) CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin" >&2
 	@CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin
 
@@ -118,7 +119,7 @@ bench: $(VL)
 	@rm -rf $(BENCHTMP) && mkdir -p $(BENCHTMP)
 	@trap 'rm -rf $(BENCHTMP)' EXIT INT TERM; \
 	TMPDIR=$(BENCHTMP) VICTORIA_LOGS_BIN=$(CURDIR)/$(VL) $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem \
-		-pgo=$(CURDIR)/plugin/default.pgo ./parser ./record ./template ./pipeline ./sink/...
+		$(if $(PGO),-pgo=$(CURDIR)/$(PGO)) ./parser ./record ./template ./pipeline ./sink/...
 
 # plugin/default.pgo, the profile the plugin is built with, from the
 # benchmarks of a record's work (bench/pgo.sh); commit what it writes.
