@@ -47,7 +47,13 @@ $(INSPECT): $(GOFILES) go.mod go.sum internal/inspect/report.html.tmpl
 # go build optimizes the plugin with plugin/default.pgo, a CPU profile of
 # the benchmarks (make pgo writes it again; README: Performance).
 PGO       := $(wildcard plugin/default.pgo)
-$(SO): $(GOFILES) go.mod go.sum $(PGO)
+# A file named after how the library is built (GOEXPERIMENT, the profile
+# or none): removing the profile or changing GOEXPERIMENT makes a new one,
+# newer than the library, which is then built again.
+BUILDSTATE := build/.so-goexperiment=$(GOEXPERIMENT)-pgo=$(if $(PGO),on,off)
+$(BUILDSTATE):
+	@mkdir -p build && rm -f build/.so-* && touch '$@'
+$(SO): $(GOFILES) go.mod go.sum $(PGO) $(BUILDSTATE)
 	@echo "GOEXPERIMENT=$(GOEXPERIMENT) CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin" >&2
 	@CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin
 

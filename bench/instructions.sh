@@ -7,6 +7,8 @@
 #
 #   bench/instructions.sh             this checkout
 #   bench/instructions.sh REV         this checkout and REV, side by side
+#   PGO=off bench/instructions.sh REV both without the profile the plugin
+#                                     is built with (plugin/default.pgo)
 #
 # The test binary runs BenchmarkFlush/json, /msgpack and /forward (its fake
 # in_forward, in the same process, is counted too) for 51 and for 101
@@ -38,9 +40,10 @@ count() { # count NAME SUB N [BENCH]: total instructions of one run of BENCH/SUB
 
 measure() { # measure NAME DIR
 	# Built as the checkout builds the plugin: with its profile when it has
-	# one (plugin/default.pgo, since bench/pgo.sh), without before.
+	# one (plugin/default.pgo, since bench/pgo.sh), without before; PGO=off
+	# builds both without, to compare the code alone.
 	local pgo=off
-	[ ! -f "$2/plugin/default.pgo" ] || pgo=$(cd "$2" && pwd)/plugin/default.pgo
+	[ "${PGO:-}" = off ] || [ ! -f "$2/plugin/default.pgo" ] || pgo=$(cd "$2" && pwd)/plugin/default.pgo
 	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -pgo="$pgo" -c -o "$tmp/$1-BenchmarkFlush.test" ./pipeline)
 	(cd "$2" && GOEXPERIMENT=${GOEXPERIMENT-simd} go test -pgo="$pgo" -c -o "$tmp/$1-BenchmarkParse.test" ./parser)
 	for sub in json msgpack forward; do
