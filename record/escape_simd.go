@@ -50,9 +50,21 @@ func cleanUntil(s []byte, i int) int {
 // transition).
 func escapes32(s []byte) uint32 {
 	x := archsimd.LoadUint8x32Slice(s).AsInt8x32()
-	m := x.Less(archsimd.BroadcastInt8x32(' ')).
-		Or(x.Equal(archsimd.BroadcastInt8x32('"'))).
-		Or(x.Equal(archsimd.BroadcastInt8x32('\\'))).ToBits()
+	m := x.Less(archsimd.LoadInt8x32(&splat32[0])).
+		Or(x.Equal(archsimd.LoadInt8x32(&splat32[1]))).
+		Or(x.Equal(archsimd.LoadInt8x32(&splat32[2]))).ToBits()
 	archsimd.ClearAVXUpperBits()
 	return m
 }
+
+// splat32 holds escapes32's constants, ' ', '"' and '\\' 32 times each: a
+// load is one instruction, a broadcast three. Plain arrays, not vectors made
+// at init: that would run AVX2 instructions on every CPU.
+var splat32 = func() (t [3][32]int8) {
+	for k, c := range []int8{' ', '"', '\\'} {
+		for i := range t[k] {
+			t[k][i] = c
+		}
+	}
+	return
+}()
