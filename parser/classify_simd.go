@@ -36,22 +36,46 @@ func classify64AVX2(p *[blockSize]byte) (letters, alnum, trig, backslash uint64)
 }
 
 func classify32(x archsimd.Int8x32) (letters, alnum, trig, backslash uint32) {
-	isLetter := between32(fold32(x), 'a', 'z')
-	isTrig := x.Equal(archsimd.BroadcastInt8x32(':')).Or(x.Equal(archsimd.BroadcastInt8x32('_'))).Or(x.Equal(archsimd.BroadcastInt8x32('='))).
-		Or(x.Equal(archsimd.BroadcastInt8x32('%')))
-	return isLetter.ToBits(), isLetter.Or(between32(x, '0', '9')).ToBits(), isTrig.ToBits(),
-		x.Equal(archsimd.BroadcastInt8x32('\\')).ToBits()
+	// Constants loaded from splat (one instruction each; a broadcast is
+	// three). Signed compares: bytes from 0x80 up are negative, below every
+	// ASCII bound; OR-ing 0x20 folds upper case onto lower and moves no
+	// other byte into a letter range.
+	folded := x.Or(splatAt(sFold))
+	isLetter := folded.Greater(splatAt(sBeforeA)).And(splatAt(sAfterZ).Greater(folded))
+	isDigit := x.Greater(splatAt(sBefore0)).And(splatAt(sAfter9).Greater(x))
+	isTrig := x.Equal(splatAt(sColon)).Or(x.Equal(splatAt(sUnderscore))).Or(x.Equal(splatAt(sEquals))).
+		Or(x.Equal(splatAt(sPercent)))
+	return isLetter.ToBits(), isLetter.Or(isDigit).ToBits(), isTrig.ToBits(), x.Equal(splatAt(sBackslash)).ToBits()
 }
 
-// between32 marks the bytes of x from lo to hi (ASCII bounds). The compares
-// are signed: bytes from 0x80 up are negative, below every ASCII bound, so
-// they are in no range.
-func between32(x archsimd.Int8x32, lo, hi int8) archsimd.Mask8x32 {
-	return x.Greater(archsimd.BroadcastInt8x32(lo - 1)).And(archsimd.BroadcastInt8x32(hi + 1).Greater(x))
-}
+// splat holds the constant bytes of classify32 and uuidAtAVX2 32 times
+// each, in the order of the s* indexes. Plain arrays, not vectors made at
+// init: making those would run AVX2 instructions on a CPU without them.
+var splat = func() (t [12][32]int8) {
+	for k, c := range []int8{0x20, 'a' - 1, 'z' + 1, '0' - 1, '9' + 1, ':', '_', '=', '%', '\\', 'f' + 1, '-'} {
+		for i := range t[k] {
+			t[k][i] = c
+		}
+	}
+	return
+}()
 
-// fold32 lower-cases the letters of x; no other byte lands in a letter range.
-func fold32(x archsimd.Int8x32) archsimd.Int8x32 { return x.Or(archsimd.BroadcastInt8x32(0x20)) }
+const (
+	sFold = iota
+	sBeforeA
+	sAfterZ
+	sBefore0
+	sAfter9
+	sColon
+	sUnderscore
+	sEquals
+	sPercent
+	sBackslash
+	sAfterF
+	sDash
+)
+
+func splatAt(k int) archsimd.Int8x32 { return archsimd.LoadInt8x32(&splat[k]) }
 
 func uuidAt(b []byte, i int) int {
 	if hasAVX2 {
@@ -67,9 +91,11 @@ func uuidAtAVX2(b []byte, i int) int {
 		return 0
 	}
 	x := archsimd.LoadUint8x32Slice(b[i : i+32]).AsInt8x32()
-	hex := between32(fold32(x), 'a', 'f').Or(between32(x, '0', '9'))
+	folded := x.Or(splatAt(sFold))
+	hex := folded.Greater(splatAt(sBeforeA)).And(splatAt(sAfterF).Greater(folded)).
+		Or(x.Greater(splatAt(sBefore0)).And(splatAt(sAfter9).Greater(x)))
 	const dashes = 1<<8 | 1<<13 | 1<<18 | 1<<23
-	ok := hex.ToBits() == ^uint32(dashes) && x.Equal(archsimd.BroadcastInt8x32('-')).ToBits() == dashes
+	ok := hex.ToBits() == ^uint32(dashes) && x.Equal(splatAt(sDash)).ToBits() == dashes
 	archsimd.ClearAVXUpperBits()
 	if !ok {
 		return 0
