@@ -129,9 +129,14 @@ func appendDate(buf []byte, t time.Time, format string, secs *secondsText) []byt
 	}
 	buf = secs.append(buf, sec)
 	us := ns / 1000
-	// Constant divisors: the compiler turns them into multiplications.
-	return append(buf, '.', byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10),
-		byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10))
+	// Two digits at a time from a table: three divisions, not six.
+	hi, mid, lo := 2*(us/10000), 2*(us/100%100), 2*(us%100)
+	return append(buf, '.', pairs[hi], pairs[hi+1], pairs[mid], pairs[mid+1], pairs[lo], pairs[lo+1])
 }
+
+// pairs holds 00 to 99, two digits each, for appendDate.
+const pairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 func (s *Sink) Close() error { return nil }
