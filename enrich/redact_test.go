@@ -49,6 +49,8 @@ var credentialPlaces = []struct {
 	{"a HAR header object", kv{"log", `[HTTP] [AGM] har request:{"headers":[{"name":"Authorization","value":"Basic ` + basic + `"},{"name":"ctlivetoken","value":"` + planted + `"}]}`}, ""},
 	{"tokens that end a sentence, then written bare", kv{"log", "[HTTP] [AGM] ctlivetoken:" + planted + ". again " + planted + ", Bearer " + bearer + "! and " + bearer + " ct7Token: " + ct7 + ". then " + ct7}, ""},
 	{"a session after ctlivetoken and other punctuation, then bare", kv{"log", "[HTTP] [AGM] ctlivetoken=" + planted + "/ again " + planted + " ctlivetoken=" + planted + "?x=1 and " + planted}, ""},
+	{"sessions outside the sessionID rule: an encoded redirect, a cookie", kv{"log", "[HTTP] [AGM] GET /login?next=%2Fchat%3Fctlivetoken%3D" + planted + " Cookie: connect.sid=" + session}, ""},
+	{"keys that name a session another way", kv{"log", "[x] y", "connect.sid", planted, "sessionKey", session}, ""},
 	{"Node's rawHeaders", kv{"log", "[HTTP] [AGM] request rawHeaders: [ 'Host', 'server1', 'Authorization', 'Basic " + basic + "', 'ctlivetoken', '" + planted + "', 'ct7Token', '" + ct7 + "' ]"}, ""},
 }
 

@@ -99,6 +99,8 @@ func (s *scan) words(b []byte, r *Result) {
 				} else {
 					gluedNext |= 1 << (w - i - blockSize)
 				}
+			} else if w := percentEscapeEnd(b, p); w > 0 {
+				s.sessionAfterEscape(b, w, r)
 			}
 		}
 		for ; escapedStarts != 0; escapedStarts &= escapedStarts - 1 {
@@ -131,6 +133,20 @@ func jwtAfterEscape(b []byte, p int) int {
 		return p + 5
 	}
 	return -1
+}
+
+// percentEscapeEnd returns where the text after the URL percent-escape at
+// b[p] starts (`%3F`, or `%253F` encoded twice), or -1 when b[p] starts no
+// escape.
+func percentEscapeEnd(b []byte, p int) int {
+	w := p + 3
+	if p+5 <= len(b) && b[p+1] == '2' && b[p+2] == '5' && is(b[p+3], cHex) && is(b[p+4], cHex) {
+		w = p + 5
+	}
+	if w > len(b) || !is(b[w-2], cHex) || !is(b[w-1], cHex) {
+		return -1
+	}
+	return w
 }
 
 // byteIs sets the high bit of each byte of x equal to c, exactly (no
@@ -228,7 +244,7 @@ func (t *trigramSet) has(a, b, c byte) bool {
 var wordTrigrams = func() (t trigramSet) {
 	for _, w := range []string{"save", "warn", "login", "error", "failed", "newcontact", "endcontact",
 		"agentlogin", "transcript", "joincontact", "unhandled", "session", "messageid", "ctlivetoken",
-		"ct7token", "authorization", "bearer", "eyj", "exception"} {
+		"ct7token", "authorization", "bearer", "eyj", "exception", "sid"} {
 		x := trigramIndex(w[0], w[1], w[2])
 		t[x>>6] |= 1 << (x & 63)
 	}
@@ -270,6 +286,10 @@ func (s *scan) word(b []byte, w int, r *Result) {
 		if eqFold(word, "id") {
 			s.idAfter(b, w, e, r)
 		}
+	case 3:
+		if eqFold(word, "sid") {
+			s.sessionCredentialAfter(b, e, r)
+		}
 	case 4:
 		if eqFold(word, "save") {
 			s.sawSave(w)
@@ -301,6 +321,8 @@ func (s *scan) word(b []byte, w int, r *Result) {
 	case 8:
 		if eqFold(word, "ct7token") {
 			s.tokenAfter(b, e, r)
+		} else if eqFold(word, "sessions") {
+			s.sessionCredentialAfter(b, e, r)
 		}
 	case 9:
 		if eqFold(word, "sessionid") {
@@ -314,6 +336,8 @@ func (s *scan) word(b []byte, w int, r *Result) {
 		}
 	case 10:
 		switch {
+		case eqFold(word, "sessionkey"):
+			s.sessionCredentialAfter(b, e, r)
 		case eqFold(word, "newcontact"):
 			s.sawEvent(EventNewContact, w)
 		case eqFold(word, "endcontact"):
@@ -354,6 +378,8 @@ func (s *scan) secretWord(b []byte, w, e int, r *Result) {
 	switch {
 	case eqFold(word, "session"), eqFold(word, "sessionid"):
 		s.sessionAfter(b, w, e, r)
+	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sid"):
+		s.sessionCredentialAfter(b, e, r)
 	case eqFold(word, "id"):
 		s.idAfter(b, w, e, r)
 	case eqFold(word, "ctlivetoken"):
@@ -525,6 +551,42 @@ func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
 	}
 	s.sawSession(id, w, e, b, r)
 	return true
+}
+
+// sessionCredentialAfter handles a word that names a session outside the
+// contract's sessionID rule (`sessions [<uuid>]`, `ctlive.sid=<uuid>`,
+// express-session's `connect.sid`, `sessionKey=<uuid>`): the UUID after it
+// is a credential (contract: Credentials), never the sessionID field.
+func (s *scan) sessionCredentialAfter(b []byte, e int, r *Result) {
+	id := uuidAfter(b, e)
+	if id == nil {
+		id = uuidAfterLoosely(b, e)
+	}
+	if id != nil {
+		s.secret(id, SecretSession, r)
+	}
+}
+
+// sessionAfterEscape handles a session word glued to the URL
+// percent-escape that ends at b[w] (`%3Fctlivetoken%3D<uuid>` in an
+// encoded redirect): by the contract's words the escape's hex digit
+// starts the word, so no field comes from it, but the UUID after it is a
+// session's credential all the same. Only the session words: the other
+// credential rules read values that an escape does not delimit.
+func (s *scan) sessionAfterEscape(b []byte, w int, r *Result) {
+	if w >= len(b) || (b[w]|0x20 != 's' && b[w]|0x20 != 'c') {
+		return
+	}
+	e := wordEnd(b, w+1)
+	switch word := b[w:e]; {
+	case eqFold(word, "session"), eqFold(word, "sessionid"), eqFold(word, "ctlivetoken"):
+		was := s.secretsOnly
+		s.secretsOnly = true
+		s.sessionAfter(b, w, e, r)
+		s.secretsOnly = was
+	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sid"):
+		s.sessionCredentialAfter(b, e, r)
+	}
 }
 
 func (s *scan) sawSession(id []byte, w, e int, b []byte, r *Result) {

@@ -265,11 +265,25 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 	if v := pairedValue(b, e); v > 0 {
 		return uuidStandingAt(b, v) // `'ctlivetoken', '<uuid>'`
 	}
-	for u < len(b) && u-e < 24 {
+	named := false // a word after session: `session token [<uuid>]`, `session_key=<uuid>`
+	for u < len(b) && u-e < 32 {
 		c := b[u]
-		if uuidSep(c) || is(c, cSpace) || c == '\\' || c == ',' { // `Sec-WebSocket-Protocol: ctlivetoken, <uuid>`
+		if looseSep(c) {
 			u++
 			continue
+		}
+		if c == '%' {
+			if n := percentSep(b, u); n > 0 {
+				u += n // `ctlivetoken%3D<uuid>` inside an encoded URL
+				continue
+			}
+		}
+		if !named && is(c, cLetter) {
+			named = true
+			if n := sessionNameWord(b, u); n > 0 {
+				u += n
+				continue
+			}
 		}
 		if n := mongoUUIDPrefix(b[u:]); n > 0 {
 			u += n // MongoDB's `sessionId: UUID("<uuid>")`, `new UUID(...)`
@@ -285,6 +299,56 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 		return nil
 	}
 	return uuidStandingAt(b, u)
+}
+
+// looseSep is what uuidAfterLoosely skips between a session word and its
+// UUID besides percent-escapes: the contract's separators, blanks and line
+// breaks, backslashes, commas (`Sec-WebSocket-Protocol: ctlivetoken, <uuid>`),
+// brackets of every kind (`[session] [<uuid>]`, `session (<uuid>)`) and '+'
+// (a space in a form-encoded query).
+func looseSep(c byte) bool {
+	switch c {
+	case '\\', ',', ']', '(', '<', '{', '+', '_', '-', '.':
+		return true
+	}
+	return uuidSep(c) || is(c, cSpace)
+}
+
+// percentSep returns the length of the percent-escape at b[u] when it
+// encodes a byte looseSep skips (`%3D`, `%3a`, `%20`, `%22`, `%5B`), once
+// or twice (`%253D`), else 0.
+func percentSep(b []byte, u int) int {
+	w := percentEscapeEnd(b, u)
+	if w < 0 {
+		return 0
+	}
+	if c := hexByte(b[w-2], b[w-1]); c != '%' && looseSep(c) {
+		return w - u
+	}
+	return 0
+}
+
+// hexByte is the byte two hex digits spell.
+func hexByte(hi, lo byte) byte {
+	v := func(c byte) byte {
+		if c <= '9' {
+			return c - '0'
+		}
+		return c | 0x20 - 'a' + 10
+	}
+	return v(hi)<<4 | v(lo)
+}
+
+// sessionNameWord returns the length of the word at b[u] when it is one
+// that can name what follows a session word (`session token`, `session
+// key`), else 0.
+func sessionNameWord(b []byte, u int) int {
+	for _, w := range [...]string{"token", "key", "cookie"} {
+		if e := u + len(w); e <= len(b) && eqFold(b[u:e], w) && (e == len(b) || !alnum[b[e]]) {
+			return len(w)
+		}
+	}
+	return 0
 }
 
 // mongoUUIDPrefix returns the length of `UUID(` or `new UUID(` (any
@@ -758,6 +822,29 @@ func aroundValue(c byte) bool {
 // `sessionId`, `session_id`, `x-session-id`, `session.id`, any case (the
 // contract's session words as keys; contract: Credentials, "in any field").
 func SessionLabel(l []byte) bool {
+	return sessionIDLabel(l) || sessionNameLabel(l)
+}
+
+// sessionNameLabel reports whether a record key names a session with a
+// word outside the contract's: `sid` as a word of its own (`sid`,
+// express-session's `connect.sid`, `ctlive.sid`), `sessionKey`,
+// `session_key`.
+func sessionNameLabel(l []byte) bool {
+	if hasSuffixFold(l, "sid") {
+		return len(l) == 3 || !alnum[l[len(l)-4]]
+	}
+	if !hasSuffixFold(l, "key") {
+		return false
+	}
+	l = l[:len(l)-3]
+	if len(l) > 0 && (l[len(l)-1] == '_' || l[len(l)-1] == '-' || l[len(l)-1] == '.') {
+		l = l[:len(l)-1]
+	}
+	return sessionWordBefore(l, len(l))
+}
+
+// sessionIDLabel is SessionLabel for the contract's session words.
+func sessionIDLabel(l []byte) bool {
 	if sessionWordBefore(l, len(l)) {
 		return true
 	}
@@ -776,7 +863,7 @@ func SessionLabel(l []byte) bool {
 // JSESSIONID, websession): the word rules only see session as a word of
 // its own (session, sessionId, session_id).
 func compoundSessionLabel(l []byte) bool {
-	if !SessionLabel(l) {
+	if !sessionIDLabel(l) {
 		return false
 	}
 	q := len(l) // where session ends

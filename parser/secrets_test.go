@@ -157,6 +157,24 @@ var secretCases = []struct {
 	{"ct7Token =>", "[HTTP] ct7Token => c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
 	{"ct7Token - value", "[HTTP] ct7Token - c7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
 	{"ct7Token in an encoded query", "[HTTP] GET /cb?a=1&ct7Token%3Dc7t-5e6f7a8b9c0d1e2f3a4b", []string{"token:c7t-5e6f7a8b9c0d1e2f3a4b"}},
+	// helper-76's probe in real Fluent Bit: session UUIDs outside the
+	// sessionID rule's separators, which the credential rule still takes.
+	{"ctlivetoken in an encoded redirect", "[HTTP] GET /login?next=%2Fchat%3Fctlivetoken%3D" + session, []string{"session:" + session}},
+	{"ctlivetoken in a redirect encoded twice", "[HTTP] GET /a?r=%252Fchat%253Fctlivetoken%253D" + session + "%2526x", []string{"session:" + session}},
+	{"sessionId in an encoded query, lower-case hex", "[HTTP] GET /cb?r=%2fx%3fsessionId%3d" + session, []string{"session:" + session}},
+	{"an encoded colon and space after ctlivetoken", "[HTTP] to %2Fa%3Fctlivetoken%3A%20" + session, []string{"session:" + session}},
+	{"a plus for a space after ctlivetoken", "[HTTP] GET /a?ctlivetoken+" + session, []string{"session:" + session}},
+	{"session and its UUID in tokens of their own", "[socketIO] [session] [" + session + "] refreshed", []string{"session:" + session}},
+	{"session token before the UUID", "[socketIO] agent session token [" + session + "] expired", []string{"session:" + session}},
+	{"session_key before the UUID", "[socketIO] session_key: " + session, []string{"session:" + session}},
+	{"a session in parentheses", "[socketIO] session (" + session + ")", []string{"session:" + session}},
+	{"sessions before a UUID", "[socketIO] sessions [" + session + "] purged", []string{"session:" + session}},
+	{"sessionKey label", "[socketIO] sessionKey=" + session, []string{"session:" + session}},
+	{"express-session's cookie", "[HTTP] Cookie: connect.sid=" + session + "; path=/", []string{"session:" + session}},
+	{"an sid label", "[HTTP] SID: " + session, []string{"session:" + session}},
+	{"an escape that decodes to no separator", "[HTTP] GET /x%3Fsession%2F" + session, nil},
+	{"a word between session and a UUID that names nothing", "[fn] session of agent " + session, nil},
+	{"sid without a UUID", "[fn] sid 42 done", nil},
 	// Attacker re-check.
 	{"Digest with blanks around =", `[HTTP] Authorization: Digest username = "u", response = "6629fae4"`,
 		[]string{`basic:username = "u", response = "6629fae4"`}},
@@ -275,6 +293,13 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		{"jsessionid", session, []string{"session:" + session}},
 		{"usersessionid", session, []string{"session:" + session}},
 		{"websession", session, []string{"session:" + session}},
+		{"sid", session, []string{"session:" + session}},
+		{"connect.sid", session, []string{"session:" + session}},
+		{"sessionKey", session, []string{"session:" + session}},
+		{"session_key", session, []string{"session:" + session}},
+		{"rsid", session, nil},   // not the word sid
+		{"monkey", session, nil}, // key after no session
+		{"sessionKeys", session, nil},
 		{"stream", "stdout", nil},
 		{"password", "", nil},
 	}
