@@ -51,6 +51,8 @@ var credentialPlaces = []struct {
 	{"a session after ctlivetoken and other punctuation, then bare", kv{"log", "[HTTP] [AGM] ctlivetoken=" + planted + "/ again " + planted + " ctlivetoken=" + planted + "?x=1 and " + planted}, ""},
 	{"sessions outside the sessionID rule: an encoded redirect, a cookie", kv{"log", "[HTTP] [AGM] GET /login?next=%2Fchat%3Fctlivetoken%3D" + planted + " Cookie: connect.sid=" + session}, ""},
 	{"keys that name a session another way", kv{"log", "[x] y", "connect.sid", planted, "sessionKey", session}, ""},
+	{"plural session keys and connect-redis's", kv{"log", "[x] y", "sessions", []any{planted}, "sess", session}, ""},
+	{"an express-session cookie, signed", kv{"log", "[HTTP] [AGM] Cookie: connect.sid=s%3A" + planted + ".Xk3sig9; sid=s:" + session + ".Zq1"}, ""},
 	{"Node's rawHeaders", kv{"log", "[HTTP] [AGM] request rawHeaders: [ 'Host', 'server1', 'Authorization', 'Basic " + basic + "', 'ctlivetoken', '" + planted + "', 'ct7Token', '" + ct7 + "' ]"}, ""},
 }
 

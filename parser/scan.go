@@ -291,7 +291,9 @@ func (s *scan) word(b []byte, w int, r *Result) {
 			s.sessionCredentialAfter(b, e, r)
 		}
 	case 4:
-		if eqFold(word, "save") {
+		if eqFold(word, "sess") {
+			s.sessionCredentialAfter(b, e, r) // connect-redis's `sess:<uuid>`
+		} else if eqFold(word, "save") {
 			s.sawSave(w)
 		} else if eqFold(word, "warn") && !s.inPayloadWord(w) {
 			s.warnWrd = true
@@ -378,7 +380,7 @@ func (s *scan) secretWord(b []byte, w, e int, r *Result) {
 	switch {
 	case eqFold(word, "session"), eqFold(word, "sessionid"):
 		s.sessionAfter(b, w, e, r)
-	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sid"):
+	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sid"), eqFold(word, "sess"):
 		s.sessionCredentialAfter(b, e, r)
 	case eqFold(word, "id"):
 		s.idAfter(b, w, e, r)
@@ -584,7 +586,7 @@ func (s *scan) sessionAfterEscape(b []byte, w int, r *Result) {
 		s.secretsOnly = true
 		s.sessionAfter(b, w, e, r)
 		s.secretsOnly = was
-	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sid"):
+	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sid"), eqFold(word, "sess"):
 		s.sessionCredentialAfter(b, e, r)
 	}
 }

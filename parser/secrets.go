@@ -73,6 +73,10 @@ func ValueSecrets(label, value []byte, dst []Secret) []Secret {
 		} else if id := sessionValue(value); id != nil && SessionLabel(label) {
 			dst = append(dst, Secret{Text: id, Kind: SecretSession}) // {"sessionId": "<uuid>"}
 		}
+	} else if len(value) > 0 && sessionNameLabel(label) {
+		if id := sessionValue(value); id != nil {
+			dst = append(dst, Secret{Text: id, Kind: SecretSession}) // {"sessions": ["<uuid>"]}, {"sess": "<uuid>"}
+		}
 	}
 	return FindSecrets(value, dst)
 }
@@ -257,15 +261,19 @@ func isHex4(b []byte) bool {
 
 // uuidAfterLoosely is uuidAfter for credentials only: besides its
 // separators, line breaks, tabs, backslashes (escapes of JSON inside a
-// string), the letters of \n, \r, \t right after a backslash, commas and
-// MongoDB's UUID( constructor; or the value paired with the word
-// (pairedValue).
+// string), the letters of \n, \r, \t right after a backslash, commas,
+// MongoDB's UUID( constructor, the rest of looseSep, URL percent-escapes
+// of them (percentSep) and one word that names what the session word's
+// value is (sessionNameWord); or the value paired with the word
+// (pairedValue). The UUID must stand alone on its left too: `_` or `-`
+// glues it to what precedes (`CHAT_SID_<uuid>` is a contactID whose
+// tenant ends in SID, not a session).
 func uuidAfterLoosely(b []byte, e int) []byte {
 	u := e
 	if v := pairedValue(b, e); v > 0 {
 		return uuidStandingAt(b, v) // `'ctlivetoken', '<uuid>'`
 	}
-	named := false // a word after session: `session token [<uuid>]`, `session_key=<uuid>`
+	named, nameEnd := false, -1 // a word after session: `session token [<uuid>]`, `session_key=<uuid>`
 	for u < len(b) && u-e < 32 {
 		c := b[u]
 		if looseSep(c) {
@@ -280,8 +288,11 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 		}
 		if !named && is(c, cLetter) {
 			named = true
-			if n := sessionNameWord(b, u); n > 0 {
+			if n, word := sessionNameWord(b, u); n > 0 {
 				u += n
+				if word {
+					nameEnd = u
+				}
 				continue
 			}
 		}
@@ -295,7 +306,7 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 		}
 		break
 	}
-	if u == e {
+	if u == e || u == nameEnd || b[u-1] == '_' || b[u-1] == '-' {
 		return nil
 	}
 	return uuidStandingAt(b, u)
@@ -304,11 +315,13 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 // looseSep is what uuidAfterLoosely skips between a session word and its
 // UUID besides percent-escapes: the contract's separators, blanks and line
 // breaks, backslashes, commas (`Sec-WebSocket-Protocol: ctlivetoken, <uuid>`),
-// brackets of every kind (`[session] [<uuid>]`, `session (<uuid>)`) and '+'
-// (a space in a form-encoded query).
+// brackets of every kind (`[session] [<uuid>]`, `session (<uuid>)`,
+// `(session) <uuid>`), arrows and bars (`session -> <uuid>`, `session |
+// <uuid>`), '+' (a space in a form-encoded query) and what joins a word
+// to the name after it (`session_key`, `session.id`).
 func looseSep(c byte) bool {
 	switch c {
-	case '\\', ',', ']', '(', '<', '{', '+', '_', '-', '.':
+	case '\\', ',', '[', ']', '(', ')', '<', '>', '{', '}', '|', '+', '_', '-', '.':
 		return true
 	}
 	return uuidSep(c) || is(c, cSpace)
@@ -341,14 +354,21 @@ func hexByte(hi, lo byte) byte {
 
 // sessionNameWord returns the length of the word at b[u] when it is one
 // that can name what follows a session word (`session token`, `session
-// key`), else 0.
-func sessionNameWord(b []byte, u int) int {
-	for _, w := range [...]string{"token", "key", "cookie"} {
+// key`, `session_id+<uuid>`, a form's `session[id]=`; word is true), or of
+// express-session's signed-cookie prefix, glued to the UUID
+// (`connect.sid=s%3A<uuid>.<sig>`, `s:<uuid>`), else 0.
+func sessionNameWord(b []byte, u int) (n int, word bool) {
+	for _, w := range [...]string{"token", "key", "cookie", "id"} {
 		if e := u + len(w); e <= len(b) && eqFold(b[u:e], w) && (e == len(b) || !alnum[b[e]]) {
-			return len(w)
+			return len(w), true
 		}
 	}
-	return 0
+	for _, p := range [...]string{"s:", "s%3a"} {
+		if e := u + len(p); e <= len(b) && eqFold(b[u:e], p) {
+			return len(p), false
+		}
+	}
+	return 0, false
 }
 
 // mongoUUIDPrefix returns the length of `UUID(` or `new UUID(` (any
@@ -827,18 +847,26 @@ func SessionLabel(l []byte) bool {
 
 // sessionNameLabel reports whether a record key names a session with a
 // word outside the contract's: `sid` as a word of its own (`sid`,
-// express-session's `connect.sid`, `ctlive.sid`), `sessionKey`,
-// `session_key`.
+// express-session's `connect.sid`, `ctlive.sid`), connect-redis's `sess`,
+// and session words followed by key, cookie or a plural (`sessionKey`,
+// `session_cookie`, `sessions`, `sessionIds`, `session ids`).
 func sessionNameLabel(l []byte) bool {
-	if hasSuffixFold(l, "sid") {
-		return len(l) == 3 || !alnum[l[len(l)-4]]
+	for _, w := range [...]string{"sid", "sess"} {
+		if hasSuffixFold(l, w) && (len(l) == len(w) || !alnum[l[len(l)-len(w)-1]]) {
+			return true
+		}
 	}
-	if !hasSuffixFold(l, "key") {
-		return false
+	if len(l) >= 8 && l[len(l)-1]|0x20 == 's' {
+		l = l[:len(l)-1] // sessions, sessionIds
 	}
-	l = l[:len(l)-3]
-	if len(l) > 0 && (l[len(l)-1] == '_' || l[len(l)-1] == '-' || l[len(l)-1] == '.') {
-		l = l[:len(l)-1]
+	for _, w := range [...]string{"key", "cookie", "id"} {
+		if hasSuffixFold(l, w) {
+			l = l[:len(l)-len(w)]
+			if len(l) > 0 && (l[len(l)-1] == '_' || l[len(l)-1] == '-' || l[len(l)-1] == '.' || l[len(l)-1] == ' ') {
+				l = l[:len(l)-1]
+			}
+			break
+		}
 	}
 	return sessionWordBefore(l, len(l))
 }
