@@ -288,11 +288,11 @@ func (s *scan) word(b []byte, w int, r *Result) {
 		}
 	case 3:
 		if eqFold(word, "sid") {
-			s.sessionCredentialAfter(b, e, r)
+			s.sessionCredentialAfter(b, w, e, r)
 		}
 	case 4:
 		if eqFold(word, "sess") {
-			s.sessionCredentialAfter(b, e, r) // connect-redis's `sess:<uuid>`
+			s.sessionCredentialAfter(b, w, e, r) // connect-redis's `sess:<uuid>`
 		} else if eqFold(word, "save") {
 			s.sawSave(w)
 		} else if eqFold(word, "warn") && !s.inPayloadWord(w) {
@@ -324,7 +324,7 @@ func (s *scan) word(b []byte, w int, r *Result) {
 		if eqFold(word, "ct7token") {
 			s.tokenAfter(b, e, r)
 		} else if eqFold(word, "sessions") {
-			s.sessionCredentialAfter(b, e, r)
+			s.sessionCredentialAfter(b, w, e, r)
 		}
 	case 9:
 		if eqFold(word, "sessionid") {
@@ -339,7 +339,7 @@ func (s *scan) word(b []byte, w int, r *Result) {
 	case 10:
 		switch {
 		case eqFold(word, "sessionkey"):
-			s.sessionCredentialAfter(b, e, r)
+			s.sessionCredentialAfter(b, w, e, r)
 		case eqFold(word, "newcontact"):
 			s.sawEvent(EventNewContact, w)
 		case eqFold(word, "endcontact"):
@@ -377,11 +377,10 @@ func (s *scan) word(b []byte, w int, r *Result) {
 // credential.
 func (s *scan) secretWord(b []byte, w, e int, r *Result) {
 	word := b[w:e]
+	if s.sessionWord(b, w, e, r) {
+		return
+	}
 	switch {
-	case eqFold(word, "session"), eqFold(word, "sessionid"):
-		s.sessionAfter(b, w, e, r)
-	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sid"), eqFold(word, "sess"):
-		s.sessionCredentialAfter(b, e, r)
 	case eqFold(word, "id"):
 		s.idAfter(b, w, e, r)
 	case eqFold(word, "ctlivetoken"):
@@ -555,11 +554,16 @@ func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
 	return true
 }
 
-// sessionCredentialAfter handles a word that names a session outside the
-// contract's sessionID rule (`sessions [<uuid>]`, `ctlive.sid=<uuid>`,
-// express-session's `connect.sid`, `sessionKey=<uuid>`): the UUID after it
-// is a credential (contract: Credentials), never the sessionID field.
-func (s *scan) sessionCredentialAfter(b []byte, e int, r *Result) {
+// sessionCredentialAfter handles a word at b[w:e] that names a session
+// outside the contract's sessionID rule (`sessions [<uuid>]`,
+// `ctlive.sid=<uuid>`, express-session's `connect.sid`,
+// `sessionKey=<uuid>`): the UUID after it is a credential (contract:
+// Credentials), never the sessionID field. Not after '_' or '-', where
+// the word ends another (`message_sid`, a tenant `ACME_SID`).
+func (s *scan) sessionCredentialAfter(b []byte, w, e int, r *Result) {
+	if w > 0 && (b[w-1] == '_' || b[w-1] == '-') {
+		return
+	}
 	id := uuidAfter(b, e)
 	if id == nil {
 		id = uuidAfterLoosely(b, e)
@@ -580,15 +584,28 @@ func (s *scan) sessionAfterEscape(b []byte, w int, r *Result) {
 		return
 	}
 	e := wordEnd(b, w+1)
-	switch word := b[w:e]; {
-	case eqFold(word, "session"), eqFold(word, "sessionid"), eqFold(word, "ctlivetoken"):
-		was := s.secretsOnly
-		s.secretsOnly = true
+	was := s.secretsOnly
+	s.secretsOnly = true
+	if !s.sessionWord(b, w, e, r) && eqFold(b[w:e], "ctlivetoken") {
 		s.sessionAfter(b, w, e, r)
-		s.secretsOnly = was
-	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sid"), eqFold(word, "sess"):
-		s.sessionCredentialAfter(b, e, r)
 	}
+	s.secretsOnly = was
+}
+
+// sessionWord applies the session rules to the word at b[w:e] when it
+// names a session (the contract's session, sessionID; and sessions,
+// sessionKey, sid, sess) and reports whether it does. secretWord and
+// sessionAfterEscape share it; word keeps its own switch on the length.
+func (s *scan) sessionWord(b []byte, w, e int, r *Result) bool {
+	switch word := b[w:e]; {
+	case eqFold(word, "session"), eqFold(word, "sessionid"):
+		s.sessionAfter(b, w, e, r)
+	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sid"), eqFold(word, "sess"):
+		s.sessionCredentialAfter(b, w, e, r)
+	default:
+		return false
+	}
+	return true
 }
 
 func (s *scan) sawSession(id []byte, w, e int, b []byte, r *Result) {

@@ -273,10 +273,14 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 	if v := pairedValue(b, e); v > 0 {
 		return uuidStandingAt(b, v) // `'ctlivetoken', '<uuid>'`
 	}
-	named, nameEnd := false, -1 // a word after session: `session token [<uuid>]`, `session_key=<uuid>`
+	upper := capitalsOnly(b, e) // `[SID] [<uuid>]`: a tenant's token, not a session's
+	nameEnd := -1
 	for u < len(b) && u-e < 32 {
 		c := b[u]
 		if looseSep(c) {
+			if c == ']' && upper {
+				break
+			}
 			u++
 			continue
 		}
@@ -286,13 +290,14 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 				continue
 			}
 		}
-		if !named && is(c, cLetter) {
-			named = true
-			if n, word := sessionNameWord(b, u); n > 0 {
+		if n := signedCookiePrefix(b, u); n > 0 {
+			u += n
+			continue
+		}
+		if nameEnd < 0 && nameJoin(b[e:u]) {
+			if n := sessionNameWord(b, u); n > 0 {
 				u += n
-				if word {
-					nameEnd = u
-				}
+				nameEnd = u
 				continue
 			}
 		}
@@ -310,6 +315,31 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 		return nil
 	}
 	return uuidStandingAt(b, u)
+}
+
+// capitalsOnly reports whether the word that ends at b[e] has no
+// lower-case letter: the shape of a tenant (contract: tenant), whose
+// token a closing bracket ends.
+func capitalsOnly(b []byte, e int) bool {
+	for w := e - 1; w >= 0 && alnum[b[w]]; w-- {
+		if b[w] >= 'a' && b[w] <= 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// nameJoin reports whether gap, the bytes between a session word and the
+// word after it, join the two into one name (`session_id`, `session-id`,
+// `session.id`, `session id`, a form's `session[id]`, `session+id`,
+// `session%20id`): only then can that word say what the value is. Across
+// more (`[USER_sid] id [<uuid>]`) the word is the message's `id`.
+func nameJoin(gap []byte) bool {
+	switch string(gap) {
+	case "_", "-", ".", " ", "[", "+", "%20":
+		return true
+	}
+	return false
 }
 
 // looseSep is what uuidAfterLoosely skips between a session word and its
@@ -335,40 +365,37 @@ func percentSep(b []byte, u int) int {
 	if w < 0 {
 		return 0
 	}
-	if c := hexByte(b[w-2], b[w-1]); c != '%' && looseSep(c) {
+	if c, _ := hexDigits(b[w-2 : w]); c != '%' && looseSep(byte(c)) {
 		return w - u
 	}
 	return 0
 }
 
-// hexByte is the byte two hex digits spell.
-func hexByte(hi, lo byte) byte {
-	v := func(c byte) byte {
-		if c <= '9' {
-			return c - '0'
-		}
-		return c | 0x20 - 'a' + 10
-	}
-	return v(hi)<<4 | v(lo)
-}
-
 // sessionNameWord returns the length of the word at b[u] when it is one
 // that can name what follows a session word (`session token`, `session
-// key`, `session_id+<uuid>`, a form's `session[id]=`; word is true), or of
-// express-session's signed-cookie prefix, glued to the UUID
-// (`connect.sid=s%3A<uuid>.<sig>`, `s:<uuid>`), else 0.
-func sessionNameWord(b []byte, u int) (n int, word bool) {
+// key`, `session_id+<uuid>`, a form's `session[id]=`), else 0.
+func sessionNameWord(b []byte, u int) int {
 	for _, w := range [...]string{"token", "key", "cookie", "id"} {
 		if e := u + len(w); e <= len(b) && eqFold(b[u:e], w) && (e == len(b) || !alnum[b[e]]) {
-			return len(w), true
+			return len(w)
 		}
 	}
-	for _, p := range [...]string{"s:", "s%3a"} {
-		if e := u + len(p); e <= len(b) && eqFold(b[u:e], p) {
-			return len(p), false
+	return 0
+}
+
+// signedCookiePrefix returns the length of express-session's signed-cookie
+// prefix at b[u], glued to the session's UUID (`s:<uuid>.<sig>`, URL
+// encoded once `s%3A` or twice `s%253A`), else 0.
+func signedCookiePrefix(b []byte, u int) int {
+	if u >= len(b) || b[u]|0x20 != 's' {
+		return 0
+	}
+	for _, p := range [...]string{"s:", "s%3a", "s%253a"} {
+		if e := u + len(p); e < len(b) && eqFold(b[u:e], p) && is(b[e], cHex) {
+			return len(p)
 		}
 	}
-	return 0, false
+	return 0
 }
 
 // mongoUUIDPrefix returns the length of `UUID(` or `new UUID(` (any
@@ -822,6 +849,13 @@ func sessionValue(v []byte) []byte {
 	}
 	if j-i > 36 && hasPrefixFold(v[i:j], "urn:uuid:") {
 		i += len("urn:uuid:")
+	} else if j-i > 36 {
+		if n := signedCookiePrefix(v[:j], i); n > 0 && j-i > 36+n {
+			// express-session's signed cookie: `s:<uuid>.<signature>`
+			if i += n; v[i+36] == '.' {
+				j = i + 36
+			}
+		}
 	}
 	if j-i != 36 || uuidAt(v[:j], i) != j {
 		return nil
@@ -846,15 +880,13 @@ func SessionLabel(l []byte) bool {
 }
 
 // sessionNameLabel reports whether a record key names a session with a
-// word outside the contract's: `sid` as a word of its own (`sid`,
-// express-session's `connect.sid`, `ctlive.sid`), connect-redis's `sess`,
+// word outside the contract's: `sid` alone or after a dot (express-session's
+// `connect.sid`, `ctlive.sid`), connect-redis's `sess`,
 // and session words followed by key, cookie or a plural (`sessionKey`,
 // `session_cookie`, `sessions`, `sessionIds`, `session ids`).
 func sessionNameLabel(l []byte) bool {
-	for _, w := range [...]string{"sid", "sess"} {
-		if hasSuffixFold(l, w) && (len(l) == len(w) || !alnum[l[len(l)-len(w)-1]]) {
-			return true
-		}
+	if eqFold(l, "sid") || eqFold(l, "sess") || len(l) > 4 && l[len(l)-4] == '.' && hasSuffixFold(l, "sid") {
+		return true // not `message_sid`, `msg-sid`: a Twilio message's SID
 	}
 	if len(l) >= 8 && l[len(l)-1]|0x20 == 's' {
 		l = l[:len(l)-1] // sessions, sessionIds

@@ -127,8 +127,7 @@ var secretCases = []struct {
 	{"a session object's id, JavaScript", "[fn] data: { session: { id: '" + session + "' } }", []string{"session:" + session}},
 	{"a session object's id inside a JSON string", `[fn] body:"{\"session\":{\"id\":\"` + session + `\"}}"`, []string{"session:" + session}},
 	{"a session object's id, tabs around its brace", "[fn] data: { session:\t{\tid: '" + session + "' } }", []string{"session:" + session}},
-	{"a session object's id far past the word is no session", "[fn] data: { session:" + strings.Repeat(" ", 30) + "{ id: '" + session + "' } }", nil},
-	{"a session object's id past four blanks is found looking forward", "[fn] data: { session:     { id: '" + session + "' } }", []string{"session:" + session}},
+	{"a session object's id past four blanks is no session", "[fn] data: { session:     { id: '" + session + "' } }", nil},
 	{"another object's id is no session", `[fn] data:{"user":{"id":"` + session + `"}}`, nil},
 	{"an object's id after a quoted word that is not session", `[fn] data:{"sessions!":{"id":"` + session + `"}}`, nil},
 	{"Session-Id is a session", "[HTTP] Session-Id: " + session, []string{"session:" + session}},
@@ -188,6 +187,13 @@ var secretCases = []struct {
 	{"session in parentheses before its UUID", "[fn] (session) " + session, []string{"session:" + session}},
 	{"an arrow after session", "[fn] session -> " + session, []string{"session:" + session}},
 	{"a UUID glued to a name word is no session's", "[fn] session token" + session, nil},
+	// helper-78's attack on the above.
+	{"a message id after an agent login ending in sid", "[socketIO] [messageSeen] seen by agent [USER_sid] id [" + msgID + "]", nil},
+	{"a message id after a tenant SESSION", "[deleteMessage] [SESSION] id [" + msgID + "]", nil},
+	{"a tenant SID before a UUID token", "[socketIO] [SID] [" + session + "] joined", nil},
+	{"a Twilio-like message_sid", "[fn] message_sid: " + session, nil},
+	{"a signed cookie after session_id", "[HTTP] Cookie: session_id=s%3A" + session + ".sig", []string{"session:" + session}},
+	{"a signed cookie encoded twice", "[HTTP] GET /a?next=%2Fchat%3Fsid%3Ds%253A" + session + ".sig", []string{"session:" + session}},
 	{"an escape that decodes to no separator", "[HTTP] GET /x%3Fsession%2F" + session, nil},
 	{"a word between session and a UUID that names nothing", "[fn] session of agent " + session, nil},
 	{"sid without a UUID", "[fn] sid 42 done", nil},
@@ -320,6 +326,9 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		{"session key", session, []string{"session:" + session}},
 		{"sess", session, []string{"session:" + session}},
 		{"assess", session, nil},
+		{"message_sid", session, nil},
+		{"connect.sid", "s:" + session + ".Xj2k9f0a8b7c6d5e", []string{"session:" + session}},
+		{"sid", "s%3A" + session + ".Xj2k9f0a8b7c6d5e", []string{"session:" + session}},
 		{"rsid", session, nil},   // not the word sid
 		{"monkey", session, nil}, // key after no session
 		{"sessionKeys", session, []string{"session:" + session}},
