@@ -338,7 +338,7 @@ func (s *scan) word(b []byte, w int, r *Result) {
 		}
 	case 10:
 		switch {
-		case eqFold(word, "sessionkey"):
+		case eqFold(word, "sessionkey"), eqFold(word, "sessionids"):
 			s.sessionCredentialAfter(b, w, e, r)
 		case eqFold(word, "newcontact"):
 			s.sawEvent(EventNewContact, w)
@@ -544,7 +544,7 @@ func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
 		// Not the contract's sessionID, but still its credential when only
 		// escapes or line breaks stand between (`sessionId\":\"<uuid>`,
 		// `session\n<uuid>`).
-		if id = uuidAfterLoosely(b, e); id != nil {
+		if id = uuidAfterLoosely(b, e, true); id != nil {
 			s.secret(id, SecretSession, r)
 			return true
 		}
@@ -558,15 +558,17 @@ func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
 // outside the contract's sessionID rule (`sessions [<uuid>]`,
 // `ctlive.sid=<uuid>`, express-session's `connect.sid`,
 // `sessionKey=<uuid>`): the UUID after it is a credential (contract:
-// Credentials), never the sessionID field. Not after '_' or '-', where
-// the word ends another (`message_sid`, a tenant `ACME_SID`).
+// Credentials), never the sessionID field. After '_', '-' or '.' the word
+// ends another (a tenant `ACME_SID`, a login `USER_john.sid`,
+// `message_sid:`), unless a cookie's `=` follows it (`connect.sid=`,
+// `__Host-sid=`).
 func (s *scan) sessionCredentialAfter(b []byte, w, e int, r *Result) {
-	if w > 0 && (b[w-1] == '_' || b[w-1] == '-') {
+	if w > 0 && (b[w-1] == '_' || b[w-1] == '-' || b[w-1] == '.') && (e == len(b) || b[e] != '=') {
 		return
 	}
 	id := uuidAfter(b, e)
 	if id == nil {
-		id = uuidAfterLoosely(b, e)
+		id = uuidAfterLoosely(b, e, false)
 	}
 	if id != nil {
 		s.secret(id, SecretSession, r)
@@ -600,7 +602,7 @@ func (s *scan) sessionWord(b []byte, w, e int, r *Result) bool {
 	switch word := b[w:e]; {
 	case eqFold(word, "session"), eqFold(word, "sessionid"):
 		s.sessionAfter(b, w, e, r)
-	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sid"), eqFold(word, "sess"):
+	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sessionids"), eqFold(word, "sid"), eqFold(word, "sess"):
 		s.sessionCredentialAfter(b, w, e, r)
 	default:
 		return false
@@ -621,7 +623,7 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 	id := uuidAfter(b, e)
 	if id == nil {
 		if sessionObjectBefore(b, w) { // escaped inside a JSON string
-			if id = uuidAfterLoosely(b, e); id != nil {
+			if id = uuidAfterLoosely(b, e, false); id != nil {
 				s.secret(id, SecretSession, r)
 			}
 		}

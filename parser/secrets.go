@@ -268,17 +268,21 @@ func isHex4(b []byte) bool {
 // (pairedValue). The UUID must stand alone on its left too: `_` or `-`
 // glues it to what precedes (`CHAT_SID_<uuid>` is a contactID whose
 // tenant ends in SID, not a session).
-func uuidAfterLoosely(b []byte, e int) []byte {
+//
+// names says whether a name word may stand between (the contract's session
+// words: `session_id`, `session token`); sid, sess and sessions name none
+// (`sid id [<uuid>]` is Sid's message ID).
+func uuidAfterLoosely(b []byte, e int, names bool) []byte {
 	u := e
 	if v := pairedValue(b, e); v > 0 {
 		return uuidStandingAt(b, v) // `'ctlivetoken', '<uuid>'`
 	}
 	upper := capitalsOnly(b, e) // `[SID] [<uuid>]`: a tenant's token, not a session's
-	nameEnd := -1
+	nameEnd, spacedName := -1, false
 	for u < len(b) && u-e < 32 {
 		c := b[u]
 		if looseSep(c) {
-			if c == ']' && upper {
+			if c == ']' && upper && !spacedName { // `[SESSION ID] [<uuid>]` is a session's; `[SESSION_KEY]` a tenant
 				break
 			}
 			u++
@@ -294,8 +298,9 @@ func uuidAfterLoosely(b []byte, e int) []byte {
 			u += n
 			continue
 		}
-		if nameEnd < 0 && nameJoin(b[e:u]) {
+		if names && nameEnd < 0 && nameJoin(b[e:u]) {
 			if n := sessionNameWord(b, u); n > 0 {
+				spacedName = u == e+1 && b[e] == ' '
 				u += n
 				nameEnd = u
 				continue
@@ -335,9 +340,18 @@ func capitalsOnly(b []byte, e int) bool {
 // `session%20id`): only then can that word say what the value is. Across
 // more (`[USER_sid] id [<uuid>]`) the word is the message's `id`.
 func nameJoin(gap []byte) bool {
-	switch string(gap) {
-	case "_", "-", ".", " ", "[", "+", "%20":
-		return true
+	if len(gap) == 1 {
+		switch gap[0] {
+		case '_', '-', '.', ' ', '[', '+':
+			return true
+		}
+		return false
+	}
+	// The same, percent-encoded once or twice (a form body's
+	// `session%5Bid%5D=`, `session%20id`).
+	if w := percentEscapeEnd(gap, 0); w == len(gap) {
+		c, _ := hexDigits(gap[w-2 : w])
+		return nameJoin([]byte{byte(c)})
 	}
 	return false
 }
@@ -399,9 +413,9 @@ func signedCookiePrefix(b []byte, u int) int {
 }
 
 // mongoUUIDPrefix returns the length of `UUID(` or `new UUID(` (any
-// case) at the start of b, else 0.
+// case) at the start of b, or of a URN's `urn:uuid:`, else 0.
 func mongoUUIDPrefix(b []byte) int {
-	for _, p := range [...]string{"uuid(", "new uuid("} {
+	for _, p := range [...]string{"uuid(", "new uuid(", "urn:uuid:"} {
 		if len(b) >= len(p) && eqFold(b[:len(p)], p) {
 			return len(p)
 		}
