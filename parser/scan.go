@@ -560,10 +560,11 @@ func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
 // `sessionKey=<uuid>`): the UUID after it is a credential (contract:
 // Credentials), never the sessionID field. After '_', '-' or '.' the word
 // ends another (a tenant `ACME_SID`, a login `USER_john.sid`,
-// `message_sid:`), unless a cookie's `=` follows it (`connect.sid=`,
-// `__Host-sid=`).
+// `message_sid:`), unless it names a cookie: `=` follows it
+// (`connect.sid=`, `__Host-sid=`), or a quote and ':' as a key of the
+// cookies object Node prints (`{ 'connect.sid': '<uuid>' }`).
 func (s *scan) sessionCredentialAfter(b []byte, w, e int, r *Result) {
-	if w > 0 && (b[w-1] == '_' || b[w-1] == '-' || b[w-1] == '.') && (e == len(b) || b[e] != '=') {
+	if w > 0 && (b[w-1] == '_' || b[w-1] == '-' || b[w-1] == '.') && !cookieNameEnd(b, e) {
 		return
 	}
 	id := uuidAfter(b, e)
@@ -573,6 +574,12 @@ func (s *scan) sessionCredentialAfter(b []byte, w, e int, r *Result) {
 	if id != nil {
 		s.secret(id, SecretSession, r)
 	}
+}
+
+// cookieNameEnd reports whether a cookie's name ends at b[e]: `=`, or a
+// closing quote and ':' (a key).
+func cookieNameEnd(b []byte, e int) bool {
+	return e < len(b) && (b[e] == '=' || (b[e] == '"' || b[e] == '\'') && e+1 < len(b) && b[e+1] == ':')
 }
 
 // sessionAfterEscape handles a session word glued to the URL

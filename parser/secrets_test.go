@@ -201,6 +201,8 @@ var secretCases = []struct {
 	{"a tenant SESSION_KEY before a UUID token", "[socketIO] [SESSION_KEY] [" + session + "] joined", nil},
 	{"sessionIds in JSON inside the line", `[socketIO] [AGM] {"sessionIds":["` + session + `"]}`, []string{"session:" + session}},
 	{"a session URN in JSON inside the line", `[socketIO] [AGM] {"sessionId":"urn:uuid:` + session + `"}`, []string{"session:" + session}},
+	{"Node's cookies object with connect.sid", "[HTTP] [AGM] cookies { 'connect.sid': 's:" + session + ".Xj2k9f0a8b7c' }", []string{"session:" + session}},
+	{"connect.sid as a JSON key inside the line", `[HTTP] [AGM] cookies:{"connect.sid":"` + session + `"}`, []string{"session:" + session}},
 	{"a __Host- cookie named sid", "[HTTP] Cookie: __Host-sid=" + session, []string{"session:" + session}},
 	{"a signed cookie encoded twice", "[HTTP] GET /a?next=%2Fchat%3Fsid%3Ds%253A" + session + ".sig", []string{"session:" + session}},
 	{"an escape that decodes to no separator", "[HTTP] GET /x%3Fsession%2F" + session, nil},
