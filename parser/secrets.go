@@ -864,9 +864,10 @@ func sessionValue(v []byte) []byte {
 	if j-i > 36 && hasPrefixFold(v[i:j], "urn:uuid:") {
 		i += len("urn:uuid:")
 	} else if j-i > 36 {
-		if n := signedCookiePrefix(v[:j], i); n > 0 && j-i > 36+n {
-			// express-session's signed cookie: `s:<uuid>.<signature>`
-			if i += n; v[i+36] == '.' {
+		if n := signedCookiePrefix(v[:j], i); n > 0 && j-i >= 36+n {
+			// express-session's signed cookie: `s:<uuid>.<signature>`,
+			// or its value alone
+			if i += n; j-i > 36 && v[i+36] == '.' {
 				j = i + 36
 			}
 		}

@@ -339,6 +339,8 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		{"assess", session, nil},
 		{"message_sid", session, nil},
 		{"connect.sid", "s:" + session + ".Xj2k9f0a8b7c6d5e", []string{"session:" + session}},
+		{"connect.sid", "s:" + session, []string{"session:" + session}},
+		{"connect.sid", "s:" + session + "x", nil},
 		{"sid", "s%3A" + session + ".Xj2k9f0a8b7c6d5e", []string{"session:" + session}},
 		{"rsid", session, nil},   // not the word sid
 		{"monkey", session, nil}, // key after no session
