@@ -65,24 +65,30 @@ func findSecretsIn(b []byte, into *Result, payloads []span) {
 // Authorization header value ({"authorization": "Basic x"}), and whatever
 // FindSecrets finds inside it.
 func ValueSecrets(label, value []byte, dst []Secret) []Secret {
-	if len(value) > 0 && MayNameSecret(label) {
-		if kind := secretLabel(label); kind != SecretNone {
-			dst = append(dst, Secret{Text: value, Kind: kind})
-		} else if hasSuffixFold(label, "authorization") {
-			dst = authorizationValue(value, dst)
-		} else if id := sessionValue(value); id != nil && SessionLabel(label) {
-			dst = append(dst, Secret{Text: id, Kind: SecretSession}) // {"sessionId": "<uuid>"}
-		}
-	} else if len(value) > 0 && sessionNameLabel(label) {
+	if len(value) == 0 {
+		return dst
+	}
+	kind, named := SecretNone, MayNameSecret(label)
+	if named {
+		kind = secretLabel(label)
+	}
+	switch {
+	case kind != SecretNone:
+		dst = append(dst, Secret{Text: value, Kind: kind})
+	case named && hasSuffixFold(label, "authorization"):
+		dst = authorizationValue(value, dst)
+	case SessionLabel(label): // {"sessionId": "<uuid>"}, {"sessions": ["<uuid>"]}, {"sess": "<uuid>"}
 		if id := sessionValue(value); id != nil {
-			dst = append(dst, Secret{Text: id, Kind: SecretSession}) // {"sessions": ["<uuid>"]}, {"sess": "<uuid>"}
+			dst = append(dst, Secret{Text: id, Kind: SecretSession})
 		}
 	}
 	return FindSecrets(value, dst)
 }
 
 // MayNameSecret is a quick test on a record key: false when it cannot name
-// a secret (ValueSecrets then only looks inside the value).
+// a password, a token or an Authorization header. Session labels
+// (SessionLabel: `sessions`, `sess`) are tested apart; a session's value is
+// a UUID, never shorter than the values the test lets callers skip.
 func MayNameSecret(label []byte) bool {
 	if len(label) < 3 {
 		return false
@@ -341,17 +347,21 @@ func capitalsOnly(b []byte, e int) bool {
 // more (`[USER_sid] id [<uuid>]`) the word is the message's `id`.
 func nameJoin(gap []byte) bool {
 	if len(gap) == 1 {
-		switch gap[0] {
-		case '_', '-', '.', ' ', '[', '+':
-			return true
-		}
-		return false
+		return joinsName(gap[0])
 	}
 	// The same, percent-encoded once or twice (a form body's
 	// `session%5Bid%5D=`, `session%20id`).
 	if w := percentEscapeEnd(gap, 0); w == len(gap) {
 		c, _ := hexDigits(gap[w-2 : w])
-		return nameJoin([]byte{byte(c)})
+		return joinsName(byte(c))
+	}
+	return false
+}
+
+func joinsName(c byte) bool {
+	switch c {
+	case '_', '-', '.', ' ', '[', '+':
+		return true
 	}
 	return false
 }
@@ -907,15 +917,26 @@ func sessionNameLabel(l []byte) bool {
 		l = l[:len(l)-1] // sessions, sessionIds
 	}
 	for _, w := range [...]string{"key", "cookie", "id"} {
-		if hasSuffixFold(l, w) {
-			l = l[:len(l)-len(w)]
-			if len(l) > 0 && (l[len(l)-1] == '_' || l[len(l)-1] == '-' || l[len(l)-1] == '.' || l[len(l)-1] == ' ') {
-				l = l[:len(l)-1]
-			}
+		if stem, ok := dropNameWord(l, w); ok {
+			l = stem
 			break
 		}
 	}
 	return sessionWordBefore(l, len(l))
+}
+
+// dropNameWord drops name (any case) from the end of l, and the joiner
+// before it (`session_id`, `session-key`, `session.id`, `session id`),
+// and reports whether l ended with name.
+func dropNameWord(l []byte, name string) ([]byte, bool) {
+	if !hasSuffixFold(l, name) {
+		return l, false
+	}
+	l = l[:len(l)-len(name)]
+	if n := len(l); n > 0 && (l[n-1] == '_' || l[n-1] == '-' || l[n-1] == '.' || l[n-1] == ' ') {
+		l = l[:n-1]
+	}
+	return l, true
 }
 
 // sessionIDLabel is SessionLabel for the contract's session words.
@@ -923,14 +944,11 @@ func sessionIDLabel(l []byte) bool {
 	if sessionWordBefore(l, len(l)) {
 		return true
 	}
-	if len(l) < 9 || !hasSuffixFold(l, "id") {
+	if len(l) < 9 {
 		return false
 	}
-	l = l[:len(l)-2]
-	if c := l[len(l)-1]; c == '_' || c == '-' || c == '.' || c == ' ' {
-		l = l[:len(l)-1]
-	}
-	return sessionWordBefore(l, len(l))
+	stem, ok := dropNameWord(l, "id")
+	return ok && sessionWordBefore(stem, len(stem))
 }
 
 // compoundSessionLabel reports whether a label before `=` or `:` names a
@@ -943,10 +961,8 @@ func compoundSessionLabel(l []byte) bool {
 	}
 	q := len(l) // where session ends
 	if !hasSuffixFold(l, "session") {
-		q -= len("id")
-		if c := l[q-1]; c == '_' || c == '-' || c == '.' || c == ' ' {
-			q--
-		}
+		stem, _ := dropNameWord(l, "id")
+		q = len(stem)
 	}
 	p := q - len("session")
 	return p > 0 && alnum[l[p-1]]
