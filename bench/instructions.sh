@@ -19,7 +19,10 @@
 # lines' work, per line. GOGC=off keeps the garbage
 # collector's share out of the figure (it depends on the heap the test
 # binary happens to have), GOMAXPROCS=1 and asyncpreemptoff keep the
-# count of one run equal to the next.
+# count of one run equal to the next. cpu.rdtscp=off: valgrind 3.19 does
+# not decode RDTSCP, which the Go runtime reads when a lock is contended
+# (runtime.cputicks in lock2) on CPUs that have it; without it the run
+# dies with SIGILL at a random point.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind not found: apt-get install valgrind" >&2; exit 1; }
@@ -28,7 +31,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 count() { # count NAME SUB N [BENCH]: total instructions of one run of BENCH/SUB, or "none" when it ran none
 	bench=${4:-BenchmarkFlush}
-	GOGC=off GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind \
+	GOGC=off GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off GOMAXPROCS=1 valgrind --tool=callgrind \
 		--callgrind-out-file="$tmp/$1-$2-$3.out" "$tmp/$1-$bench.test" -test.run '^$' \
 		-test.bench "^$bench\$/^$2\$" -test.benchtime "$3x" >"$tmp/$1-$2-$3.log" 2>&1
 	if ! grep -q "^$bench/$2" "$tmp/$1-$2-$3.log"; then
