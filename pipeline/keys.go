@@ -71,7 +71,7 @@ var Keys = withRefused([]Key{
 	{Name: "redact", Type: Bool, Default: "on", Desc: "replace session IDs, tokens and passwords by digests"},
 	{Name: "mask", Type: List, Env: true, Desc: "fields to replace by a keyed hash, e.g. userID, sessionID"},
 	{Name: "mask_key", Env: true, Desc: "the secret of mask's hash, e.g. ${CTLIVE_MASK_KEY}"},
-	{Name: "plugin_log_level", Default: "info", Desc: "the plugin's own log level: off, error, warn, info or debug"},
+	{Name: "plugin_log_level", Default: "info", Desc: "the plugin's own log level: off, error, warn, info, debug or trace"},
 	{Name: "go_gc_percent", Type: Int, Desc: "debug.SetGCPercent for the whole process (default: Go's, 100)"},
 	{Name: "go_memory_limit", Type: Size, Desc: "debug.SetMemoryLimit for the whole process, e.g. 512M"},
 	{Name: "metrics_listen", Desc: "host:port serving /metrics in the Prometheus text format (one listener per process)"},
