@@ -177,3 +177,32 @@ func nonEmpty(b []byte) []byte {
 	}
 	return b
 }
+
+// wideBlank returns the length of a blank or quote written outside ASCII at
+// b[u]: a no-break space (U+00A0, also as the JSON escape `\u00a0`) or a
+// curly quote (U+2018, U+2019, U+201C, U+201D: the source document writes
+// a session ID in “…”), else 0. The credential rules skip them where they
+// skip ASCII blanks and quotes.
+func wideBlank(b []byte, u int) int {
+	if u+1 >= len(b) {
+		return 0
+	}
+	switch b[u] {
+	case 0xC2:
+		if b[u+1] == 0xA0 {
+			return 2
+		}
+	case 0xE2:
+		if u+2 < len(b) && b[u+1] == 0x80 {
+			switch b[u+2] {
+			case 0x98, 0x99, 0x9C, 0x9D:
+				return 3
+			}
+		}
+	case '\\':
+		if u+6 <= len(b) && b[u+1] == 'u' && string(b[u+2:u+4]) == "00" && b[u+4]|0x20 == 'a' && b[u+5] == '0' {
+			return 6
+		}
+	}
+	return 0
+}

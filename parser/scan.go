@@ -49,6 +49,7 @@ type scan struct {
 	extAt, extN                int     // the last JSON value measured (extent): its start +1, its length
 	extDecodes                 bool
 	jwtFrom, jwtHeadEnd, jwtTo int
+	sessionSpelled             int8 // spellsSession's answer: 0 not asked yet, 1 yes, 2 no
 }
 
 // words finds everything in the body except the leading tokens, in one
@@ -244,7 +245,7 @@ func (t *trigramSet) has(a, b, c byte) bool {
 var wordTrigrams = func() (t trigramSet) {
 	for _, w := range []string{"save", "warn", "login", "error", "failed", "newcontact", "endcontact",
 		"agentlogin", "transcript", "joincontact", "unhandled", "session", "messageid", "ctlivetoken",
-		"ct7token", "authorization", "bearer", "eyj", "exception", "sid"} {
+		"ct7token", "authorization", "bearer", "basic", "eyj", "exception", "sid"} {
 		x := trigramIndex(w[0], w[1], w[2])
 		t[x>>6] |= 1 << (x & 63)
 	}
@@ -291,7 +292,9 @@ func (s *scan) word(b []byte, w int, r *Result) {
 			s.sessionCredentialAfter(b, w, e, r)
 		}
 	case 4:
-		if eqFold(word, "sess") {
+		if string(word) == "AUTH" {
+			s.redisAuth(b, e, r)
+		} else if eqFold(word, "sess") {
 			s.sessionCredentialAfter(b, w, e, r) // connect-redis's `sess:<uuid>`
 		} else if eqFold(word, "save") {
 			s.sawSave(w)
@@ -305,6 +308,8 @@ func (s *scan) word(b []byte, w int, r *Result) {
 			s.sawSave(w)
 		} else if eqFold(word, "error") && !s.inPayloadWord(w) {
 			s.errWord = true
+		} else if eqFold(word, "basic") {
+			s.basic(b, e, r)
 		}
 	case 6:
 		if eqFold(word, "failed") && !s.inPayloadWord(w) {
@@ -358,6 +363,12 @@ func (s *scan) word(b []byte, w int, r *Result) {
 			if !s.sessionAfter(b, w, e, r) {
 				s.tokenAfter(b, e, r)
 			}
+		} else if eqFold(word, "sessionuuid") {
+			s.sessionCredentialAfter(b, w, e, r)
+		}
+	case 12:
+		if eqFold(word, "sessiontoken") {
+			s.sessionCredentialAfter(b, w, e, r)
 		}
 	case 13:
 		if eqFold(word, "authorization") {
@@ -393,6 +404,10 @@ func (s *scan) secretWord(b []byte, w, e int, r *Result) {
 		s.authorization(b, e, r)
 	case eqFold(word, "bearer"):
 		s.bearer(b, e, r)
+	case eqFold(word, "basic"):
+		s.basic(b, e, r)
+	case string(word) == "AUTH":
+		s.redisAuth(b, e, r)
 	}
 }
 
@@ -548,11 +563,54 @@ func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
 			s.secret(id, SecretSession, r)
 			return true
 		}
+		// Nor when a word of prose stands between and a label's ':', '='
+		// or '[' after it (`session created: <uuid>`, `ctlivetoken
+		// generated: <uuid>`): the UUID is what the sentence says the
+		// session is.
+		if id = uuidAfterAWord(b, e); id != nil {
+			s.secret(id, SecretSession, r)
+			return true
+		}
 		return false
 	}
 	s.sawSession(id, w, e, b, r)
 	return true
 }
+
+// uuidAfterAWord returns the UUID standing alone after the word ending at
+// e when one more word of letters follows it across blanks, then a run of
+// uuidSep's bytes that holds ':', '=' or '[', else nil. Bounded: the word
+// is at most maxProseWord letters.
+func uuidAfterAWord(b []byte, e int) []byte {
+	u := e
+	for u < len(b) && u-e < 4 && (b[u] == ' ' || b[u] == '\t') {
+		u++
+	}
+	if u == e {
+		return nil
+	}
+	w := u
+	for u < len(b) && u-w <= maxProseWord && is(b[u], cLetter) {
+		u++
+	}
+	if u-w < 2 || u-w > maxProseWord {
+		return nil
+	}
+	labelled := false
+	for v := u; v < len(b) && v-u < 4 && uuidSep(b[v]); v++ {
+		if b[v] == ':' || b[v] == '=' || b[v] == '[' {
+			labelled = true
+		}
+	}
+	if !labelled {
+		return nil
+	}
+	return uuidAfter(b, u)
+}
+
+// maxProseWord bounds the word uuidAfterAWord lets stand between a session
+// word and its UUID.
+const maxProseWord = 24
 
 // sessionCredentialAfter handles a word at b[w:e] that names a session
 // outside the contract's sessionID rule (`sessions [<uuid>]`,
@@ -586,13 +644,17 @@ func cookieNameEnd(b []byte, e int) bool {
 // percent-escape that ends at b[w] (`%3Fctlivetoken%3D<uuid>` in an
 // encoded redirect): by the contract's words the escape's hex digit
 // starts the word, so no field comes from it, but the UUID after it is a
-// session's credential all the same. Only the session words: the other
-// credential rules read values that an escape does not delimit.
+// session's credential all the same. Only the session words and Basic:
+// the other credential rules read values that an escape does not delimit.
 func (s *scan) sessionAfterEscape(b []byte, w int, r *Result) {
-	if w >= len(b) || (b[w]|0x20 != 's' && b[w]|0x20 != 'c') {
+	if w >= len(b) || (b[w]|0x20 != 's' && b[w]|0x20 != 'c' && b[w]|0x20 != 'b') {
 		return
 	}
 	e := wordEnd(b, w+1)
+	if eqFold(b[w:e], "basic") {
+		s.basic(b, e, r) // `Authorization%3A%20Basic%20<base64>`: basic reads the encoded space after it
+		return
+	}
 	was := s.secretsOnly
 	s.secretsOnly = true
 	if !s.sessionWord(b, w, e, r) && eqFold(b[w:e], "ctlivetoken") {
@@ -603,13 +665,15 @@ func (s *scan) sessionAfterEscape(b []byte, w int, r *Result) {
 
 // sessionWord applies the session rules to the word at b[w:e] when it
 // names a session (the contract's session, sessionID; and sessions,
-// sessionKey, sid, sess) and reports whether it does. secretWord and
+// sessionKey, sessionUUID, sessionToken, sid, sess) and reports whether it
+// does. secretWord and
 // sessionAfterEscape share it; word keeps its own switch on the length.
 func (s *scan) sessionWord(b []byte, w, e int, r *Result) bool {
 	switch word := b[w:e]; {
 	case eqFold(word, "session"), eqFold(word, "sessionid"):
 		s.sessionAfter(b, w, e, r)
-	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sessionids"), eqFold(word, "sid"), eqFold(word, "sess"):
+	case eqFold(word, "sessions"), eqFold(word, "sessionkey"), eqFold(word, "sessionids"), eqFold(word, "sid"), eqFold(word, "sess"),
+		eqFold(word, "sessionuuid"), eqFold(word, "sessiontoken"):
 		s.sessionCredentialAfter(b, w, e, r)
 	default:
 		return false
@@ -629,7 +693,7 @@ func (s *scan) sawSession(id []byte, w, e int, b []byte, r *Result) {
 func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 	id := uuidAfter(b, e)
 	if id == nil {
-		if sessionObjectBefore(b, w) { // escaped inside a JSON string
+		if sessionObjectBefore(b, w) || s.sessionMemberBefore(b, w) { // escaped inside a JSON string
 			if id = uuidAfterLoosely(b, e, false); id != nil {
 				s.secret(id, SecretSession, r)
 			}
@@ -644,9 +708,10 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 		s.secret(id, SecretSession, r)
 		return
 	}
-	if sessionObjectBefore(b, w) {
-		// {"session":{"id":"<uuid>"}}, { session: { id: '<uuid>' } }: the
-		// same session as an object (express-session), not a message ID.
+	if sessionObjectBefore(b, w) || s.sessionMemberBefore(b, w) {
+		// {"session":{"id":"<uuid>"}}, { session: { id: '<uuid>' } }, and
+		// the id after other members: the same session as an object
+		// (express-session), not a message ID.
 		s.secret(id, SecretSession, r)
 		return
 	}
@@ -676,15 +741,88 @@ func (s *scan) idAfter(b []byte, w, e int, r *Result) {
 func sessionObjectBefore(b []byte, w int) bool {
 	j := skipBack(b, w, quotes)
 	j = skipBack(b, j, blanks)
-	if j == 0 || b[j-1] != '{' {
-		return false
+	return j > 0 && b[j-1] == '{' && sessionObjectOpens(b, j-1)
+}
+
+// sessionObjectOpens reports whether the '{' at b[o] opens a session's
+// value: after a session label's ':' or '=' (`"session":{`, `req.session
+// = {`), or after the class name util.inspect prints (`Session {`,
+// `session: Session {`).
+func sessionObjectOpens(b []byte, o int) bool {
+	j := skipBack(b, o, blanks)
+	if j > 0 && (b[j-1] == ':' || b[j-1] == '=') {
+		j = skipBack(b, j-1, blanks|quotes)
 	}
-	j = skipBack(b, j-1, blanks)
-	if j == 0 || b[j-1] != ':' {
-		return false
-	}
-	j = skipBack(b, j-1, blanks|quotes)
 	return sessionWordBefore(b, j)
+}
+
+// sessionMemberBefore reports whether the key `id` at b[w] is a member,
+// not the first, of an object that is a session's value
+// (`"session":{"agent":"USER_x","id":"<uuid>"}`, `session: { agent:
+// 'USER_x', id: '<uuid>' }`, util.inspect's `Session { … }`). Only an
+// `id` after a ',' on a line that spells a session (spellsSession) is
+// looked at: it walks back at most maxMemberLookBack bytes to the
+// object's '{', over quoted strings (JSON escaped inside a string,
+// `\"agent\":1`, walks the same: its backslashes are skipped) and nested
+// brackets, so every `id` costs a bounded look.
+func (s *scan) sessionMemberBefore(b []byte, w int) bool {
+	j := skipBack(b, w, quotes)
+	k := j
+	for k > 0 && j-k < 16 && (b[k-1] == ' ' || b[k-1] == '\t' || b[k-1] == '\n' || b[k-1] == '\r') {
+		k-- // a printed object's indent
+	}
+	if k == 0 || b[k-1] != ',' || !s.spellsSession(b) {
+		// Not after another member (prose's `message id <uuid>`), or no
+		// session on the line: no walk.
+		return false
+	}
+	depth := 0
+	var quote byte // the quote of the string being walked back over, or 0
+	for i := j - 1; i >= 0 && j-i <= maxMemberLookBack; i-- {
+		c := b[i]
+		if quote != 0 {
+			if c == quote {
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '"', '\'':
+			quote = c
+		case '}', ']':
+			depth++
+		case '[':
+			if depth == 0 {
+				return false // an array's element, not an object's member
+			}
+			depth--
+		case '{':
+			if depth > 0 {
+				depth--
+				continue
+			}
+			return sessionObjectOpens(b, i)
+		}
+	}
+	return false
+}
+
+// maxMemberLookBack bounds sessionMemberBefore's walk.
+const maxMemberLookBack = 512
+
+// spellsSession reports whether the text b (the scan's, s.text) holds
+// "ession" or "ESSION" anywhere, found once a line: most lines with an
+// `id <uuid>` have no session object, and this spares them
+// sessionMemberBefore's walk. A session key in a case of its own
+// (`SeSSion`) is left to the first-member rule (sessionObjectBefore).
+func (s *scan) spellsSession(b []byte) bool {
+	if s.sessionSpelled == 0 {
+		s.sessionSpelled = 2
+		if bytes.Contains(b, []byte("ession")) || bytes.Contains(b, []byte("ESSION")) {
+			s.sessionSpelled = 1
+		}
+	}
+	return s.sessionSpelled == 1
 }
 
 // sessionWordBefore reports whether b[:j] ends with session, in any case

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"encoding/base64"
 	"unsafe"
 )
 
@@ -287,6 +288,10 @@ func uuidAfterLoosely(b []byte, e int, names bool) []byte {
 	nameEnd, spacedName := -1, false
 	for u < len(b) && u-e < 32 {
 		c := b[u]
+		if n := wideBlank(b, u); n > 0 {
+			u += n // `session\u00a0<uuid>`, `session ID, “<uuid>”`
+			continue
+		}
 		if looseSep(c) {
 			if c == ']' && upper && !spacedName { // `[SESSION ID] [<uuid>]` is a session's; `[SESSION_KEY]` a tenant
 				break
@@ -397,9 +402,10 @@ func percentSep(b []byte, u int) int {
 
 // sessionNameWord returns the length of the word at b[u] when it is one
 // that can name what follows a session word (`session token`, `session
-// key`, `session_id+<uuid>`, a form's `session[id]=`), else 0.
+// key`, `session UUID:`, `session_id+<uuid>`, a form's `session[id]=`),
+// else 0.
 func sessionNameWord(b []byte, u int) int {
-	for _, w := range [...]string{"token", "key", "cookie", "id"} {
+	for _, w := range [...]string{"token", "key", "cookie", "uuid", "id"} {
 		if e := u + len(w); e <= len(b) && eqFold(b[u:e], w) && (e == len(b) || !alnum[b[e]]) {
 			return len(w)
 		}
@@ -617,6 +623,10 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	if j == 0 {
 		return
 	}
+	if j >= 4 && eqFold(b[j-4:j], "auth") && (j == 4 || !alnum[b[j-5]]) {
+		s.authOption(b, c, r)
+		return
+	}
 	if !MayNameSecret(b[max(j-3, 0):j]) {
 		return
 	}
@@ -629,8 +639,8 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	}
 	kind := secretLabel(b[start:j])
 	if kind == SecretNone {
-		if compoundSessionLabel(b[start:j]) {
-			if id := uuidAfter(b, c); id != nil { // jsessionid=<uuid>, userSessionId: <uuid>
+		if l := b[start:j]; compoundSessionLabel(l) || uuidSessionLabel(l) {
+			if id := uuidAfter(b, c); id != nil { // jsessionid=<uuid>, userSessionId: <uuid>, sessionUUID: <uuid>
 				s.secret(id, SecretSession, r)
 			}
 		}
@@ -638,7 +648,10 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	}
 	label := b[start:j]
 	v := c + 1
-	for v < len(b) && (b[v] == ' ' || kind == SecretToken && (b[v] == ':' || b[v] == '=')) {
+	if b[c] == '=' && v < len(b) && b[v] == '>' {
+		v++ // a Map's or Ruby's `'password' => 'x'`
+	}
+	for v < len(b) && (b[v] == ' ' || b[v] == '\t' || kind == SecretToken && (b[v] == ':' || b[v] == '=')) {
 		v++ // a token's value never starts with a separator: `ct7Token:=x` is x's
 	}
 	if kind == SecretToken && eqFold(label, "ctlivetoken") && s.sessionIsValue(b, c, v) {
@@ -692,6 +705,25 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 			return
 		}
 		s.secretJSON(text, kind, inJSON && !quoted, r)
+	}
+}
+
+// authOption handles the value after `auth:` or `auth=` at b[c]: Node's
+// http.request option `auth: 'user:password'`, Basic credentials
+// unencoded, replaced as a password. A value with a scheme (`auth: 'Basic
+// <base64>'`) is the word rules' (basic, bearer); anything else (`auth:
+// true`, `auth: 'jwt'`) is left.
+func (s *scan) authOption(b []byte, c int, r *Result) {
+	v := c + 1
+	for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
+		v++
+	}
+	text := s.value(b, v)
+	if len(text) < 3 || len(text) > maxBasicCredential {
+		return
+	}
+	if i := bytes.IndexByte(text, ':'); i > 0 && i < len(text)-1 && bytes.IndexAny(text, " \t/") < 0 { // no URL
+		s.secret(text, SecretPassword, r)
 	}
 }
 
@@ -907,8 +939,9 @@ func SessionLabel(l []byte) bool {
 // sessionNameLabel reports whether a record key names a session with a
 // word outside the contract's: `sid` alone or after a dot (express-session's
 // `connect.sid`, `ctlive.sid`), connect-redis's `sess`,
-// and session words followed by key, cookie or a plural (`sessionKey`,
-// `session_cookie`, `sessions`, `sessionIds`, `session ids`).
+// and session words followed by key, cookie, token, uuid or a plural
+// (`sessionKey`, `session_cookie`, `sessionUuid`, `sessions`,
+// `sessionIds`, `session ids`).
 func sessionNameLabel(l []byte) bool {
 	if eqFold(l, "sid") || eqFold(l, "sess") || len(l) > 4 && l[len(l)-4] == '.' && hasSuffixFold(l, "sid") {
 		return true // not `message_sid`, `msg-sid`: a Twilio message's SID
@@ -916,7 +949,7 @@ func sessionNameLabel(l []byte) bool {
 	if len(l) >= 8 && l[len(l)-1]|0x20 == 's' {
 		l = l[:len(l)-1] // sessions, sessionIds
 	}
-	for _, w := range [...]string{"key", "cookie", "id"} {
+	for _, w := range [...]string{"key", "cookie", "token", "uuid", "id"} {
 		if stem, ok := dropNameWord(l, w); ok {
 			l = stem
 			break
@@ -968,12 +1001,29 @@ func compoundSessionLabel(l []byte) bool {
 	return p > 0 && alnum[l[p-1]]
 }
 
+// secretKeyLabel reports whether l is a secret's name followed by the
+// word key (`secretKey`, `SECRET_KEY`, `jwtSecretKey`).
+func secretKeyLabel(l []byte) bool {
+	stem, ok := dropNameWord(l, "key")
+	return ok && hasSuffixFold(stem, "secret")
+}
+
+// uuidSessionLabel reports whether a label names a session's UUID as such
+// (`sessionUUID`, `session_uuid`, `userSessionUuid`): a session's
+// credential, not the contract's sessionID (its words end in id).
+func uuidSessionLabel(l []byte) bool {
+	stem, ok := dropNameWord(l, "uuid")
+	return ok && sessionWordBefore(stem, len(stem))
+}
+
 // secretLabel says what a label's value is: a password or secret (little
 // entropy), a token or API key, or nothing.
 func secretLabel(l []byte) SecretKind {
 	switch {
 	case hasSuffixFold(l, "password"), hasSuffixFold(l, "passwd"), hasSuffixFold(l, "pwd"), hasSuffixFold(l, "secret"):
 		return SecretPassword
+	case len(l) >= 9 && secretKeyLabel(l):
+		return SecretPassword // secretKey, secret_key, jwtSecretKey: a secret all the same
 	case hasSuffixFold(l, "token"), hasSuffixFold(l, "apikey"):
 		return SecretToken
 	case len(l) >= 7 && eqFold(l[len(l)-7:len(l)-4], "api") && (l[len(l)-4] == '_' || l[len(l)-4] == '-') && eqFold(l[len(l)-3:], "key"):
@@ -992,6 +1042,19 @@ func (s *scan) value(b []byte, v int) []byte {
 	escaped := b[v] == '\\' && v+1 < len(b) && (b[v+1] == '"' || b[v+1] == '\'')
 	if escaped {
 		v++
+	}
+	if b[v] == '`' && !escaped {
+		// A shell's or a template's `x y`, closed before a blank or the
+		// end; a run of backticks, or text glued after the closing one, is
+		// no quote (“``x``”, “`abc`x” read as a token, backticks and all).
+		if v+1 < len(b) && b[v+1] != '`' {
+			if q := bytes.IndexByte(b[v+1:min(len(b), v+1+maxQuotedValue)], '`'); q > 0 && bytes.IndexByte(b[v+1:v+1+q], '\n') < 0 {
+				if end := v + 2 + q; end == len(b) || !tokenChar[b[end]] {
+					return b[v+1 : v+1+q]
+				}
+			}
+		}
+		return nonEmpty(b[v:s.tokenEnd(b, v)])
 	}
 	if q := b[v]; q == '"' || q == '\'' {
 		start := v + 1
@@ -1012,6 +1075,9 @@ func (s *scan) value(b []byte, v int) []byte {
 	}
 	return nonEmpty(b[v:s.tokenEnd(b, v)])
 }
+
+// maxQuotedValue bounds the look for a backtick's closing one.
+const maxQuotedValue = 1024
 
 // tokenChar marks what an unquoted credential is made of: printable ASCII
 // and UTF-8 bytes, but not what separates values in logs, headers, query
@@ -1266,6 +1332,108 @@ func lineColumnAt(t []byte) int {
 const minBareBearer = 16
 
 // bearer handles the word `bearer` ending at e: the token after it.
+// basic handles the word Basic ending at b[e] outside an Authorization
+// header (`headers: { auth: 'Basic <base64>' }`, an encoded
+// `Basic%20<base64>`): the base64 after it is Basic credentials when it
+// decodes to printable text with a ':' (user:password), as an
+// Authorization header's would be (contract: Credentials). A word that
+// does not decode so (`basic plan`) is prose.
+func (s *scan) basic(b []byte, e int, r *Result) {
+	v := e
+	for v < len(b) && v-e < 6 {
+		if b[v] == ' ' || b[v] == '\t' || b[v] == '+' {
+			v++
+		} else if v+3 <= len(b) && b[v] == '%' && b[v+1] == '2' && b[v+2] == '0' {
+			v += 3
+		} else {
+			break
+		}
+	}
+	if v == e {
+		return
+	}
+	t := v
+	for t < len(b) && t-v <= maxBasicCredential && base64Char(b[t]) {
+		t++
+	}
+	for n := 0; n < 2 && t < len(b) && b[t] == '='; n++ {
+		t++
+	}
+	if t-v < 8 || t-v > maxBasicCredential || t < len(b) && (alnum[b[t]] || b[t] == '_' || b[t] == '-') {
+		return
+	}
+	if basicCredentials(b[v:t]) {
+		s.secret(b[v:t], SecretBasic, r)
+	}
+}
+
+// redisAuth handles Redis's AUTH command as node-redis prints a failed
+// one (`command: 'AUTH', args: [ 'hunter2' ]`, `args: [ 'user', 'pw' ]`):
+// the arguments are the password (and user name), replaced as passwords.
+// Only that dump: a bare `AUTH x` in prose is no command.
+func (s *scan) redisAuth(b []byte, e int, r *Result) {
+	if e >= len(b) || b[e] != '\'' && b[e] != '"' {
+		return
+	}
+	v := e + 1
+	if v < len(b) && b[v] == ',' {
+		v++
+	}
+	for v < len(b) && (b[v] == ' ' || b[v] == '\n') {
+		v++
+	}
+	if v+len("args:") > len(b) || string(b[v:v+len("args:")]) != "args:" {
+		return
+	}
+	v += len("args:")
+	for v < len(b) && b[v] == ' ' {
+		v++
+	}
+	if v >= len(b) || b[v] != '[' {
+		return
+	}
+	for n := 0; n < 3; n++ { // AUTH takes a password, or a user name and a password
+		v++
+		for v < len(b) && (b[v] == ' ' || b[v] == '\n' || b[v] == ',') {
+			v++
+		}
+		if v >= len(b) || b[v] != '\'' && b[v] != '"' {
+			return
+		}
+		text := s.value(b, v)
+		if text == nil {
+			return
+		}
+		s.secret(text, SecretPassword, r)
+		v += len(text) + 1 // on its closing quote
+	}
+}
+
+// maxBasicCredential bounds the Basic credentials and auth options read.
+const maxBasicCredential = 512
+
+func base64Char(c byte) bool { return alnum[c] || c == '+' || c == '/' }
+
+// basicCredentials reports whether t, standard base64 with or without its
+// padding, decodes to printable ASCII holding a ':' (RFC 7617's
+// user-id ":" password).
+func basicCredentials(t []byte) bool {
+	t = bytes.TrimRight(t, "=")
+	var buf [maxBasicCredential]byte
+	n, err := base64.RawStdEncoding.Decode(buf[:], t)
+	if err != nil || n < 3 {
+		return false
+	}
+	colon := false
+	for _, c := range buf[:n] {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+		colon = colon || c == ':'
+	}
+	return colon
+}
+
 func (s *scan) bearer(b []byte, e int, r *Result) {
 	v := e
 	for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
@@ -1374,8 +1542,12 @@ func (s *scan) skipOpener(b []byte, v int) int {
 // entropy, a value without a scheme a token.
 func (s *scan) authorization(b []byte, e int, r *Result) {
 	v := e
-	labelled := false                                                             // a ':', '=' or quote stands between the word and its value
-	for v < len(b) && (is(b[v], cSep) || b[v] == '>' && v > e && b[v-1] == '=') { // Ruby's `=>` too
+	labelled := false                                                                                    // a ':', '=' or quote stands between the word and its value
+	for v < len(b) && (is(b[v], cSep) || b[v] == '>' && v > e && b[v-1] == '=' || wideBlank(b, v) > 0) { // Ruby's `=>` too
+		if n := wideBlank(b, v); n > 0 {
+			v += n // `Authorization:\u00a0Basic x`
+			continue
+		}
 		switch b[v] {
 		case ':', '=', '"', '\'':
 			labelled = true
