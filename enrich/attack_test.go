@@ -475,3 +475,45 @@ func TestCredentialsPartlySeenAndManyTokens(t *testing.T) {
 		}
 	}
 }
+
+// helper-81: a record's own values as HAR, undici and Kubernetes write
+// headers and variables (name/value objects), and as Node's rawHeaders
+// (a list of names, each before its value), are `Name: value` pairs, as
+// they are in the line.
+func TestNameValuePairsInARecordAreLabelled(t *testing.T) {
+	const session = "ab4e7aff-8627-434a-a2ef-7e200363197e"
+	line := "[socketIO] [AGM] joinContact"
+	pair := func(name, value string) map[string]any { return map[string]any{"name": name, "value": value} }
+	tests := []struct {
+		name  string
+		body  kv
+		clear []string
+	}{
+		{"HAR's headers", kv{"log", line, "headers", []any{pair("Host", "x"), pair("ctlivetoken", session)}}, []string{session}},
+		{"a cookie as a name/value object", kv{"log", line, "cookies", []any{pair("connect.sid", session)}}, []string{session}},
+		{"an environment variable", kv{"log", line, "env", []any{pair("CTLIVE_SSO_SECRET", "hunter2")}}, []string{"hunter2"}},
+		{"Node's rawHeaders", kv{"log", line, "rawHeaders", []any{"Host", "x", "ctlivetoken", session, "X-Api-Key", "k3yk3yk3y"}}, []string{session, "k3yk3yk3y"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := enrichOne(t, v1(tc.body), Defaults())
+			for form, out := range outputs(ev) {
+				for _, c := range tc.clear {
+					if bytes.Contains(out, []byte(c)) {
+						t.Errorf("%s holds %s in clear: %.300q", form, c, out)
+					}
+				}
+			}
+		})
+	}
+	// Names that label nothing leave their values as they are.
+	ev := enrichOne(t, v1(kv{"log", line, "headers", []any{pair("Host", "chat.example"), "Accept", "text/plain"}}), Defaults())
+	for form, out := range outputs(ev) {
+		if form == "line" {
+			continue
+		}
+		if !bytes.Contains(out, []byte("chat.example")) || !bytes.Contains(out, []byte("text/plain")) {
+			t.Errorf("%s lost a value no credential's name labels: %.300q", form, out)
+		}
+	}
+}

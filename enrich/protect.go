@@ -1247,6 +1247,7 @@ func walkTexts(v, label, line []byte, depth int, fn func(label, text []byte) boo
 		if err != nil {
 			return nil
 		}
+		var pairs namedValue
 		for i := uint32(0); i < n && rest != nil; i++ {
 			var key []byte
 			if isMap {
@@ -1262,7 +1263,9 @@ func walkTexts(v, label, line []byte, depth int, fn func(label, text []byte) boo
 					continue
 				}
 			}
-			rest = walkTexts(rest, childLabel(label, key, isMap), line, depth+1, fn)
+			value := rest
+			rest = walkTexts(rest, pairs.label(label, key, isMap), line, depth+1, fn)
+			pairs.saw(key, value, isMap)
 		}
 		return rest
 	}
@@ -1359,6 +1362,7 @@ func (s *Stage) rewriteInto(v, label, line, newLine []byte, depth int, w *Work) 
 			w.arena = msgp.AppendArrayHeader(w.arena, n)
 		}
 		changed := false
+		var pairs namedValue
 		for i := uint32(0); i < n && rest != nil; i++ {
 			var key []byte
 			var c bool
@@ -1374,7 +1378,9 @@ func (s *Stage) rewriteInto(v, label, line, newLine []byte, depth int, w *Work) 
 					continue
 				}
 			}
-			rest, c = s.rewriteInto(rest, childLabel(label, key, isMap), line, newLine, depth+1, w)
+			value := rest
+			rest, c = s.rewriteInto(rest, pairs.label(label, key, isMap), line, newLine, depth+1, w)
+			pairs.saw(key, value, isMap)
 			changed = changed || c
 		}
 		return rest, changed
@@ -1401,6 +1407,45 @@ func childLabel(label, key []byte, isMap bool) []byte {
 		return label
 	}
 	return key
+}
+
+// namedValue reads a container's name/value pairs as `Name: value`, as
+// the line's rules do (README, What leaves the agent): in a map, the text
+// of its "name" key labels its "value" key's (HAR's and undici's headers,
+// Kubernetes' env: {"name": "Authorization", "value": "Basic x"},
+// {"name": "connect.sid", "value": "<uuid>"}); in an array, a text that
+// names a credential labels the element right after it (Node's
+// rawHeaders: ["ctlivetoken", "<uuid>"]). walkTexts and rewriteInto read
+// every container through it, so both see the same labels.
+type namedValue struct{ name []byte }
+
+// label is the label of the element whose key is key (nil in an array).
+func (p *namedValue) label(label, key []byte, isMap bool) []byte {
+	if p.name != nil && (!isMap || bytes.EqualFold(key, []byte("value"))) {
+		return p.name
+	}
+	return childLabel(label, key, isMap)
+}
+
+// saw takes note of the element just read: its key, and its value's
+// encoding as it stood in the record.
+func (p *namedValue) saw(key, value []byte, isMap bool) {
+	if isMap {
+		if bytes.EqualFold(key, []byte("name")) {
+			p.name = namesCredential(keyText(value))
+		}
+		return
+	}
+	p.name = namesCredential(keyText(value))
+}
+
+// namesCredential returns t when it is a header's or a variable's name that
+// labels a credential (LabelNamesSecret, SessionLabel), else nil.
+func namesCredential(t []byte) []byte {
+	if len(t) == 0 || len(t) > 64 || !(parser.LabelNamesSecret(t) || parser.SessionLabel(t)) {
+		return nil
+	}
+	return t
 }
 
 // isLine reports whether t is the record's line itself (the same memory).
