@@ -492,7 +492,7 @@ func TestNameValuePairsInARecordAreLabelled(t *testing.T) {
 		{"HAR's headers", kv{"log", line, "headers", []any{pair("Host", "x"), pair("ctlivetoken", session)}}, []string{session}},
 		{"a cookie as a name/value object", kv{"log", line, "cookies", []any{pair("connect.sid", session)}}, []string{session}},
 		{"an environment variable", kv{"log", line, "env", []any{pair("CTLIVE_SSO_SECRET", "hunter2")}}, []string{"hunter2"}},
-		{"Node's rawHeaders", kv{"log", line, "rawHeaders", []any{"Host", "x", "ctlivetoken", session, "X-Api-Key", "k3yk3yk3y"}}, []string{session, "k3yk3yk3y"}},
+		{"Node's rawHeaders", kv{"log", line, "rawHeaders", []any{"Host", "x", "ctlivetoken", session, "ct7Token", "Zk39xQ0pL7mN2vB8cR4t"}}, []string{session, "Zk39xQ0pL7mN2vB8cR4t"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -506,14 +506,24 @@ func TestNameValuePairsInARecordAreLabelled(t *testing.T) {
 			}
 		})
 	}
-	// Names that label nothing leave their values as they are.
-	ev := enrichOne(t, v1(kv{"log", line, "headers", []any{pair("Host", "chat.example"), "Accept", "text/plain"}}), Defaults())
-	for form, out := range outputs(ev) {
-		if form == "line" {
-			continue
-		}
-		if !bytes.Contains(out, []byte("chat.example")) || !bytes.Contains(out, []byte("text/plain")) {
-			t.Errorf("%s lost a value no credential's name labels: %.300q", form, out)
+	// Names that label nothing leave their values as they are; in a list,
+	// a name pairs only as the line's lists do: a list of field names, or
+	// a message ID after "token", is no credential (helper-83).
+	const msgID = "5c637aa3-2499-428b-9eb8-192114cb890f"
+	for _, tc := range []struct {
+		body kv
+		keep []string
+	}{
+		{kv{"log", line, "headers", []any{pair("Host", "chat.example"), "Accept", "text/plain"}}, []string{"chat.example", "text/plain"}},
+		{kv{"log", line, "redactFields", []any{"password", "token", "chat.example"}}, []string{`"token"`, "chat.example"}},
+		{kv{"log", line + " id [" + msgID + "]", "cols", []any{"token", msgID}}, []string{`"messageID":"` + msgID, `["token","` + msgID}},
+	} {
+		ev := enrichOne(t, v1(tc.body), Defaults())
+		out := outputs(ev)["json"]
+		for _, k := range tc.keep {
+			if !bytes.Contains(out, []byte(k)) {
+				t.Errorf("json lost %s, which no credential's name labels: %.300q", k, out)
+			}
 		}
 	}
 }

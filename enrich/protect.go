@@ -1264,7 +1264,7 @@ func walkTexts(v, label, line []byte, depth int, fn func(label, text []byte) boo
 				}
 			}
 			value := rest
-			rest = walkTexts(rest, pairs.label(label, key, isMap), line, depth+1, fn)
+			rest = walkTexts(rest, pairs.label(label, key, value, isMap), line, depth+1, fn)
 			pairs.saw(key, value, isMap)
 		}
 		return rest
@@ -1379,7 +1379,7 @@ func (s *Stage) rewriteInto(v, label, line, newLine []byte, depth int, w *Work) 
 				}
 			}
 			value := rest
-			rest, c = s.rewriteInto(rest, pairs.label(label, key, isMap), line, newLine, depth+1, w)
+			rest, c = s.rewriteInto(rest, pairs.label(label, key, value, isMap), line, newLine, depth+1, w)
 			pairs.saw(key, value, isMap)
 			changed = changed || c
 		}
@@ -1411,18 +1411,24 @@ func childLabel(label, key []byte, isMap bool) []byte {
 
 // namedValue reads a container's name/value pairs as `Name: value`, as
 // the line's rules do (README, What leaves the agent): in a map, the text
-// of its "name" key labels its "value" key's (HAR's and undici's headers,
-// Kubernetes' env: {"name": "Authorization", "value": "Basic x"},
-// {"name": "connect.sid", "value": "<uuid>"}); in an array, a text that
-// names a credential labels the element right after it (Node's
-// rawHeaders: ["ctlivetoken", "<uuid>"]). walkTexts and rewriteInto read
-// every container through it, so both see the same labels.
+// of its "name" key labels its "value" key's when it names a credential
+// (HAR's and undici's headers, Kubernetes' env: {"name": "Authorization",
+// "value": "Basic x"}, {"name": "connect.sid", "value": "<uuid>"}); in an
+// array, a text labels the element right after it only as the line's
+// lists do (parser.PairedValue: Node's rawHeaders ["ctlivetoken",
+// "<uuid>"]), so a list of field names (`["password", "token", "AGM"]`)
+// or `["token", "<message id>"]` keeps its values (helper-83).
+// walkTexts and rewriteInto read every container through it, so both see
+// the same labels.
 type namedValue struct{ name []byte }
 
-// label is the label of the element whose key is key (nil in an array).
-func (p *namedValue) label(label, key []byte, isMap bool) []byte {
-	if p.name != nil && (!isMap || bytes.EqualFold(key, []byte("value"))) {
-		return p.name
+// label is the label of the element whose key is key (nil in an array)
+// and whose encoding starts value.
+func (p *namedValue) label(label, key, value []byte, isMap bool) []byte {
+	if p.name != nil {
+		if isMap && bytes.EqualFold(key, []byte("value")) || !isMap && parser.PairedValue(p.name, keyText(value)) {
+			return p.name
+		}
 	}
 	return childLabel(label, key, isMap)
 }

@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"encoding/base64"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -578,6 +579,24 @@ func plausiblePairedValue(b []byte, v int) bool {
 	return len(t) >= minTokenEntropy && MixesLettersAndDigits(t) && !holdsCTLiveID(t)
 }
 
+// PairedValue reports whether value, the element after name in a list
+// (Node's rawHeaders as a record's own array: ["ctlivetoken", "<uuid>"]),
+// reads as name's credential by the rules the line's pairs follow
+// (pairedValue): a session's UUID after a session word or ctlivetoken, a
+// plausible credential (plausiblePairedValue) after Authorization or
+// ct7Token. Any other name, or a value that is a name itself or an ID
+// (`["token", "<message id>"]`, `["password", "token"]`), pairs with
+// nothing.
+func PairedValue(name, value []byte) bool {
+	switch {
+	case eqFold(name, "ctlivetoken") || SessionLabel(name):
+		return sessionValue(value) != nil
+	case hasSuffixFold(name, "authorization") || eqFold(name, "ct7token"):
+		return len(value) > 0 && plausiblePairedValue(value, 0)
+	}
+	return false
+}
+
 // holdsCTLiveID reports whether t holds a UUID right after a '_': a
 // contactID or a customer's userID.
 func holdsCTLiveID(t []byte) bool {
@@ -611,7 +630,7 @@ func LabelNamesSecret(label []byte) bool {
 // inside a JSON string (`\"secret\":\"x\"`).
 func (s *scan) labelled(b []byte, c int, r *Result) {
 	j := c
-	for j > 0 && b[j-1] == ' ' {
+	for j > 0 && (b[j-1] == ' ' || b[j-1] == '\t') {
 		j--
 	}
 	if j > 0 && (b[j-1] == '"' || b[j-1] == '\'') {
@@ -710,19 +729,24 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 
 // authOption handles the value after `auth:` or `auth=` at b[c]: Node's
 // http.request option `auth: 'user:password'`, Basic credentials
-// unencoded, replaced as a password. A value with a scheme (`auth: 'Basic
-// <base64>'`) is the word rules' (basic, bearer); anything else (`auth:
-// true`, `auth: 'jwt'`) is left.
+// unencoded, replaced as a password. Only a quoted value, as Node prints
+// the option, that is no URL and holds no CTLive ID: a Redis key
+// `auth:CHAT_AGM_<uuid>:agent` is the record's contactID (helper-83). A
+// value with a scheme (`auth: 'Basic <base64>'`) is the word rules'
+// (basic, bearer); anything else (`auth: true`, `auth: 'jwt'`) is left.
 func (s *scan) authOption(b []byte, c int, r *Result) {
 	v := c + 1
 	for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
 		v++
 	}
-	text := s.value(b, v)
-	if len(text) < 3 || len(text) > maxBasicCredential {
+	if v >= len(b) || b[v] != '\'' && b[v] != '"' {
 		return
 	}
-	if i := bytes.IndexByte(text, ':'); i > 0 && i < len(text)-1 && bytes.IndexAny(text, " \t/") < 0 { // no URL
+	text := s.value(b, v)
+	if len(text) < 3 || len(text) > maxBasicCredential || bytes.Contains(text, []byte("://")) || holdsCTLiveID(text) || bytes.Contains(text, []byte("USER_")) {
+		return
+	}
+	if i := bytes.IndexByte(text, ':'); i > 0 && i < len(text)-1 && bytes.IndexByte(text, '\n') < 0 {
 		s.secret(text, SecretPassword, r)
 	}
 }
@@ -1345,12 +1369,17 @@ func (s *scan) basic(b []byte, e int, r *Result) {
 			v++
 		} else if v+3 <= len(b) && b[v] == '%' && b[v+1] == '2' && b[v+2] == '0' {
 			v += 3
+		} else if k := wideBlank(b, v); k > 0 {
+			v += k
 		} else {
 			break
 		}
 	}
 	if v == e {
 		return
+	}
+	if v < len(b) && (b[v] == '"' || b[v] == '\'') {
+		v++ // `Basic "<base64>"`
 	}
 	t := v
 	for t < len(b) && t-v <= maxBasicCredential && base64Char(b[t]) {
@@ -1415,8 +1444,8 @@ const maxBasicCredential = 512
 func base64Char(c byte) bool { return alnum[c] || c == '+' || c == '/' }
 
 // basicCredentials reports whether t, standard base64 with or without its
-// padding, decodes to printable ASCII holding a ':' (RFC 7617's
-// user-id ":" password).
+// padding, decodes to printable text holding a ':' (RFC 7617's user-id
+// ":" password; UTF-8 beyond ASCII too, as RFC 7617 allows).
 func basicCredentials(t []byte) bool {
 	t = bytes.TrimRight(t, "=")
 	var buf [maxBasicCredential]byte
@@ -1426,12 +1455,12 @@ func basicCredentials(t []byte) bool {
 	}
 	colon := false
 	for _, c := range buf[:n] {
-		if c < 0x20 || c > 0x7e {
+		if c < 0x20 || c == 0x7f {
 			return false
 		}
 		colon = colon || c == ':'
 	}
-	return colon
+	return colon && utf8.Valid(buf[:n])
 }
 
 func (s *scan) bearer(b []byte, e int, r *Result) {

@@ -83,6 +83,13 @@ var Shapes = []Shape{
 	{"session-objects-and-ids", func(i int) string { // each a session object's id, a session_id and a message id: a secret and candidates each
 		return fmt.Sprintf(`{"session":{"id":"%08x-4e5f-4a6b-8c7d-0e1f2a3b4c5d"}} session_id=%08x-1111-4a6b-8c7d-0e1f2a3b4c5d id %08x-2222-4a6b-8c7d-0e1f2a3b4c5d `, i, i, i)
 	}},
+	{"session-object-members", func(i int) string { // members after members of one session object, each an id: one walk back over them, not one each (helper-83)
+		if i == 0 {
+			return `{"session":{"a":1`
+		}
+		return `,"id":1`
+	}},
+	{"id-members-after-session", func(int) string { return "session {a,id,id" }},                      // `,id` after `,id`, a session word on the line
 	{"glued-customer-ids", func(int) string { return "USER_A_9a0a411c-f9c7-4af7-9754-024bf157a3ef" }}, // one login run with a customer ID in every USER_
 	{"token-labels-then-punctuation", labelsThen("x_token=", "!!!!!!!!")},                             // every label's value ends in the same run of '!'
 	{"ct7token-labels-then-punctuation", labelsThen("ct7Token=", "........")},
