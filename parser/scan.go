@@ -295,7 +295,7 @@ func (s *scan) word(b []byte, w int, r *Result) {
 		}
 	case 4:
 		if string(word) == "AUTH" {
-			s.redisAuth(b, e, r)
+			s.redisAuth(b, w, e, r)
 		} else if eqFold(word, "sess") {
 			s.sessionCredentialAfter(b, w, e, r) // connect-redis's `sess:<uuid>`
 		} else if eqFold(word, "save") {
@@ -409,7 +409,7 @@ func (s *scan) secretWord(b []byte, w, e int, r *Result) {
 	case eqFold(word, "basic"):
 		s.basic(b, e, r)
 	case string(word) == "AUTH":
-		s.redisAuth(b, e, r)
+		s.redisAuth(b, w, e, r)
 	}
 }
 
@@ -580,11 +580,13 @@ func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
 }
 
 // uuidAfterAWord returns the UUID standing alone after the word ending at
-// e when one more word of letters follows it across blanks, then a label's
-// ':' or '=' and blanks or quotes, else nil. A word about messages
-// (`session messageId: <uuid>`, `session lastMessage: <uuid>`) or `id`
-// names a message's ID, never the session's (helper-83). Bounded: the word
-// is at most maxProseWord letters, the blanks around it a few bytes.
+// e when one more word follows it across blanks, a past participle (of
+// letters, ending in -ed: `session created: <uuid>`, `ctlivetoken
+// expired: <uuid>`), then a label's ':' or '=' and blanks or quotes, else
+// nil. Only a participle says what happened to the session: a noun names
+// something else's ID (`session messageId: <uuid>`, `session
+// transcriptId:`, `session room:`; helper-83, helper-84). Bounded: the
+// word is at most maxProseWord letters, the blanks around it a few bytes.
 func uuidAfterAWord(b []byte, e int) []byte {
 	u := skipProseBlanks(b, e)
 	if u == e {
@@ -594,7 +596,7 @@ func uuidAfterAWord(b []byte, e int) []byte {
 	for u < len(b) && u-w <= maxProseWord && is(b[u], cLetter) {
 		u++
 	}
-	if word := b[w:u]; u-w < 2 || u-w > maxProseWord || eqFold(word, "id") || containsFold(word, "message") || containsFold(word, "msg") {
+	if word := b[w:u]; u-w < 3 || u-w > maxProseWord || !hasSuffixFold(word, "ed") {
 		return nil
 	}
 	if u >= len(b) || b[u] != ':' && b[u] != '=' {
@@ -611,17 +613,6 @@ func uuidAfterAWord(b []byte, e int) []byte {
 		}
 	}
 	return uuidStandingAt(b, v)
-}
-
-// containsFold reports whether w holds kw (lower case) in any case; w is
-// a short word.
-func containsFold(w []byte, kw string) bool {
-	for i := 0; i+len(kw) <= len(w); i++ {
-		if eqFold(w[i:i+len(kw)], kw) {
-			return true
-		}
-	}
-	return false
 }
 
 // skipProseBlanks returns e past at most four blanks, ASCII or not

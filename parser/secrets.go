@@ -597,6 +597,13 @@ func PairedValue(name, value []byte) bool {
 	return false
 }
 
+// namesCTLiveID reports whether t holds a CTLive ID: a contactID or
+// customer's userID (holdsCTLiveID), or an agent's `USER_` login. A value
+// that does is no password (helper-84).
+func namesCTLiveID(t []byte) bool {
+	return holdsCTLiveID(t) || bytes.Contains(t, []byte("USER_"))
+}
+
 // holdsCTLiveID reports whether t holds a UUID right after a '_': a
 // contactID or a customer's userID.
 func holdsCTLiveID(t []byte) bool {
@@ -642,7 +649,7 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	if j == 0 {
 		return
 	}
-	if j >= 4 && eqFold(b[j-4:j], "auth") && (j == 4 || !alnum[b[j-5]]) {
+	if j >= 4 && eqFold(b[j-4:j], "auth") && (j == 4 || !is(b[j-5], cIdent) && b[j-5] != '-' && b[j-5] != '.') {
 		s.authOption(b, c, r)
 		return
 	}
@@ -729,21 +736,23 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 
 // authOption handles the value after `auth:` or `auth=` at b[c]: Node's
 // http.request option `auth: 'user:password'`, Basic credentials
-// unencoded, replaced as a password. Only a quoted value, as Node prints
-// the option, that is no URL and holds no CTLive ID: a Redis key
-// `auth:CHAT_AGM_<uuid>:agent` is the record's contactID (helper-83). A
-// value with a scheme (`auth: 'Basic <base64>'`) is the word rules'
-// (basic, bearer); anything else (`auth: true`, `auth: 'jwt'`) is left.
+// unencoded, replaced as a password. Only the key `auth` itself (not
+// `last_auth`, `x-auth`) and a value in single quotes, as util.inspect
+// prints the option (JSON's `"auth":"required:true"` is data, often chat
+// text), that is no URL and holds no CTLive ID: a Redis key
+// `auth:CHAT_AGM_<uuid>:agent` is the record's contactID (helper-83,
+// helper-84). A value with a scheme (`auth: 'Basic <base64>'`) is the
+// word rules' (basic, bearer); anything else (`auth: true`) is left.
 func (s *scan) authOption(b []byte, c int, r *Result) {
 	v := c + 1
 	for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
 		v++
 	}
-	if v >= len(b) || b[v] != '\'' && b[v] != '"' {
+	if v >= len(b) || b[v] != '\'' {
 		return
 	}
 	text := s.value(b, v)
-	if len(text) < 3 || len(text) > maxBasicCredential || bytes.Contains(text, []byte("://")) || holdsCTLiveID(text) || bytes.Contains(text, []byte("USER_")) {
+	if len(text) < 3 || len(text) > maxBasicCredential || bytes.Contains(text, []byte("://")) || namesCTLiveID(text) {
 		return
 	}
 	if i := bytes.IndexByte(text, ':'); i > 0 && i < len(text)-1 && bytes.IndexByte(text, '\n') < 0 {
@@ -1069,11 +1078,13 @@ func (s *scan) value(b []byte, v int) []byte {
 	}
 	if b[v] == '`' && !escaped {
 		// A shell's or a template's `x y`, closed before a blank or the
-		// end; a run of backticks, or text glued after the closing one, is
-		// no quote (“``x``”, “`abc`x” read as a token, backticks and all).
+		// end and holding no CTLive ID (prose in backticks is no password,
+		// helper-84); a run of backticks, or text glued after the closing
+		// one, is no quote (“``x``”, “`abc`x” read as a token, backticks
+		// and all).
 		if v+1 < len(b) && b[v+1] != '`' {
 			if q := bytes.IndexByte(b[v+1:min(len(b), v+1+maxQuotedValue)], '`'); q > 0 && bytes.IndexByte(b[v+1:v+1+q], '\n') < 0 {
-				if end := v + 2 + q; end == len(b) || !tokenChar[b[end]] {
+				if end := v + 2 + q; (end == len(b) || !tokenChar[b[end]]) && !namesCTLiveID(b[v+1:v+1+q]) {
 					return b[v+1 : v+1+q]
 				}
 			}
@@ -1400,8 +1411,13 @@ func (s *scan) basic(b []byte, e int, r *Result) {
 // one (`command: 'AUTH', args: [ 'hunter2' ]`, `args: [ 'user', 'pw' ]`):
 // the arguments are the password (and user name), replaced as passwords.
 // Only that dump: a bare `AUTH x` in prose is no command.
-func (s *scan) redisAuth(b []byte, e int, r *Result) {
-	if e >= len(b) || b[e] != '\'' && b[e] != '"' {
+func (s *scan) redisAuth(b []byte, w, e int, r *Result) {
+	if e >= len(b) || b[e] != '\'' && b[e] != '"' || w < 1 || b[w-1] != b[e] {
+		return
+	}
+	// node-redis's `command: 'AUTH'`: the label before the quoted word.
+	k := skipBack(b, w-1, blanks)
+	if k < 1 || b[k-1] != ':' || k < 8 || !eqFold(b[k-8:k-1], "command") {
 		return
 	}
 	v := e + 1
@@ -1433,7 +1449,9 @@ func (s *scan) redisAuth(b []byte, e int, r *Result) {
 		if text == nil {
 			return
 		}
-		s.secret(text, SecretPassword, r)
+		if !namesCTLiveID(text) {
+			s.secret(text, SecretPassword, r)
+		}
 		v += len(text) + 1 // on its closing quote
 	}
 }
