@@ -1589,11 +1589,14 @@ func (s *scan) skipOpener(b []byte, v int) int {
 // entropy, a value without a scheme a token.
 func (s *scan) authorization(b []byte, e int, r *Result) {
 	v := e
-	labelled := false                                                                                    // a ':', '=' or quote stands between the word and its value
-	for v < len(b) && (is(b[v], cSep) || b[v] == '>' && v > e && b[v-1] == '=' || wideBlank(b, v) > 0) { // Ruby's `=>` too
+	labelled := false // a ':', '=' or quote stands between the word and its value
+	for v < len(b) {
 		if n := wideBlank(b, v); n > 0 {
 			v += n // `Authorization:\u00a0Basic x`
 			continue
+		}
+		if !is(b[v], cSep) && !(b[v] == '>' && v > e && b[v-1] == '=') { // Ruby's `=>` too
+			break
 		}
 		switch b[v] {
 		case ':', '=', '"', '\'':
