@@ -517,6 +517,10 @@ func TestNameValuePairsInARecordAreLabelled(t *testing.T) {
 		{kv{"log", line, "headers", []any{pair("Host", "chat.example"), "Accept", "text/plain"}}, []string{"chat.example", "text/plain"}},
 		{kv{"log", line, "redactFields", []any{"password", "token", "chat.example"}}, []string{`"token"`, "chat.example"}},
 		{kv{"log", line + " id [" + msgID + "]", "cols", []any{"token", msgID}}, []string{`"messageID":"` + msgID, `["token","` + msgID}},
+		// A name/value object's value that is a CTLive ID, or a message's
+		// UUID under "token", is no credential (helper-85).
+		{kv{"log", "[socketIO] joinContact room [" + cidA + "]", "params", []any{pair("ct7Token", cidA)}}, []string{`"contactID":"` + cidA}},
+		{kv{"log", line + " id [" + msgID + "]", "fields", []any{pair("token", msgID)}}, []string{`"messageID":"` + msgID}},
 	} {
 		ev := enrichOne(t, v1(tc.body), Defaults())
 		out := outputs(ev)["json"]

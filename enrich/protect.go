@@ -1412,8 +1412,10 @@ func childLabel(label, key []byte, isMap bool) []byte {
 // namedValue reads a container's name/value pairs as `Name: value`, as
 // the line's rules do (README, What leaves the agent): in a map, the text
 // of its "name" key labels its "value" key's when it names a credential
-// (HAR's and undici's headers, Kubernetes' env: {"name": "Authorization",
-// "value": "Basic x"}, {"name": "connect.sid", "value": "<uuid>"}); in an
+// and the value can be one (parser.NamedValue: HAR's and undici's
+// headers, Kubernetes' env: {"name": "Authorization", "value": "Basic
+// x"}, {"name": "connect.sid", "value": "<uuid>"}; never a CTLive ID, nor
+// a message's UUID under "token"); in an
 // array, a text labels the element right after it only as the line's
 // lists do (parser.PairedValue: Node's rawHeaders ["ctlivetoken",
 // "<uuid>"]), so a list of field names (`["password", "token", "AGM"]`)
@@ -1426,7 +1428,7 @@ type namedValue struct{ name []byte }
 // and whose encoding starts value.
 func (p *namedValue) label(label, key, value []byte, isMap bool) []byte {
 	if p.name != nil {
-		if isMap && bytes.EqualFold(key, []byte("value")) || !isMap && parser.PairedValue(p.name, keyText(value)) {
+		if isMap && bytes.EqualFold(key, []byte("value")) && parser.NamedValue(p.name, keyText(value)) || !isMap && parser.PairedValue(p.name, keyText(value)) {
 			return p.name
 		}
 	}

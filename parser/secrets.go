@@ -597,6 +597,37 @@ func PairedValue(name, value []byte) bool {
 	return false
 }
 
+func allDigits(t []byte) bool {
+	for _, c := range t {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(t) > 0
+}
+
+// NamedValue reports whether value, the "value" of a name/value object
+// whose "name" is name ({"name": "CTLIVE_SSO_SECRET", "value": "x"}, as
+// HAR, undici and Kubernetes write them), is name's credential: what
+// PairedValue takes, a password's value that names no CTLive ID, or a
+// token's that looks generated (16 or more bytes mixing letters and
+// digits) and is neither a CTLive ID nor a bare UUID (`{"name": "token",
+// "value": "<message id>"}` keeps the message's ID; helper-85).
+func NamedValue(name, value []byte) bool {
+	if PairedValue(name, value) {
+		return true
+	}
+	switch {
+	case !MayNameSecret(name) || len(value) == 0 || namesCTLiveID(value):
+		return false
+	case secretLabel(name) == SecretPassword:
+		return true
+	case secretLabel(name) == SecretToken:
+		return len(value) >= minTokenEntropy && MixesLettersAndDigits(value) && !(len(value) == 36 && uuidAt(value, 0) == 36)
+	}
+	return false
+}
+
 // namesCTLiveID reports whether t holds a CTLive ID: a contactID or
 // customer's userID (holdsCTLiveID), or an agent's `USER_` login. A value
 // that does is no password (helper-84).
@@ -748,15 +779,18 @@ func (s *scan) authOption(b []byte, c int, r *Result) {
 	for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
 		v++
 	}
-	if v >= len(b) || b[v] != '\'' {
+	if v >= len(b) || b[v] != '\'' && b[v] != '"' {
 		return
 	}
 	text := s.value(b, v)
-	if len(text) < 3 || len(text) > maxBasicCredential || bytes.Contains(text, []byte("://")) || namesCTLiveID(text) {
+	if b[v] == '"' && bytes.IndexByte(text, '\'') < 0 {
+		return // util.inspect quotes with '"' only a string that holds a '\''
+	}
+	if len(text) < 3 || len(text) > maxBasicCredential || namesCTLiveID(text) {
 		return
 	}
-	if i := bytes.IndexByte(text, ':'); i > 0 && i < len(text)-1 && bytes.IndexByte(text, '\n') < 0 {
-		s.secret(text, SecretPassword, r)
+	if i := bytes.IndexByte(text, ':'); i > 0 && i < len(text)-1 && text[i+1] != '/' && bytes.IndexByte(text, '\n') < 0 && !allDigits(text[:i]) {
+		s.secret(text, SecretPassword, r) // not a URL or a host's path (`server1:/x`), nor a time (`10:30`)
 	}
 }
 

@@ -261,6 +261,12 @@ var secretCases = []struct {
 	{"a noun naming another ID after session", "[endContact] Contact [" + cidA + "] session transcriptId: " + msgID, nil},
 	{"a room after session", "[socketIO] [AGM] session room: " + msgID, nil},
 	{"a participle after session", "[socketIO] [AGM] session expired: " + session, []string{"session:" + session}},
+	// helper-85's review.
+	{"an auth option that is a time", "[CTI] [AGM] request { auth: '10:30' }", nil},
+	{"an auth option that is a path", "[CTI] [AGM] request { auth: 'server1:/ctLiveService' }", nil},
+	{"an auth option's password with a slash", "[CTI] [AGM] request { auth: 'ctlive:hunt/er2' }", []string{"password:ctlive:hunt/er2"}},
+	{"an auth option in double quotes around a single quote", `[CTI] [AGM] request { auth: "jdoe:hunt'er2" }`, []string{"password:jdoe:hunt'er2"}},
+	{"a double-quoted auth value without a single quote is JSON's", `[CTI] [AGM] request { auth: "jdoe:hunter2" }`, nil},
 	{"node-redis's failed AUTH", "[REDIS] ReplyError: ERR invalid password\n    at parseError (/app/node_modules/redis-parser/lib/parser.js:179:12) {\n  command: 'AUTH',\n  args: [ 'hunter2' ],\n  code: 'ERR'\n}", []string{"password:hunter2"}},
 	{"node-redis's failed AUTH with a user name", "[REDIS] ReplyError: WRONGPASS { command: 'AUTH', args: [ 'default', 'hunter2' ] }", []string{"password:default", "password:hunter2"}},
 	{"another command's arguments", "[REDIS] ReplyError: WRONGTYPE { command: 'GET', args: [ 'ctlive:AGM:contact' ] }", nil},
