@@ -1410,18 +1410,20 @@ func childLabel(label, key []byte, isMap bool) []byte {
 }
 
 // namedValue reads a container's name/value pairs as `Name: value`, as
-// the line's rules do (README, What leaves the agent): in a map, the text
-// of its "name" key labels its "value" key's when it names a credential
-// and the value can be one (parser.NamedValue: HAR's and undici's
-// headers, Kubernetes' env: {"name": "Authorization", "value": "Basic
-// x"}, {"name": "connect.sid", "value": "<uuid>"}; never a CTLive ID, nor
-// a message's UUID under "token"); in an
-// array, a text labels the element right after it only as the line's
-// lists do (parser.PairedValue: Node's rawHeaders ["ctlivetoken",
-// "<uuid>"]), so a list of field names (`["password", "token", "AGM"]`)
-// or `["token", "<message id>"]` keeps its values (helper-83).
+// the line's rules do (README, What leaves the agent):
+//   - in a map, the text of its "name" key labels its "value" key's when
+//     it names a credential and the value can be one (parser.NamedValue:
+//     HAR's and undici's headers, Kubernetes' env: {"name":
+//     "Authorization", "value": "Basic x"}, {"name": "connect.sid",
+//     "value": "<uuid>"}; never a CTLive ID, nor a message's UUID under
+//     "token");
+//   - in an array, a text labels the element right after it only as the
+//     line's lists do (parser.PairedValue: Node's rawHeaders
+//     ["ctlivetoken", "<uuid>"]), so a list of field names (`["password",
+//     "token", "AGM"]`) or `["token", "<message id>"]` keeps its values.
+//
 // walkTexts and rewriteInto read every container through it, so both see
-// the same labels.
+// the same labels (helper-81, helper-83, helper-85).
 type namedValue struct{ name []byte }
 
 // label is the label of the element whose key is key (nil in an array)
