@@ -492,6 +492,9 @@ func TestNameValuePairsInARecordAreLabelled(t *testing.T) {
 		{"HAR's headers", kv{"log", line, "headers", []any{pair("Host", "x"), pair("ctlivetoken", session)}}, []string{session}},
 		{"a cookie as a name/value object", kv{"log", line, "cookies", []any{pair("connect.sid", session)}}, []string{session}},
 		{"an environment variable", kv{"log", line, "env", []any{pair("CTLIVE_SSO_SECRET", "hunter2")}}, []string{"hunter2"}},
+		{"a token of letters only", kv{"log", line, "headers", []any{pair("ct7Token", "NyjOqwMxEhhFDEEtfjgVvVqE")}}, []string{"NyjOqwMxEhhFDEEtfjgVvVqE"}},
+		{"an API key that is a UUID", kv{"log", line, "headers", []any{pair("X-Api-Key", "7f1b103c-df15-42b0-aab4-77d26415479c")}}, []string{"7f1b103c-df15-42b0-aab4-77d26415479c"}},
+		{"an Authorization value without a scheme", kv{"log", line, "headers", []any{pair("Authorization", "sk-0a1b2c3d4e5f6a7b8c9d")}}, []string{"sk-0a1b2c3d4e5f6a7b8c9d"}},
 		{"Node's rawHeaders", kv{"log", line, "rawHeaders", []any{"Host", "x", "ctlivetoken", session, "ct7Token", "Zk39xQ0pL7mN2vB8cR4t"}}, []string{session, "Zk39xQ0pL7mN2vB8cR4t"}},
 	}
 	for _, tc := range tests {
@@ -517,10 +520,10 @@ func TestNameValuePairsInARecordAreLabelled(t *testing.T) {
 		{kv{"log", line, "headers", []any{pair("Host", "chat.example"), "Accept", "text/plain"}}, []string{"chat.example", "text/plain"}},
 		{kv{"log", line, "redactFields", []any{"password", "token", "chat.example"}}, []string{`"token"`, "chat.example"}},
 		{kv{"log", line + " id [" + msgID + "]", "cols", []any{"token", msgID}}, []string{`"messageID":"` + msgID, `["token","` + msgID}},
-		// A name/value object's value that is a CTLive ID, or a message's
-		// UUID under "token", is no credential (helper-85).
+		// A name/value object's value that is a CTLive ID is no
+		// credential (helper-85); any other is read as a key's would be
+		// (helper-86), a UUID under "token" too.
 		{kv{"log", "[socketIO] joinContact room [" + cidA + "]", "params", []any{pair("ct7Token", cidA)}}, []string{`"contactID":"` + cidA}},
-		{kv{"log", line + " id [" + msgID + "]", "fields", []any{pair("token", msgID)}}, []string{`"messageID":"` + msgID}},
 	} {
 		ev := enrichOne(t, v1(tc.body), Defaults())
 		out := outputs(ev)["json"]

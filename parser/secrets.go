@@ -609,23 +609,14 @@ func allDigits(t []byte) bool {
 // NamedValue reports whether value, the "value" of a name/value object
 // whose "name" is name ({"name": "CTLIVE_SSO_SECRET", "value": "x"}, as
 // HAR, undici and Kubernetes write them), is name's credential: what
-// PairedValue takes, a password's value that names no CTLive ID, or a
-// token's that looks generated (16 or more bytes mixing letters and
-// digits) and is neither a CTLive ID nor a bare UUID (`{"name": "token",
-// "value": "<message id>"}` keeps the message's ID; helper-85).
+// PairedValue takes, or any value of a name that labels a credential
+// (LabelNamesSecret, as a record key's) but one that names a CTLive ID:
+// {"name": "ct7Token", "value": "CHAT_AGM_<uuid>"} is the line's
+// contactID (helper-85). The object's explicit pairing is read as a key's
+// label is: a token need not look generated (helper-86: letters-only
+// tokens, UUID API keys, schemeless Authorization values).
 func NamedValue(name, value []byte) bool {
-	if PairedValue(name, value) {
-		return true
-	}
-	switch {
-	case !MayNameSecret(name) || len(value) == 0 || namesCTLiveID(value):
-		return false
-	case secretLabel(name) == SecretPassword:
-		return true
-	case secretLabel(name) == SecretToken:
-		return len(value) >= minTokenEntropy && MixesLettersAndDigits(value) && !(len(value) == 36 && uuidAt(value, 0) == 36)
-	}
-	return false
+	return PairedValue(name, value) || len(value) > 0 && LabelNamesSecret(name) && !namesCTLiveID(value)
 }
 
 // namesCTLiveID reports whether t holds a CTLive ID: a contactID or
@@ -789,8 +780,8 @@ func (s *scan) authOption(b []byte, c int, r *Result) {
 	if len(text) < 3 || len(text) > maxBasicCredential || namesCTLiveID(text) {
 		return
 	}
-	if i := bytes.IndexByte(text, ':'); i > 0 && i < len(text)-1 && text[i+1] != '/' && bytes.IndexByte(text, '\n') < 0 && !allDigits(text[:i]) {
-		s.secret(text, SecretPassword, r) // not a URL or a host's path (`server1:/x`), nor a time (`10:30`)
+	if i := bytes.IndexByte(text, ':'); i > 0 && i < len(text)-1 && !bytes.HasPrefix(text[i:], []byte("://")) && bytes.IndexByte(text, '\n') < 0 && !(allDigits(text[:i]) && allDigits(text[i+1:])) {
+		s.secret(text, SecretPassword, r) // not a URL, nor a time or host:port (`10:30`)
 	}
 }
 

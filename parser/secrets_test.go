@@ -263,7 +263,8 @@ var secretCases = []struct {
 	{"a participle after session", "[socketIO] [AGM] session expired: " + session, []string{"session:" + session}},
 	// helper-85's review.
 	{"an auth option that is a time", "[CTI] [AGM] request { auth: '10:30' }", nil},
-	{"an auth option that is a path", "[CTI] [AGM] request { auth: 'server1:/ctLiveService' }", nil},
+	{"an auth option's numeric user", "[CTI] [AGM] request { auth: '10:hunter2' }", []string{"password:10:hunter2"}},
+	{"an auth option's password starting with a slash", "[CTI] [AGM] request { auth: 'jdoe:/secret' }", []string{"password:jdoe:/secret"}},
 	{"an auth option's password with a slash", "[CTI] [AGM] request { auth: 'ctlive:hunt/er2' }", []string{"password:ctlive:hunt/er2"}},
 	{"an auth option in double quotes around a single quote", `[CTI] [AGM] request { auth: "jdoe:hunt'er2" }`, []string{"password:jdoe:hunt'er2"}},
 	{"a double-quoted auth value without a single quote is JSON's", `[CTI] [AGM] request { auth: "jdoe:hunter2" }`, nil},
