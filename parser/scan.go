@@ -565,10 +565,10 @@ func (s *scan) sessionAfter(b []byte, w, e int, r *Result) bool {
 			s.secret(id, SecretSession, r)
 			return true
 		}
-		// Nor when a word of prose stands between and a label's ':', '='
-		// or '[' after it (`session created: <uuid>`, `ctlivetoken
-		// generated: <uuid>`): the UUID is what the sentence says the
-		// session is.
+		// Nor when a past participle stands between and a label's ':'
+		// or '=' after it (`session created: <uuid>`, `ctlivetoken
+		// expired: <uuid>`): the UUID is what the sentence says the
+		// session is (uuidAfterAWord).
 		if id = uuidAfterAWord(b, e); id != nil {
 			s.secret(id, SecretSession, r)
 			return true
@@ -811,6 +811,7 @@ func (s *scan) sessionMemberBefore(b []byte, w int) bool {
 // over once, so a line of `,id` after `,id` costs linear time, not
 // maxMemberLookBack bytes each (helper-83: 3 MB of them took 1.2 s).
 func (s *scan) memberWalk(b []byte, j int) bool {
+	lastStart := s.memberFrom - 1 // -1: no walk yet
 	depth := 0
 	var quote byte // the quote of the string being walked back over, or 0
 	for i := j - 1; i >= 0 && j-i <= maxMemberLookBack; i-- {
@@ -821,8 +822,8 @@ func (s *scan) memberWalk(b []byte, j int) bool {
 			}
 			continue
 		}
-		if depth == 0 && i+1 == s.memberFrom-1 {
-			return s.memberIs
+		if depth == 0 && i == lastStart-1 {
+			return s.memberIs // from here on, the last walk's steps
 		}
 		switch c {
 		case '"', '\'':
