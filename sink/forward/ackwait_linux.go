@@ -25,13 +25,14 @@ const maxAckWait = 4096
 // that much has arrived (TCP's poll and data-ready wake-ups honour it:
 // net/ipv4/tcp.c, tcp_poll and tcp_data_ready), instead of once per ack:
 // each of those wake-ups parked and woke the flushing goroutine (issue 11).
-// A unix socket ignores SO_RCVLOWAT in poll: there the wait wakes per
-// arrival, as reading would. The reads of the acks that follow find them
-// waiting. Nothing here is an error the caller must act on: the ack reads
-// report what went wrong.
+// A unix socket's poll ignores SO_RCVLOWAT (net/unix/af_unix.c:
+// unix_poll), so there the wait would wake per arrival, as the reads do,
+// and add a peek to each: it is left to the reads. The reads of the acks
+// that follow the wait find them waiting. Nothing here is an error the
+// caller must act on: the ack reads report what went wrong.
 func (c *conn) waitAcks(n int) {
 	want := min(n*minAckBytes, maxAckWait)
-	if c.raw == nil || n < 2 {
+	if c.raw == nil || !c.tcp || n < 2 {
 		return
 	}
 	if c.ackWait == nil {

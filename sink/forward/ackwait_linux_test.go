@@ -91,3 +91,26 @@ func TestWaitAcksReturnsWhenThePeerClosesAfterSomeAcks(t *testing.T) {
 		t.Fatalf("%d bytes queued, want the two acks' %d", got, 2*minAckBytes)
 	}
 }
+
+// A unix socket's poll does not honour SO_RCVLOWAT: the wait would wake
+// per ack all the same, so it is not made there.
+func TestWaitAcksLeavesAUnixSocketToTheReads(t *testing.T) {
+	path := t.TempDir() + "/in_forward.sock"
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	c := newConn(nc)
+	deadline := time.Now().Add(5 * time.Second)
+	c.nc.SetReadDeadline(deadline)
+	c.waitAcks(5) // no ack ever comes
+	if time.Now().After(deadline) {
+		t.Fatal("waited on a unix socket")
+	}
+}

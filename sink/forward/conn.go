@@ -65,6 +65,7 @@ type conn struct {
 	ack     [maxAckBytes]byte
 	ackOut  [maxAckBytes]byte // the ack nextAck returned
 	ackWait []byte            // waitAcks' peek buffer, made on its first use
+	tcp     bool              // TCP, whose poll SO_RCVLOWAT holds back (waitAcks)
 
 	// liveness probe, see peek_*.go
 	raw     syscall.RawConn
@@ -76,6 +77,7 @@ type conn struct {
 
 func newConn(nc net.Conn) *conn {
 	c := &conn{nc: nc, frame: make([]byte, 0, 256)}
+	_, c.tcp = nc.(*net.TCPConn)
 	c.initPeek()
 	return c
 }
