@@ -10,7 +10,6 @@ require (
 	github.com/prometheus/client_model v0.6.2
 	github.com/prometheus/common v0.66.1
 	github.com/tinylib/msgp v1.6.5
-	golang.org/x/sys v0.38.0
 	golang.org/x/term v0.37.0
 	google.golang.org/protobuf v1.36.12
 )
@@ -25,4 +24,5 @@ require (
 	github.com/valyala/fastrand v1.1.0 // indirect
 	github.com/valyala/histogram v1.2.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.2 // indirect
+	golang.org/x/sys v0.38.0 // indirect
 )

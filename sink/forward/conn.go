@@ -53,19 +53,17 @@ type conn struct {
 	lastUsed time.Time
 	broken   bool // must not go back to the pool
 
-	frame   []byte      // message head, then options, in one buffer
-	bufs    net.Buffers // head, entries, options: written with one writev
-	bufArr  [3][]byte
-	ids     [][chunkIDLen]byte // the chunk ids of a sendAll, in order
-	parts   [][3]int           // a sendAll's message heads and options in frame
-	ackN    int                // bytes of c.ack read but not yet consumed
-	zbuf    bytes.Buffer       // gzip output
-	rnd     [16]byte
-	chunk   [chunkIDLen]byte
-	ack     [maxAckBytes]byte
-	ackOut  [maxAckBytes]byte // the ack nextAck returned
-	ackWait []byte            // waitAcks' peek buffer, made on its first use
-	tcp     bool              // TCP, whose poll SO_RCVLOWAT holds back (waitAcks)
+	frame  []byte      // message head, then options, in one buffer
+	bufs   net.Buffers // head, entries, options: written with one writev
+	bufArr [3][]byte
+	ids    [][chunkIDLen]byte // the chunk ids of a sendAll, in order
+	parts  [][3]int           // a sendAll's message heads and options in frame
+	ackN   int                // bytes of c.ack read but not yet consumed
+	zbuf   bytes.Buffer       // gzip output
+	rnd    [16]byte
+	chunk  [chunkIDLen]byte
+	ack    [maxAckBytes]byte
+	ackOut [maxAckBytes]byte // the ack nextAck returned
 
 	// liveness probe, see peek_*.go
 	raw     syscall.RawConn
@@ -77,7 +75,6 @@ type conn struct {
 
 func newConn(nc net.Conn) *conn {
 	c := &conn{nc: nc, frame: make([]byte, 0, 256)}
-	_, c.tcp = nc.(*net.TCPConn)
 	c.initPeek()
 	return c
 }
@@ -185,11 +182,10 @@ func (c *conn) send(ctx context.Context, cfg *Config, tag string, entries []byte
 // acks, in order (in_forward handles a connection's messages one after
 // the other and acks each: fw_prot.c). It returns how many were acked
 // before the first failure, and the step that failed. One write and one
-// wait per flush window instead of one per tag: the default tag splits a
-// window into dozens of messages, and each round trip, then each ack's
-// arrival, parked and woke the worker (issue 11: the re-injection loop's
-// cost); waitAcks holds the wake-up until the acks are all in. Not for
-// gzip: each message's compressed payload would need a buffer of its own.
+// wait per flush instead of one per tag: the default tag splits a flush
+// into dozens of messages, and each round trip parks the worker (issue:
+// the re-injection loop's cost). Not for gzip: each message's compressed
+// payload would need a buffer of its own.
 func (c *conn) sendAll(ctx context.Context, cfg *Config, msgs []Message) (int, string, error) {
 	ack := !cfg.DisableAck
 	c.frame, c.ids, c.parts = c.frame[:0], c.ids[:0], c.parts[:0]
@@ -252,17 +248,10 @@ func (c *conn) sendAll(ctx context.Context, cfg *Config, msgs []Message) (int, s
 	}
 	for k := range msgs {
 		// Each ack gets the whole timeout: in_forward acks a message once
-		// its records are in a chunk, one message after the other. The
-		// first one's also covers the wait for them all, which wakes this
-		// goroutine once instead of once per ack (waitAcks): when it runs
-		// out, the acks already received are not read, and the round is
-		// sent again.
+		// its records are in a chunk, one message after the other.
 		if err := c.nc.SetReadDeadline(deadline(ctx, time.Now(), cfg.AckTimeout)); err != nil {
 			c.broken = true
 			return k, "ack", err
-		}
-		if k == 0 {
-			c.waitAcks(len(msgs))
 		}
 		if err := ctx.Err(); err != nil {
 			c.broken = true

@@ -3,6 +3,7 @@ package forward_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -51,18 +52,14 @@ func TestSendAllDeliversEveryMessageOverOneConnection(t *testing.T) {
 // rawServer accepts one connection, reads until it holds want messages,
 // and answers with reply (the chunk ids of the messages, in order).
 func rawServer(t *testing.T, want int, reply func(c net.Conn, ids [][]byte)) string {
+	return rawServerAfter(t, 0, want, reply)
+}
+
+// rawServerAfter is rawServer after a first round of warm messages, each
+// acked: the round under test runs on a connection already answered.
+func rawServerAfter(t *testing.T, warm, want int, reply func(c net.Conn, ids [][]byte)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	return serveOne(t, func(c net.Conn) {
 		var buf []byte
 		tmp := make([]byte, 64<<10)
 		var ids [][]byte
@@ -79,12 +76,37 @@ func rawServer(t *testing.T, want int, reply func(c net.Conn, ids [][]byte)) str
 				if id := chunkOf(msg); id != nil {
 					ids = append(ids, id)
 				}
+				if warm > 0 && len(ids) == warm {
+					for _, id := range ids {
+						c.Write(ackOf(id))
+					}
+					ids, warm = nil, 0
+				}
 			}
 			if err != nil {
 				return
 			}
 		}
 		reply(c, ids)
+	})
+}
+
+// serveOne accepts one TCP connection on loopback and hands it to serve,
+// closing it after; it returns the tcp:// URL.
+func serveOne(t *testing.T, serve func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serve(c)
 	}()
 	return "tcp://" + ln.Addr().String()
 }
@@ -128,16 +150,7 @@ func ackOf(id []byte) []byte {
 
 func clientFor(t *testing.T, url string) *forward.Client {
 	t.Helper()
-	ep, err := forward.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := forward.NewClient(forward.Config{Endpoint: ep, AckTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	return cl
+	return clientWithAckTimeout(t, url, 2*time.Second)
 }
 
 // The acks of messages written back to back arrive as the server writes
@@ -202,5 +215,118 @@ func TestSendAllCountsTheMessagesAckedBeforeAFailure(t *testing.T) {
 				t.Errorf("error %v is not about the ack", err)
 			}
 		})
+	}
+}
+
+func clientWithAckTimeout(t *testing.T, url string, d time.Duration) *forward.Client {
+	t.Helper()
+	ep, err := forward.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := forward.NewClient(forward.Config{Endpoint: ep, AckTimeout: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+// Each ack gets the whole ack_timeout, and those that came before a stall
+// are counted: their messages are not sent again (a trial that waited for
+// a round's acks together lost both, README: Performance).
+func TestSendAllGivesEachAckItsOwnTimeout(t *testing.T) {
+	tests := []struct {
+		name  string
+		reply func(c net.Conn, ids [][]byte)
+		want  int
+	}{
+		{"an ack every 600 ms", func(c net.Conn, ids [][]byte) {
+			for _, id := range ids {
+				time.Sleep(600 * time.Millisecond)
+				c.Write(ackOf(id))
+			}
+			time.Sleep(time.Second)
+		}, 5},
+		{"two acks, then nothing on an open connection", func(c net.Conn, ids [][]byte) {
+			c.Write(append(ackOf(ids[0]), ackOf(ids[1])...))
+			time.Sleep(3 * time.Second)
+		}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			msgs, _ := messages(5)
+			cl := clientWithAckTimeout(t, rawServerAfter(t, 3, len(msgs), tc.reply), time.Second)
+			if n, err := cl.SendAll(context.Background(), msgs[:3]); n != 3 || err != nil {
+				t.Fatalf("the first round: SendAll = %d, %v", n, err)
+			}
+			n, err := cl.SendAll(context.Background(), msgs)
+			if n != tc.want || (n == len(msgs)) != (err == nil) {
+				t.Fatalf("SendAll = %d, %v; want %d", n, err, tc.want)
+			}
+		})
+	}
+}
+
+// A reply that is no ack of ours, on a connection left open, is reported
+// as what it is when it comes, not at the end of ack_timeout.
+func TestSendAllReportsAWrongReplyWhenItComes(t *testing.T) {
+	helo := msgp.AppendArrayHeader(nil, 2)
+	helo = msgp.AppendString(helo, "HELO")
+	helo = msgp.AppendMapHeader(helo, 1)
+	helo = msgp.AppendString(helo, "nonce")
+	helo = msgp.AppendString(helo, "0123456789abcdef")
+	tests := []struct {
+		name  string
+		reply []byte
+		want  error
+	}{
+		{"an HTTP answer", []byte("HTTP/1.1 400 Bad Request\r\n\r\n"), forward.ErrBadAck},
+		{"a HELO (shared_key)", helo, forward.ErrHandshakeRequired},
+		{"the first ack twice", nil, forward.ErrBadAck},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			msgs, _ := messages(5)
+			cl := clientWithAckTimeout(t, rawServerAfter(t, 3, len(msgs), func(c net.Conn, ids [][]byte) {
+				if tc.reply == nil {
+					c.Write(append(ackOf(ids[0]), ackOf(ids[0])...))
+				} else {
+					c.Write(tc.reply)
+				}
+				time.Sleep(4 * time.Second)
+			}), time.Second)
+			if n, err := cl.SendAll(context.Background(), msgs[:3]); n != 3 || err != nil {
+				t.Fatalf("the first round: SendAll = %d, %v", n, err)
+			}
+			start := time.Now()
+			_, err := cl.SendAll(context.Background(), msgs)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("SendAll error %v, want %v", err, tc.want)
+			}
+			if d := time.Since(start); d > 500*time.Millisecond {
+				t.Errorf("reported after %v, with ack_timeout 1s", d)
+			}
+		})
+	}
+}
+
+func TestSendAllReportsAHELOSentOnAcceptAtOnce(t *testing.T) {
+	url := serveOne(t, func(c net.Conn) {
+		b := msgp.AppendArrayHeader(nil, 2)
+		b = msgp.AppendString(b, "HELO")
+		b = msgp.AppendMapHeader(b, 1)
+		b = msgp.AppendString(b, "nonce")
+		c.Write(msgp.AppendString(b, "0123456789abcdef"))
+		io.Copy(io.Discard, c) // reads on, answers nothing
+	})
+	msgs, _ := messages(5)
+	cl := clientWithAckTimeout(t, url, 5*time.Second)
+	start := time.Now()
+	if _, err := cl.SendAll(context.Background(), msgs); !errors.Is(err, forward.ErrHandshakeRequired) {
+		t.Fatalf("SendAll error %v, want %v", err, forward.ErrHandshakeRequired)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("reported after %v, with ack_timeout 5s", d)
 	}
 }
