@@ -13,6 +13,9 @@
 #
 # Each row is a configuration in this directory (null, fb-forward,
 # ctlive-forward, native-route, fb-stdout, ctlive-stdout, native-stdout).
+# ctlive-forward-tenant and ctlive-forward-fixed are the forward loop with
+# fewer tags (ctlive.$tenant, and one tag): what the default tag's split
+# costs the receiving in_forward.
 # Two more rows split a forward loop in its parts: replay-fb and
 # replay-ctlive run in_forward -> null alone (replay.conf), fed the stream
 # fb-forward's or ctlive-forward's output wrote (recorded once, before the
@@ -76,7 +79,7 @@ so=$root/build/out_ctlive.so
 # (Fluent Bit numbers instances across all outputs: null.1 after ctlive.0).
 last_output() {
 	case $1 in
-	null | fb-forward | ctlive-forward | native-route | enriched-null | enriched-forward) echo null ;;
+	null | fb-forward | ctlive-forward | ctlive-forward-* | native-route | enriched-null | enriched-forward) echo null ;;
 	fb-stdout | native-stdout | enriched-stdout) echo stdout ;;
 	ctlive-stdout | write-enriched) echo ctlive ;;
 	replay-*) echo null ;;
@@ -195,6 +198,8 @@ done
 ratio() { [ -n "${med[$1]:-}" ] && [ -n "${med[$2]:-}" ] && awk -v a="${med[$1]}" -v b="${med[$2]}" -v t="$3" 'BEGIN {printf "%-50s %5.2f×\n", t, a/b}'; }
 echo
 ratio ctlive-forward fb-forward "forward loop: ctlive / Fluent Bit's own" || true
+ratio ctlive-forward-tenant fb-forward "forward loop, tag ctlive.\$tenant: ctlive / Fluent Bit's own" || true
+ratio ctlive-forward-fixed fb-forward "forward loop, one tag: ctlive / Fluent Bit's own" || true
 ratio ctlive-stdout fb-stdout "stdout: ctlive / Fluent Bit's own" || true
 ratio native-stdout ctlive-stdout "stdout: native regex+Lua / ctlive" || true
 ratio native-route ctlive-forward "routing: native regex+Lua+rewrite_tag / ctlive" || true
