@@ -10,6 +10,15 @@
 #                                     ~10 M lines: steady state, and
 #                                     whether memory stays flat (rss@1/4
 #                                     against rss@end)
+#   bench/run.sh -p -r 1 fb-forward ctlive-forward
+#                                     each run under perf record (dwarf
+#                                     call graphs, 1 kHz; needs perf, Debian's
+#                                     linux-perf), then bench/perfsplit.py:
+#                                     CPU by thread, the pipeline thread's
+#                                     chunk writes, each thread's top
+#                                     functions. The CPU seconds then
+#                                     include perf's own; BENCH_DIR/ROW.perf
+#                                     keeps the last run of each row.
 #
 # Each row is a configuration in this directory (null, fb-forward,
 # ctlive-forward, native-route, fb-stdout, ctlive-stdout, native-stdout).
@@ -43,12 +52,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-rounds=3 mb=49
-while getopts "r:m:" opt; do
+rounds=3 mb=49 profile=
+while getopts "r:m:p" opt; do
 	case $opt in
 	r) rounds=$OPTARG ;;
 	m) mb=$OPTARG ;;
-	*) sed -n 2,20p "$0"; exit 2 ;;
+	p) profile=1 ;;
+	*) sed -n "2,/^set /{/^#/p}" "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -60,7 +70,9 @@ if [ -z "$fb" ]; then
 	echo "bench/run.sh: fluent-bit is not on PATH (set FLUENT_BIT=/path/to/fluent-bit)" >&2
 	exit 2
 fi
-for tool in curl /usr/bin/time; do
+tools=(curl /usr/bin/time)
+[ -z "$profile" ] || tools+=(perf python3)
+for tool in "${tools[@]}"; do
 	command -v "$tool" >/dev/null || { echo "bench/run.sh: needs $tool" >&2; exit 2; }
 done
 
@@ -95,6 +107,14 @@ proc_records() {
 		grep -o "\"$2\.[0-9]*\":{\"proc_records\":[0-9]*" | grep -o '[0-9]*$' | tail -n 1 || echo 0
 }
 
+# fluent_bit_pid TIMER: the Fluent Bit that /usr/bin/time (pid TIMER) runs,
+# directly or under perf record.
+fluent_bit_pid() {
+	local p
+	p=$(pgrep -P "$1" fluent-bit) || p=$(pgrep -P "$(pgrep -P "$1" perf)" fluent-bit) || true
+	echo "$p"
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # run ROW: one run; prints "cpu sys rss_mb rss25 rss_end": CPU seconds,
@@ -113,7 +133,9 @@ run() {
 		sender=$!
 		;;
 	esac
-	(cd bench && exec /usr/bin/time -v -o "$out" "$fb" -e "$so" -c "$conf" >"$stdout" 2>"$err") &
+	local wrap=()
+	[ -z "$profile" ] || wrap=(perf record -q -F 1000 --call-graph dwarf,16384 -o "$BENCH_DIR/$row.perf" --)
+	(cd bench && exec /usr/bin/time -v -o "$out" "${wrap[@]}" "$fb" -e "$so" -c "$conf" >"$stdout" 2>"$err") &
 	local timer=$! deadline=$((SECONDS + 1800)) want n=0 pid= cur rss25=0 rss_end=0
 	case $row in
 	replay-*)
@@ -129,13 +151,18 @@ run() {
 		fi
 		sleep 0.5
 		n=$(proc_records "$BENCH_HTTP_PORT" "$want")
-		[ -n "$pid" ] || pid=$(pgrep -P $timer fluent-bit || true)
+		[ -n "$pid" ] || pid=$(fluent_bit_pid $timer)
 		cur=$(awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/${pid:-0}/status" 2>/dev/null || true)
 		[ "$rss25" != 0 ] || [ "$n" -lt $((lines / 4)) ] || rss25=${cur:-0}
 		rss_end=${cur:-$rss_end}
 	done
-	pkill -TERM -P $timer fluent-bit 2>/dev/null || true
+	[ -n "$pid" ] || pid=$(fluent_bit_pid $timer)
+	[ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
 	wait $timer || true
+	if [ -n "$profile" ]; then
+		echo "== $row under perf" >&2
+		perf script -i "$BENCH_DIR/$row.perf" 2>/dev/null | bench/perfsplit.py >&2
+	fi
 	if [ -n "$sender" ]; then
 		kill -TERM "$sender" 2>/dev/null || true
 		wait "$sender" || true
