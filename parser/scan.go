@@ -247,7 +247,7 @@ func (t *trigramSet) has(a, b, c byte) bool {
 var wordTrigrams = func() (t trigramSet) {
 	for _, w := range []string{"save", "warn", "login", "error", "failed", "newcontact", "endcontact",
 		"agentlogin", "transcript", "joincontact", "unhandled", "session", "messageid", "ctlivetoken",
-		"ct7token", "authorization", "bearer", "basic", "eyj", "exception", "sid"} {
+		"ct7token", "authorization", "bearer", "basic", "eyj", "exception", "sid", "begin"} {
 		x := trigramIndex(w[0], w[1], w[2])
 		t[x>>6] |= 1 << (x & 63)
 	}
@@ -312,6 +312,8 @@ func (s *scan) word(b []byte, w int, r *Result) {
 			s.errWord = true
 		} else if eqFold(word, "basic") {
 			s.basic(b, e, r)
+		} else if string(word) == "BEGIN" {
+			s.privateKey(b, w, e, r)
 		}
 	case 6:
 		if eqFold(word, "failed") && !s.inPayloadWord(w) {
@@ -410,6 +412,8 @@ func (s *scan) secretWord(b []byte, w, e int, r *Result) {
 		s.basic(b, e, r)
 	case string(word) == "AUTH":
 		s.redisAuth(b, w, e, r)
+	case string(word) == "BEGIN":
+		s.privateKey(b, w, e, r)
 	}
 }
 

@@ -79,6 +79,8 @@ func ValueSecrets(label, value []byte, dst []Secret) []Secret {
 		dst = append(dst, Secret{Text: value, Kind: kind})
 	case named && hasSuffixFold(label, "authorization"):
 		dst = authorizationValue(value, dst)
+	case named && len(label) == len("connect.sid") && eqFold(label, "connect.sid") && sessionCookieValue(value):
+		dst = append(dst, Secret{Text: value, Kind: SecretToken})
 	case SessionLabel(label): // {"sessionId": "<uuid>"}, {"sessions": ["<uuid>"]}, {"sess": "<uuid>"}
 		if id := sessionValue(value); id != nil {
 			dst = append(dst, Secret{Text: id, Kind: SecretSession})
@@ -98,6 +100,8 @@ func MayNameSecret(label []byte) bool {
 	switch label[len(label)-1] | 0x20 { // the last letter of every label that names one
 	case 'd', 't', 'n', 'y':
 		return true
+	case 's', 'e': // pass, passphrase, SECRET_KEY_BASE
+		return label[len(label)-3]|0x20 == 'a' && label[len(label)-2]|0x20 == 's'
 	}
 	return false
 }
@@ -687,11 +691,7 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	}
 	kind := secretLabel(b[start:j])
 	if kind == SecretNone {
-		if l := b[start:j]; compoundSessionLabel(l) || uuidSessionLabel(l) {
-			if id := uuidAfter(b, c); id != nil { // jsessionid=<uuid>, userSessionId: <uuid>, sessionUUID: <uuid>
-				s.secret(id, SecretSession, r)
-			}
-		}
+		s.sessionLabelled(b, start, j, c, r)
 		return
 	}
 	label := b[start:j]
@@ -1074,14 +1074,63 @@ func uuidSessionLabel(l []byte) bool {
 	return ok && sessionWordBefore(stem, len(stem))
 }
 
+// passLabel reports whether l ends with the word pass: nodemailer's and
+// many Node clients' `auth: { user, pass }`, `DB_PASS`, `smtpPass`; not
+// `bypass` or `compass`, where pass is no word of its own.
+func passLabel(l []byte) bool {
+	if !hasSuffixFold(l, "pass") {
+		return false
+	}
+	p := len(l) - 4
+	return p == 0 || !is(l[p-1], cLetter) || l[p] == 'P' && l[p-1] >= 'a' && l[p-1] <= 'z'
+}
+
+// keyLabel reports whether l names a private or secret key with words
+// around secret: `secretAccessKey` and `aws_secret_access_key` (the AWS
+// SDKs' and CLI's names), `private_key` and `privateKey` (a Google service
+// account's JSON, PEM files), `SECRET_KEY_BASE` (Rails, Phoenix).
+func keyLabel(l []byte) bool {
+	if stem, ok := dropNameWord(l, "base"); ok {
+		return secretKeyLabel(stem)
+	}
+	stem, ok := dropNameWord(l, "key")
+	if !ok {
+		return false
+	}
+	if hasSuffixFold(stem, "private") {
+		return true
+	}
+	stem, ok = dropNameWord(stem, "access")
+	return ok && hasSuffixFold(stem, "secret")
+}
+
+// otherPasswordLabel is passLabel, passphrase and keyLabel, asked only of
+// a label whose last letter one of them ends with: every label before a
+// ':' or '=' that may name a secret is asked.
+func otherPasswordLabel(l []byte) bool {
+	switch l[len(l)-1] | 0x20 {
+	case 's':
+		return passLabel(l)
+	case 'e':
+		return hasSuffixFold(l, "passphrase") || keyLabel(l)
+	case 'y':
+		return keyLabel(l)
+	}
+	return false
+}
+
 // secretLabel says what a label's value is: a password or secret (little
-// entropy), a token or API key, or nothing.
+// entropy), a token or API key, or nothing. The contract names password,
+// passwd, pwd and secret; pass, passphrase and the private and secret keys
+// (passLabel, keyLabel) are the same credentials in other words.
 func secretLabel(l []byte) SecretKind {
 	switch {
 	case hasSuffixFold(l, "password"), hasSuffixFold(l, "passwd"), hasSuffixFold(l, "pwd"), hasSuffixFold(l, "secret"):
 		return SecretPassword
 	case len(l) >= 9 && secretKeyLabel(l):
 		return SecretPassword // secretKey, secret_key, jwtSecretKey: a secret all the same
+	case len(l) >= 4 && otherPasswordLabel(l):
+		return SecretPassword
 	case hasSuffixFold(l, "token"), hasSuffixFold(l, "apikey"):
 		return SecretToken
 	case len(l) >= 7 && eqFold(l[len(l)-7:len(l)-4], "api") && (l[len(l)-4] == '_' || l[len(l)-4] == '-') && eqFold(l[len(l)-3:], "key"):
@@ -1390,6 +1439,94 @@ func lineColumnAt(t []byte) int {
 // `Authorization` introduces: "bearer of" in chat text is not a credential,
 // a real bearer token is longer.
 const minBareBearer = 16
+
+// privateKey handles the word BEGIN at b[w:e] in a PEM armour
+// (`-----BEGIN PRIVATE KEY-----`, `-----BEGIN RSA PRIVATE KEY-----`,
+// OPENSSH's, EC's): the key's base64 body after it is replaced whole by
+// "[redacted]" (a key is no token to correlate), the armour kept. The body
+// is the run of base64 characters, blanks and backslashes (a JSON string's
+// `\n`, a multi-line record's line breaks) that the closing `-----END`
+// ends; one that is short is prose about a key, not a key. Bodies never
+// overlap (each ends before the next armour's dashes): linear in the line.
+func (s *scan) privateKey(b []byte, w, e int, r *Result) {
+	if w < 5 || string(b[w-5:w]) != "-----" || e >= len(b) || b[e] != ' ' {
+		return
+	}
+	i := e + 1
+	for i < len(b) && i-e <= maxPEMLabel && (b[i] >= 'A' && b[i] <= 'Z' || b[i] == ' ') {
+		i++
+	}
+	const armour = "PRIVATE KEY-----"
+	if i-e > maxPEMLabel || !bytes.HasSuffix(b[:i], []byte("PRIVATE KEY")) || !bytes.HasPrefix(b[i-len("PRIVATE KEY"):], []byte(armour)) {
+		return
+	}
+	body := i - len("PRIVATE KEY") + len(armour)
+	end, chars := body, 0
+	for ; end < len(b) && (pemBody[b[end]] || b[end] == '\\' || is(b[end], cSpace)); end++ {
+		if pemBody[b[end]] {
+			chars++
+		}
+	}
+	if chars >= minPEMBody {
+		s.secret(b[body:end], SecretPassword, r)
+	}
+}
+
+// sessionLabelled handles the ':' or '=' at b[c] after a label b[start:j]
+// that names no secret but may name a session: the UUID after a label
+// with session inside a word (`jsessionid=<uuid>`, `userSessionId:
+// <uuid>`, `sessionUUID: <uuid>`), and the value of express-session's
+// cookie, `connect.sid`: a token, unless it holds a CTLive session UUID
+// (sessionCookieValue), which the session rule takes. Apart from labelled
+// to keep that one small enough to inline into the body pass.
+func (s *scan) sessionLabelled(b []byte, start, j, c int, r *Result) {
+	if l := b[start:j]; compoundSessionLabel(l) || uuidSessionLabel(l) {
+		if id := uuidAfter(b, c); id != nil {
+			s.secret(id, SecretSession, r)
+		}
+		return
+	}
+	if j-start != 3 || start < 8 || b[start-1] != '.' || !eqFold(b[start-8:j], "connect.sid") {
+		return
+	}
+	v := c + 1
+	for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
+		v++
+	}
+	if text := s.value(b, v); text != nil && sessionCookieValue(text) {
+		quoted := b[v] == '"' || b[v] == '\'' || b[v] == '\\'
+		s.tokenValue(text, []byte("connect.sid"), quoted, j < c && b[j] == '"', r)
+	}
+}
+
+// sessionCookieValue reports whether v, the value of express-session's
+// cookie (connect.sid: `s:<id>.<signature>`, or `s%3A` encoded), is a
+// session ID the session rule does not take: a CTLive session UUID there
+// (`s:<uuid>.<sig>`) is that rule's, digested as the sessionID is.
+func sessionCookieValue(v []byte) bool {
+	for _, at := range [...]int{0, 2, 4} {
+		if uuidAt(v, at) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// maxPEMLabel bounds the words between BEGIN and PRIVATE KEY; minPEMBody
+// is the fewest base64 characters taken for a key's body (the smallest
+// Ed25519 key's PEM holds 64).
+const (
+	maxPEMLabel = 32
+	minPEMBody  = 40
+)
+
+// pemBody marks base64's characters.
+var pemBody = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+	}
+	return
+}()
 
 // bearer handles the word `bearer` ending at e: the token after it.
 // basic handles the word Basic ending at b[e] outside an Authorization

@@ -98,7 +98,12 @@ var Shapes = []Shape{
 	{"cut-quoted-payloads", func(int) string { return `a:{"x":["y\"` }},           // JSON cut short: text, as at the line's end
 	{"percent-jwts", func(int) string { return "%3DeyJhbGciOiJub25l.eyJ%22eyJ" }}, // JWT candidates glued after percent-escapes
 	{"percents", func(int) string { return "%25%3D%2%eyJ" }},                      // every '%' a trigger of the body pass
-	{"opener-tails", func(int) string { return "Authorization: Bearer (a)b" }},    // closers with text glued after them, no blank
+	{"pem-armours", func(int) string {
+		return "-----BEGIN RSA PRIVATE KEY----- QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZn\\n"
+	}}, // each armour's body ends at the next armour's dashes
+	{"session-cookies", func(int) string { return "connect.sid=s%3Aconnect.sid=" }},   // one cookie's value holds every later label
+	{"pass-labels", func(int) string { return `pass:"passphrase=secretAccessKey: ` }}, // the new labels glued
+	{"opener-tails", func(int) string { return "Authorization: Bearer (a)b" }},        // closers with text glued after them, no blank
 	{"token-openers", func(int) string { return "ct7Token (a)b{c ct7Token=<d" }},
 	{"bracketed-tokens", func(int) string { return "ct7Token (a) Bearer <0123456789abcdefg> " }}, // each a token in brackets, digested
 	{"nested-labels", func(i int) string { // labels nested 100,000 deep, then closed: each label's value reaches the closers (helper-62)
