@@ -102,6 +102,8 @@ func MayNameSecret(label []byte) bool {
 		return true
 	case 's', 'e': // pass, passphrase, SECRET_KEY_BASE
 		return label[len(label)-3]|0x20 == 'a' && label[len(label)-2]|0x20 == 's'
+	case 'm': // privateKeyPem
+		return label[len(label)-3]|0x20 == 'p' && label[len(label)-2]|0x20 == 'e'
 	}
 	return false
 }
@@ -702,6 +704,9 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	for v < len(b) && (b[v] == ' ' || b[v] == '\t' || kind == SecretToken && (b[v] == ':' || b[v] == '=')) {
 		v++ // a token's value never starts with a separator: `ct7Token:=x` is x's
 	}
+	if kind == SecretPassword && label[len(label)-1]|0x20 == 's' && !s.passValue(b, label, start, c, v) {
+		return // the word pass as prose or a flag (passLabel)
+	}
 	if kind == SecretToken && eqFold(label, "ctlivetoken") && s.sessionIsValue(b, c, v) {
 		// The contract's sessionID rule, which the word handler applies
 		// (sessionAfter): any run of its separators (`ctlivetoken:=<uuid>`,
@@ -1104,7 +1109,8 @@ func keyLabel(l []byte) bool {
 	return ok && hasSuffixFold(stem, "secret")
 }
 
-// otherPasswordLabel is passLabel, passphrase and keyLabel, asked only of
+// otherPasswordLabel is passLabel, passphrase and keyLabel (and a key's
+// `_pem`), asked only of
 // a label whose last letter one of them ends with: every label before a
 // ':' or '=' that may name a secret is asked.
 func otherPasswordLabel(l []byte) bool {
@@ -1112,9 +1118,15 @@ func otherPasswordLabel(l []byte) bool {
 	case 's':
 		return passLabel(l)
 	case 'e':
-		return hasSuffixFold(l, "passphrase") || keyLabel(l)
+		if stem, ok := dropNameWord(l, "phrase"); ok && hasSuffixFold(stem, "pass") {
+			return true // passphrase, pass_phrase, PASS-PHRASE
+		}
+		return keyLabel(l)
 	case 'y':
 		return keyLabel(l)
+	case 'm':
+		stem, ok := dropNameWord(l, "pem")
+		return ok && keyLabel(stem) // private_key_pem, privateKeyPem
 	}
 	return false
 }
@@ -1441,44 +1453,137 @@ func lineColumnAt(t []byte) int {
 const minBareBearer = 16
 
 // privateKey handles the word BEGIN at b[w:e] in a PEM armour
-// (`-----BEGIN PRIVATE KEY-----`, `-----BEGIN RSA PRIVATE KEY-----`,
-// OPENSSH's, EC's): the key's base64 body after it is replaced whole by
-// "[redacted]" (a key is no token to correlate), the armour kept. The body
-// is the run of base64 characters, blanks and backslashes (a JSON string's
-// `\n`, a multi-line record's line breaks) that the closing `-----END`
-// ends; one that is short is prose about a key, not a key. Bodies never
-// overlap (each ends before the next armour's dashes): linear in the line.
+// (`-----BEGIN PRIVATE KEY-----`, RSA's, EC's, OPENSSH's, ENCRYPTED's,
+// `-----BEGIN PGP PRIVATE KEY BLOCK-----`): the key after it is replaced by
+// "[redacted]" (a key is no token to correlate), the armours kept.
+//
+// The key runs to the `-----END` that closes it over what may stand
+// between a key's lines: base64, blanks and line breaks, backslash
+// escapes (`\n` in a JSON string), util.inspect's joins of a long string
+// (`'…\n' +` then `'…'` on the next line), and the `Proc-Type:` and
+// `DEK-Info:` headers of an encrypted key. A quote of a JSON string, an
+// `_` or two dashes end that run. With no `-----END` there (a cut line),
+// the key is its lines of 16 or more base64 characters, the first of 40 or
+// more (a key's are 64): prose about a key header, or an ID after it, is
+// not taken. Each run stops at the next armour's dashes, so runs never
+// overlap: linear in the line.
 func (s *scan) privateKey(b []byte, w, e int, r *Result) {
 	if w < 5 || string(b[w-5:w]) != "-----" || e >= len(b) || b[e] != ' ' {
 		return
 	}
-	i := e + 1
+	i := e
 	for i < len(b) && i-e <= maxPEMLabel && (b[i] >= 'A' && b[i] <= 'Z' || b[i] == ' ') {
 		i++
 	}
-	const armour = "PRIVATE KEY-----"
-	if i-e > maxPEMLabel || !bytes.HasSuffix(b[:i], []byte("PRIVATE KEY")) || !bytes.HasPrefix(b[i-len("PRIVATE KEY"):], []byte(armour)) {
+	if label := b[e:i]; !bytes.HasSuffix(label, []byte(" PRIVATE KEY")) && !bytes.HasSuffix(label, []byte(" PRIVATE KEY BLOCK")) ||
+		!bytes.HasPrefix(b[i:], []byte("-----")) {
 		return
 	}
-	body := i - len("PRIVATE KEY") + len(armour)
+	body := i + len("-----")
 	end, chars := body, 0
-	for ; end < len(b) && (pemBody[b[end]] || b[end] == '\\' || is(b[end], cSpace)); end++ {
+	for end < len(b) && pemBetween[b[end]] && !(b[end] == '-' && end+1 < len(b) && b[end+1] == '-') && !(b[end] == '\\' && end+1 < len(b) && b[end+1] == '"') {
 		if pemBody[b[end]] {
 			chars++
 		}
+		end++
 	}
-	if chars >= minPEMBody {
+	if chars >= minPEMLine && bytes.HasPrefix(b[end:], []byte("-----END ")) {
+		s.secret(b[body:end], SecretPassword, r)
+		return
+	}
+	if end = pemLines(b, body); end > body {
 		s.secret(b[body:end], SecretPassword, r)
 	}
+}
+
+// pemLines returns the end of the key lines that start at or after b[i],
+// separated by blanks or backslash escapes (`\n`, `\\n`, `\u000a`): each of
+// minPEMLine base64 characters or more, the first of minPEMBody or more,
+// and none glued to anything else. It returns i when there are none.
+func pemLines(b []byte, i int) int {
+	end, first := i, true
+	for j := i; j < len(b); {
+		for j < len(b) && (is(b[j], cSpace) || b[j] == '\\' && j+1 < len(b) && b[j+1] != '"') {
+			if b[j] == '\\' {
+				j++ // the escaped byte: a separator too (`\n`)
+			}
+			j++
+		}
+		k := j
+		for k < len(b) && pemBody[b[k]] {
+			k++
+		}
+		if n := k - j; n < minPEMLine || first && n < minPEMBody || k < len(b) && !is(b[k], cSpace) && b[k] != '\\' && b[k] != '"' && b[k] != '\'' {
+			return end
+		}
+		end, first, j = k, false, k
+	}
+	return end
+}
+
+// maxPEMLabel bounds the words between BEGIN and PRIVATE KEY; minPEMBody
+// is the fewest base64 characters the first line of a key without its
+// `-----END` must have, minPEMLine the fewest of any line (a key's lines
+// hold 64, its last at least a few).
+const (
+	maxPEMLabel = 40
+	minPEMBody  = 40
+	minPEMLine  = 16
+)
+
+// pemBody marks base64's characters; pemBetween what may stand between
+// a key's armours (privateKey).
+var pemBody, pemBetween = func() (body, between [256]bool) {
+	for c := range body {
+		body[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+		between[c] = body[c]
+	}
+	for _, c := range []byte(" \t\r\n\\':,-") {
+		between[c] = true
+	}
+	return
+}()
+
+// passValue reports whether the value at b[v] of a label b[start:c)
+// ending in the word pass (passLabel) is a password. Pass is a common
+// word (`Boarding pass: seat 12A`, `first pass: CHAT_AGM_<uuid>`,
+// `healthcheck pass=true`, `byPass: true`), so never a CTLive ID, a
+// boolean or a placeholder; and the label pass alone takes a quoted
+// value (nodemailer's `pass: 'x'`, JSON's `"pass":"x"`) or a query
+// parameter's (`&pass=x`) only.
+func (s *scan) passValue(b, label []byte, start, c, v int) bool {
+	if v >= len(b) || hasSuffixFold(label, "bypass") {
+		return false
+	}
+	quoted := b[v] == '"' || b[v] == '\'' || b[v] == '\\'
+	bare := len(label) == len("pass")
+	switch b[v] {
+	case '{', '[', '(', '<':
+		return !bare
+	}
+	if !quoted && bare && !(b[c] == '=' && start > 0 && (b[start-1] == '?' || b[start-1] == '&')) {
+		return false
+	}
+	text := s.value(b, v)
+	if text == nil || startsWithID(text) {
+		return false
+	}
+	if !quoted {
+		for _, w := range [...]string{"true", "false", "yes", "no", "on", "off", "null", "undefined", "none", "0", "1"} {
+			if len(text) == len(w) && eqFold(text, w) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sessionLabelled handles the ':' or '=' at b[c] after a label b[start:j]
 // that names no secret but may name a session: the UUID after a label
 // with session inside a word (`jsessionid=<uuid>`, `userSessionId:
 // <uuid>`, `sessionUUID: <uuid>`), and the value of express-session's
-// cookie, `connect.sid`: a token, unless it holds a CTLive session UUID
-// (sessionCookieValue), which the session rule takes. Apart from labelled
-// to keep that one small enough to inline into the body pass.
+// cookie, `connect.sid` (sessionCookieValue). Apart from labelled to keep
+// that one small enough to inline into the body pass.
 func (s *scan) sessionLabelled(b []byte, start, j, c int, r *Result) {
 	if l := b[start:j]; compoundSessionLabel(l) || uuidSessionLabel(l) {
 		if id := uuidAfter(b, c); id != nil {
@@ -1500,33 +1605,40 @@ func (s *scan) sessionLabelled(b []byte, start, j, c int, r *Result) {
 }
 
 // sessionCookieValue reports whether v, the value of express-session's
-// cookie (connect.sid: `s:<id>.<signature>`, or `s%3A` encoded), is a
-// session ID the session rule does not take: a CTLive session UUID there
-// (`s:<uuid>.<sig>`) is that rule's, digested as the sessionID is.
+// cookie, connect.sid, is a session ID signed as express-session always
+// signs it (`s:<id>.<signature>`, `s%3A…` encoded once, `s%253A…` twice)
+// that the session rule does not take: a CTLive session UUID as the ID
+// is that rule's, digested as the sessionID is, and an unsigned value is
+// no cookie express-session set (a placeholder, a CTLive ID).
 func sessionCookieValue(v []byte) bool {
-	for _, at := range [...]int{0, 2, 4} {
-		if uuidAt(v, at) > 0 {
-			return false
-		}
+	n := 0
+	switch {
+	case len(v) > 2 && v[0] == 's' && v[1] == ':':
+		n = 2
+	case len(v) > 4 && v[0] == 's' && eqFold(v[1:4], "%3a"):
+		n = 4
+	case len(v) > 6 && v[0] == 's' && eqFold(v[1:6], "%253a"):
+		n = 6
+	default:
+		return false
 	}
-	return true
+	return uuidAt(v, n) == 0 && !startsWithID(v[n:])
 }
 
-// maxPEMLabel bounds the words between BEGIN and PRIVATE KEY; minPEMBody
-// is the fewest base64 characters taken for a key's body (the smallest
-// Ed25519 key's PEM holds 64).
-const (
-	maxPEMLabel = 32
-	minPEMBody  = 40
-)
+// idPrefix is as much of a value's start as a CTLive ID can take: the
+// rules that leave a value holding an ID look there only, since a value
+// may run to the end of the line, and a line of such labels
+// (`connect.sid=s%3Aconnect.sid=…`, `x_pass=x_pass=…`) must not be read
+// once per label.
+func idPrefix(v []byte) []byte { return v[:min(len(v), maxIDPrefix)] }
 
-// pemBody marks base64's characters.
-var pemBody = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
-	}
-	return
-}()
+// startsWithID reports whether v starts with what may be a CTLive ID
+// (`CHAT_AGM_<uuid>`, `USER_<login>`: capitals first) and names one
+// within idPrefix.
+func startsWithID(v []byte) bool { return len(v) > 0 && is(v[0], cUpper) && namesCTLiveID(idPrefix(v)) }
+
+// maxIDPrefix: `CHANNEL_TENANT_<uuid>` with a long channel and tenant.
+const maxIDPrefix = 128
 
 // bearer handles the word `bearer` ending at e: the token after it.
 // basic handles the word Basic ending at b[e] outside an Authorization

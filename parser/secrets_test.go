@@ -7,6 +7,12 @@ import (
 	"testing"
 )
 
+// Two lines of a PEM key's body, 64 base64 characters each.
+const (
+	pem1 = "MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAMfttr+DwMkfo8Wr"
+	pem2 = "7gcX+Wuz1Zs7w9nNsLr9KBukxRLXYRcBxWA/ZQd4PRHoxyUqIA+Vl6RAAGpA7+lM"
+)
+
 const jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqZG9lIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
 
 // found lists a line's credentials as "kind:text", sorted and each once:
@@ -319,10 +325,25 @@ var secretCases = []struct {
 	{"nodemailer's auth.pass", "[smtp] transport { host: 'smtp.example.com', auth: { user: 'bot@example.com', pass: 'Sm7pP4ss!' } }", []string{"password:Sm7pP4ss!"}},
 	{"DB_PASS and smtpPass", "[env] DB_PASS=hunter2 smtpPass=hunter3", []string{"password:hunter2", "password:hunter3"}},
 	{"a passphrase", "[ssh] key_passphrase: correcthorse", []string{"password:correcthorse"}},
+	{"a pass phrase and a key's PEM", "[ssh] PASS_PHRASE=correcthorse privateKeyPem: 'k3y'", []string{"password:correcthorse", "password:k3y"}},
 	{"express-session's cookie", "[HTTP] Cookie: connect.sid=s%3AAbCdEfGhIjKlMnOp.QrStUvWxYz0123; theme=dark", []string{"token:s%3AAbCdEfGhIjKlMnOp.QrStUvWxYz0123"}},
 	{"express-session's cookie in JSON", `[HTTP] cookies:{"connect.sid":"s:AbCdEfGhIjKlMnOp.QrStUvWxYz0123"}`, []string{"token:s:AbCdEfGhIjKlMnOp.QrStUvWxYz0123"}},
 	{"a PEM private key's body in a JSON string", `[fcm] loaded {"k":"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END PRIVATE KEY-----\n"}`,
 		[]string{`password:\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n`}},
+	// helper-88: util.inspect joins a long string's lines with `' +`; a
+	// key's armours without a label that names it; an encrypted key's
+	// headers; PGP's armour; an escaped quote ends a key in chat text.
+	{"a PEM key as util.inspect prints it", "[firebase] [AGM] cert {\n  privateKey: '-----BEGIN PRIVATE KEY-----\\n' +\n    '" + pem1 + "\\n' +\n    '" + pem2 + "\\n' +\n    '-----END PRIVATE KEY-----\\n'\n}",
+		[]string{"password:-----BEGIN PRIVATE KEY-----\\n", "password:\\n' +\n    '" + pem1 + "\\n' +\n    '" + pem2 + "\\n' +\n    '"}},
+	{"a PEM key under a label that names no secret", "[auth] [AGM] jwt { email: 'e@x.com', key: '-----BEGIN PRIVATE KEY-----\\n' +\n    '" + pem1 + "\\n' +\n    '-----END PRIVATE KEY-----\\n' }",
+		[]string{"password:\\n' +\n    '" + pem1 + "\\n' +\n    '"}},
+	{"an encrypted PEM key's headers", "[ssh] key=-----BEGIN RSA PRIVATE KEY-----\\nProc-Type: 4,ENCRYPTED\\nDEK-Info: AES-128-CBC,0123ABCD\\n\\n" + pem1 + "\\n-----END RSA PRIVATE KEY-----",
+		[]string{"password:\\nProc-Type: 4,ENCRYPTED\\nDEK-Info: AES-128-CBC,0123ABCD\\n\\n" + pem1 + "\\n"}},
+	{"a PGP private key block", "[pgp] -----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + pem1 + "\n-----END PGP PRIVATE KEY BLOCK-----", []string{"password:\n\n" + pem1 + "\n"}},
+	{"a PEM key cut short: its long lines", "[fcm] key -----BEGIN PRIVATE KEY----- " + pem1 + " " + pem2 + " MIIC", []string{"password: " + pem1 + " " + pem2}},
+	{"an escaped quote ends a key in chat text", `[socketIO] data:{"text":"my key: -----BEGIN PRIVATE KEY----- ` + pem1 + ` \"is that right?\" asked","n":1}`, []string{"password: " + pem1}},
+	{"a query string's pass", "[HTTP] GET /login?user=bob&pass=hunter2 302", []string{"password:hunter2"}},
+	{"express-session's cookie encoded twice, a CTLive session inside", "[HTTP] Cookie: connect.sid=s%253A" + session + ".Kx9ZqTsig", []string{"session:" + session}},
 	{"an OPENSSH private key over lines", "[ssh] key -----BEGIN OPENSSH PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END OPENSSH PRIVATE KEY-----",
 		[]string{"password:\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"}},
 
@@ -339,6 +360,11 @@ var secretCases = []struct {
 	{"a PEM armour without a body", "[ssh] expected -----BEGIN RSA PRIVATE KEY----- header, got nothing", nil},
 	{"a public key", "[ssh] -----BEGIN PUBLIC KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END PUBLIC KEY-----", nil},
 	{"a cookie named sid alone", "[HTTP] Cookie: sid=AbCdEfGhIjKlMnOpQrSt", nil},
+	{"prose about a PEM header, then an ID", "[firebase] -----BEGIN PRIVATE KEY----- not found in the configured key file for contact CHAT_AGM_" + session, nil},
+	{"pass as a word of chat text", `[socketIO] data:{"text":"Boarding pass: seat 12A, gate B4. Does the Pass: cover parking?"}`, nil},
+	{"pass before a contactID", "[socketIO] second pass: CHAT_AGM_" + session + " moved to queue", nil},
+	{"pass flags", `[health] pass=true byPass: true skipPass=1 isPass=0 {"pass":true}`, nil},
+	{"a cookie value express-session did not sign", "[HTTP] connect.sid: undefined for CHAT_AGM_" + session + " connect.sid=USER_bob", nil},
 }
 
 func TestParseFindsCredentials(t *testing.T) {

@@ -101,7 +101,14 @@ var Shapes = []Shape{
 	{"pem-armours", func(int) string {
 		return "-----BEGIN RSA PRIVATE KEY----- QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZn\\n"
 	}}, // each armour's body ends at the next armour's dashes
+	{"pem-inspect-joins", func(i int) string { // one armour, then util.inspect's joined lines of a key that never ends
+		if i == 0 {
+			return "-----BEGIN PRIVATE KEY-----\\n' +\n"
+		}
+		return "    'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2\\n' +\n"
+	}},
 	{"session-cookies", func(int) string { return "connect.sid=s%3Aconnect.sid=" }},   // one cookie's value holds every later label
+	{"compound-pass-run", func(int) string { return "x_pass=" }},                      // one value holds every later label
 	{"pass-labels", func(int) string { return `pass:"passphrase=secretAccessKey: ` }}, // the new labels glued
 	{"opener-tails", func(int) string { return "Authorization: Bearer (a)b" }},        // closers with text glued after them, no blank
 	{"token-openers", func(int) string { return "ct7Token (a)b{c ct7Token=<d" }},
