@@ -74,6 +74,9 @@ func ValueSecrets(label, value []byte, dst []Secret) []Secret {
 	if named {
 		kind = secretLabel(label)
 	}
+	if kind == SecretPassword && otherPasswordLabel(label) && !otherPasswordText(value) {
+		kind = SecretNone // {"pass": true}, {"privateKey": "CHAT_AGM_<uuid>"}
+	}
 	switch {
 	case kind != SecretNone:
 		dst = append(dst, Secret{Text: value, Kind: kind})
@@ -704,8 +707,8 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	for v < len(b) && (b[v] == ' ' || b[v] == '\t' || kind == SecretToken && (b[v] == ':' || b[v] == '=')) {
 		v++ // a token's value never starts with a separator: `ct7Token:=x` is x's
 	}
-	if kind == SecretPassword && label[len(label)-1]|0x20 == 's' && !s.passValue(b, label, start, c, v) {
-		return // the word pass as prose or a flag (passLabel)
+	if kind == SecretPassword && otherPasswordLabel(label) && !s.otherPasswordValue(b, label, start, j, c, v) {
+		return // pass, a key: common words, so their values are read with care
 	}
 	if kind == SecretToken && eqFold(label, "ctlivetoken") && s.sessionIsValue(b, c, v) {
 		// The contract's sessionID rule, which the word handler applies
@@ -1087,6 +1090,9 @@ func passLabel(l []byte) bool {
 		return false
 	}
 	p := len(l) - 4
+	if hasSuffixFold(l, "bypass") {
+		return false // byPass too
+	}
 	return p == 0 || !is(l[p-1], cLetter) || l[p] == 'P' && l[p-1] >= 'a' && l[p-1] <= 'z'
 }
 
@@ -1455,18 +1461,8 @@ const minBareBearer = 16
 // privateKey handles the word BEGIN at b[w:e] in a PEM armour
 // (`-----BEGIN PRIVATE KEY-----`, RSA's, EC's, OPENSSH's, ENCRYPTED's,
 // `-----BEGIN PGP PRIVATE KEY BLOCK-----`): the key after it is replaced by
-// "[redacted]" (a key is no token to correlate), the armours kept.
-//
-// The key runs to the `-----END` that closes it over what may stand
-// between a key's lines: base64, blanks and line breaks, backslash
-// escapes (`\n` in a JSON string), util.inspect's joins of a long string
-// (`'…\n' +` then `'…'` on the next line), and the `Proc-Type:` and
-// `DEK-Info:` headers of an encrypted key. A quote of a JSON string, an
-// `_` or two dashes end that run. With no `-----END` there (a cut line),
-// the key is its lines of 16 or more base64 characters, the first of 40 or
-// more (a key's are 64): prose about a key header, or an ID after it, is
-// not taken. Each run stops at the next armour's dashes, so runs never
-// overlap: linear in the line.
+// "[redacted]" (a key is no token to correlate), the armours kept
+// (pemKey says how far it runs).
 func (s *scan) privateKey(b []byte, w, e int, r *Result) {
 	if w < 5 || string(b[w-5:w]) != "-----" || e >= len(b) || b[e] != ' ' {
 		return
@@ -1480,99 +1476,190 @@ func (s *scan) privateKey(b []byte, w, e int, r *Result) {
 		return
 	}
 	body := i + len("-----")
-	end, chars := body, 0
-	for end < len(b) && pemBetween[b[end]] && !(b[end] == '-' && end+1 < len(b) && b[end+1] == '-') && !(b[end] == '\\' && end+1 < len(b) && b[end+1] == '"') {
-		if pemBody[b[end]] {
-			chars++
-		}
-		end++
-	}
-	if chars >= minPEMLine && bytes.HasPrefix(b[end:], []byte("-----END ")) {
-		s.secret(b[body:end], SecretPassword, r)
-		return
-	}
-	if end = pemLines(b, body); end > body {
+	if end := pemKey(b, body); end > body {
 		s.secret(b[body:end], SecretPassword, r)
 	}
 }
 
-// pemLines returns the end of the key lines that start at or after b[i],
-// separated by blanks or backslash escapes (`\n`, `\\n`, `\u000a`): each of
-// minPEMLine base64 characters or more, the first of minPEMBody or more,
-// and none glued to anything else. It returns i when there are none.
-func pemLines(b []byte, i int) int {
-	end, first := i, true
-	for j := i; j < len(b); {
-		for j < len(b) && (is(b[j], cSpace) || b[j] == '\\' && j+1 < len(b) && b[j+1] != '"') {
-			if b[j] == '\\' {
-				j++ // the escaped byte: a separator too (`\n`)
+// pemKey returns the end of the PEM key whose body starts at b[i], or i
+// when none does. A key is lines of base64 (minPEMLine characters or more
+// but the last) between separators: blanks and line breaks, backslash
+// escapes (`\n` in a JSON string), util.inspect's joins of a long string
+// (`'…\n' +` then `'…'` on the next line) or of its lines in an array
+// (`[ '-----BEGIN…', '…', … ]`); an encrypted key's
+// `Proc-Type:` and `DEK-Info:` headers too. When an `-----END` follows
+// the lines, the key runs to it; else (a line or a string cut short) it is
+// its lines, the first of minPEMBody characters or more. A JSON string's
+// quote or any other word stops it, so prose, IDs and other credentials
+// after an armour stay (helper-89). A call stops at the next armour's
+// dashes at the latest: linear in the line.
+func pemKey(b []byte, i int) int {
+	end, first, header := i, 0, false
+	for j := i; ; {
+		from := j
+		j = pemSeparators(b, j)
+		if header && lineBreakIn(b[from:j]) {
+			header = false
+		}
+		if bytes.HasPrefix(b[j:], []byte("-----END ")) {
+			if first == 0 {
+				return i
 			}
-			j++
+			return j
 		}
 		k := j
-		for k < len(b) && pemBody[b[k]] {
+		for k < len(b) && !is(b[k], cSpace) && b[k] != '\'' && b[k] != '\\' && b[k] != '"' && b[k] != ',' {
 			k++
 		}
-		if n := k - j; n < minPEMLine || first && n < minPEMBody || k < len(b) && !is(b[k], cSpace) && b[k] != '\\' && b[k] != '"' && b[k] != '\'' {
-			return end
+		switch t := b[j:k]; {
+		case len(t) == 0:
+			return pemCut(i, end, first)
+		case header: // the header's value, to its line's end: `4,ENCRYPTED`, `AES-128-CBC,<hex>`
+		case string(t) == "+": // a join
+		case string(t) == "Proc-Type:" || string(t) == "DEK-Info:":
+			header = true
+		case allBase64(t) && (len(t) >= minPEMLine || bytes.HasPrefix(b[pemSeparators(b, k):], []byte("-----END "))):
+			if first == 0 {
+				first = len(t)
+			}
+			end = k
+		default:
+			return pemCut(i, end, first)
 		}
-		end, first, j = k, false, k
+		j = k
+	}
+}
+
+// pemSeparators returns the end of the separators between a PEM key's
+// lines that start at b[j] (pemKey); an escaped quote is none.
+func pemSeparators(b []byte, j int) int {
+	for j < len(b) {
+		switch c := b[j]; {
+		case is(c, cSpace), c == '\'', c == ',':
+			j++ // `,` between util.inspect's quoted lines of a key split into an array
+		case c == '\\' && j+1 < len(b) && b[j+1] != '"':
+			j += 2
+		default:
+			return j
+		}
+	}
+	return j
+}
+
+// lineBreakIn reports whether separators hold a line break, raw or
+// escaped (`\n`, `\r`).
+func lineBreakIn(sep []byte) bool {
+	for i, c := range sep {
+		if c == '\n' || c == '\r' || c == '\\' && i+1 < len(sep) && (sep[i+1] == 'n' || sep[i+1] == 'r') {
+			return true
+		}
+	}
+	return false
+}
+
+// pemCut is pemKey's answer for a key that no `-----END` closes: its
+// lines, when the first is as long as a key's.
+func pemCut(i, end, first int) int {
+	if first < minPEMBody {
+		return i
 	}
 	return end
 }
 
+func allBase64(t []byte) bool {
+	for _, c := range t {
+		if !pemBody[c] {
+			return false
+		}
+	}
+	return true
+}
+
 // maxPEMLabel bounds the words between BEGIN and PRIVATE KEY; minPEMBody
 // is the fewest base64 characters the first line of a key without its
-// `-----END` must have, minPEMLine the fewest of any line (a key's lines
-// hold 64, its last at least a few).
+// `-----END` must have, minPEMLine the fewest of any line but the last (a
+// key's lines hold 64).
 const (
 	maxPEMLabel = 40
 	minPEMBody  = 40
 	minPEMLine  = 16
 )
 
-// pemBody marks base64's characters; pemBetween what may stand between
-// a key's armours (privateKey).
-var pemBody, pemBetween = func() (body, between [256]bool) {
-	for c := range body {
-		body[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
-		between[c] = body[c]
-	}
-	for _, c := range []byte(" \t\r\n\\':,-") {
-		between[c] = true
+// pemBody marks base64's characters.
+var pemBody = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
 	}
 	return
 }()
 
-// passValue reports whether the value at b[v] of a label b[start:c)
-// ending in the word pass (passLabel) is a password. Pass is a common
-// word (`Boarding pass: seat 12A`, `first pass: CHAT_AGM_<uuid>`,
-// `healthcheck pass=true`, `byPass: true`), so never a CTLive ID, a
-// boolean or a placeholder; and the label pass alone takes a quoted
-// value (nodemailer's `pass: 'x'`, JSON's `"pass":"x"`) or a query
-// parameter's (`&pass=x`) only.
-func (s *scan) passValue(b, label []byte, start, c, v int) bool {
-	if v >= len(b) || hasSuffixFold(label, "bypass") {
+// otherPasswordValue reports whether the value at b[v] of a label
+// b[start:j] that otherPasswordLabel names, whose ':' or '=' is b[c], is
+// that credential. These labels are common words (`Boarding pass: seat
+// 12A`, `second_pass: 3 of 5`, `firstPass: [CHAT_AGM_<uuid>]`,
+// `boarding_pass:{…}`, `privateKey: null`), so (helper-88, helper-89):
+//   - a structure or a bracketed value is data, not the credential;
+//   - a JSON-escaped quote (`\"x\"`) only after a label quoted so too;
+//   - never a value otherPasswordText refuses (an ID, a placeholder);
+//   - pass unquoted only with '=' in an environment variable (`DB_PASS=`,
+//     `PASS=`),
+//     a query or form (`?pass=`, `&pass=`, `pass=x&`, `;pass=`) or a
+//     command-line flag (`--pass=`).
+func (s *scan) otherPasswordValue(b, label []byte, start, j, c, v int) bool {
+	if v >= len(b) {
 		return false
 	}
-	quoted := b[v] == '"' || b[v] == '\'' || b[v] == '\\'
-	bare := len(label) == len("pass")
 	switch b[v] {
 	case '{', '[', '(', '<':
-		return !bare
+		return false
 	}
-	if !quoted && bare && !(b[c] == '=' && start > 0 && (b[start-1] == '?' || b[start-1] == '&')) {
+	quoted := b[v] == '"' || b[v] == '\'' || b[v] == '`' || b[v] == '\\'
+	if b[v] == '\\' && !(j < c && b[j] == '\\') {
 		return false
 	}
 	text := s.value(b, v)
-	if text == nil || startsWithID(text) {
+	if text == nil || !otherPasswordText(text) {
 		return false
 	}
-	if !quoted {
-		for _, w := range [...]string{"true", "false", "yes", "no", "on", "off", "null", "undefined", "none", "0", "1"} {
-			if len(text) == len(w) && eqFold(text, w) {
-				return false
-			}
+	if quoted || !passLabel(label) {
+		return true
+	}
+	if b[c] != '=' {
+		return false
+	}
+	end := v + len(text)
+	switch {
+	case start > 0 && (b[start-1] == '?' || b[start-1] == '&' || b[start-1] == ';'):
+	case end < len(b) && b[end] == '&':
+	case start >= 2 && b[start-1] == '-' && b[start-2] == '-':
+	case allCaps(label):
+	default:
+		return false
+	}
+	return true
+}
+
+// otherPasswordText reports whether text may be the value of a label that
+// otherPasswordLabel names: not a CTLive ID (startsWithID), nor a boolean
+// or a placeholder (`pass: true`, `"canPass":"yes"`, `privateKey: null`).
+func otherPasswordText(text []byte) bool {
+	if startsWithID(text) {
+		return false
+	}
+	for _, w := range [...]string{"true", "false", "yes", "no", "on", "off", "ok", "null", "undefined", "none", "0", "1"} {
+		if len(text) == len(w) && eqFold(text, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// allCaps reports whether l has no lower-case letter: an environment
+// variable's name (`SMTP_PASS`).
+func allCaps(l []byte) bool {
+	for _, c := range l {
+		if c >= 'a' && c <= 'z' {
+			return false
 		}
 	}
 	return true
@@ -1595,6 +1682,9 @@ func (s *scan) sessionLabelled(b []byte, start, j, c int, r *Result) {
 		return
 	}
 	v := c + 1
+	if b[c] == '=' && v < len(b) && b[v] == '>' {
+		v++ // a Map's `'connect.sid' => 's:…'`
+	}
 	for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
 		v++
 	}
@@ -1622,7 +1712,7 @@ func sessionCookieValue(v []byte) bool {
 	default:
 		return false
 	}
-	return uuidAt(v, n) == 0 && !startsWithID(v[n:])
+	return uuidAt(v, n) == 0 && !namesCTLiveID(idPrefix(v[n:]))
 }
 
 // idPrefix is as much of a value's start as a CTLive ID can take: the

@@ -321,9 +321,10 @@ var secretCases = []struct {
 	{"aws_secret_access_key in JSON", `[s3] cfg:{"aws_secret_access_key":"wJalrXUtnFEMI/K7MDENG","region":"eu-west-1"}`, []string{"password:wJalrXUtnFEMI/K7MDENG"}},
 	{"SECRET_KEY_BASE", "[env] SECRET_KEY_BASE=9f8e7d6c5b4a3928 loaded", []string{"password:9f8e7d6c5b4a3928"}},
 	{"a service account's private_key", `[fcm] cred:{"private_key_id":"a1b2c3","private_key":"-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"}`,
-		[]string{`password:-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n`}},
+		[]string{`password:-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n`, `password:\nMIIE\n`}},
 	{"nodemailer's auth.pass", "[smtp] transport { host: 'smtp.example.com', auth: { user: 'bot@example.com', pass: 'Sm7pP4ss!' } }", []string{"password:Sm7pP4ss!"}},
-	{"DB_PASS and smtpPass", "[env] DB_PASS=hunter2 smtpPass=hunter3", []string{"password:hunter2", "password:hunter3"}},
+	{"DB_PASS and smtpPass", "[env] DB_PASS=hunter2 smtpPass: 'hunter3' --pass=hunter4", []string{"password:hunter2", "password:hunter3", "password:hunter4"}},
+	{"a form body's pass", `[HTTP] body:{"raw":"pass=hunter2&user=bob"} ;pass=hunter3 \"pass\":\"hunter4\"`, []string{"password:hunter2", "password:hunter3", "password:hunter4"}},
 	{"a passphrase", "[ssh] key_passphrase: correcthorse", []string{"password:correcthorse"}},
 	{"a pass phrase and a key's PEM", "[ssh] PASS_PHRASE=correcthorse privateKeyPem: 'k3y'", []string{"password:correcthorse", "password:k3y"}},
 	{"express-session's cookie", "[HTTP] Cookie: connect.sid=s%3AAbCdEfGhIjKlMnOp.QrStUvWxYz0123; theme=dark", []string{"token:s%3AAbCdEfGhIjKlMnOp.QrStUvWxYz0123"}},
@@ -340,6 +341,12 @@ var secretCases = []struct {
 	{"an encrypted PEM key's headers", "[ssh] key=-----BEGIN RSA PRIVATE KEY-----\\nProc-Type: 4,ENCRYPTED\\nDEK-Info: AES-128-CBC,0123ABCD\\n\\n" + pem1 + "\\n-----END RSA PRIVATE KEY-----",
 		[]string{"password:\\nProc-Type: 4,ENCRYPTED\\nDEK-Info: AES-128-CBC,0123ABCD\\n\\n" + pem1 + "\\n"}},
 	{"a PGP private key block", "[pgp] -----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + pem1 + "\n-----END PGP PRIVATE KEY BLOCK-----", []string{"password:\n\n" + pem1 + "\n"}},
+	{"a PEM key cut short in util.inspect's joins", "[fcm] {\n  key: '-----BEGIN PRIVATE KEY-----\\n' +\n    '" + pem1 + "\\n' +\n    '" + pem2 + "\\n' +\n    'MIIC'... 704 more characters\n}",
+		[]string{"password:\\n' +\n    '" + pem1 + "\\n' +\n    '" + pem2}},
+	{"a PEM key's lines in an array", "[fcm] loaded key [\n  '-----BEGIN PRIVATE KEY-----',\n  '" + pem1 + "',\n  '" + pem2 + "',\n  '-----END PRIVATE KEY-----'\n]",
+		[]string{"password:',\n  '" + pem1 + "',\n  '" + pem2 + "',\n  '"}},
+	{"an environment's PASS", "[env] PASS=hunter2 USER=bob", []string{"password:hunter2"}},
+	{"text between two armours is no key", "[firebase] -----BEGIN PRIVATE KEY----- rejected for session " + session + ": -----END PRIVATE KEY----- x", []string{"session:" + session}},
 	{"a PEM key cut short: its long lines", "[fcm] key -----BEGIN PRIVATE KEY----- " + pem1 + " " + pem2 + " MIIC", []string{"password: " + pem1 + " " + pem2}},
 	{"an escaped quote ends a key in chat text", `[socketIO] data:{"text":"my key: -----BEGIN PRIVATE KEY----- ` + pem1 + ` \"is that right?\" asked","n":1}`, []string{"password: " + pem1}},
 	{"a query string's pass", "[HTTP] GET /login?user=bob&pass=hunter2 302", []string{"password:hunter2"}},
@@ -364,6 +371,11 @@ var secretCases = []struct {
 	{"pass as a word of chat text", `[socketIO] data:{"text":"Boarding pass: seat 12A, gate B4. Does the Pass: cover parking?"}`, nil},
 	{"pass before a contactID", "[socketIO] second pass: CHAT_AGM_" + session + " moved to queue", nil},
 	{"pass flags", `[health] pass=true byPass: true skipPass=1 isPass=0 {"pass":true}`, nil},
+	// helper-89: the new labels are common words; their values are data
+	// unless they look like the credential.
+	{"an ID in brackets after a pass label", "[routing] secondPass: [CHAT_AGM_" + session + "] assigned, firstPass=(USER_bob) privateKey: CHAT_AGM_" + session, nil},
+	{"a payload under a pass label", `[bot] [AGM] boarding_pass:{"seat":"12A"} state:{"firstPass":["x"],"privateKey":null,"canPass":"yes"}`, nil},
+	{"pass in prose", `[bot] second_pass: 3 of 5 agents healthcheck_pass=ok ticketPass: "ok" data:{"text":"You shall not pass: \"Gandalf\""}`, nil},
 	{"a cookie value express-session did not sign", "[HTTP] connect.sid: undefined for CHAT_AGM_" + session + " connect.sid=USER_bob", nil},
 }
 
