@@ -1098,7 +1098,7 @@ func passLabel(l []byte) bool {
 
 // keyLabel reports whether l names a private or secret key with words
 // around secret: `secretAccessKey` and `aws_secret_access_key` (the AWS
-// SDKs' and CLI's names), `private_key` and `privateKey` (a Google service
+// SDKs' and CLI's names), jsonwebtoken's `secretOrPublicKey`, `private_key` and `privateKey` (a Google service
 // account's JSON, PEM files), `SECRET_KEY_BASE` (Rails, Phoenix).
 func keyLabel(l []byte) bool {
 	if stem, ok := dropNameWord(l, "base"); ok {
@@ -1111,8 +1111,17 @@ func keyLabel(l []byte) bool {
 	if hasSuffixFold(stem, "private") {
 		return true
 	}
-	stem, ok = dropNameWord(stem, "access")
-	return ok && hasSuffixFold(stem, "secret")
+	return len(stem) <= maxPEMLabel && containsFold(stem, "secret") // secretAccessKey, secretOrPublicKey
+}
+
+// containsFold reports whether w holds kw (lower case) in any case.
+func containsFold(w []byte, kw string) bool {
+	for i := 0; i+len(kw) <= len(w); i++ {
+		if eqFold(w[i:i+len(kw)], kw) {
+			return true
+		}
+	}
+	return false
 }
 
 // otherPasswordLabel is passLabel, passphrase and keyLabel (and a key's
@@ -1494,13 +1503,9 @@ func (s *scan) privateKey(b []byte, w, e int, r *Result) {
 // after an armour stay (helper-89). A call stops at the next armour's
 // dashes at the latest: linear in the line.
 func pemKey(b []byte, i int) int {
-	end, first, header := i, 0, false
+	end, first := i, 0
 	for j := i; ; {
-		from := j
 		j = pemSeparators(b, j)
-		if header && lineBreakIn(b[from:j]) {
-			header = false
-		}
 		if bytes.HasPrefix(b[j:], []byte("-----END ")) {
 			if first == 0 {
 				return i
@@ -1514,10 +1519,12 @@ func pemKey(b []byte, i int) int {
 		switch t := b[j:k]; {
 		case len(t) == 0:
 			return pemCut(i, end, first)
-		case header: // the header's value, to its line's end: `4,ENCRYPTED`, `AES-128-CBC,<hex>`
 		case string(t) == "+": // a join
 		case string(t) == "Proc-Type:" || string(t) == "DEK-Info:":
-			header = true
+			// Its value, one word: `4,ENCRYPTED`, `AES-128-CBC,<hex>`.
+			if k = pemHeaderValue(b, pemSeparators(b, k)); k < 0 {
+				return pemCut(i, end, first)
+			}
 		case allBase64(t) && (len(t) >= minPEMLine || bytes.HasPrefix(b[pemSeparators(b, k):], []byte("-----END "))):
 			if first == 0 {
 				first = len(t)
@@ -1546,15 +1553,18 @@ func pemSeparators(b []byte, j int) int {
 	return j
 }
 
-// lineBreakIn reports whether separators hold a line break, raw or
-// escaped (`\n`, `\r`).
-func lineBreakIn(sep []byte) bool {
-	for i, c := range sep {
-		if c == '\n' || c == '\r' || c == '\\' && i+1 < len(sep) && (sep[i+1] == 'n' || sep[i+1] == 'r') {
-			return true
-		}
+// pemHeaderValue returns the end of an encrypted PEM key's header value
+// at b[j] (`4,ENCRYPTED`, `AES-128-CBC,0123ABCD`: letters, digits, `,` and
+// single dashes, at most maxPEMHeader bytes), or -1 when there is none.
+func pemHeaderValue(b []byte, j int) int {
+	k := j
+	for k < len(b) && k-j < maxPEMHeader && (alnum[b[k]] || b[k] == ',' || b[k] == '-' && !(k+1 < len(b) && b[k+1] == '-')) {
+		k++
 	}
-	return false
+	if k == j || k-j == maxPEMHeader {
+		return -1
+	}
+	return k
 }
 
 // pemCut is pemKey's answer for a key that no `-----END` closes: its
@@ -1580,9 +1590,10 @@ func allBase64(t []byte) bool {
 // `-----END` must have, minPEMLine the fewest of any line but the last (a
 // key's lines hold 64).
 const (
-	maxPEMLabel = 40
-	minPEMBody  = 40
-	minPEMLine  = 16
+	maxPEMHeader = 80
+	maxPEMLabel  = 40
+	minPEMBody   = 40
+	minPEMLine   = 16
 )
 
 // pemBody marks base64's characters.
@@ -1629,21 +1640,41 @@ func (s *scan) otherPasswordValue(b, label []byte, start, j, c, v int) bool {
 	}
 	end := v + len(text)
 	switch {
-	case start > 0 && (b[start-1] == '?' || b[start-1] == '&' || b[start-1] == ';'):
+	case len(label) > len("pass"): // db_pass=, smtpPass=
+	case start > 0 && (b[start-1] == '?' || b[start-1] == '&' || b[start-1] == ';' || b[start-1] == '.'):
 	case end < len(b) && b[end] == '&':
 	case start >= 2 && b[start-1] == '-' && b[start-2] == '-':
 	case allCaps(label):
+	case logfmtBefore(b, start):
 	default:
 		return false
 	}
 	return true
 }
 
+// logfmtBefore reports whether the label at b[start] follows another
+// `key=value` pair of a logfmt line (`user=bob pass=x`), looked for within
+// maxLogfmtPair bytes.
+func logfmtBefore(b []byte, start int) bool {
+	if start < 2 || b[start-1] != ' ' {
+		return false
+	}
+	for i := start - 2; i >= 0 && start-i <= maxLogfmtPair && b[i] != ' '; i-- {
+		if b[i] == '=' {
+			return i > 0 && is(b[i-1], cIdent)
+		}
+	}
+	return false
+}
+
+// maxLogfmtPair bounds logfmtBefore's look back.
+const maxLogfmtPair = 64
+
 // otherPasswordText reports whether text may be the value of a label that
-// otherPasswordLabel names: not a CTLive ID (startsWithID), nor a boolean
+// otherPasswordLabel names: holding no CTLive ID (holdsID), nor a boolean
 // or a placeholder (`pass: true`, `"canPass":"yes"`, `privateKey: null`).
 func otherPasswordText(text []byte) bool {
-	if startsWithID(text) {
+	if holdsID(text) {
 		return false
 	}
 	for _, w := range [...]string{"true", "false", "yes", "no", "on", "off", "ok", "null", "undefined", "none", "0", "1"} {
@@ -1669,7 +1700,8 @@ func allCaps(l []byte) bool {
 // that names no secret but may name a session: the UUID after a label
 // with session inside a word (`jsessionid=<uuid>`, `userSessionId:
 // <uuid>`, `sessionUUID: <uuid>`), and the value of express-session's
-// cookie, `connect.sid` (sessionCookieValue). Apart from labelled to keep
+// cookie, `connect.sid`, or under a session's name of its own when it is
+// signed (sessionCookieValue, signedCookie). Apart from labelled to keep
 // that one small enough to inline into the body pass.
 func (s *scan) sessionLabelled(b []byte, start, j, c int, r *Result) {
 	if l := b[start:j]; compoundSessionLabel(l) || uuidSessionLabel(l) {
@@ -1678,7 +1710,8 @@ func (s *scan) sessionLabelled(b []byte, start, j, c int, r *Result) {
 		}
 		return
 	}
-	if j-start != 3 || start < 8 || b[start-1] != '.' || !eqFold(b[start-8:j], "connect.sid") {
+	connect := j-start == 3 && start >= 8 && b[start-1] == '.' && eqFold(b[start-8:j], "connect.sid")
+	if l := b[start:j]; !connect && !SessionLabel(l) && !hasSuffixFold(l, "sid") {
 		return
 	}
 	v := c + 1
@@ -1688,10 +1721,21 @@ func (s *scan) sessionLabelled(b []byte, start, j, c int, r *Result) {
 	for v < len(b) && (b[v] == ' ' || b[v] == '\t') {
 		v++
 	}
-	if text := s.value(b, v); text != nil && sessionCookieValue(text) {
+	if text := s.value(b, v); text != nil && sessionCookieValue(text) && (connect || signedCookie(text)) {
 		quoted := b[v] == '"' || b[v] == '\'' || b[v] == '\\'
 		s.tokenValue(text, []byte("connect.sid"), quoted, j < c && b[j] == '"', r)
 	}
+}
+
+// signedCookie reports whether v, a signed cookie's value (sessionCookieValue
+// says it starts so), holds the signature express-session appends: a '.'
+// 18 or more bytes in (after `s:` or `s%3A` and an ID), then 16 or more
+// bytes. express-session's cookie under a name of its own (`sessionId=`,
+// `sid=`, `__Host-sid=`, `ctlive.sid=`; Express's security guide advises
+// renaming it) is taken only so.
+func signedCookie(v []byte) bool {
+	d := bytes.IndexByte(idPrefix(v), '.')
+	return d >= 18 && len(v)-d-1 >= 16
 }
 
 // sessionCookieValue reports whether v, the value of express-session's
@@ -1722,10 +1766,23 @@ func sessionCookieValue(v []byte) bool {
 // once per label.
 func idPrefix(v []byte) []byte { return v[:min(len(v), maxIDPrefix)] }
 
-// startsWithID reports whether v starts with what may be a CTLive ID
-// (`CHAT_AGM_<uuid>`, `USER_<login>`: capitals first) and names one
-// within idPrefix.
-func startsWithID(v []byte) bool { return len(v) > 0 && is(v[0], cUpper) && namesCTLiveID(idPrefix(v)) }
+// holdsID reports whether v's start (idPrefix) names a CTLive ID
+// (`'[CHAT_AGM_<uuid>]'`, `room=CHAT_AGM_<uuid>`, `transfer to USER_bob`),
+// or holds a UUID with anything else (`id=<uuid>`, `session <uuid>`: a
+// message's or a session's, which their own rules take). A value that is
+// a UUID alone may be a generated password; it is not refused.
+func holdsID(v []byte) bool {
+	p := idPrefix(v)
+	if namesCTLiveID(p) {
+		return true
+	}
+	for i := 0; i+36 <= len(p); i++ {
+		if p[i+8] == '-' && uuidAt(p, i) > 0 {
+			return len(v) != 36
+		}
+	}
+	return false
+}
 
 // maxIDPrefix: `CHANNEL_TENANT_<uuid>` with a long channel and tenant.
 const maxIDPrefix = 128

@@ -346,6 +346,18 @@ var secretCases = []struct {
 	{"a PEM key's lines in an array", "[fcm] loaded key [\n  '-----BEGIN PRIVATE KEY-----',\n  '" + pem1 + "',\n  '" + pem2 + "',\n  '-----END PRIVATE KEY-----'\n]",
 		[]string{"password:',\n  '" + pem1 + "',\n  '" + pem2 + "',\n  '"}},
 	{"an environment's PASS", "[env] PASS=hunter2 USER=bob", []string{"password:hunter2"}},
+	// helper-90: an encrypted key's header takes one word; an ID or a
+	// UUID inside a new label's value keeps it data; signed session
+	// cookies under other names; logfmt and compound pass labels.
+	{"an encrypted key flattened to one line", "[ssh] key=-----BEGIN RSA PRIVATE KEY----- Proc-Type: 4,ENCRYPTED DEK-Info: AES-128-CBC,0123ABCD  " + pem1 + " " + pem2 + " -----END RSA PRIVATE KEY-----",
+		[]string{"password: Proc-Type: 4,ENCRYPTED DEK-Info: AES-128-CBC,0123ABCD  " + pem1 + " " + pem2 + " "}},
+	{"text after a key's header is no key", "[ssh] -----BEGIN RSA PRIVATE KEY----- " + pem1 + " Proc-Type: 4,ENCRYPTED rejected for session " + session + " room [CHAT_AGM_" + session + "] -----END RSA PRIVATE KEY-----",
+		[]string{"password: " + pem1, "session:" + session}},
+	{"express-session's cookie under other names", "[HTTP] Cookie: sessionId=s%3AaBcDeFgHiJkLmNoPqRsTuVwXyZ012345.Kx9Zq1w2E3r4T5y6U7i8; __Host-sid=s:aBcDeFgHiJkLmNoPqRs.Kx9Zq1w2E3r4T5y6U7",
+		[]string{"token:s%3AaBcDeFgHiJkLmNoPqRsTuVwXyZ012345.Kx9Zq1w2E3r4T5y6U7i8", "token:s:aBcDeFgHiJkLmNoPqRs.Kx9Zq1w2E3r4T5y6U7"}},
+	{"logfmt and compound pass labels", `[smtp] level=info msg="smtp login" user=bob pass=hunter2 db_pass=hunter3 smtp.pass=hunter4`,
+		[]string{"password:hunter2", "password:hunter3", "password:hunter4"}},
+	{"jsonwebtoken's secretOrPublicKey", "[jwt] verify { secretOrPublicKey: 'ctliveSharedSecret' }", []string{"password:ctliveSharedSecret"}},
 	{"text between two armours is no key", "[firebase] -----BEGIN PRIVATE KEY----- rejected for session " + session + ": -----END PRIVATE KEY----- x", []string{"session:" + session}},
 	{"a PEM key cut short: its long lines", "[fcm] key -----BEGIN PRIVATE KEY----- " + pem1 + " " + pem2 + " MIIC", []string{"password: " + pem1 + " " + pem2}},
 	{"an escaped quote ends a key in chat text", `[socketIO] data:{"text":"my key: -----BEGIN PRIVATE KEY----- ` + pem1 + ` \"is that right?\" asked","n":1}`, []string{"password: " + pem1}},
@@ -375,6 +387,8 @@ var secretCases = []struct {
 	// unless they look like the credential.
 	{"an ID in brackets after a pass label", "[routing] secondPass: [CHAT_AGM_" + session + "] assigned, firstPass=(USER_bob) privateKey: CHAT_AGM_" + session, nil},
 	{"a payload under a pass label", `[bot] [AGM] boarding_pass:{"seat":"12A"} state:{"firstPass":["x"],"privateKey":null,"canPass":"yes"}`, nil},
+	{"an ID inside a new label's quoted value", `[routing] secondPass: '[CHAT_AGM_` + session + `]' {"firstPass":"[USER_bob]"} passphrase: room=CHAT_AGM_` + session + ` joined`, nil},
+	{"a UUID with words in a new label's value", "[fn] private_key: id=" + session + " passphrase: session=" + session, []string{"session:" + session}},
 	{"pass in prose", `[bot] second_pass: 3 of 5 agents healthcheck_pass=ok ticketPass: "ok" data:{"text":"You shall not pass: \"Gandalf\""}`, nil},
 	{"a cookie value express-session did not sign", "[HTTP] connect.sid: undefined for CHAT_AGM_" + session + " connect.sid=USER_bob", nil},
 }

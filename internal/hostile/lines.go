@@ -107,6 +107,8 @@ var Shapes = []Shape{
 		}
 		return "    'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2\\n' +\n"
 	}},
+	{"pem-headers", func(int) string { return "-----BEGIN RSA PRIVATE KEY----- Proc-Type: x " }}, // each header before the next armour (helper-90: was quadratic)
+	{"signed-session-cookies", func(int) string { return "sid=s%3Asid=s%3Aaaaaaaaaaaaaaaaa." }},
 	{"session-cookies", func(int) string { return "connect.sid=s%3Aconnect.sid=" }},   // one cookie's value holds every later label
 	{"compound-pass-run", func(int) string { return "x_pass=" }},                      // one value holds every later label
 	{"pass-labels", func(int) string { return `pass:"passphrase=secretAccessKey: ` }}, // the new labels glued
