@@ -1629,7 +1629,7 @@ func (s *scan) otherPasswordValue(b, label []byte, start, j, c, v int) bool {
 		return false
 	}
 	text := s.value(b, v)
-	if text == nil || !otherPasswordText(text) {
+	if text == nil || !otherPasswordText(text) || quoted && !quotedOtherPassword(text, b[v]) {
 		return false
 	}
 	if quoted || !passLabel(label) {
@@ -1669,6 +1669,31 @@ func logfmtBefore(b []byte, start int) bool {
 
 // maxLogfmtPair bounds logfmtBefore's look back.
 const maxLogfmtPair = 64
+
+// quotedOtherPassword reports whether text, a value in quotes q after a
+// label otherPasswordLabel names, reads as one: chat text's quote left
+// open (`my boarding pass: 'B7, I am at the gate…`) runs to the next quote
+// anywhere, across a JSON string's end and IDs (helper-91). So it holds
+// no line break, no bracket or brace, no `"` inside other quotes, at most
+// maxOtherQuoted bytes, and no CTLive ID or other UUID anywhere (the
+// window otherPasswordText reads is the whole value).
+func quotedOtherPassword(text []byte, q byte) bool {
+	if len(text) > maxOtherQuoted || q != '"' && bytes.IndexByte(text, '"') >= 0 {
+		return false
+	}
+	for _, c := range text {
+		switch c {
+		case '\n', '\r', '{', '}', '[', ']':
+			return false
+		}
+	}
+	return !idIn(text, len(text))
+}
+
+// maxOtherQuoted bounds quotedOtherPassword's value: Rails' SECRET_KEY_BASE
+// is 128 hex digits. A PEM key under a label is longer; its own rule
+// (privateKey) takes its body.
+const maxOtherQuoted = 256
 
 // otherPasswordText reports whether text may be the value of a label that
 // otherPasswordLabel names: holding no CTLive ID (holdsID), nor a boolean
@@ -1771,14 +1796,16 @@ func idPrefix(v []byte) []byte { return v[:min(len(v), maxIDPrefix)] }
 // or holds a UUID with anything else (`id=<uuid>`, `session <uuid>`: a
 // message's or a session's, which their own rules take). A value that is
 // a UUID alone may be a generated password; it is not refused.
-func holdsID(v []byte) bool {
-	p := idPrefix(v)
+func holdsID(v []byte) bool { return idIn(idPrefix(v), len(v)) }
+
+// idIn is holdsID for the window p of a value n bytes long.
+func idIn(p []byte, n int) bool {
 	if namesCTLiveID(p) {
 		return true
 	}
 	for i := 0; i+36 <= len(p); i++ {
 		if p[i+8] == '-' && uuidAt(p, i) > 0 {
-			return len(v) != 36
+			return n != 36
 		}
 	}
 	return false

@@ -389,6 +389,9 @@ var secretCases = []struct {
 	{"a payload under a pass label", `[bot] [AGM] boarding_pass:{"seat":"12A"} state:{"firstPass":["x"],"privateKey":null,"canPass":"yes"}`, nil},
 	{"an ID inside a new label's quoted value", `[routing] secondPass: '[CHAT_AGM_` + session + `]' {"firstPass":"[USER_bob]"} passphrase: room=CHAT_AGM_` + session + ` joined`, nil},
 	{"a UUID with words in a new label's value", "[fn] private_key: id=" + session + " passphrase: session=" + session, []string{"session:" + session}},
+	// helper-91: chat text's quote left open runs to the next quote.
+	{"a quote left open after pass in chat text", `[whatsappWebhook] [AGM] Incoming message data:{"text":"my boarding pass: 'B7, I am at the gate now"} for contact [WHATSAPP_AGM_` + session + `] reply:{"text":"we're on it"}`, nil},
+	{"a double quote left open after pass", `[messengerWebhook] [AGM] Boarding pass: "Incoming message id [m_CH88] for contact [MESSENGER_AGM_` + session + `] data:{"optionId":1}`, nil},
 	{"pass in prose", `[bot] second_pass: 3 of 5 agents healthcheck_pass=ok ticketPass: "ok" data:{"text":"You shall not pass: \"Gandalf\""}`, nil},
 	{"a cookie value express-session did not sign", "[HTTP] connect.sid: undefined for CHAT_AGM_" + session + " connect.sid=USER_bob", nil},
 }
