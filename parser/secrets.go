@@ -1608,14 +1608,15 @@ var pemBody = func() (t [256]bool) {
 // b[start:j] that otherPasswordLabel names, whose ':' or '=' is b[c], is
 // that credential. These labels are common words (`Boarding pass: seat
 // 12A`, `second_pass: 3 of 5`, `firstPass: [CHAT_AGM_<uuid>]`,
-// `boarding_pass:{…}`, `privateKey: null`), so (helper-88, helper-89):
+// `boarding_pass:{…}`, `privateKey: null`), so (helper-88 to helper-91):
 //   - a structure or a bracketed value is data, not the credential;
 //   - a JSON-escaped quote (`\"x\"`) only after a label quoted so too;
-//   - never a value otherPasswordText refuses (an ID, a placeholder);
-//   - pass unquoted only with '=' in an environment variable (`DB_PASS=`,
-//     `PASS=`),
-//     a query or form (`?pass=`, `&pass=`, `pass=x&`, `;pass=`) or a
-//     command-line flag (`--pass=`).
+//   - never a value otherPasswordText refuses (an ID, a placeholder), nor
+//     a quoted one quotedOtherPassword refuses (a quote left open);
+//   - pass unquoted only after '=': a compound label (`db_pass=`,
+//     `smtpPass=`, `smtp.pass=`), an environment variable (`PASS=`), a
+//     query or form (`?pass=`, `&pass=`, `;pass=`, `pass=x&`), a
+//     command-line flag (`--pass=`) or a logfmt pair (`user=bob pass=x`).
 func (s *scan) otherPasswordValue(b, label []byte, start, j, c, v int) bool {
 	if v >= len(b) {
 		return false
