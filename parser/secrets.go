@@ -1703,8 +1703,11 @@ func otherPasswordText(text []byte) bool {
 	if holdsID(text) {
 		return false
 	}
-	for _, w := range [...]string{"true", "false", "yes", "no", "on", "off", "ok", "null", "undefined", "none", "0", "1"} {
-		if len(text) == len(w) && eqFold(text, w) {
+	if len(text) == 1 && (text[0] == '0' || text[0] == '1') {
+		return false
+	}
+	for _, w := range [...]string{"true", "false", "yes", "no", "on", "off", "ok", "null", "undefined", "none"} {
+		if eqFold(text, w) { // eqFold folds letters only: the digits are compared above
 			return false
 		}
 	}
@@ -1749,7 +1752,7 @@ func (s *scan) sessionLabelled(b []byte, start, j, c int, r *Result) {
 	}
 	if text := s.value(b, v); text != nil && sessionCookieValue(text) && (connect || signedCookie(text)) {
 		quoted := b[v] == '"' || b[v] == '\'' || b[v] == '\\'
-		s.tokenValue(text, []byte("connect.sid"), quoted, j < c && b[j] == '"', r)
+		s.tokenValue(text, b[start:j], quoted, j < c && b[j] == '"', r)
 	}
 }
 
