@@ -39,3 +39,51 @@ func lettersAlnum(x uint64) (letters, alnum uint64) {
 func gatherHighs(x uint64) uint64 {
 	return (x & highs) * 0x0002040810204081 >> 56
 }
+
+// wordPairGroups cover the first two letters of every word in wordStarts
+// with eight groups of first letters × second letters, one bit each in a
+// byte per letter: wordPairs (classify_simd.go) tests 32 word starts with a
+// few vector lookups, and only the starts whose two letters share a group
+// reach the trigram test. The groups let few pairs outside wordStarts pass
+// (ed, eo, ix, iy, jn, ln, uo): most of a line's word starts are dropped
+// before a data-dependent branch.
+var wordPairGroups = [8]struct{ first, second string }{
+	{"sfwb", "a"},  // save, failed, warn, basic
+	{"nmsb", "e"},  // newcontact, messageid, session, bearer, begin
+	{"ljeu", "on"}, // login, joincontact, endcontact, unhandled
+	{"et", "r"},    // error, transcript
+	{"a", "gu"},    // agentlogin, authorization
+	{"ei", "yxd"},  // eyJ, exception, id
+	{"s", "i"},     // sid
+	{"c", "t"},     // ctlivetoken, ct7token
+}
+
+// pairTables are wordPairGroups as VPSHUFB tables over a letter's low
+// nibble once folded to lower case: first letters 0x60-0x6f, then
+// 0x70-0x7f, then the same for second letters; each 16-byte table twice,
+// once per 128-bit lane.
+var pairTables = func() (t [4][32]uint8) {
+	for g, grp := range wordPairGroups {
+		for k, letters := range []string{grp.first, grp.second} {
+			for _, c := range []byte(letters) {
+				tab := &t[2*k+int(c>>4)-6]
+				tab[c&15] |= 1 << g
+				tab[16+c&15] |= 1 << g
+			}
+		}
+	}
+	return
+}()
+
+// wordPair reports whether a and b begin a word as wordPairGroups admit
+// it, byte by byte: the reference wordPairs is tested against.
+func wordPair(a, b byte) bool {
+	group := func(c byte, k int) uint8 {
+		c |= 0x20
+		if c>>4 != 6 && c>>4 != 7 {
+			return 0
+		}
+		return pairTables[2*k+int(c>>4)-6][c&15]
+	}
+	return group(a, 0)&group(b, 1) != 0
+}

@@ -51,8 +51,8 @@ func classify32(x archsimd.Int8x32) (letters, alnum, trig, backslash uint32) {
 // splat holds the constant bytes of classify32 and uuidAtAVX2 32 times
 // each, in the order of the s* indexes. Plain arrays, not vectors made at
 // init: making those would run AVX2 instructions on a CPU without them.
-var splat = func() (t [12][32]int8) {
-	for k, c := range []int8{0x20, 'a' - 1, 'z' + 1, '0' - 1, '9' + 1, ':', '_', '=', '%', '\\', 'f' + 1, '-'} {
+var splat = func() (t [14][32]int8) {
+	for k, c := range []int8{0x20, 'a' - 1, 'z' + 1, '0' - 1, '9' + 1, ':', '_', '=', '%', '\\', 'f' + 1, '-', 0x60, 0x70} {
 		for i := range t[k] {
 			t[k][i] = c
 		}
@@ -73,6 +73,9 @@ const (
 	sBackslash
 	sAfterF
 	sDash
+	sHigh6
+	sHigh7
+	sNibbleBias = sHigh7 // 0x70: added to 0x00-0x0f stays below 0x80, the rest reach it
 )
 
 func splatAt(k int) archsimd.Int8x32 { return archsimd.LoadInt8x32(&splat[k]) }
@@ -105,4 +108,32 @@ func uuidAtAVX2(b []byte, i int) int {
 		return 0
 	}
 	return i + 36
+}
+
+// wordPairs sets bit k when p[k] and p[k+1] begin a word as wordPairGroups
+// admit it (wordPair). A letter's groups are two VPSHUFB lookups, one per
+// high nibble of its folded byte: an index pushed to 0x80 and above by a
+// saturating add looks up zero, so no byte outside 0x60-0x7f has a group.
+func wordPairs(p *[blockSize + 1]byte) uint64 {
+	if !hasAVX2 {
+		return ^uint64(0)
+	}
+	lo := wordPairs32((*[32]uint8)(p[0:32]), (*[32]uint8)(p[1:33]))
+	hi := wordPairs32((*[32]uint8)(p[32:64]), (*[32]uint8)(p[33:65]))
+	archsimd.ClearAVXUpperBits()
+	return uint64(lo) | uint64(hi)<<32
+}
+
+func wordPairs32(first, second *[32]uint8) uint32 {
+	f := letterGroups(archsimd.LoadUint8x32(first), &pairTables[0], &pairTables[1])
+	s := letterGroups(archsimd.LoadUint8x32(second), &pairTables[2], &pairTables[3])
+	return ^f.And(s).Equal(archsimd.Uint8x32{}).ToBits()
+}
+
+func letterGroups(x archsimd.Uint8x32, t6, t7 *[32]uint8) archsimd.Uint8x32 {
+	folded := x.Or(splatAt(sFold).AsUint8x32())
+	bias := splatAt(sNibbleBias).AsUint8x32()
+	i6 := folded.Xor(splatAt(sHigh6).AsUint8x32()).AddSaturated(bias).AsInt8x32()
+	i7 := folded.Xor(splatAt(sHigh7).AsUint8x32()).AddSaturated(bias).AsInt8x32()
+	return archsimd.LoadUint8x32(t6).PermuteOrZeroGrouped(i6).Or(archsimd.LoadUint8x32(t7).PermuteOrZeroGrouped(i7))
 }

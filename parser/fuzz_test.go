@@ -270,6 +270,44 @@ func FuzzClassify64(f *testing.F) {
 	})
 }
 
+// FuzzWordPairs: the vector test of a block's word starts (wordPairs)
+// agrees with the byte-by-byte one, the byte after the block included.
+func FuzzWordPairs(f *testing.F) {
+	f.Add([]byte("[socketIO] [AGM] newContact session ID eyJ SAVE \xe5\xc1\x60\x7b Bearer ct7token id\x00\xff"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var block [blockSize + 1]byte
+		copy(block[:], b)
+		var want uint64
+		for k := range blockSize {
+			if wordPair(block[k], block[k+1]) {
+				want |= 1 << k
+			}
+		}
+		if got := wordPairs(&block); got != want && got != ^uint64(0) { // all ones: no SIMD
+			t.Fatalf("wordPairs(%q) = %#x, want %#x", block, got, want)
+		}
+	})
+}
+
+// Every word the body pass acts on passes the pair filter, in any case:
+// a word start the filter drops is a keyword, an ID's context or a
+// credential's label never looked at.
+func TestWordPairsAdmitEveryWordStart(t *testing.T) {
+	for _, w := range wordStarts {
+		for _, pair := range []string{w[:2], strings.ToUpper(w[:2]), strings.ToUpper(w[:1]) + w[1:2], w[:1] + strings.ToUpper(w[1:2])} {
+			if !wordPair(pair[0], pair[1]) {
+				t.Errorf("wordPair(%q) = false: %q is never looked at", pair, w)
+			}
+		}
+	}
+	// And most other starts are dropped before the trigram test.
+	for _, pair := range []string{"th", "co", "ms", "at", "re", "st", "us", "ch", "wi"} {
+		if wordPair(pair[0], pair[1]) {
+			t.Errorf("wordPair(%q) = true: a common start reaches the trigram test", pair)
+		}
+	}
+}
+
 // FuzzStripANSI: StripANSI gives the same text as the parser's own
 // stripping, and each position points at that byte of the line, in order.
 func FuzzStripANSI(f *testing.F) {

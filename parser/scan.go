@@ -70,24 +70,27 @@ type scan struct {
 func (s *scan) words(b []byte, r *Result) {
 	s.text = b
 	n := len(b)
-	var tail [blockSize]byte // the last, partial block, zero-padded: NUL is in no class
-	prevAlnum := uint64(0)   // the byte before the body counts as a boundary
+	// A block and the byte after it (wordPairs looks at two), or the
+	// last ones zero-padded: NUL is in no class.
+	var tail [blockSize + 1]byte
+	prevAlnum := uint64(0) // the byte before the body counts as a boundary
 	prevBackslash := uint64(0)
 	gluedNext := uint64(0) // JWT candidates after a percent-escape that start in the next block
 	for i := 0; i < n; i += blockSize {
 		block := &tail
-		if i+blockSize <= n {
-			block = (*[blockSize]byte)(b[i : i+blockSize])
+		if i+blockSize < n {
+			block = (*[blockSize + 1]byte)(b[i : i+blockSize+1])
 		} else {
 			copy(tail[:], b[i:])
 		}
-		letters, alnum, trig, backslash := classify64(block)
+		letters, alnum, trig, backslash := classify64((*[blockSize]byte)(block[:blockSize]))
 		starts := letters &^ (alnum<<1 | prevAlnum)
 		// The letter of an escape (`\n`) starts a word all the same (the
 		// contract: `C:\newContact` holds newContact), and the text after
 		// the escape is looked at for credentials too (`\nsession <uuid>`).
 		escapedStarts := starts & (backslash<<1 | prevBackslash)
 		prevAlnum, prevBackslash = alnum>>63, backslash>>63
+		starts &= wordPairs(block)
 		starts |= gluedNext
 		gluedNext = 0
 		for ; trig != 0; trig &= trig - 1 {
@@ -242,18 +245,27 @@ func (t *trigramSet) has(a, b, c byte) bool {
 	return t[x>>6]>>(x&63)&1 != 0
 }
 
+// wordStarts begin the words s.word acts on, lower case: every such word
+// starts with one of them (eqFold and hasPrefixFold compare so). `id` is
+// two letters and any third byte follows it.
+var wordStarts = []string{"save", "warn", "login", "error", "failed", "newcontact", "endcontact",
+	"agentlogin", "transcript", "joincontact", "unhandled", "session", "messageid", "ctlivetoken",
+	"ct7token", "authorization", "bearer", "basic", "eyj", "exception", "sid", "begin", "id"}
+
 // wordTrigrams: the beginnings of the keywords and of the context words of
 // session and message IDs. `id` is two letters: any third byte passes.
 var wordTrigrams = func() (t trigramSet) {
-	for _, w := range []string{"save", "warn", "login", "error", "failed", "newcontact", "endcontact",
-		"agentlogin", "transcript", "joincontact", "unhandled", "session", "messageid", "ctlivetoken",
-		"ct7token", "authorization", "bearer", "basic", "eyj", "exception", "sid", "begin"} {
-		x := trigramIndex(w[0], w[1], w[2])
-		t[x>>6] |= 1 << (x & 63)
-	}
-	for c := 0; c < 32; c++ {
-		x := trigramIndex('i', 'd', byte(c))
-		t[x>>6] |= 1 << (x & 63)
+	for _, w := range wordStarts {
+		for c := 0; c < 32; c++ {
+			if len(w) == 2 || c == 0 {
+				third := byte(c)
+				if len(w) > 2 {
+					third = w[2]
+				}
+				x := trigramIndex(w[0], w[1], third)
+				t[x>>6] |= 1 << (x & 63)
+			}
+		}
 	}
 	return
 }()
