@@ -2,16 +2,18 @@ package parser
 
 import "encoding/binary"
 
-// blockSize is how many bytes classify64 describes at once: one bit each in
-// a uint64.
+// blockSize is how many bytes classifyBlock describes at once: one bit each
+// in a uint64.
 const blockSize = 64
 
-// classify64 (classify_simd.go, classify_swar.go) describes a block of the
-// body, bit k for byte k: letters, letters-or-digits (the contract's word
-// characters), and the bytes the body pass must stop at, ':', '_', '=' and
-// '%' (a JWT glued after a URL's percent-escape). It
-// uses SIMD instructions where the build and the CPU allow, eight bytes at a
-// time in a uint64 otherwise.
+// classifyBlock (classify_simd.go, classify_swar.go) describes a block of
+// the body, bit k for byte k: letters, letters-or-digits (the contract's
+// word characters), the bytes the body pass must stop at, ':', '_', '=' and
+// '%' (a JWT glued after a URL's percent-escape), backslashes, and the
+// pairs: byte k and k+1 (the block holds one byte more) may begin a word
+// the body pass acts on (wordPair). It uses SIMD instructions where the
+// build and the CPU allow; otherwise classify64SWAR, eight bytes at a time
+// in a uint64, and every pair passes.
 
 func classify64SWAR(p *[blockSize]byte) (letters, alnum, trig, backslash uint64) {
 	for k := 0; k < blockSize/8; k++ {
@@ -42,7 +44,7 @@ func gatherHighs(x uint64) uint64 {
 
 // wordPairGroups cover the first two letters of every word in wordStarts
 // with eight groups of first letters × second letters, one bit each in a
-// byte per letter: wordPairs (classify_simd.go) tests 32 word starts with a
+// byte per letter: wordPairs32 (classify_simd.go) tests 32 word starts with a
 // few vector lookups, and only the starts whose two letters share a group
 // reach the trigram test. The groups let few pairs outside wordStarts pass
 // (ed, eo, ix, iy, jn, ln, uo): most of a line's word starts are dropped
@@ -76,7 +78,7 @@ var pairTables = func() (t [4][32]uint8) {
 }()
 
 // wordPair reports whether a and b begin a word as wordPairGroups admit
-// it, byte by byte: the reference wordPairs is tested against.
+// it, byte by byte: the reference wordPairs32 is tested against.
 func wordPair(a, b byte) bool {
 	group := func(c byte, k int) uint8 {
 		c |= 0x20

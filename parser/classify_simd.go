@@ -11,7 +11,7 @@ import (
 // classified 32 bytes per instruction instead of eight bytes per handful:
 // the body pass is most of a line's cost.
 //
-// Each entry point here (classify64AVX2, uuidAtAVX2) clears the 256-bit
+// Each entry point here (classifyBlockAVX2, uuidAtAVX2) clears the 256-bit
 // registers' upper halves (VZEROUPPER) before it returns to scalar Go code:
 // Go does not, and the legacy-SSE instructions of the Go code after it
 // (zeroing with X15, MOVQ into an XMM register) then pay an AVX-SSE
@@ -19,20 +19,24 @@ import (
 // BenchmarkParse/without-payload 20-25% slower.
 var hasAVX2 = archsimd.X86.AVX2()
 
-func classify64(p *[blockSize]byte) (letters, alnum, trig, backslash uint64) {
+func classifyBlock(p *[blockSize + 1]byte) (letters, alnum, trig, backslash, pairs uint64) {
 	if hasAVX2 {
-		return classify64AVX2(p)
+		return classifyBlockAVX2(p)
 	}
-	return classify64SWAR(p)
+	letters, alnum, trig, backslash = classify64SWAR((*[blockSize]byte)(p[:blockSize]))
+	return letters, alnum, trig, backslash, ^uint64(0)
 }
 
-func classify64AVX2(p *[blockSize]byte) (letters, alnum, trig, backslash uint64) {
-	lo := archsimd.LoadUint8x32((*[32]uint8)(p[:32])).AsInt8x32()
-	hi := archsimd.LoadUint8x32((*[32]uint8)(p[32:])).AsInt8x32()
-	l0, a0, t0, b0 := classify32(lo)
-	l1, a1, t1, b1 := classify32(hi)
+func classifyBlockAVX2(p *[blockSize + 1]byte) (letters, alnum, trig, backslash, pairs uint64) {
+	lo := archsimd.LoadUint8x32((*[32]uint8)(p[:32]))
+	hi := archsimd.LoadUint8x32((*[32]uint8)(p[32:64]))
+	l0, a0, t0, b0 := classify32(lo.AsInt8x32())
+	l1, a1, t1, b1 := classify32(hi.AsInt8x32())
+	p0 := wordPairs32(lo, archsimd.LoadUint8x32((*[32]uint8)(p[1:33])))
+	p1 := wordPairs32(hi, archsimd.LoadUint8x32((*[32]uint8)(p[33:65])))
 	archsimd.ClearAVXUpperBits()
-	return uint64(l0) | uint64(l1)<<32, uint64(a0) | uint64(a1)<<32, uint64(t0) | uint64(t1)<<32, uint64(b0) | uint64(b1)<<32
+	return uint64(l0) | uint64(l1)<<32, uint64(a0) | uint64(a1)<<32, uint64(t0) | uint64(t1)<<32, uint64(b0) | uint64(b1)<<32,
+		uint64(p0) | uint64(p1)<<32
 }
 
 func classify32(x archsimd.Int8x32) (letters, alnum, trig, backslash uint32) {
@@ -110,23 +114,14 @@ func uuidAtAVX2(b []byte, i int) int {
 	return i + 36
 }
 
-// wordPairs sets bit k when p[k] and p[k+1] begin a word as wordPairGroups
-// admit it (wordPair). A letter's groups are two VPSHUFB lookups, one per
-// high nibble of its folded byte: an index pushed to 0x80 and above by a
-// saturating add looks up zero, so no byte outside 0x60-0x7f has a group.
-func wordPairs(p *[blockSize + 1]byte) uint64 {
-	if !hasAVX2 {
-		return ^uint64(0)
-	}
-	lo := wordPairs32((*[32]uint8)(p[0:32]), (*[32]uint8)(p[1:33]))
-	hi := wordPairs32((*[32]uint8)(p[32:64]), (*[32]uint8)(p[33:65]))
-	archsimd.ClearAVXUpperBits()
-	return uint64(lo) | uint64(hi)<<32
-}
-
-func wordPairs32(first, second *[32]uint8) uint32 {
-	f := letterGroups(archsimd.LoadUint8x32(first), &pairTables[0], &pairTables[1])
-	s := letterGroups(archsimd.LoadUint8x32(second), &pairTables[2], &pairTables[3])
+// wordPairs32 sets bit k when first[k] and second[k] (the byte after it)
+// begin a word as wordPairGroups admit it (wordPair). A letter's groups
+// are two VPSHUFB lookups, one per high nibble of its folded byte: an
+// index pushed to 0x80 and above by a saturating add looks up zero, so no
+// byte outside 0x60-0x7f has a group.
+func wordPairs32(first, second archsimd.Uint8x32) uint32 {
+	f := letterGroups(first, &pairTables[0], &pairTables[1])
+	s := letterGroups(second, &pairTables[2], &pairTables[3])
 	return ^f.And(s).Equal(archsimd.Uint8x32{}).ToBits()
 }
 

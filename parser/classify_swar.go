@@ -2,11 +2,11 @@
 
 package parser
 
-func classify64(p *[blockSize]byte) (letters, alnum, trig, backslash uint64) {
-	return classify64SWAR(p)
+// classifyBlock without SIMD lets every word start reach the trigram test
+// (pairs all ones).
+func classifyBlock(p *[blockSize + 1]byte) (letters, alnum, trig, backslash, pairs uint64) {
+	letters, alnum, trig, backslash = classify64SWAR((*[blockSize]byte)(p[:blockSize]))
+	return letters, alnum, trig, backslash, ^uint64(0)
 }
 
 func uuidAt(b []byte, i int) int { return uuidAtSWAR(b, i) }
-
-// wordPairs without SIMD lets every word start reach the trigram test.
-func wordPairs(*[blockSize + 1]byte) uint64 { return ^uint64(0) }

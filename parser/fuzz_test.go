@@ -258,20 +258,27 @@ func FuzzClassify64(f *testing.F) {
 				wantTrig |= 1 << k
 			}
 		}
+		var padded [blockSize + 1]byte
+		copy(padded[:], block[:])
+		inUse := func(p *[blockSize]byte) (uint64, uint64, uint64, uint64) {
+			l, a, tr, bs, _ := classifyBlock(&padded)
+			return l, a, tr, bs
+		}
 		for name, classify := range map[string]func(*[blockSize]byte) (uint64, uint64, uint64, uint64){
-			"in use": classify64, "swar": classify64SWAR,
+			"in use": inUse, "swar": classify64SWAR,
 		} {
 			l, a, tr, bs := classify(&block)
 			if l != wantLetters || a != wantAlnum || tr != wantTrig || bs != wantBackslash {
-				t.Fatalf("%s classify64(%q) = %#x %#x %#x %#x, want %#x %#x %#x %#x", name, block, l, a, tr, bs,
+				t.Fatalf("%s classifyBlock(%q) = %#x %#x %#x %#x, want %#x %#x %#x %#x", name, block, l, a, tr, bs,
 					wantLetters, wantAlnum, wantTrig, wantBackslash)
 			}
 		}
 	})
 }
 
-// FuzzWordPairs: the vector test of a block's word starts (wordPairs)
-// agrees with the byte-by-byte one, the byte after the block included.
+// FuzzWordPairs: the vector test of a block's word starts (classifyBlock's
+// pairs) agrees with the byte-by-byte one, the byte after the block
+// included.
 func FuzzWordPairs(f *testing.F) {
 	f.Add([]byte("[socketIO] [AGM] newContact session ID eyJ SAVE \xe5\xc1\x60\x7b Bearer ct7token id\x00\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -283,8 +290,8 @@ func FuzzWordPairs(f *testing.F) {
 				want |= 1 << k
 			}
 		}
-		if got := wordPairs(&block); got != want && got != ^uint64(0) { // all ones: no SIMD
-			t.Fatalf("wordPairs(%q) = %#x, want %#x", block, got, want)
+		if _, _, _, _, got := classifyBlock(&block); got != want && got != ^uint64(0) { // all ones: no SIMD
+			t.Fatalf("classifyBlock(%q) pairs = %#x, want %#x", block, got, want)
 		}
 	})
 }

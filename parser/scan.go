@@ -56,7 +56,8 @@ type scan struct {
 
 // words finds everything in the body except the leading tokens, in one
 // left-to-right pass over 64-byte blocks. Each block is classified at once
-// (classify64: letters, letters-or-digits, and the trigger bytes), and the
+// (classifyBlock: letters, letters-or-digits, the trigger bytes, and the
+// word starts whose first two letters may begin a word acted on), and the
 // pass stops only where something can start: a colon (url, exception types,
 // payload labels, labelled secrets), '=' (labelled secrets), an underscore
 // (contactID, userID), and a word that starts with a letter and whose first
@@ -70,7 +71,7 @@ type scan struct {
 func (s *scan) words(b []byte, r *Result) {
 	s.text = b
 	n := len(b)
-	// A block and the byte after it (wordPairs looks at two), or the
+	// A block and the byte after it (a word start's pair is two), or the
 	// last ones zero-padded: NUL is in no class.
 	var tail [blockSize + 1]byte
 	prevAlnum := uint64(0) // the byte before the body counts as a boundary
@@ -83,14 +84,14 @@ func (s *scan) words(b []byte, r *Result) {
 		} else {
 			copy(tail[:], b[i:])
 		}
-		letters, alnum, trig, backslash := classify64((*[blockSize]byte)(block[:blockSize]))
+		letters, alnum, trig, backslash, pairs := classifyBlock(block)
 		starts := letters &^ (alnum<<1 | prevAlnum)
 		// The letter of an escape (`\n`) starts a word all the same (the
 		// contract: `C:\newContact` holds newContact), and the text after
 		// the escape is looked at for credentials too (`\nsession <uuid>`).
 		escapedStarts := starts & (backslash<<1 | prevBackslash)
 		prevAlnum, prevBackslash = alnum>>63, backslash>>63
-		starts &= wordPairs(block)
+		starts &= pairs
 		starts |= gluedNext
 		gluedNext = 0
 		for ; trig != 0; trig &= trig - 1 {
