@@ -130,6 +130,39 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 	})
 }
 
+// FuzzEncodedPasswordNeverLeaves: a password in a URL-encoded query or
+// JSON (the '=' or ':' after its label an escape, once or twice encoded),
+// whatever text stands around it, leaves in no output in clear.
+func FuzzEncodedPasswordNeverLeaves(f *testing.F) {
+	f.Add("[loginAPI] [AGM] redirect url:/sso?next=", uint8(0))
+	f.Add(`data:{"m":"`, uint8(1))
+	f.Add("\x1b[36m[x]\x1b[0m %26", uint8(2))
+	f.Add("pass: '", uint8(3))
+	const password = "hunter2x9Q"
+	s := MustNew(Defaults())
+	f.Fuzz(func(t *testing.T, around string, shape uint8) {
+		if len(around) > 4096 {
+			t.Skip()
+		}
+		planted := []string{
+			" %2Flogin%3Fuser%3Dbob%26password%3D" + password + "%26x%3D1 ",
+			" %252Flogin%253Fclient_secret%253D" + password + "%2526x ",
+			" %7B%22user%22%3A%22bob%22%2C%22pwd%22%3A%22" + password + "%22%7D ",
+			" q=db_passwd%3A%20" + password + " ",
+		}[shape%4]
+		line := around + planted + around
+		evs, err := s.DecodeChunk(v1(kv{"log", line}), "t")
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("decode: %v", err)
+		}
+		for form, out := range outputs(evs[0]) {
+			if bytes.Contains(out, []byte(password)) {
+				t.Fatalf("%s holds the password in clear for %q: %.400q", form, line, out)
+			}
+		}
+	})
+}
+
 // FuzzFoldIndex: the anchored search finds what a plain search of both
 // texts lower-cased finds, at the same place.
 func FuzzFoldIndex(f *testing.F) {

@@ -52,6 +52,7 @@ type scan struct {
 	sessionSpelled             int8 // spellsSession's answer: 0 not asked yet, 1 yes, 2 no
 	memberFrom                 int  // where the last memberWalk started, +1
 	memberIs                   bool // and its answer
+	percentTo                  int  // the end of the last URL-encoded value percentLabelled read
 }
 
 // words finds everything in the body except the leading tokens, in one
@@ -108,6 +109,7 @@ func (s *scan) words(b []byte, r *Result) {
 				}
 			} else if w := percentEscapeEnd(b, p); w > 0 {
 				s.sessionAfterEscape(b, w, r)
+				s.percentLabelled(b, p, w, r)
 			}
 		}
 		for ; escapedStarts != 0; escapedStarts &= escapedStarts - 1 {

@@ -764,6 +764,102 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	}
 }
 
+// percentLabelled handles the URL percent-escape at b[p:w] when it
+// encodes the '=' or ':' after a credential's label, or the '"' and ':'
+// of URL-encoded JSON: `next=%2Flogin%3Fuser%3Dbob%26password%3Dhunter2`,
+// `%7B%22password%22%3A%22hunter2%22%7D`, each also encoded twice
+// (`%253D`). The label is the one labelled reads (secretLabel), after
+// the escape that may stand glued before it (`%26password`); the value
+// runs up to an encoded '&', blank, quote or closing bracket
+// (percentValueEnd). ct7Token and ctlivetoken are left to their word
+// rules, which read encoded separators themselves (skipTokenSep). A label
+// inside the last value read is not looked at again: each byte is read
+// for one value at most, so a run of `pwd%3D` stays linear.
+func (s *scan) percentLabelled(b []byte, p, w int, r *Result) {
+	if p < s.percentTo {
+		return
+	}
+	v := w
+	switch c, _ := hexDigits(b[w-2 : w]); c {
+	case '=', ':':
+	case '"':
+		if w >= len(b) || b[w] != '%' {
+			return
+		}
+		if v = percentEscapeEnd(b, w); v < 0 {
+			return
+		}
+		if c, _ := hexDigits(b[v-2 : v]); c != '=' && c != ':' {
+			return
+		}
+	default:
+		return
+	}
+	if p < 3 || !MayNameSecret(b[p-3:p]) {
+		return
+	}
+	start := p
+	for start > 0 && is(b[start-1], cIdent) {
+		start--
+		if start >= 2 && b[start-1] == '-' && is(b[start-2], cIdent) {
+			start-- // a header name: X-Api-Key
+		}
+	}
+	if start > 0 && b[start-1] == '%' {
+		if e := percentEscapeEnd(b, start-1); e > 0 && e < p {
+			start = e // the escape's hex digits are not the label's
+		}
+	}
+	label := b[start:p]
+	kind := secretLabel(label)
+	if kind == SecretNone || eqFold(label, "ct7token") || eqFold(label, "ctlivetoken") {
+		return
+	}
+	for v < len(b) && b[v] == '%' { // an encoded quote or blank before the value
+		e := percentEscapeEnd(b, v)
+		if e < 0 {
+			break
+		}
+		if c, _ := hexDigits(b[e-2 : e]); c != '"' && c != '\'' && c != ' ' {
+			break
+		}
+		v = e
+	}
+	end := percentValueEnd(b, v)
+	s.percentTo = end
+	text := b[v:end]
+	if len(text) == 0 || otherPasswordLabel(label) && holdsID(text) {
+		return // pass, a key: common words, whose values are read with care
+	}
+	if kind == SecretToken {
+		s.tokenValue(text, label, false, false, r)
+		return
+	}
+	s.secret(text, kind, r)
+}
+
+// percentValueEnd returns the end of the URL-encoded value that starts at
+// b[v]: its token characters (tokenChar) up to an escape, once or twice
+// encoded, of '&', a blank, a quote, ',', ';', ']' or '}'. An encoded '='
+// stays in the value: base64's padding (`x%3D%3D`).
+func percentValueEnd(b []byte, v int) int {
+	i := v
+	for i < len(b) && tokenChar[b[i]] {
+		if b[i] == '%' {
+			if e := percentEscapeEnd(b, i); e > 0 {
+				switch c, _ := hexDigits(b[e-2 : e]); c {
+				case '&', ' ', '"', '\'', ',', ';', ']', '}':
+					return i
+				}
+				i = e
+				continue
+			}
+		}
+		i++
+	}
+	return i
+}
+
 // authOption handles the value after `auth:` or `auth=` at b[c]: Node's
 // http.request option `auth: 'user:password'`, Basic credentials
 // unencoded, replaced as a password. Only the key `auth` itself (not

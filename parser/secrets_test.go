@@ -203,6 +203,17 @@ var secretCases = []struct {
 	{"a message id after a login ending in .sid", "[socketIO] [messageSeen] seen by agent USER_john.sid id [" + msgID + "]", nil},
 	{"a message id after the word sid", "[socketIO] [AGM] sid id [" + msgID + "]", nil},
 	{"a form's session[id] percent-encoded", "[HTTP] POST /login body session%5Bid%5D=" + session + "&remember=1", []string{"session:" + session}},
+	// A credential's label and value inside a URL-encoded query or JSON
+	// (a redirect's `next=`, an SSO `state`): the '=' or ':' is an escape.
+	{"a password in an encoded query", "[loginAPI] [AGM] redirect url:/sso?next=%2Flogin%3Fuser%3Dbob%26password%3Dhunter2%26x%3D1 done", []string{"password:hunter2"}},
+	{"a secret in a query encoded twice", "[loginAPI] [AGM] url:/sso?next=%252Flogin%253Fclient_secret%253Dhunter2%2526x%253D1", []string{"password:hunter2"}},
+	{"a password in encoded JSON", "[loginAPI] [AGM] q=%7B%22user%22%3A%22bob%22%2C%22password%22%3A%22hunter2%22%7D", []string{"password:hunter2"}},
+	{"an encoded blank before the value", "[loginAPI] [AGM] note=pwd%3A%20hunter2%26y", []string{"password:hunter2"}},
+	{"an access token in an encoded query", "[loginAPI] [AGM] cb?next=%2Fhome%3Faccess_token%3Dya29.a0AfH6SMBx3k%26state%3D1", []string{"token:ya29.a0AfH6SMBx3k"}},
+	{"an encoded API key keeps its base64 padding", "[loginAPI] [AGM] q=api_key%3DZk39xQ0pL7mN2vB8cR4t%3D%3D&y=2", []string{"token:Zk39xQ0pL7mN2vB8cR4t%3D%3D"}},
+	{"an encoded pass value with a contactID is not one", "[loginAPI] [AGM] boarding pass%3D" + cidA + " x", nil},
+	{"an encoded question mark after a label is no value", "[loginAPI] [AGM] url:/forgot-password%3Fuser%3Dbob", nil},
+	{"a percentage is no label", "[loginAPI] [AGM] discount 50%3D half", nil},
 	{"a tenant-shaped SESSION ID token before the UUID", "[socketIO] [AGM] [SESSION ID] [" + session + "]", []string{"session:" + session}},
 	// helper-81's attack: a session object's id after other members,
 	// a name word or a word of prose before the UUID, and blanks and

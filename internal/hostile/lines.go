@@ -109,10 +109,12 @@ var Shapes = []Shape{
 	}},
 	{"pem-headers", func(int) string { return "-----BEGIN RSA PRIVATE KEY----- Proc-Type: x " }}, // each header before the next armour (helper-90: was quadratic)
 	{"signed-session-cookies", func(int) string { return "sid=s%3Asid=s%3Aaaaaaaaaaaaaaaaa." }},
-	{"session-cookies", func(int) string { return "connect.sid=s%3Aconnect.sid=" }},   // one cookie's value holds every later label
-	{"compound-pass-run", func(int) string { return "x_pass=" }},                      // one value holds every later label
-	{"pass-labels", func(int) string { return `pass:"passphrase=secretAccessKey: ` }}, // the new labels glued
-	{"opener-tails", func(int) string { return "Authorization: Bearer (a)b" }},        // closers with text glued after them, no blank
+	{"session-cookies", func(int) string { return "connect.sid=s%3Aconnect.sid=" }},        // one cookie's value holds every later label
+	{"compound-pass-run", func(int) string { return "x_pass=" }},                           // one value holds every later label
+	{"encoded-labels", func(int) string { return "pwd%3D" }},                               // one encoded value holds every later label
+	{"encoded-label-pairs", func(int) string { return "%26password%253Dx%2526secret%3A" }}, // each label's value ends at the next
+	{"pass-labels", func(int) string { return `pass:"passphrase=secretAccessKey: ` }},      // the new labels glued
+	{"opener-tails", func(int) string { return "Authorization: Bearer (a)b" }},             // closers with text glued after them, no blank
 	{"token-openers", func(int) string { return "ct7Token (a)b{c ct7Token=<d" }},
 	{"bracketed-tokens", func(int) string { return "ct7Token (a) Bearer <0123456789abcdefg> " }}, // each a token in brackets, digested
 	{"nested-labels", func(i int) string { // labels nested 100,000 deep, then closed: each label's value reaches the closers (helper-62)
