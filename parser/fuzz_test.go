@@ -290,7 +290,7 @@ func FuzzWordPairs(f *testing.F) {
 				want |= 1 << k
 			}
 		}
-		if _, _, _, _, got := classifyBlock(&block); got != want && got != ^uint64(0) { // all ones: no SIMD
+		if _, _, _, _, got := classifyBlock(&block); got != want && (hasAVX2 || got != ^uint64(0)) { // all ones: no SIMD
 			t.Fatalf("classifyBlock(%q) pairs = %#x, want %#x", block, got, want)
 		}
 	})
