@@ -131,13 +131,15 @@ func FuzzPlantedCredentialsNeverLeave(f *testing.F) {
 }
 
 // FuzzEncodedPasswordNeverLeaves: a password in a URL-encoded query or
-// JSON (the '=' or ':' after its label an escape, once or twice encoded),
-// whatever text stands around it, leaves in no output in clear.
+// JSON (the '=' or ':' after its label an escape, once or twice encoded)
+// or under a form's nested key, whatever text stands around it, leaves in
+// no output in clear.
 func FuzzEncodedPasswordNeverLeaves(f *testing.F) {
 	f.Add("[loginAPI] [AGM] redirect url:/sso?next=", uint8(0))
 	f.Add(`data:{"m":"`, uint8(1))
 	f.Add("\x1b[36m[x]\x1b[0m %26", uint8(2))
 	f.Add("pass: '", uint8(3))
+	f.Add("[loginAPI] [AGM] body", uint8(4))
 	const password = "hunter2x9Q"
 	s := MustNew(Defaults())
 	f.Fuzz(func(t *testing.T, around string, shape uint8) {
@@ -149,7 +151,8 @@ func FuzzEncodedPasswordNeverLeaves(f *testing.F) {
 			" %252Flogin%253Fclient_secret%253D" + password + "%2526x ",
 			" %7B%22user%22%3A%22bob%22%2C%22pwd%22%3A%22" + password + "%22%7D ",
 			" q=db_passwd%3A%20" + password + " ",
-		}[shape%4]
+			" user%5Bemail%5D=a%40b.c&user%5Bpassword%5D=" + password + "&x=1 ",
+		}[shape%5]
 		line := around + planted + around
 		evs, err := s.DecodeChunk(v1(kv{"log", line}), "t")
 		if err != nil || len(evs) != 1 {

@@ -684,22 +684,27 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		s.authOption(b, c, r)
 		return
 	}
-	if !MayNameSecret(b[max(j-3, 0):j]) {
+	start, labelEnd := bracketedKey(b, j)
+	if !MayNameSecret(b[max(labelEnd-3, 0):labelEnd]) {
 		return
 	}
-	start := j
-	for start > 0 && is(b[start-1], cIdent) {
-		start--
-		if start >= 2 && b[start-1] == '-' && is(b[start-2], cIdent) {
-			start-- // a header name: X-Api-Key, X-Auth-Token
+	if start < 0 {
+		start = j
+		for start > 0 && is(b[start-1], cIdent) {
+			start--
+			if start >= 2 && b[start-1] == '-' && is(b[start-2], cIdent) {
+				start-- // a header name: X-Api-Key, X-Auth-Token
+			}
 		}
 	}
-	kind := secretLabel(b[start:j])
+	kind := secretLabel(b[start:labelEnd])
 	if kind == SecretNone {
-		s.sessionLabelled(b, start, j, c, r)
+		if labelEnd == j {
+			s.sessionLabelled(b, start, j, c, r)
+		}
 		return
 	}
-	label := b[start:j]
+	label := b[start:labelEnd]
 	v := c + 1
 	if b[c] == '=' && v < len(b) && b[v] == '>' {
 		v++ // a Map's or Ruby's `'password' => 'x'`
@@ -764,6 +769,62 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	}
 }
 
+// bracketedKey returns the last key of a nested form parameter whose
+// name ends at b[j] (`user[password]`, as qs and Rails name them;
+// `user%5Bpassword%5D`, as a browser encodes a form, once or twice), as
+// b[start:end], or start -1 and end j when the name does not end in one:
+// the label is then the name itself. The key is letters, digits, '_' and
+// '-', at most maxBracketedKey bytes.
+func bracketedKey(b []byte, j int) (start, end int) {
+	var opener string
+	switch {
+	case j >= 5 && b[j-5] == '%' && b[j-4] == '2' && b[j-3] == '5' && b[j-2] == '5' && b[j-1]|0x20 == 'd':
+		end, opener = j-5, "%255b"
+	case j >= 3 && b[j-3] == '%' && b[j-2] == '5' && b[j-1]|0x20 == 'd':
+		end, opener = j-3, "%5b"
+	case j >= 1 && b[j-1] == ']':
+		end, opener = j-1, "["
+	default:
+		return -1, j
+	}
+	// The key is the run after the last opener: an encoded opener's hex
+	// digits are word bytes too (`%5Bpassword`).
+	run := end
+	for run > 0 && end-run < maxBracketedKey && (is(b[run-1], cIdent) || b[run-1] == '-') {
+		run--
+	}
+	for start = end - 1; start >= run; start-- {
+		if o := start - len(opener); o >= 0 && openerAt(b, o, opener) {
+			// A parameter's name before it (`user[`, `user[0][`): a
+			// bracketed word standing alone (`[password]:`) is prose or a
+			// token, not a form's key.
+			if o > 0 && (is(b[o-1], cIdent) || b[o-1] == ']') {
+				return start, end
+			}
+			return -1, j
+		}
+	}
+	return -1, j
+}
+
+// openerAt reports whether b[o:] starts with opener, its letter b in
+// either case (`%5B`, `%5b`) and every other byte exactly.
+func openerAt(b []byte, o int, opener string) bool {
+	for i := 0; i < len(opener); i++ {
+		c := b[o+i]
+		if opener[i] == 'b' {
+			c |= 0x20
+		}
+		if c != opener[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// maxBracketedKey bounds the key bracketedKey reads back.
+const maxBracketedKey = 64
+
 // percentLabelled handles the URL percent-escape at b[p:w] when it
 // encodes the '=' or ':' after a credential's label, or the '"' and ':'
 // of URL-encoded JSON: `next=%2Flogin%3Fuser%3Dbob%26password%3Dhunter2`,
@@ -795,22 +856,25 @@ func (s *scan) percentLabelled(b []byte, p, w int, r *Result) {
 	default:
 		return
 	}
-	if p < 3 || !MayNameSecret(b[p-3:p]) {
+	start, labelEnd := bracketedKey(b, p)
+	if labelEnd < 3 || !MayNameSecret(b[labelEnd-3:labelEnd]) {
 		return
 	}
-	start := p
-	for start > 0 && is(b[start-1], cIdent) {
-		start--
-		if start >= 2 && b[start-1] == '-' && is(b[start-2], cIdent) {
-			start-- // a header name: X-Api-Key
+	if start < 0 {
+		start = p
+		for start > 0 && is(b[start-1], cIdent) {
+			start--
+			if start >= 2 && b[start-1] == '-' && is(b[start-2], cIdent) {
+				start-- // a header name: X-Api-Key
+			}
+		}
+		if start > 0 && b[start-1] == '%' {
+			if e := percentEscapeEnd(b, start-1); e > 0 && e < p {
+				start = e // the escape's hex digits are not the label's
+			}
 		}
 	}
-	if start > 0 && b[start-1] == '%' {
-		if e := percentEscapeEnd(b, start-1); e > 0 && e < p {
-			start = e // the escape's hex digits are not the label's
-		}
-	}
-	label := b[start:p]
+	label := b[start:labelEnd]
 	kind := secretLabel(label)
 	if kind == SecretNone || eqFold(label, "ct7token") || eqFold(label, "ctlivetoken") {
 		return
@@ -1738,7 +1802,7 @@ func (s *scan) otherPasswordValue(b, label []byte, start, j, c, v int) bool {
 	end := v + len(text)
 	switch {
 	case len(label) > len("pass"): // db_pass=, smtpPass=
-	case start > 0 && (b[start-1] == '?' || b[start-1] == '&' || b[start-1] == ';' || b[start-1] == '.'):
+	case start > 0 && (b[start-1] == '?' || b[start-1] == '&' || b[start-1] == ';' || b[start-1] == '.' || b[start-1] == '['):
 	case end < len(b) && b[end] == '&':
 	case start >= 2 && b[start-1] == '-' && b[start-2] == '-':
 	case allCaps(label):

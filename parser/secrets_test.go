@@ -214,6 +214,15 @@ var secretCases = []struct {
 	{"an encoded pass value with a contactID is not one", "[loginAPI] [AGM] boarding pass%3D" + cidA + " x", nil},
 	{"an encoded question mark after a label is no value", "[loginAPI] [AGM] url:/forgot-password%3Fuser%3Dbob", nil},
 	{"a percentage is no label", "[loginAPI] [AGM] discount 50%3D half", nil},
+	// A nested form parameter's last key labels its value (qs, Rails:
+	// `user[password]`), as a browser encodes the form too.
+	{"a nested form key", "[loginAPI] [AGM] body user[email]=a%40b.c&user[password]=hunter2&x=1", []string{"password:hunter2"}},
+	{"a nested form key, brackets encoded", "[loginAPI] [AGM] body user%5Bemail%5D=a%40b.c&user%5Bpassword%5D=hunter2&x=1", []string{"password:hunter2"}},
+	{"a nested form key in an encoded query, twice", "[loginAPI] [AGM] q=next%3D%2Fx%26user%255Bpassword%255D%3Dhunter2", []string{"password:hunter2"}},
+	{"a nested key of an array's element", "[loginAPI] [AGM] users[0][password]=hunter2", []string{"password:hunter2"}},
+	{"a nested form key as an object's key", "[loginAPI] [AGM] { 'user[password]': 'hunter2' }", []string{"password:hunter2"}},
+	{"a nested token key", "[loginAPI] [AGM] user[api_key]=Zk39xQ0pL7mN2vB8cR4t", []string{"token:Zk39xQ0pL7mN2vB8cR4t"}},
+	{"a bracketed word alone is no form key", "[loginAPI] [AGM] [CT_SECRET]: " + cidA, nil},
 	{"a tenant-shaped SESSION ID token before the UUID", "[socketIO] [AGM] [SESSION ID] [" + session + "]", []string{"session:" + session}},
 	// helper-81's attack: a session object's id after other members,
 	// a name word or a word of prose before the UUID, and blanks and

@@ -112,6 +112,7 @@ var Shapes = []Shape{
 	{"session-cookies", func(int) string { return "connect.sid=s%3Aconnect.sid=" }},        // one cookie's value holds every later label
 	{"compound-pass-run", func(int) string { return "x_pass=" }},                           // one value holds every later label
 	{"encoded-labels", func(int) string { return "pwd%3D" }},                               // one encoded value holds every later label
+	{"nested-form-keys", func(int) string { return "u[0]%5Bpwd%5D=a[pwd]:" }},              // each key read back a bounded run
 	{"encoded-label-pairs", func(int) string { return "%26password%253Dx%2526secret%3A" }}, // each label's value ends at the next
 	{"pass-labels", func(int) string { return `pass:"passphrase=secretAccessKey: ` }},      // the new labels glued
 	{"opener-tails", func(int) string { return "Authorization: Bearer (a)b" }},             // closers with text glued after them, no blank
