@@ -105,8 +105,13 @@ func MayNameSecret(label []byte) bool {
 		return true
 	case 's', 'e': // pass, passphrase, SECRET_KEY_BASE
 		return label[len(label)-3]|0x20 == 'a' && label[len(label)-2]|0x20 == 's'
-	case 'm': // privateKeyPem
-		return label[len(label)-3]|0x20 == 'p' && label[len(label)-2]|0x20 == 'e'
+	case 'm': // privateKeyPem, passwordConfirm
+		l3, l2 := label[len(label)-3]|0x20, label[len(label)-2]|0x20
+		return l3 == 'p' && l2 == 'e' || l3 == 'i' && l2 == 'r'
+	case '2': // password2
+		return label[len(label)-2]|0x20 == 'd'
+	case 'w': // password_new
+		return label[len(label)-3]|0x20 == 'n' && label[len(label)-2]|0x20 == 'e'
 	}
 	return false
 }
@@ -1314,6 +1319,8 @@ func secretLabel(l []byte) SecretKind {
 	switch {
 	case hasSuffixFold(l, "password"), hasSuffixFold(l, "passwd"), hasSuffixFold(l, "pwd"), hasSuffixFold(l, "secret"):
 		return SecretPassword
+	case passwordRepeated(l):
+		return SecretPassword
 	case len(l) >= 9 && secretKeyLabel(l):
 		return SecretPassword // secretKey, secret_key, jwtSecretKey: a secret all the same
 	case len(l) >= 4 && otherPasswordLabel(l):
@@ -1325,6 +1332,30 @@ func secretLabel(l []byte) SecretKind {
 	}
 	return SecretNone
 }
+
+// passwordRepeated reports whether l labels a password typed again or
+// changed, a password label then a word (Rails' password_confirmation,
+// passwordConfirm, password2, password_new): the same secret as the
+// password beside it, which the contract's labels alone left in clear.
+func passwordRepeated(l []byte) bool {
+	for _, again := range passwordAgain {
+		if len(l) <= len(again) || !hasSuffixFold(l, again) {
+			continue
+		}
+		rest := l[:len(l)-len(again)]
+		if c := rest[len(rest)-1]; c == '_' || c == '-' || c == '.' {
+			rest = rest[:len(rest)-1]
+		}
+		if hasSuffixFold(rest, "password") || hasSuffixFold(rest, "passwd") || hasSuffixFold(rest, "pwd") {
+			return true
+		}
+	}
+	return false
+}
+
+// passwordAgain: the words after a password's label that name it again
+// (lower case: hasSuffixFold).
+var passwordAgain = []string{"confirmation", "confirm", "confirmed", "repeat", "again", "verify", "verification", "2", "new", "old"}
 
 // value returns the value starting at b[v]: up to its closing quote when it
 // is quoted (a backslash-escaped quote too, for JSON inside a JSON string),

@@ -223,6 +223,11 @@ var secretCases = []struct {
 	{"a nested form key as an object's key", "[loginAPI] [AGM] { 'user[password]': 'hunter2' }", []string{"password:hunter2"}},
 	{"a nested token key", "[loginAPI] [AGM] user[api_key]=Zk39xQ0pL7mN2vB8cR4t", []string{"token:Zk39xQ0pL7mN2vB8cR4t"}},
 	{"a bracketed word alone is no form key", "[loginAPI] [AGM] [CT_SECRET]: " + cidA, nil},
+	// The same password typed again or changed, under its own label.
+	{"a password's confirmation, by its own label", `[http] [AGM] body: {"password":"hunter2x9Q","passwordConfirmation":"hunter2x9R"}`, []string{"password:hunter2x9Q", "password:hunter2x9R"}},
+	{"Rails' password_confirmation", "[loginAPI] [AGM] user[password_confirmation]=hunter2x9Q&x=1", []string{"password:hunter2x9Q"}},
+	{"a second password field", "[loginAPI] [AGM] { password2: 'hunter2x9Q', pwd_new: 'Zq8!x' }", []string{"password:Zq8!x", "password:hunter2x9Q"}},
+	{"a password's other metadata is no credential", "[loginAPI] [AGM] passwordExpiresIn=3600 passwordless=true", nil},
 	{"a tenant-shaped SESSION ID token before the UUID", "[socketIO] [AGM] [SESSION ID] [" + session + "]", []string{"session:" + session}},
 	// helper-81's attack: a session object's id after other members,
 	// a name word or a word of prose before the UUID, and blanks and
@@ -475,6 +480,9 @@ func TestValueSecretsOfARecordKey(t *testing.T) {
 		{"private_key", "-----BEGIN PRIVATE KEY-----", []string{"password:-----BEGIN PRIVATE KEY-----"}},
 		{"pass", "Sm7pP4ss!", []string{"password:Sm7pP4ss!"}},
 		{"passphrase", "correct horse", []string{"password:correct horse"}},
+		{"password_confirmation", "Sm7pP4ss!", []string{"password:Sm7pP4ss!"}},
+		{"newPassword2", "Sm7pP4ss!", []string{"password:Sm7pP4ss!"}},
+		{"passwordExpiresAt", "2026-01-01", nil},
 		{"connect.sid", "s:AbCdEfGh.Ij", []string{"token:s:AbCdEfGh.Ij"}},
 		{"bypass", "true", nil},
 		{"private_key_id", "a1b2c3", nil},
