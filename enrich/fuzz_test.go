@@ -140,6 +140,8 @@ func FuzzEncodedPasswordNeverLeaves(f *testing.F) {
 	f.Add("\x1b[36m[x]\x1b[0m %26", uint8(2))
 	f.Add("pass: '", uint8(3))
 	f.Add("[loginAPI] [AGM] body", uint8(4))
+	f.Add("[loginAPI] [AGM] redirect url:/sso?", uint8(5))
+	f.Add("{ url: '/x?", uint8(6))
 	const password = "hunter2x9Q"
 	s := MustNew(Defaults())
 	f.Fuzz(func(t *testing.T, around string, shape uint8) {
@@ -152,7 +154,9 @@ func FuzzEncodedPasswordNeverLeaves(f *testing.F) {
 			" %7B%22user%22%3A%22bob%22%2C%22pwd%22%3A%22" + password + "%22%7D ",
 			" q=db_passwd%3A%20" + password + " ",
 			" user%5Bemail%5D=a%40b.c&user%5Bpassword%5D=" + password + "&x=1 ",
-		}[shape%5]
+			" state=%7B%22user%22%3A+%22bob%22%2C+%22password%22%3A+%22" + password + "%2C%20x%22%7D ",
+			" next=%2Flogin%3Fpassword%3D" + password + "%2526x%26y%3D1 ",
+		}[shape%7]
 		line := around + planted + around
 		evs, err := s.DecodeChunk(v1(kv{"log", line}), "t")
 		if err != nil || len(evs) != 1 {

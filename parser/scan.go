@@ -49,10 +49,11 @@ type scan struct {
 	extAt, extN                int     // the last JSON value measured (extent): its start +1, its length
 	extDecodes                 bool
 	jwtFrom, jwtHeadEnd, jwtTo int
-	sessionSpelled             int8 // spellsSession's answer: 0 not asked yet, 1 yes, 2 no
-	memberFrom                 int  // where the last memberWalk started, +1
-	memberIs                   bool // and its answer
-	percentTo                  int  // the end of the last URL-encoded value percentLabelled read
+	sessionSpelled             int8    // spellsSession's answer: 0 not asked yet, 1 yes, 2 no
+	memberFrom                 int     // where the last memberWalk started, +1
+	memberIs                   bool    // and its answer
+	pctValue                   [2]span // the last unquoted URL-encoded value measured at each level (pctValueEnd)
+	idMarkerAt                 int     // the next CTLive ID marker found (idMarkerIn), +1; len+1: none
 }
 
 // words finds everything in the body except the leading tokens, in one

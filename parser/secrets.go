@@ -831,42 +831,48 @@ func openerAt(b []byte, o int, opener string) bool {
 const maxBracketedKey = 64
 
 // percentLabelled handles the URL percent-escape at b[p:w] when it
-// encodes the '=' or ':' after a credential's label, or the '"' and ':'
-// of URL-encoded JSON: `next=%2Flogin%3Fuser%3Dbob%26password%3Dhunter2`,
-// `%7B%22password%22%3A%22hunter2%22%7D`, each also encoded twice
-// (`%253D`). The label is the one labelled reads (secretLabel), after
-// the escape that may stand glued before it (`%26password`); the value
-// runs up to an encoded '&', blank, quote or closing bracket
-// (percentValueEnd). ct7Token and ctlivetoken are left to their word
-// rules, which read encoded separators themselves (skipTokenSep). A label
-// inside the last value read is not looked at again: each byte is read
-// for one value at most, so a run of `pwd%3D` stays linear.
+// encodes the '=' or ':' after a credential's label: a query or JSON
+// that was URL-encoded once or twice (`next=%2Flogin%3Fuser%3Dbob%26password%3Dhunter2`,
+// `state=%7B%22password%22%3A+%22x%22%7D`, `%253D`). The label is the
+// one labelled reads (secretLabel), a form's nested key too
+// (bracketedKey), after any escape glued before it (`%26password`) and
+// before the quotes, escaped quotes and blanks that may close a key,
+// raw or encoded. The value starts after blanks (`+`, `%20`, `%0A`) and
+// may open with a quote: then it runs to the same quote encoded as many
+// times (at most maxEncodedQuoted bytes), else to a separator encoded
+// as many times as the label's or fewer (pctValueEnd): one encoded more
+// times is the value's own (`%2526` after `%3D`). A value that holds a
+// CTLive ID is not taken: an encoded URL carries the record's IDs. pass
+// and the key labels follow their rules (otherPasswordText; pass
+// unquoted only after '='). ct7Token and ctlivetoken are left to their
+// word rules, which read encoded separators themselves (skipTokenSep).
 func (s *scan) percentLabelled(b []byte, p, w int, r *Result) {
-	if p < s.percentTo {
+	sep, level, _ := pctEscape(b, p)
+	if sep != '=' && sep != ':' {
 		return
 	}
-	v := w
-	switch c, _ := hexDigits(b[w-2 : w]); c {
-	case '=', ':':
-	case '"':
-		if w >= len(b) || b[w] != '%' {
-			return
+	j := p
+	var keyQuote byte // a raw quote that closes the key (`'password'%3A`)
+	for k := 0; k < 4 && j > 0; k++ {
+		if c := b[j-1]; c == '"' || c == '\'' || c == '+' || c == '\\' {
+			if c == '"' || c == '\'' {
+				keyQuote = c
+			}
+			j--
+			continue
 		}
-		if v = percentEscapeEnd(b, w); v < 0 {
-			return
+		if c, _, st := pctEscapeBefore(b, j); st < j && (c == '"' || c == '\'' || c == ' ' || c == '+' || c == '\\') {
+			j = st
+			continue
 		}
-		if c, _ := hexDigits(b[v-2 : v]); c != '=' && c != ':' {
-			return
-		}
-	default:
-		return
+		break
 	}
-	start, labelEnd := bracketedKey(b, p)
+	start, labelEnd := bracketedKey(b, j)
 	if labelEnd < 3 || !MayNameSecret(b[labelEnd-3:labelEnd]) {
 		return
 	}
 	if start < 0 {
-		start = p
+		start = j
 		for start > 0 && is(b[start-1], cIdent) {
 			start--
 			if start >= 2 && b[start-1] == '-' && is(b[start-2], cIdent) {
@@ -874,7 +880,7 @@ func (s *scan) percentLabelled(b []byte, p, w int, r *Result) {
 			}
 		}
 		if start > 0 && b[start-1] == '%' {
-			if e := percentEscapeEnd(b, start-1); e > 0 && e < p {
+			if e := percentEscapeEnd(b, start-1); e > 0 && e < j {
 				start = e // the escape's hex digits are not the label's
 			}
 		}
@@ -884,49 +890,213 @@ func (s *scan) percentLabelled(b []byte, p, w int, r *Result) {
 	if kind == SecretNone || eqFold(label, "ct7token") || eqFold(label, "ctlivetoken") {
 		return
 	}
-	for v < len(b) && b[v] == '%' { // an encoded quote or blank before the value
-		e := percentEscapeEnd(b, v)
-		if e < 0 {
-			break
-		}
-		if c, _ := hexDigits(b[e-2 : e]); c != '"' && c != '\'' && c != ' ' {
-			break
-		}
-		v = e
+	v, quote, quoteLevel := pctValueStart(b, w)
+	if quoteLevel == 0 && quote != 0 && quote != keyQuote {
+		return // a raw quote after `%3D` ends the text it stands in (`"url":"/x?pwd%3D"`)
 	}
-	end := percentValueEnd(b, v)
-	s.percentTo = end
+	end := -1
+	if quote != 0 {
+		_, l, st := pctEscapeBefore(b, v)
+		c, l2, _ := pctEscapeBefore(b, st)
+		escaped := l > 0 && l2 == l && c == '\\' // `%5C%22`: JSON escaped inside a string, then encoded
+		end = pctQuoteEnd(b, v, quote, quoteLevel, escaped)
+	}
+	if end < 0 {
+		quote, end = 0, s.pctValueEnd(b, v, level)
+	}
 	text := b[v:end]
-	if len(text) == 0 || otherPasswordLabel(label) && holdsID(text) {
-		return // pass, a key: common words, whose values are read with care
+	if len(text) == 0 || holdsID(text) || s.idMarkerIn(b, v, end) {
+		return // an encoded URL carries the record's IDs: never a credential's
+	}
+	if otherPasswordLabel(label) && (!otherPasswordText(text) || quote == 0 && passLabel(label) && sep != '=') {
+		return // pass, a key: common words (`Boarding+pass%3A+seat+12A`)
 	}
 	if kind == SecretToken {
-		s.tokenValue(text, label, false, false, r)
+		s.tokenValue(text, label, quote != 0, false, r)
 		return
 	}
 	s.secret(text, kind, r)
 }
 
-// percentValueEnd returns the end of the URL-encoded value that starts at
-// b[v]: its token characters (tokenChar) up to an escape, once or twice
-// encoded, of '&', a blank, a quote, ',', ';', ']' or '}'. An encoded '='
-// stays in the value: base64's padding (`x%3D%3D`).
-func percentValueEnd(b []byte, v int) int {
+// idMarkerIn reports whether b[v:end] holds a CTLive ID's marker: a UUID
+// right after '_' (a contactID, a customer's userID) or `USER_`. Asked
+// with v never decreasing (percentLabelled's values come left to right),
+// it keeps the next marker found: each byte is searched once a line.
+func (s *scan) idMarkerIn(b []byte, v, end int) bool {
+	if s.idMarkerAt == 0 || s.idMarkerAt-1 < v {
+		m := idMarkerFrom(b, max(v, s.idMarkerAt))
+		if m < 0 {
+			m = len(b) // none: past every value
+		}
+		s.idMarkerAt = m + 1
+	}
+	return s.idMarkerAt-1 < end
+}
+
+// idMarkerFrom returns where the first CTLive ID marker at or after b[i]
+// starts (idMarkerIn), or -1.
+func idMarkerFrom(b []byte, i int) int {
+	for i < len(b) {
+		k := bytes.IndexByte(b[i:], '_')
+		if k < 0 {
+			return -1
+		}
+		u := i + k
+		if uuidAt(b, u+1) > 0 {
+			return u
+		}
+		if u >= 4 && string(b[u-4:u]) == "USER" {
+			return u - 4
+		}
+		i = u + 1
+	}
+	return -1
+}
+
+// maxEncodedQuoted bounds the look for an encoded value's closing quote.
+const maxEncodedQuoted = 256
+
+// pctEscape describes the URL percent-escape at b[i]: the byte it
+// encodes, how many times it was encoded (1: `%3D`, 2: `%253D`) and
+// where it ends; level 0 when none starts there.
+func pctEscape(b []byte, i int) (c byte, level, end int) {
+	if i >= len(b) || b[i] != '%' {
+		return 0, 0, i
+	}
+	e := percentEscapeEnd(b, i)
+	if e < 0 {
+		return 0, 0, i
+	}
+	x, _ := hexDigits(b[e-2 : e])
+	if level = 1; e-i == 5 {
+		level = 2
+	}
+	return byte(x), level, e
+}
+
+// pctEscapeBefore is pctEscape for the escape that ends at b[j]: its
+// byte, level and start (j when none ends there).
+func pctEscapeBefore(b []byte, j int) (c byte, level, start int) {
+	switch {
+	case j >= 5 && b[j-5] == '%' && b[j-4] == '2' && b[j-3] == '5' && is(b[j-2], cHex) && is(b[j-1], cHex):
+		start, level = j-5, 2
+	case j >= 3 && b[j-3] == '%' && is(b[j-2], cHex) && is(b[j-1], cHex):
+		start, level = j-3, 1
+	default:
+		return 0, 0, j
+	}
+	x, _ := hexDigits(b[j-2 : j])
+	return byte(x), level, start
+}
+
+// pctValueStart returns where the value after an encoded separator that
+// ends at b[w] starts: past blanks, a form's `+` or encoded (`%20`,
+// `%0A`, `%2B`), and escaped JSON's backslash; with the quote that opens
+// it and how many times that quote was encoded (0: raw), or quote 0.
+func pctValueStart(b []byte, w int) (v int, quote byte, level int) {
+	v = w
+	for k := 0; k < 8 && v < len(b); k++ {
+		switch b[v] {
+		case '+', '\\': // not a raw blank: the encoded text ends there (`x%3D data:{…}`)
+			v++
+			continue
+		case '"', '\'':
+			return v + 1, b[v], 0
+		}
+		c, l, e := pctEscape(b, v)
+		switch {
+		case l > 0 && (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '+' || c == '\\'):
+			v = e
+		case l > 0 && (c == '"' || c == '\''):
+			return e, c, l
+		default:
+			return v, 0, 0
+		}
+	}
+	return v, 0, 0
+}
+
+// pctQuoteEnd returns where the value at b[v] that quote opened ends: at
+// the same quote encoded level times (a raw one for level 0), within
+// maxEncodedQuoted bytes; or -1. A quote escaped by a backslash encoded
+// as many times (`%5C%22`) is the value's own, unless the value opened
+// with one (escaped): then it closes the value, without its backslash.
+// An encoded value holds no raw blank: one ends the look.
+func pctQuoteEnd(b []byte, v int, quote byte, level int, escaped bool) int {
+	for i := v; i < len(b) && i-v <= maxEncodedQuoted; i++ {
+		switch {
+		case level == 0 && b[i] == quote:
+			return i
+		case level == 0 && b[i] == '\n', level > 0 && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n'):
+			return -1
+		case level > 0 && b[i] == '%':
+			c, l, e := pctEscape(b, i)
+			if l != level {
+				continue
+			}
+			if c == '\\' {
+				if escaped {
+					if q, l2, _ := pctEscape(b, e); l2 == level && q == quote {
+						return i
+					}
+				}
+				if _, l2, e2 := pctEscape(b, e); l2 == level {
+					i = e2 - 1 // the escaped byte is the value's
+				}
+				continue
+			}
+			if c == quote {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// pctValueEnd returns the end of the unquoted value at b[v] whose label's
+// separator was encoded level times: at a raw byte outside tokenChar but
+// '(', ')' and an apostrophe inside a word (encodeURIComponent leaves them), a
+// raw '+' (a form's blank), or an escape of a separator encoded level
+// times or fewer (an encoded '+' counts one level deeper: a form's blank
+// inside the value, `%2B` after `%3D`). The
+// last value measured at each level is kept: a value met again from a
+// later label inside it ends where it did, so runs of labels stay linear.
+func (s *scan) pctValueEnd(b []byte, v, level int) int {
+	m := &s.pctValue[level-1]
+	if v >= m.start && v < m.end {
+		return m.end
+	}
 	i := v
-	for i < len(b) && tokenChar[b[i]] {
-		if b[i] == '%' {
-			if e := percentEscapeEnd(b, i); e > 0 {
-				switch c, _ := hexDigits(b[e-2 : e]); c {
-				case '&', ' ', '"', '\'', ',', ';', ']', '}':
-					return i
+	for i < len(b) {
+		c := b[i]
+		if c == '%' {
+			if x, l, e := pctEscape(b, i); l > 0 {
+				if x == '+' {
+					l++ // a form's blank one level deeper: `%2B` is the value's own space after `%3D`
+				}
+				if l <= level && pctSeparator(x) {
+					break
 				}
 				i = e
 				continue
 			}
+		} else if c == '+' || !tokenChar[c] && c != '(' && c != ')' && !(c == '\'' && i+1 < len(b) && tokenChar[b[i+1]]) {
+			break // a quote before a blank or a separator closes the string the URL stands in
 		}
 		i++
 	}
+	m.start, m.end = v, i
 	return i
+}
+
+// pctSeparator: the bytes that end an encoded value when encoded as many
+// times as its label's separator.
+func pctSeparator(c byte) bool {
+	switch c {
+	case '&', ' ', '+', '\t', '\n', '\r', '"', '\'', ',', ';', ']', '}', '#', '?':
+		return true
+	}
+	return false
 }
 
 // authOption handles the value after `auth:` or `auth=` at b[c]: Node's

@@ -214,6 +214,27 @@ var secretCases = []struct {
 	{"an encoded pass value with a contactID is not one", "[loginAPI] [AGM] boarding pass%3D" + cidA + " x", nil},
 	{"an encoded question mark after a label is no value", "[loginAPI] [AGM] url:/forgot-password%3Fuser%3Dbob", nil},
 	{"a percentage is no label", "[loginAPI] [AGM] discount 50%3D half", nil},
+	// helper-93's review of the encoded forms: blanks and quotes between
+	// the label and its value, a quoted value holding encoded separators,
+	// separators encoded deeper than the label's, pass's own rules.
+	{"URLSearchParams of JSON: + before a quoted value", "[loginAPI] [AGM] url:/sso?state=%7B%22user%22%3A+%22bob%22%2C+%22password%22%3A+%22hunter2XQ%22%7D", []string{"password:hunter2XQ"}},
+	{"pretty JSON encoded: a line break before the value", "[loginAPI] [AGM] q=%22password%22%3A%0A%20%20%22hunter2XQ%22", []string{"password:hunter2XQ"}},
+	{"an encoded quoted value holds encoded blanks", "[loginAPI] [AGM] q=%7B%22password%22%3A%22correct%20horse%20batteryXQ%22%7D", []string{"password:correct%20horse%20batteryXQ"}},
+	{"a separator encoded deeper than the label's is the value's", "[loginAPI] [AGM] next=%2Flogin%3Fpassword%3Dp%2526ssXQ%26x%3D1", []string{"password:p%2526ssXQ"}},
+	{"encodeURIComponent leaves parentheses", "[loginAPI] [AGM] next=%2Flogin%3Fpassword%3Dhunter(2XQ)%26x%3D1", []string{"password:hunter(2XQ)"}},
+	{"single quotes, raw and encoded", "[loginAPI] [AGM] q=%7B'password'%3A%20'hunter2XQ'%7D r=%7B%27pwd%27%3A+%27hunter3XQ%27%7D", []string{"password:hunter2XQ", "password:hunter3XQ"}},
+	{"escaped JSON, encoded", "[loginAPI] [AGM] q=%7B%5C%22password%5C%22%3A%5C%22hunter2XQ%5C%22%7D", []string{"password:hunter2XQ"}},
+	{"a blank before the encoded colon", "[loginAPI] [AGM] q=%22password%22%20%3A%20%22hunter2XQ%22", []string{"password:hunter2XQ"}},
+	{"a pass value refused hides no later label", "[loginAPI] [AGM] url:/sso?next=%2Fcb%3Fpass%3D%2Fchat%2F" + cidA + "%3Fdb_password%3Dhunter2XQ", []string{"password:hunter2XQ"}},
+	{"an apostrophe inside an encoded value is the value's", "[loginAPI] [AGM] next=%2Flogin%3Fapi_key%3Dhunter'Zq0268Mk%26x%3D1", []string{"password:hunter'Zq0268Mk"}},
+	{"a quote closes a util.inspect string around the URL", "[loginAPI] [AGM] { url: '/sso?next=%2Flogin%3Fpassword%3Dhunter2XQ' }", []string{"password:hunter2XQ"}},
+	{"an escaped quote inside an encoded JSON string is the value's", "[loginAPI] [AGM] next=%7B%22refresh_token%22%3A%22correct%20horse%5C%22Zq0028Mk%22%7D", []string{"token:correct%20horse%5C%22Zq0028Mk"}},
+	{"a form's blank encoded inside the value is the value's", "[loginAPI] [AGM] next=%2Flogin%3Fuser%3Dbob%26pwd%3Dcorrect%2Bhorse%257CZq0014Mk%26x%3D1", []string{"password:correct%2Bhorse%257CZq0014Mk"}},
+	{"a raw blank ends the encoded text", "[loginAPI] [AGM] next=%2Fx%3Fapi_key%253D data:{\"a\":1}", nil},
+	{"a raw quote after the separator ends the string it stands in", `[loginAPI] [AGM] data:{"url":"/x?lang=%252Fchat%253Fclient_secret%253D","contactId":"x"}`, nil},
+	{"an encoded boarding pass is no credential", "[socketIO] [AGM] text=Boarding+pass%3A+seat+12A+gate+B7&q=Boarding%20pass%3A%20seat%2012A", nil},
+	{"an encoded pass that is a boolean is none", "[socketIO] [AGM] q=%7B%22pass%22%3Atrue%7D firstPass%3Dtrue", nil},
+	{"a form's blank ends an encoded value before the IDs", "[HTTP] [AGM] GET /api/search?text=reset+my+password%3A+x+" + cidA, []string{"password:x"}},
 	// A nested form parameter's last key labels its value (qs, Rails:
 	// `user[password]`), as a browser encodes the form too.
 	{"a nested form key", "[loginAPI] [AGM] body user[email]=a%40b.c&user[password]=hunter2&x=1", []string{"password:hunter2"}},

@@ -113,6 +113,9 @@ var Shapes = []Shape{
 	{"compound-pass-run", func(int) string { return "x_pass=" }},                           // one value holds every later label
 	{"encoded-labels", func(int) string { return "pwd%3D" }},                               // one encoded value holds every later label
 	{"nested-form-keys", func(int) string { return "u[0]%5Bpwd%5D=a[pwd]:" }},              // each key read back a bounded run
+	{"encoded-open-quotes", func(int) string { return "%22pwd%22%3A%27x" }},                // each value's closing quote looked for, never found
+	{"encoded-escaped-quotes", func(int) string { return "%22pwd%22%3A%22%5C%22" }},        // each value's escaped quotes skipped, no closing one
+	{"encoded-levels", func(int) string { return "pwd%3Dpwd%253D+" }},                      // labels of both levels inside one another's values
 	{"encoded-label-pairs", func(int) string { return "%26password%253Dx%2526secret%3A" }}, // each label's value ends at the next
 	{"pass-labels", func(int) string { return `pass:"passphrase=secretAccessKey: ` }},      // the new labels glued
 	{"opener-tails", func(int) string { return "Authorization: Bearer (a)b" }},             // closers with text glued after them, no blank
