@@ -108,6 +108,7 @@ func (s *scan) words(b []byte, r *Result) {
 				} else {
 					gluedNext |= 1 << (w - i - blockSize)
 				}
+				s.percentLabelled(b, p, w, r) // `token%3DeyJ…` that is no JWT is the label's all the same
 			} else if w := percentEscapeEnd(b, p); w > 0 {
 				s.sessionAfterEscape(b, w, r)
 				s.percentLabelled(b, p, w, r)

@@ -108,8 +108,9 @@ func MayNameSecret(label []byte) bool {
 	case 'm': // privateKeyPem, passwordConfirm
 		l3, l2 := label[len(label)-3]|0x20, label[len(label)-2]|0x20
 		return l3 == 'p' && l2 == 'e' || l3 == 'i' && l2 == 'r'
-	case '2': // password2
-		return label[len(label)-2]|0x20 == 'd'
+	case '1', '2': // password1, password2, password_2, pwd-2
+		c := label[len(label)-2]
+		return c|0x20 == 'd' || c == '_' || c == '-'
 	case 'w': // password_new
 		return label[len(label)-3]|0x20 == 'n' && label[len(label)-2]|0x20 == 'e'
 	}
@@ -717,6 +718,9 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 	for v < len(b) && (b[v] == ' ' || b[v] == '\t' || kind == SecretToken && (b[v] == ':' || b[v] == '=')) {
 		v++ // a token's value never starts with a separator: `ct7Token:=x` is x's
 	}
+	if labelEnd < j && v < len(b) && namesCTLiveID(b[v:min(s.blankEnd(b, v), v+maxIDPrefix)]) {
+		return // a nested key's value naming a CTLive ID (`contact[secret]=CHAT_AGM_…`) is the record's
+	}
 	if kind == SecretPassword && otherPasswordLabel(label) && !s.otherPasswordValue(b, label, start, j, c, v) {
 		return // pass, a key: common words, so their values are read with care
 	}
@@ -803,13 +807,37 @@ func bracketedKey(b []byte, j int) (start, end int) {
 			// A parameter's name before it (`user[`, `user[0][`): a
 			// bracketed word standing alone (`[password]:`) is prose or a
 			// token, not a form's key.
-			if o > 0 && (is(b[o-1], cIdent) || b[o-1] == ']') {
+			if nameBeforeBrackets(b, o) {
 				return start, end
 			}
 			return -1, j
 		}
 	}
 	return -1, j
+}
+
+// nameBeforeBrackets reports whether a parameter's name stands before the
+// opener at b[o]: `user[`, or one after brackets that follow a name
+// (`users[0][`, at most four, each at most maxBracketedKey bytes). Log
+// tags glued together (`[AGM][CT_SECRET]:`) have none.
+func nameBeforeBrackets(b []byte, o int) bool {
+	for k := 0; k < 4 && o > 0; k++ {
+		if is(b[o-1], cIdent) {
+			return true
+		}
+		if b[o-1] != ']' {
+			return false
+		}
+		i := o - 2
+		for i >= 0 && o-i <= maxBracketedKey && (is(b[i], cIdent) || b[i] == '-') {
+			i--
+		}
+		if i < 0 || b[i] != '[' {
+			return false
+		}
+		o = i
+	}
+	return false
 }
 
 // openerAt reports whether b[o:] starts with opener, its letter b in
@@ -891,8 +919,12 @@ func (s *scan) percentLabelled(b []byte, p, w int, r *Result) {
 		return
 	}
 	v, quote, quoteLevel := pctValueStart(b, w)
-	if quoteLevel == 0 && quote != 0 && quote != keyQuote {
-		return // a raw quote after `%3D` ends the text it stands in (`"url":"/x?pwd%3D"`)
+	if quoteLevel == 0 && quote != 0 && quote != keyQuote && !(quote == '\'' && keyQuote == 0 && quotedWord(b, v)) {
+		// A raw quote after `%3D` ends the text it stands in
+		// (`"url":"/x?pwd%3D"`, `{ url: '/x?pwd%3D' }`); but
+		// encodeURIComponent leaves JavaScript's quotes raw:
+		// `password%3A%20'x'`, `filter=password%3D'x'`.
+		return
 	}
 	end := -1
 	if quote != 0 {
@@ -905,7 +937,7 @@ func (s *scan) percentLabelled(b []byte, p, w int, r *Result) {
 		quote, end = 0, s.pctValueEnd(b, v, level)
 	}
 	text := b[v:end]
-	if len(text) == 0 || holdsID(text) || s.idMarkerIn(b, v, end) {
+	if len(text) == 0 || s.idMarkerIn(b, v, end) {
 		return // an encoded URL carries the record's IDs: never a credential's
 	}
 	if otherPasswordLabel(label) && (!otherPasswordText(text) || quote == 0 && passLabel(label) && sep != '=') {
@@ -919,7 +951,8 @@ func (s *scan) percentLabelled(b []byte, p, w int, r *Result) {
 }
 
 // idMarkerIn reports whether b[v:end] holds a CTLive ID's marker: a UUID
-// right after '_' (a contactID, a customer's userID) or `USER_`. Asked
+// right after CHANNEL_TENANT_ (a contactID, a customer's userID) or
+// `USER_`. Asked
 // with v never decreasing (percentLabelled's values come left to right),
 // it keeps the next marker found: each byte is searched once a line.
 func (s *scan) idMarkerIn(b []byte, v, end int) bool {
@@ -933,6 +966,18 @@ func (s *scan) idMarkerIn(b []byte, v, end int) bool {
 	return s.idMarkerAt-1 < end
 }
 
+// tenantBefore reports whether the run before the '_' at b[u] is
+// CHANNEL_TENANT, as a CTLive ID's is, and not one word (`sk_<uuid>`, an
+// API key's prefix): it holds another '_' within maxIDPrefix bytes.
+func tenantBefore(b []byte, u int) bool {
+	for i := u - 1; i > 0 && u-i < maxIDPrefix && is(b[i], cIdent); i-- {
+		if b[i] == '_' {
+			return true
+		}
+	}
+	return false
+}
+
 // idMarkerFrom returns where the first CTLive ID marker at or after b[i]
 // starts (idMarkerIn), or -1.
 func idMarkerFrom(b []byte, i int) int {
@@ -942,7 +987,7 @@ func idMarkerFrom(b []byte, i int) int {
 			return -1
 		}
 		u := i + k
-		if uuidAt(b, u+1) > 0 {
+		if uuidAt(b, u+1) > 0 && tenantBefore(b, u) {
 			return u
 		}
 		if u >= 4 && string(b[u-4:u]) == "USER" {
@@ -951,6 +996,21 @@ func idMarkerFrom(b []byte, i int) int {
 		i = u + 1
 	}
 	return -1
+}
+
+// quotedWord reports whether b[v:] is a word closed by a raw apostrophe:
+// token characters only (no blank, comma or bracket), within
+// maxEncodedQuoted bytes.
+func quotedWord(b []byte, v int) bool {
+	for i := v; i < len(b) && i-v <= maxEncodedQuoted; i++ {
+		if b[i] == '\'' {
+			return i > v
+		}
+		if !tokenChar[b[i]] {
+			return false
+		}
+	}
+	return false
 }
 
 // maxEncodedQuoted bounds the look for an encoded value's closing quote.
@@ -1464,6 +1524,9 @@ func containsFold(w []byte, kw string) bool {
 // a label whose last letter one of them ends with: every label before a
 // ':' or '=' that may name a secret is asked.
 func otherPasswordLabel(l []byte) bool {
+	if passwordRepeated(l) {
+		return true // passwordConfirmed: true is a flag, not the password
+	}
 	switch l[len(l)-1] | 0x20 {
 	case 's':
 		return passLabel(l)
@@ -1489,8 +1552,6 @@ func secretLabel(l []byte) SecretKind {
 	switch {
 	case hasSuffixFold(l, "password"), hasSuffixFold(l, "passwd"), hasSuffixFold(l, "pwd"), hasSuffixFold(l, "secret"):
 		return SecretPassword
-	case passwordRepeated(l):
-		return SecretPassword
 	case len(l) >= 9 && secretKeyLabel(l):
 		return SecretPassword // secretKey, secret_key, jwtSecretKey: a secret all the same
 	case len(l) >= 4 && otherPasswordLabel(l):
@@ -1505,8 +1566,10 @@ func secretLabel(l []byte) SecretKind {
 
 // passwordRepeated reports whether l labels a password typed again or
 // changed, a password label then a word (Rails' password_confirmation,
-// passwordConfirm, password2, password_new): the same secret as the
-// password beside it, which the contract's labels alone left in clear.
+// passwordConfirm, Django's password1 and password2, password_new): the
+// same secret as the password beside it, which the contract's labels
+// alone left in clear. These read their values with care, as pass does
+// (otherPasswordLabel): a flag (`passwordConfirm: true`) is none.
 func passwordRepeated(l []byte) bool {
 	for _, again := range passwordAgain {
 		if len(l) <= len(again) || !hasSuffixFold(l, again) {
@@ -1525,7 +1588,7 @@ func passwordRepeated(l []byte) bool {
 
 // passwordAgain: the words after a password's label that name it again
 // (lower case: hasSuffixFold).
-var passwordAgain = []string{"confirmation", "confirm", "confirmed", "repeat", "again", "verify", "verification", "2", "new", "old"}
+var passwordAgain = []string{"confirmation", "confirm", "repeat", "again", "1", "2", "new", "old"}
 
 // value returns the value starting at b[v]: up to its closing quote when it
 // is quoted (a backslash-escaped quote too, for JSON inside a JSON string),
@@ -2003,7 +2066,8 @@ func (s *scan) otherPasswordValue(b, label []byte, start, j, c, v int) bool {
 	end := v + len(text)
 	switch {
 	case len(label) > len("pass"): // db_pass=, smtpPass=
-	case start > 0 && (b[start-1] == '?' || b[start-1] == '&' || b[start-1] == ';' || b[start-1] == '.' || b[start-1] == '['):
+	case start > 0 && (b[start-1] == '?' || b[start-1] == '&' || b[start-1] == ';' || b[start-1] == '.'):
+	case start+len(label) < j: // a form's nested key, `user[pass]=` (bracketedKey)
 	case end < len(b) && b[end] == '&':
 	case start >= 2 && b[start-1] == '-' && b[start-2] == '-':
 	case allCaps(label):

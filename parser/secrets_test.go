@@ -235,6 +235,19 @@ var secretCases = []struct {
 	{"an encoded boarding pass is no credential", "[socketIO] [AGM] text=Boarding+pass%3A+seat+12A+gate+B7&q=Boarding%20pass%3A%20seat%2012A", nil},
 	{"an encoded pass that is a boolean is none", "[socketIO] [AGM] q=%7B%22pass%22%3Atrue%7D firstPass%3Dtrue", nil},
 	{"a form's blank ends an encoded value before the IDs", "[HTTP] [AGM] GET /api/search?text=reset+my+password%3A+x+" + cidA, []string{"password:x"}},
+	// helper-94's review: JavaScript's quotes that encodeURIComponent
+	// leaves raw, numbered and dashed repeats, a value starting eyJ that
+	// is no JWT, API keys with a UUID; and what must stay.
+	{"a raw quote after an encoded colon, the key unquoted", "[loginAPI] [AGM] redirect url:/sso?state=%7B%20user%3A%20'bob'%2C%20password%3A%20'hunter2XQ'%20%7D", []string{"password:hunter2XQ"}},
+	{"a raw quote closing a util.inspect string is no value", "[loginAPI] [AGM] { url: '/x?pwd%3D', b: 'y' } {url:'/x?pwd%3D'}", nil},
+	{"numbered and dashed repeats", `[loginAPI] [AGM] body: {"new_password1":"hunter2XQ","password_2":"hunter3XQ"} pwd-2=hunter4XQ`, []string{"password:hunter2XQ", "password:hunter3XQ", "password:hunter4XQ"}},
+	{"an encoded token value starting eyJ that is no JWT", "[loginAPI] [AGM] next=%2Fcb%3Frefresh_token%3DeyJ1c2VyIjoiYm9iIiwiZXhwIjoxNzAwMDAwMDAwfQ%26x%3D1", []string{"token:eyJ1c2VyIjoiYm9iIiwiZXhwIjoxNzAwMDAwMDAwfQ"}},
+	{"an encoded API key with a UUID is one", "[loginAPI] [AGM] next=%2Fcb%3Fapi_key%3Dsk_4f8a3b2c-1d2e-4f3a-8b9c-0d1e2f3a4b5c%26x%3D1", []string{"token:sk_4f8a3b2c-1d2e-4f3a-8b9c-0d1e2f3a4b5c"}},
+	{"an encoded value holding a contactID is none", "[loginAPI] [AGM] next=%2Fcb%3Fsecret%3D/chat/" + cidA + "%26x", nil},
+	{"glued log tags are no form keys", "[socketIO] [AGM][CT_SECRET]: " + cidA + " [getToken][resetPassword]: started", nil},
+	{"a nested key's value naming a contactID is the record's", "[socketIO] [AGM] contact[secret]=" + cidA + " user[password]: [" + cidA + "]", nil},
+	{"a bracketed pass count is no form key", "[healthcheck] [AGM] [pass=12, fail=0]", nil},
+	{"a repeated password's flags are none", `[loginAPI] [AGM] {"passwordConfirm":true} password_again=false passwordVerification=failed passwordConfirmed=true`, nil},
 	// A nested form parameter's last key labels its value (qs, Rails:
 	// `user[password]`), as a browser encodes the form too.
 	{"a nested form key", "[loginAPI] [AGM] body user[email]=a%40b.c&user[password]=hunter2&x=1", []string{"password:hunter2"}},

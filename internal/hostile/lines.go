@@ -115,6 +115,8 @@ var Shapes = []Shape{
 	{"nested-form-keys", func(int) string { return "u[0]%5Bpwd%5D=a[pwd]:" }},              // each key read back a bounded run
 	{"encoded-open-quotes", func(int) string { return "%22pwd%22%3A%27x" }},                // each value's closing quote looked for, never found
 	{"encoded-escaped-quotes", func(int) string { return "%22pwd%22%3A%22%5C%22" }},        // each value's escaped quotes skipped, no closing one
+	{"bracket-chains", func(int) string { return "][pwd][pass]=" }},                        // each key's chain walked back a bounded way
+	{"raw-quoted-words", func(int) string { return "pwd%3D'a" }},                           // each value's closing quote looked for
 	{"encoded-levels", func(int) string { return "pwd%3Dpwd%253D+" }},                      // labels of both levels inside one another's values
 	{"encoded-label-pairs", func(int) string { return "%26password%253Dx%2526secret%3A" }}, // each label's value ends at the next
 	{"pass-labels", func(int) string { return `pass:"passphrase=secretAccessKey: ` }},      // the new labels glued
