@@ -108,10 +108,14 @@ func (s *scan) words(b []byte, r *Result) {
 				} else {
 					gluedNext |= 1 << (w - i - blockSize)
 				}
-				s.percentLabelled(b, p, w, r) // `token%3DeyJ…` that is no JWT is the label's all the same
+				if encodesLabelEnd(b, p) {
+					s.percentLabelled(b, p, w, r) // `token%3DeyJ…` that is no JWT is the label's all the same
+				}
 			} else if w := percentEscapeEnd(b, p); w > 0 {
 				s.sessionAfterEscape(b, w, r)
-				s.percentLabelled(b, p, w, r)
+				if encodesLabelEnd(b, p) {
+					s.percentLabelled(b, p, w, r)
+				}
 			}
 		}
 		for ; escapedStarts != 0; escapedStarts &= escapedStarts - 1 {
@@ -125,6 +129,16 @@ func (s *scan) words(b []byte, r *Result) {
 		}
 	}
 	s.finishIDs(r)
+}
+
+// encodesLabelEnd reports whether the percent-escape at b[p] may encode
+// the '=' or ':' after a label (`%3D`, `%3a`, `%253D`): percentLabelled
+// is asked only then, as most escapes encode something else.
+func encodesLabelEnd(b []byte, p int) bool {
+	if p+2 < len(b) && b[p+1] == '2' && b[p+2] == '5' {
+		p += 2 // encoded twice
+	}
+	return p+2 < len(b) && b[p+1] == '3' && (b[p+2]|0x20 == 'd' || b[p+2]|0x20 == 'a')
 }
 
 // jwtAfterEscape returns where a JWT candidate (`eyJ`) starts that the

@@ -690,7 +690,10 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		s.authOption(b, c, r)
 		return
 	}
-	start, labelEnd := bracketedKey(b, j)
+	start, labelEnd := -1, j
+	if c := b[j-1]; c == ']' || c|0x20 == 'd' { // `user[password]=`, `%5D=`: most labels end otherwise
+		start, labelEnd = bracketedKey(b, j)
+	}
 	if !MayNameSecret(b[max(labelEnd-3, 0):labelEnd]) {
 		return
 	}
@@ -796,24 +799,28 @@ func bracketedKey(b []byte, j int) (start, end int) {
 	default:
 		return -1, j
 	}
-	// The key is the run after the last opener: an encoded opener's hex
-	// digits are word bytes too (`%5Bpassword`).
+	if end < 3 || !MayNameSecret(b[end-3:end]) {
+		return -1, j // no label ends so (`room [CHAT_AGM_<uuid>]:`): no walk back
+	}
+	// The key runs back to the opener: a raw '[' or an escape's '%' stops
+	// the run (an encoded opener's hex digits are word bytes: `%5Bpassword`).
 	run := end
 	for run > 0 && end-run < maxBracketedKey && (is(b[run-1], cIdent) || b[run-1] == '-') {
 		run--
 	}
-	for start = end - 1; start >= run; start-- {
-		if o := start - len(opener); o >= 0 && openerAt(b, o, opener) {
-			// A parameter's name before it (`user[`, `user[0][`): a
-			// bracketed word standing alone (`[password]:`) is prose or a
-			// token, not a form's key.
-			if nameBeforeBrackets(b, o) {
-				return start, end
-			}
-			return -1, j
-		}
+	o := run - 1
+	if len(opener) > 1 {
+		start = o + len(opener)
+	} else {
+		start = run
 	}
-	return -1, j
+	if o < 0 || start >= end || o+len(opener) > len(b) || !openerAt(b, o, opener) || !nameBeforeBrackets(b, o) {
+		// A bracketed word standing alone (`[password]:`) or after
+		// brackets with no name (`[AGM][CT_SECRET]:`) is prose or a log's
+		// tag, not a form's key.
+		return -1, j
+	}
+	return start, end
 }
 
 // nameBeforeBrackets reports whether a parameter's name stands before the
@@ -1571,7 +1578,21 @@ func secretLabel(l []byte) SecretKind {
 // alone left in clear. These read their values with care, as pass does
 // (otherPasswordLabel): a flag (`passwordConfirm: true`) is none.
 func passwordRepeated(l []byte) bool {
-	for _, again := range passwordAgain {
+	if len(l) < 4 {
+		return false
+	}
+	var words []string // the words of passwordAgain that end as l does: most labels have none
+	switch l[len(l)-1] | 0x20 {
+	case 'n':
+		words = passwordAgain[:2] // confirmation, again
+	case 'm':
+		words = passwordAgain[2:3] // confirm
+	case 't':
+		words = passwordAgain[3:4] // repeat
+	case '1', '2', 'w', 'd':
+		words = passwordAgain[4:] // 1, 2, new, old
+	}
+	for _, again := range words {
 		if len(l) <= len(again) || !hasSuffixFold(l, again) {
 			continue
 		}
@@ -1588,7 +1609,7 @@ func passwordRepeated(l []byte) bool {
 
 // passwordAgain: the words after a password's label that name it again
 // (lower case: hasSuffixFold).
-var passwordAgain = []string{"confirmation", "confirm", "repeat", "again", "1", "2", "new", "old"}
+var passwordAgain = []string{"confirmation", "again", "confirm", "repeat", "1", "2", "new", "old"}
 
 // value returns the value starting at b[v]: up to its closing quote when it
 // is quoted (a backslash-escaped quote too, for JSON inside a JSON string),
