@@ -698,13 +698,7 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		return
 	}
 	if start < 0 {
-		start = j
-		for start > 0 && is(b[start-1], cIdent) {
-			start--
-			if start >= 2 && b[start-1] == '-' && is(b[start-2], cIdent) {
-				start-- // a header name: X-Api-Key, X-Auth-Token
-			}
-		}
+		start = labelStart(b, j)
 	}
 	kind := secretLabel(b[start:labelEnd])
 	if kind == SecretNone {
@@ -779,6 +773,20 @@ func (s *scan) labelled(b []byte, c int, r *Result) {
 		}
 		s.secretJSON(text, kind, inJSON && !quoted, r)
 	}
+}
+
+// labelStart returns where the label that ends at b[j] starts: its run
+// of letters, digits and '_', and the dashes of a header's name
+// (X-Api-Key, X-Auth-Token).
+func labelStart(b []byte, j int) int {
+	start := j
+	for start > 0 && is(b[start-1], cIdent) {
+		start--
+		if start >= 2 && b[start-1] == '-' && is(b[start-2], cIdent) {
+			start--
+		}
+	}
+	return start
 }
 
 // bracketedKey returns the last key of a nested form parameter whose
@@ -907,13 +915,7 @@ func (s *scan) percentLabelled(b []byte, p, w int, r *Result) {
 		return
 	}
 	if start < 0 {
-		start = j
-		for start > 0 && is(b[start-1], cIdent) {
-			start--
-			if start >= 2 && b[start-1] == '-' && is(b[start-2], cIdent) {
-				start-- // a header name: X-Api-Key
-			}
-		}
+		start = labelStart(b, j)
 		if start > 0 && b[start-1] == '%' {
 			if e := percentEscapeEnd(b, start-1); e > 0 && e < j {
 				start = e // the escape's hex digits are not the label's
