@@ -11,7 +11,7 @@ const blockSize = 64
 // word characters), the bytes the body pass must stop at, ':', '_', '=' and
 // '%' (a JWT glued after a URL's percent-escape), backslashes, and the
 // pairs: byte k and k+1 (the block holds one byte more) may begin a word
-// the body pass acts on (wordPair). It uses SIMD instructions where the
+// the body pass acts on (wordPairGroups). It uses SIMD instructions where the
 // build and the CPU allow; otherwise classify64SWAR, eight bytes at a time
 // in a uint64, and every pair passes.
 
@@ -76,16 +76,3 @@ var pairTables = func() (t [4][32]uint8) {
 	}
 	return
 }()
-
-// wordPair reports whether a and b begin a word as wordPairGroups admit
-// it, byte by byte: the reference wordPairs32 is tested against.
-func wordPair(a, b byte) bool {
-	group := func(c byte, k int) uint8 {
-		c |= 0x20
-		if c>>4 != 6 && c>>4 != 7 {
-			return 0
-		}
-		return pairTables[2*k+int(c>>4)-6][c&15]
-	}
-	return group(a, 0)&group(b, 1) != 0
-}

@@ -115,7 +115,7 @@ func uuidAtAVX2(b []byte, i int) int {
 }
 
 // wordPairs32 sets bit k when first[k] and second[k] (the byte after it)
-// begin a word as wordPairGroups admit it (wordPair). A letter's groups
+// begin a word as wordPairGroups admit it (the tests' wordPair). A letter's groups
 // are two VPSHUFB lookups, one per high nibble of its folded byte: an
 // index pushed to 0x80 and above by a saturating add looks up zero, so no
 // byte outside 0x60-0x7f has a group.

@@ -466,3 +466,17 @@ func FuzzStripANSIKeepingFinals(f *testing.F) {
 		}
 	})
 }
+
+// wordPair reports whether a and b begin a word as wordPairGroups admit
+// it, byte by byte: the reference wordPairs32 (classifyBlock's pairs) is
+// tested against.
+func wordPair(a, b byte) bool {
+	group := func(c byte, k int) uint8 {
+		c |= 0x20
+		if c>>4 != 6 && c>>4 != 7 {
+			return 0
+		}
+		return pairTables[2*k+int(c>>4)-6][c&15]
+	}
+	return group(a, 0)&group(b, 1) != 0
+}

@@ -961,9 +961,9 @@ func (s *scan) percentLabelled(b []byte, p, w int, r *Result) {
 
 // idMarkerIn reports whether b[v:end] holds a CTLive ID's marker: a UUID
 // right after CHANNEL_TENANT_ (a contactID, a customer's userID) or
-// `USER_`. Asked
-// with v never decreasing (percentLabelled's values come left to right),
-// it keeps the next marker found: each byte is searched once a line.
+// `USER_`. Asked with v never decreasing (percentLabelled's values come
+// left to right), it keeps the next marker found: each byte is searched
+// once a line.
 func (s *scan) idMarkerIn(b []byte, v, end int) bool {
 	if s.idMarkerAt == 0 || s.idMarkerAt-1 < v {
 		m := idMarkerFrom(b, max(v, s.idMarkerAt))
@@ -1124,12 +1124,12 @@ func pctQuoteEnd(b []byte, v int, quote byte, level int, escaped bool) int {
 
 // pctValueEnd returns the end of the unquoted value at b[v] whose label's
 // separator was encoded level times: at a raw byte outside tokenChar but
-// '(', ')' and an apostrophe inside a word (encodeURIComponent leaves them), a
-// raw '+' (a form's blank), or an escape of a separator encoded level
-// times or fewer (an encoded '+' counts one level deeper: a form's blank
-// inside the value, `%2B` after `%3D`). The
-// last value measured at each level is kept: a value met again from a
-// later label inside it ends where it did, so runs of labels stay linear.
+// '(', ')' and an apostrophe inside a word (encodeURIComponent leaves
+// them), a raw '+' (a form's blank), or an escape of a separator encoded
+// level times or fewer (an encoded '+' counts one level deeper: a form's
+// blank inside the value, `%2B` after `%3D`). The last value measured at
+// each level is kept: a value met again from a later label inside it ends
+// where it did, so runs of labels stay linear.
 func (s *scan) pctValueEnd(b []byte, v, level int) int {
 	m := &s.pctValue[level-1]
 	if v >= m.start && v < m.end {
@@ -1534,7 +1534,7 @@ func containsFold(w []byte, kw string) bool {
 // ':' or '=' that may name a secret is asked.
 func otherPasswordLabel(l []byte) bool {
 	if passwordRepeated(l) {
-		return true // passwordConfirmed: true is a flag, not the password
+		return true // read with care: `passwordConfirm: true` is a flag, not the password
 	}
 	switch l[len(l)-1] | 0x20 {
 	case 's':
@@ -1559,7 +1559,7 @@ func otherPasswordLabel(l []byte) bool {
 // (passLabel, keyLabel) are the same credentials in other words.
 func secretLabel(l []byte) SecretKind {
 	switch {
-	case hasSuffixFold(l, "password"), hasSuffixFold(l, "passwd"), hasSuffixFold(l, "pwd"), hasSuffixFold(l, "secret"):
+	case passwordLabel(l), hasSuffixFold(l, "secret"):
 		return SecretPassword
 	case len(l) >= 9 && secretKeyLabel(l):
 		return SecretPassword // secretKey, secret_key, jwtSecretKey: a secret all the same
@@ -1571,6 +1571,12 @@ func secretLabel(l []byte) SecretKind {
 		return SecretToken // api_key, X-Api-Key
 	}
 	return SecretNone
+}
+
+// passwordLabel reports whether l ends with one of the contract's
+// password labels: password, passwd, pwd.
+func passwordLabel(l []byte) bool {
+	return hasSuffixFold(l, "password") || hasSuffixFold(l, "passwd") || hasSuffixFold(l, "pwd")
 }
 
 // passwordRepeated reports whether l labels a password typed again or
@@ -1602,7 +1608,7 @@ func passwordRepeated(l []byte) bool {
 		if c := rest[len(rest)-1]; c == '_' || c == '-' || c == '.' {
 			rest = rest[:len(rest)-1]
 		}
-		if hasSuffixFold(rest, "password") || hasSuffixFold(rest, "passwd") || hasSuffixFold(rest, "pwd") {
+		if passwordLabel(rest) {
 			return true
 		}
 	}
